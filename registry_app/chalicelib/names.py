@@ -1,0 +1,141 @@
+"""Naming rules: how S3 keys, model names, versions and aliases map onto each other.
+
+Why strict: a model name ends up in S3 keys, in the SageMaker TargetModel and in
+URLs, so it is held to a small ASCII set that is safe in all three.
+
+Model names
+    1 to 4 segments joined by ``/``; each segment is ``[A-Za-z0-9][A-Za-z0-9._-]{0,63}``
+    (ASCII only); at most 200 characters; no ``..`` anywhere; and the name must not
+    end in ``_v<digits>``, because ``<name>_v<N>.tar.gz`` is how versions are spelled.
+    ``resnet_18``, ``team-a/squeezenet_v1.0`` are valid (``_v1.0`` is not ``_v<digits>``).
+
+Drop-folder keys
+    ``<incoming prefix><name>.tar.gz`` or ``<incoming prefix><name>_v<N>.tar.gz``; the
+    trailing ``_v<N>`` is only a hint, the registry picks the number. Only ``.tar.gz``
+    is accepted (not ``.tgz``): a multi-model endpoint serves ``*.tar.gz`` and one
+    spelling keeps the drop folder's event filter simple. Keys are expected already
+    URL-decoded (S3 event notifications encode them).
+
+Versions
+    ``<models prefix><name>_v<N>.tar.gz`` with N ≥ 1; the part after the prefix is the
+    SageMaker TargetModel.
+
+Aliases
+    1 to 128 characters of ``[A-Za-z0-9._@-]``; ``latest`` and ``v<digits>`` (any
+    case) are reserved because they read as versions.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from chalicelib.errors import InvalidInput
+
+SUFFIX = ".tar.gz"
+MAX_NAME_LENGTH = 200
+MAX_SEGMENTS = 4
+
+_SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+_NAME = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,{MAX_SEGMENTS - 1}}}", re.ASCII)
+_VERSION_TAIL = re.compile(r"(?P<name>.+)_v(?P<version>[0-9]+)", re.ASCII | re.DOTALL)
+_ALIAS = re.compile(r"[A-Za-z0-9._@-]{1,128}", re.ASCII)
+_RESERVED_ALIAS = re.compile(r"latest|v[0-9]+", re.ASCII | re.IGNORECASE)
+_HEX8 = re.compile(r"[0-9a-fA-F]{8}", re.ASCII)
+
+NAME_RULE = (
+    "a model name is 1 to 4 segments joined by '/', each segment 1-64 ASCII characters of "
+    "letters, digits, '.', '_' and '-' starting with a letter or digit, at most 200 characters "
+    "in all, with no '..' and not ending in '_v<digits>'"
+)
+ALIAS_RULE = (
+    "an alias is 1 to 128 ASCII characters of letters, digits, '.', '_', '@' and '-'; "
+    "'latest' and 'v<digits>' are reserved because they read as versions"
+)
+
+
+@dataclass(frozen=True)
+class IncomingName:
+    """What a drop-folder key says: the model, and the version the uploader hoped for."""
+
+    model: str
+    version_hint: int | None = None
+
+
+def validate_model_name(name: str) -> str:
+    """Returns `name` unchanged if it follows NAME_RULE, else raises InvalidInput."""
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name):
+        raise InvalidInput(f"invalid model name {name!r}: {NAME_RULE}")
+    if ".." in name:
+        raise InvalidInput(f"invalid model name {name!r}: it contains '..'; {NAME_RULE}")
+    if _VERSION_TAIL.fullmatch(name):
+        raise InvalidInput(
+            f"invalid model name {name!r}: it ends in '_v<digits>', which is how versions are spelled; {NAME_RULE}"
+        )
+    return name
+
+
+def parse_incoming_key(key: str, incoming_prefix: str = "incoming/") -> IncomingName:
+    """Reads the model name (and optional version hint) from a drop-folder key."""
+    if not key.startswith(incoming_prefix):
+        raise InvalidInput(f"key {key!r} is not under the drop folder {incoming_prefix!r}")
+    if not key.endswith(SUFFIX):
+        raise InvalidInput(f"key {key!r} must end in {SUFFIX!r} (a gzip-compressed tar archive)")
+    stem = key[len(incoming_prefix) : -len(SUFFIX)]
+    hint = None
+    tail = _VERSION_TAIL.fullmatch(stem)
+    if tail:
+        stem, hint = tail["name"], int(tail["version"])
+    return IncomingName(model=validate_model_name(stem), version_hint=hint)
+
+
+def _check_version(version: int) -> int:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidInput(f"invalid version {version!r}: versions are whole numbers from 1")
+    return version
+
+
+def target_model(name: str, version: int) -> str:
+    """The SageMaker TargetModel of a version: `<name>_v<N>.tar.gz`."""
+    return f"{validate_model_name(name)}_v{_check_version(version)}{SUFFIX}"
+
+
+def target_key(name: str, version: int, models_prefix: str = "models/") -> str:
+    """The S3 key a version lives at, written exactly once."""
+    return models_prefix + target_model(name, version)
+
+
+def parse_target_model(value: str) -> tuple[str, int]:
+    """Inverse of target_model: `team-a/squeezenet_v1.0_v3.tar.gz` → (`team-a/squeezenet_v1.0`, 3)."""
+    stem = value[: -len(SUFFIX)] if value.endswith(SUFFIX) else None
+    tail = _VERSION_TAIL.fullmatch(stem) if stem else None
+    if not tail:
+        raise InvalidInput(f"invalid target model {value!r}: expected '<model name>_v<N>{SUFFIX}'")
+    return validate_model_name(tail["name"]), _check_version(int(tail["version"]))
+
+
+def rejected_key(name: str, stamp: datetime, etag: str, rejected_prefix: str = "rejected/") -> str:
+    """Where a rejected upload is kept: unique per upload time and content, sortable by time."""
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    short = etag.strip().strip('"')[:8]
+    if not _HEX8.fullmatch(short):
+        raise InvalidInput(f"invalid ETag {etag!r}: expected at least 8 hexadecimal digits")
+    when = stamp.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{rejected_prefix}{validate_model_name(name)}/{when}-{short.lower()}{SUFFIX}"
+
+
+def report_key(rejected: str) -> str:
+    """The JSON report that sits beside a rejected upload."""
+    if not rejected.endswith(SUFFIX):
+        raise InvalidInput(f"invalid rejected key {rejected!r}: expected it to end in {SUFFIX!r}")
+    return rejected[: -len(SUFFIX)] + ".json"
+
+
+def validate_alias_name(alias: str) -> str:
+    """Returns `alias` unchanged if it follows ALIAS_RULE, else raises InvalidInput."""
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
+        raise InvalidInput(f"invalid alias {alias!r}: {ALIAS_RULE}")
+    if _RESERVED_ALIAS.fullmatch(alias):
+        raise InvalidInput(f"alias {alias!r} is reserved: {ALIAS_RULE}")
+    return alias
