@@ -1,5 +1,6 @@
 """The one place configuration is read from the environment."""
 from functools import lru_cache
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,6 +18,8 @@ class Settings(BaseSettings):
     queue: str = "mme-registry-local-ingest"
     endpoint: str = "mme-registry-local"
     region: str = "us-east-1"
+    # "iam": every route needs SigV4 (API Gateway IAM authorizer); "none" only for the local stage.
+    auth: Literal["none", "iam"] = "none"
 
     incoming_prefix: str = "incoming/"
     models_prefix: str = "models/"

@@ -1,0 +1,131 @@
+"""S3 adapter for tarballs: stream an upload, copy it to an immutable key, park rejects.
+
+Immutability of models/ rests on two things: every target key is reserved for one
+event before it is written, and every write to it is conditional (`IfNoneMatch='*'`)
+so S3 itself refuses a second write where it enforces conditions.
+"""
+import json
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from .errors import Conflict, NotFound
+
+GB = 1000**3
+MULTIPART_COPY_THRESHOLD = 5 * GB  # CopyObject's limit
+PART_SIZE = 512 * 1024 * 1024
+EVENT_METADATA = "registry-event"
+
+
+class SourceChanged(Exception):
+    """The incoming object was replaced or deleted after its notification was sent."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    etag: str
+    size: int
+    metadata: dict[str, str]
+
+
+def _code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def _missing(error: ClientError) -> bool:
+    return _code(error) in ("404", "NoSuchKey", "NotFound")
+
+
+class Artifacts:
+    def __init__(self, client, bucket: str, multipart_threshold: int = MULTIPART_COPY_THRESHOLD, part_size: int = PART_SIZE):
+        self._s3 = client
+        self.bucket = bucket
+        self._threshold = multipart_threshold
+        self._part_size = part_size
+
+    def head(self, key: str, bucket: str | None = None) -> ObjectInfo | None:
+        try:
+            answer = self._s3.head_object(Bucket=bucket or self.bucket, Key=key)
+        except ClientError as error:
+            if _missing(error):
+                return None
+            raise
+        return ObjectInfo(key, answer["ETag"].strip('"'), answer["ContentLength"], answer.get("Metadata", {}))
+
+    def open(self, key: str, etag: str, bucket: str | None = None):
+        """The object's body as a stream, only if it still has the notified ETag."""
+        try:
+            return self._s3.get_object(Bucket=bucket or self.bucket, Key=key, IfMatch=f'"{etag}"')["Body"]
+        except ClientError as error:
+            if _missing(error) or _code(error) in ("PreconditionFailed", "412"):
+                raise SourceChanged(key) from error
+            raise
+
+    def copy_once(self, source: ObjectInfo, target_key: str, event_id: str, metadata: dict[str, str],
+                  source_bucket: str | None = None) -> None:
+        """Copies `source` to `target_key` unless this event already did; any other writer is a conflict."""
+        existing = self.head(target_key)
+        if existing is not None:
+            self._check_owner(existing, event_id)
+            return
+        tagged = {**metadata, EVENT_METADATA: event_id}
+        copy_source = {"Bucket": source_bucket or self.bucket, "Key": source.key}
+        try:
+            if source.size > self._threshold:
+                self._multipart_copy(copy_source, source, target_key, tagged)
+            else:
+                self._s3.copy_object(
+                    Bucket=self.bucket, Key=target_key, CopySource=copy_source, CopySourceIfMatch=f'"{source.etag}"',
+                    IfNoneMatch="*", MetadataDirective="REPLACE", Metadata=tagged, ContentType="application/gzip",
+                )
+        except ClientError as error:
+            if _code(error) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise
+            existing = self.head(target_key)
+            if existing is None:
+                raise SourceChanged(source.key) from error
+            self._check_owner(existing, event_id)
+
+    def _multipart_copy(self, copy_source: dict, source: ObjectInfo, target_key: str, metadata: dict[str, str]) -> None:
+        upload_id = self._s3.create_multipart_upload(
+            Bucket=self.bucket, Key=target_key, Metadata=metadata, ContentType="application/gzip"
+        )["UploadId"]
+        try:
+            parts = []
+            for number, start in enumerate(range(0, source.size, self._part_size), start=1):
+                end = min(start + self._part_size, source.size) - 1
+                answer = self._s3.upload_part_copy(
+                    Bucket=self.bucket, Key=target_key, UploadId=upload_id, PartNumber=number,
+                    CopySource=copy_source, CopySourceRange=f"bytes={start}-{end}", CopySourceIfMatch=f'"{source.etag}"',
+                )
+                parts.append({"PartNumber": number, "ETag": answer["CopyPartResult"]["ETag"]})
+            self._s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=target_key, UploadId=upload_id, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
+            )
+        except BaseException:
+            self._s3.abort_multipart_upload(Bucket=self.bucket, Key=target_key, UploadId=upload_id)
+            raise
+
+    def _check_owner(self, existing: ObjectInfo, event_id: str) -> None:
+        if existing.metadata.get(EVENT_METADATA) != event_id:
+            raise Conflict(f"{existing.key} already exists and belongs to another upload: versions are never overwritten",
+                           {"key": existing.key})
+
+    def put_json(self, key: str, document: dict) -> None:
+        body = json.dumps(document, indent=2, default=str).encode()
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+
+    def delete_if_unchanged(self, key: str, etag: str, bucket: str | None = None) -> None:
+        """Deletes an upload only while it holds the bytes we processed; a newer upload to the same key stays."""
+        try:
+            self._s3.delete_object(Bucket=bucket or self.bucket, Key=key, IfMatch=f'"{etag}"')
+        except ClientError as error:
+            if not (_missing(error) or _code(error) in ("PreconditionFailed", "412")):
+                raise
+
+    def require(self, key: str, bucket: str | None = None) -> ObjectInfo:
+        info = self.head(key, bucket)
+        if info is None:
+            raise NotFound(f"s3://{bucket or self.bucket}/{key} does not exist", {"source": f"s3://{bucket or self.bucket}/{key}"})
+        return info

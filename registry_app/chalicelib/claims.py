@@ -1,0 +1,116 @@
+"""Idempotent processing of S3 events: one conditional write claims an event.
+
+A claim is INPROGRESS (owned by one run, until it expires) or COMPLETED. A run that
+crashed leaves INPROGRESS; a retry after the expiry takes the claim over and
+inherits what the crashed run reserved (start stamp, version number), so every
+side effect it repeats lands on the same keys.
+"""
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from botocore.exceptions import ClientError
+
+from .dynamo import from_item, is_condition_failure, to_item, to_value
+from .errors import TransientError
+
+IN_PROGRESS = "INPROGRESS"
+COMPLETED = "COMPLETED"
+RETENTION = timedelta(days=14)  # completed claims outlive any S3 redelivery
+
+
+@dataclass(frozen=True)
+class Claim:
+    event_id: str
+    owner: str
+    started_at: datetime
+    reserved_version: int | None = None
+
+
+class ClaimStore:
+    def __init__(self, client, table: str, timeout_seconds: int):
+        self._db = client
+        self._table = table
+        self._timeout = timedelta(seconds=timeout_seconds)
+
+    def claim(self, event_id: str, now: datetime) -> Claim | None:
+        """Takes the event, or returns None when it was already completed.
+
+        Raises TransientError while another live run holds it, so the message is retried later.
+        """
+        owner = uuid.uuid4().hex
+        try:
+            answer = self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": event_id}},
+                UpdateExpression=(
+                    "SET #s = :inprogress, #o = :owner, expires_at = :expires,"
+                    " started_at = if_not_exists(started_at, :now), attempts = if_not_exists(attempts, :zero) + :one"
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR (#s = :inprogress AND expires_at < :now)",
+                ExpressionAttributeNames={"#s": "status", "#o": "owner"},
+                ExpressionAttributeValues={
+                    ":inprogress": {"S": IN_PROGRESS},
+                    ":owner": {"S": owner},
+                    ":expires": {"S": (now + self._timeout).isoformat()},
+                    ":now": {"S": now.isoformat()},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            current = self.get(event_id)
+            if current and current["status"] == COMPLETED:
+                return None
+            raise TransientError(f"event {event_id} is being processed by another run", {"event_id": event_id}) from error
+        item = from_item(answer["Attributes"])
+        return Claim(event_id, owner, datetime.fromisoformat(item["started_at"]), item.get("reserved_version"))
+
+    def get(self, event_id: str) -> dict | None:
+        answer = self._db.get_item(TableName=self._table, Key={"pk": {"S": event_id}}, ConsistentRead=True)
+        return from_item(answer.get("Item"))
+
+    def reservation_update(self, claim: Claim, version: int) -> dict:
+        """The transaction item that records a version number on the claim (see RegistryStore.reserve_version)."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": claim.event_id}},
+                "UpdateExpression": "SET reserved_version = :v",
+                "ConditionExpression": "#o = :owner AND attribute_not_exists(reserved_version)",
+                "ExpressionAttributeNames": {"#o": "owner"},
+                "ExpressionAttributeValues": {":v": to_value(version), ":owner": {"S": claim.owner}},
+            }
+        }
+
+    def complete(self, claim: Claim, outcome: str, now: datetime) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item=to_item({
+                "pk": claim.event_id,
+                "status": COMPLETED,
+                "outcome": outcome,
+                "started_at": claim.started_at.isoformat(),
+                "reserved_version": claim.reserved_version,
+                "finished_at": now.isoformat(),
+                "ttl": int((now + RETENTION).timestamp()),
+            }),
+        )
+
+    def release(self, claim: Claim, now: datetime) -> None:
+        """Lets a retry take the claim at once after a transient failure, keeping the reservation."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": claim.event_id}},
+                UpdateExpression="SET expires_at = :now",
+                ConditionExpression="#o = :owner",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":now": {"S": now.isoformat()}, ":owner": {"S": claim.owner}},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise

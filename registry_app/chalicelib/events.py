@@ -1,0 +1,73 @@
+"""Decodes S3 notifications as they arrive in SQS message bodies.
+
+Handles what real deliveries contain: the s3:TestEvent sent when a notification is
+configured, URL-encoded keys (`incoming%2Fmy+model.tar.gz`), S3 → SNS → SQS envelopes,
+and bodies that are not notifications at all (skipped and logged, never retried:
+a poison message must not loop).
+"""
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class S3Upload:
+    bucket: str
+    key: str
+    etag: str
+    size: int
+    version_id: str | None = None
+    sequencer: str | None = None
+    principal: str | None = None
+
+    @property
+    def event_id(self) -> str:
+        """One id per S3 object version: duplicate deliveries of it share the id."""
+        identity = self.version_id or self.sequencer or ""
+        raw = "\n".join([self.bucket, self.key, self.etag, identity])
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def decode_sqs_records(body: str) -> list[S3Upload]:
+    try:
+        message = json.loads(body)
+        if isinstance(message, dict) and message.get("Type") == "Notification" and "Message" in message:
+            message = json.loads(message["Message"])
+    except (TypeError, ValueError):
+        log.warning("skipping an SQS message that is not JSON: %.200r", body)
+        return []
+    if not isinstance(message, dict):
+        log.warning("skipping an SQS message that is not an S3 notification: %.200r", body)
+        return []
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    uploads = []
+    for record in message.get("Records") or []:
+        upload = _decode_record(record)
+        if upload is not None:
+            uploads.append(upload)
+    return uploads
+
+
+def _decode_record(record: dict) -> S3Upload | None:
+    try:
+        if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
+            return None
+        s3 = record["s3"]
+        obj = s3["object"]
+        return S3Upload(
+            bucket=s3["bucket"]["name"],
+            key=unquote_plus(obj["key"]),
+            etag=str(obj.get("eTag", "")).strip('"'),
+            size=int(obj.get("size", 0)),
+            version_id=obj.get("versionId") or None,
+            sequencer=obj.get("sequencer") or None,
+            principal=(record.get("userIdentity") or {}).get("principalId"),
+        )
+    except (KeyError, TypeError, ValueError):
+        log.warning("skipping a malformed S3 record: %.200r", record)
+        return None

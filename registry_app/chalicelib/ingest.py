@@ -1,0 +1,205 @@
+"""The ingest use case: one upload becomes exactly one version, one "unchanged", or one rejection.
+
+Safe to run any number of times for the same S3 object version: the event is claimed
+once; what a crashed run reserved (its start stamp, its version number) is inherited
+by the retry, so every write lands on the same keys; the upload is deleted from the
+drop folder only after its outcome is recorded.
+"""
+import logging
+from datetime import datetime
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from . import names
+from .artifacts import Artifacts, ObjectInfo, SourceChanged
+from .claims import Claim, ClaimStore
+from .errors import InvalidInput, ValidationFailed
+from .events import S3Upload
+from .records import UploadRecord, VersionRecord, utcnow
+from .settings import Settings
+from .store import RegistryStore
+from .validation import Limits, RuleFailure, ValidationReport, validate_stream
+
+log = logging.getLogger(__name__)
+
+ALIAS_METADATA = "alias"
+UPLOADER_METADATA = "uploader"
+UNNAMED = "_invalid-names"  # where uploads whose key gives no valid model name are parked
+
+
+@dataclass(frozen=True)
+class Source:
+    """One object to ingest, from the drop folder (owned: moved away afterwards) or named by a REST call."""
+
+    name: str
+    upload: S3Upload
+    owned: bool
+    aliases: list[str] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    uploader: str | None = None
+    version_hint: int | None = None
+
+
+class Ingestor:
+    def __init__(self, store: RegistryStore, claims: ClaimStore, artifacts: Artifacts, settings: Settings,
+                 aliases=None, clock: Callable = utcnow):
+        self._store = store
+        self._claims = claims
+        self._artifacts = artifacts
+        self._settings = settings
+        self._aliases = aliases
+        self._clock = clock
+        self._limits = Limits.from_settings(settings)
+
+    # entry points -----------------------------------------------------------
+    def ingest(self, upload: S3Upload) -> UploadRecord | None:
+        """Handles one drop-folder notification; None when it was already handled or is not ours."""
+        if upload.bucket != self._artifacts.bucket or not upload.key.startswith(self._settings.incoming_prefix):
+            log.info("ignoring s3://%s/%s: not in the drop folder", upload.bucket, upload.key)
+            return None
+        try:
+            parsed = names.parse_incoming_key(upload.key, self._settings.incoming_prefix)
+            source = Source(parsed.model, upload, owned=True, version_hint=parsed.version_hint)
+        except InvalidInput as error:
+            source = Source(UNNAMED, upload, owned=True)
+            return self._run(source, name_error=error)
+        return self._run(source)
+
+    def register(self, name: str, bucket: str, key: str, aliases: list[str], metadata: dict[str, str],
+                 actor: str | None) -> tuple[UploadRecord, VersionRecord | None]:
+        """REST registration: the same path, synchronously; the caller's object stays where it is."""
+        name = names.validate_model_name(name)
+        info = self._artifacts.require(key, bucket)
+        # The sequencer slot keeps a REST registration's identity apart from the drop-folder event of the same object.
+        upload = S3Upload(bucket=bucket, key=key, etag=info.etag, size=info.size, principal=actor, sequencer=f"rest:{name}")
+        source = Source(name, upload, owned=False, aliases=aliases, metadata=metadata, uploader=actor)
+        record = self._run(source)
+        if record is None:  # the same registration already ran: answer what it produced
+            record = self._recorded(source, self._claims.get(upload.event_id))
+        if record.outcome == "rejected":
+            raise ValidationFailed(record.message or "the tarball failed validation",
+                                   {"rules": record.rules, "failures": record.failures})
+        version = record.version or record.equals_version
+        return record, self._store.get_version(name, version) if version else None
+
+    # the run ----------------------------------------------------------------
+    def _run(self, source: Source, name_error: InvalidInput | None = None) -> UploadRecord | None:
+        claim = self._claims.claim(source.upload.event_id, self._clock())
+        if claim is None:
+            log.info("event %s was already handled", source.upload.event_id)
+            return None
+        try:
+            record = self._process(source, claim, name_error)
+        except BaseException:
+            self._claims.release(claim, self._clock())
+            raise
+        self._claims.complete(claim, record.outcome, self._clock())
+        return record
+
+    def _process(self, source: Source, claim: Claim, name_error: InvalidInput | None) -> UploadRecord:
+        done = self._store.get_upload(source.name, claim.started_at, claim.event_id)
+        if done is not None:  # a crashed run recorded the outcome; only the clean-up may be missing
+            self._discard(source)
+            return done
+        upload = source.upload
+        info = self._artifacts.head(upload.key, upload.bucket)
+        if info is None or info.etag != upload.etag:
+            return self._finish(source, claim, "superseded",
+                                message="the object was replaced or deleted before it was processed")
+        source = self._with_object_metadata(source, info)
+        try:
+            report = self._validate(source, name_error)
+        except SourceChanged:
+            return self._finish(source, claim, "superseded", message="the object was replaced while it was being read")
+        if not report.valid:
+            return self._reject(source, claim, report)
+        latest = self._store.latest_version(source.name)
+        if latest and latest.sha256 == report.sha256 and latest.event_id != upload.event_id:
+            return self._finish(source, claim, "unchanged", equals_version=latest.version,
+                                message=f"identical to v{latest.version}: no new version")
+        return self._accept(source, claim, info, report)
+
+    def _validate(self, source: Source, name_error: InvalidInput | None) -> ValidationReport:
+        stream = self._artifacts.open(source.upload.key, source.upload.etag, source.upload.bucket)
+        try:
+            report = validate_stream(stream, self._limits)
+        finally:
+            stream.close()
+        if name_error is not None:
+            failure = RuleFailure(rule="name.invalid", message=name_error.message)
+            report = report.model_copy(update={"valid": False, "failures": [*report.failures, failure]})
+        return report
+
+    def _accept(self, source: Source, claim: Claim, info: ObjectInfo, report: ValidationReport) -> UploadRecord:
+        upload = source.upload
+        version = self._store.reserve_version(source.name, claim, self._claims, self._clock())
+        claim = replace(claim, reserved_version=version)
+        target_key = names.target_key(source.name, version, self._settings.models_prefix)
+        self._artifacts.copy_once(info, target_key, upload.event_id,
+                                  {"model": source.name, "version": str(version), "sha256": report.sha256},
+                                  source_bucket=upload.bucket)
+        self._store.put_version(VersionRecord(
+            name=source.name, version=version, target_key=target_key,
+            target_model=names.target_model(source.name, version), sha256=report.sha256,
+            size=report.compressed_bytes, layout=report.layout, input_shapes=report.input_shapes,
+            labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
+            event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader, metadata=source.metadata,
+        ))
+        self._store.mark_latest(source.name, version, self._clock())
+        aliases = self._move_aliases(source, version)
+        message = f"registered as v{version}"
+        if source.version_hint is not None and source.version_hint != version:
+            message += f" (the file name suggested v{source.version_hint}; the registry numbers versions itself)"
+        return self._finish(source, claim, "accepted", version=version, aliases=aliases, message=message)
+
+    def _move_aliases(self, source: Source, version: int) -> dict[str, str]:
+        if self._aliases is None:
+            return {}
+        actor = source.uploader or "ingest"
+        return self._aliases.follow_new_version(source.name, version, source.aliases, actor)
+
+    def _reject(self, source: Source, claim: Claim, report: ValidationReport) -> UploadRecord:
+        rules = [failure.rule for failure in report.failures]
+        message = "; ".join(failure.message for failure in report.failures)
+        rejected_key = report_key = None
+        if source.owned:
+            upload = source.upload
+            rejected_key = names.rejected_key(source.name, claim.started_at, upload.etag, self._settings.rejected_prefix)
+            report_key = names.report_key(rejected_key)
+            info = ObjectInfo(upload.key, upload.etag, upload.size, {})
+            self._artifacts.copy_once(info, rejected_key, upload.event_id, {"rules": ",".join(rules)[:1024]},
+                                      source_bucket=upload.bucket)
+            self._artifacts.put_json(report_key, {
+                "source": f"s3://{upload.bucket}/{upload.key}", "etag": upload.etag, "model": source.name,
+                "rejected_at": claim.started_at.isoformat(), "rules": rules, "report": report.model_dump(mode="json"),
+            })
+        failures = [failure.model_dump() for failure in report.failures]
+        return self._finish(source, claim, "rejected", rules=rules, failures=failures, rejected_key=rejected_key,
+                            report_key=report_key, message=message)
+
+    def _finish(self, source: Source, claim: Claim, outcome: str, **fields) -> UploadRecord:
+        """Records the outcome, then (and only then) clears the drop folder."""
+        upload = source.upload
+        record = UploadRecord(name=source.name, event_id=upload.event_id, source_key=upload.key,
+                              source_etag=upload.etag, outcome=outcome, started_at=claim.started_at,
+                              finished_at=self._clock(), **fields)
+        self._store.put_upload(record)
+        if outcome != "superseded":
+            self._discard(source)
+        return record
+
+    def _discard(self, source: Source) -> None:
+        if source.owned:
+            self._artifacts.delete_if_unchanged(source.upload.key, source.upload.etag, source.upload.bucket)
+
+    def _with_object_metadata(self, source: Source, info: ObjectInfo) -> Source:
+        """Aliases and uploader travel as object metadata (x-amz-meta-alias, x-amz-meta-uploader)."""
+        if not source.owned:
+            return source
+        requested = [a.strip() for a in info.metadata.get(ALIAS_METADATA, "").split(",") if a.strip()]
+        uploader = info.metadata.get(UPLOADER_METADATA) or source.upload.principal
+        return replace(source, aliases=requested, uploader=uploader, metadata=dict(info.metadata))
+
+    def _recorded(self, source: Source, claim_item: dict) -> UploadRecord:
+        started_at = datetime.fromisoformat(claim_item["started_at"])
+        return self._store.get_upload(source.name, started_at, source.upload.event_id)

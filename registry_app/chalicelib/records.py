@@ -1,0 +1,60 @@
+"""The registry's domain records: what a model, a version and an upload outcome are."""
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ModelRecord(BaseModel):
+    name: str
+    latest_version: int | None = None
+    # The last number handed out; versions are numbered 1..next_version with no gaps.
+    next_version: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class VersionRecord(BaseModel):
+    name: str
+    version: int
+    target_key: str = Field(description="S3 key under the endpoint's models/ prefix")
+    target_model: str = Field(description="The SageMaker TargetModel, e.g. resnet_18_v2.tar.gz")
+    sha256: str
+    size: int
+    layout: Literal["mxnet", "tensorflow"]
+    input_shapes: list[dict[str, Any]] | None = None
+    labels_count: int | None = None
+    source_key: str
+    source_etag: str
+    event_id: str
+    created_at: datetime
+    uploader: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    status: Literal["active", "retired"] = "active"
+
+
+UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded"]
+
+
+class UploadRecord(BaseModel):
+    """What became of one drop-folder upload (or one REST registration)."""
+
+    name: str
+    event_id: str
+    source_key: str
+    source_etag: str
+    outcome: UploadOutcome
+    version: int | None = None
+    equals_version: int | None = None
+    rules: list[str] = Field(default_factory=list)
+    failures: list[dict[str, str]] = Field(default_factory=list, description="rule id and sentence of each failure")
+    rejected_key: str | None = None
+    report_key: str | None = None
+    message: str | None = None
+    aliases: dict[str, str] = Field(default_factory=dict, description="requested alias -> what happened to it")
+    started_at: datetime
+    finished_at: datetime

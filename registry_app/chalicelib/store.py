@@ -1,0 +1,177 @@
+"""DynamoDB adapter for models, versions and upload outcomes (one table, pk/sk).
+
+Item layout (every read is a GetItem or a Query):
+  pk=MODELS          sk=<name>                      the model: counters, latest version
+  pk=MODEL#<name>    sk=V#<version, 10 digits>      one version record
+  pk=MODEL#<name>    sk=U#<started_at>#<event_id>   one upload outcome
+"""
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from .claims import Claim, ClaimStore
+from .dynamo import decode_token, encode_token, from_item, is_condition_failure, to_item, to_value
+from .errors import Conflict, TransientError
+from .records import ModelRecord, UploadRecord, VersionRecord
+
+MODELS_PK = "MODELS"
+RESERVE_ATTEMPTS = 25
+
+
+def model_pk(name: str) -> str:
+    return f"MODEL#{name}"
+
+
+def version_sk(version: int) -> str:
+    return f"V#{version:010d}"
+
+
+def upload_sk(started_at: datetime, event_id: str) -> str:
+    return f"U#{started_at.isoformat()}#{event_id}"
+
+
+class RegistryStore:
+    def __init__(self, client, table: str):
+        self._db = client
+        self._table = table
+
+    # models -----------------------------------------------------------------
+    def get_model(self, name: str) -> ModelRecord | None:
+        item = self._get(MODELS_PK, name)
+        return ModelRecord(**item) if item else None
+
+    def list_models(self, limit: int, token: str | None) -> tuple[list[ModelRecord], str | None]:
+        items, next_token = self._query(MODELS_PK, None, limit, token, newest_first=False)
+        return [ModelRecord(**item) for item in items], next_token
+
+    def reserve_version(self, name: str, claim: Claim, claims: ClaimStore, now: datetime) -> int:
+        """Hands out the model's next version number and records it on the claim, in one transaction.
+
+        Compare-and-set on the counter keeps numbers free of gaps and duplicates under
+        concurrency; writing the number onto the claim in the same transaction means a
+        retry after a crash reuses it instead of taking another.
+        """
+        if claim.reserved_version is not None:
+            return claim.reserved_version
+        for _ in range(RESERVE_ATTEMPTS):
+            model = self.get_model(name)
+            current = model.next_version if model else 0
+            version = current + 1
+            counter = {
+                "TableName": self._table,
+                "Key": to_item({"pk": MODELS_PK, "sk": name}),
+                "UpdateExpression": (
+                    "SET next_version = :v, #n = :name, updated_at = :now, created_at = if_not_exists(created_at, :now)"
+                ),
+                "ConditionExpression": "attribute_not_exists(pk) OR next_version = :current",
+                "ExpressionAttributeNames": {"#n": "name"},
+                "ExpressionAttributeValues": {
+                    ":v": to_value(version),
+                    ":current": to_value(current),
+                    ":name": to_value(name),
+                    ":now": to_value(now.isoformat()),
+                },
+            }
+            if model is None:
+                counter["ConditionExpression"] = "attribute_not_exists(pk)"
+                del counter["ExpressionAttributeValues"][":current"]
+            try:
+                self._db.transact_write_items(TransactItems=[{"Update": counter}, claims.reservation_update(claim, version)])
+                return version
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
+        raise TransientError(f"could not reserve a version of {name}: too much contention", {"model": name})
+
+    def mark_latest(self, name: str, version: int, now: datetime) -> None:
+        """Moves the model's latest pointer forward (never back: versions can finish out of order)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": MODELS_PK, "sk": name}),
+                UpdateExpression="SET latest_version = :v, updated_at = :now",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(latest_version) OR latest_version < :v)",
+                ExpressionAttributeValues={":v": to_value(version), ":now": to_value(now.isoformat())},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    # versions ---------------------------------------------------------------
+    def put_version(self, record: VersionRecord) -> None:
+        """Writes a version once; the same event writing it again is a no-op, anything else a conflict."""
+        item = {"pk": model_pk(record.name), "sk": version_sk(record.version), **record.model_dump(mode="json")}
+        try:
+            self._db.put_item(
+                TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            existing = self.get_version(record.name, record.version)
+            if existing is None or existing.event_id != record.event_id:
+                raise Conflict(f"{record.name} v{record.version} already exists", {"version": record.version}) from error
+
+    def get_version(self, name: str, version: int) -> VersionRecord | None:
+        item = self._get(model_pk(name), version_sk(version))
+        return VersionRecord(**item) if item else None
+
+    def latest_version(self, name: str) -> VersionRecord | None:
+        model = self.get_model(name)
+        if model is None or model.latest_version is None:
+            return None
+        return self.get_version(name, model.latest_version)
+
+    def list_versions(self, name: str, limit: int, token: str | None) -> tuple[list[VersionRecord], str | None]:
+        items, next_token = self._query(model_pk(name), "V#", limit, token, newest_first=True)
+        return [VersionRecord(**item) for item in items], next_token
+
+    def set_version_status(self, name: str, version: int, status: str) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key=to_item({"pk": model_pk(name), "sk": version_sk(version)}),
+            UpdateExpression="SET #s = :s",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": to_value(status)},
+        )
+
+    # uploads ----------------------------------------------------------------
+    def put_upload(self, record: UploadRecord) -> None:
+        item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
+        self._db.put_item(TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}))
+
+    def get_upload(self, name: str, started_at: datetime, event_id: str) -> UploadRecord | None:
+        item = self._get(model_pk(name), upload_sk(started_at, event_id))
+        return UploadRecord(**item) if item else None
+
+    def list_uploads(self, name: str, limit: int, token: str | None) -> tuple[list[UploadRecord], str | None]:
+        items, next_token = self._query(model_pk(name), "U#", limit, token, newest_first=True)
+        return [UploadRecord(**item) for item in items], next_token
+
+    # plumbing ---------------------------------------------------------------
+    def _get(self, pk: str, sk: str) -> dict | None:
+        answer = self._db.get_item(TableName=self._table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True)
+        item = from_item(answer.get("Item"))
+        if item:
+            item.pop("pk"), item.pop("sk")
+        return item
+
+    def _query(self, pk: str, sk_prefix: str | None, limit: int, token: str | None, newest_first: bool):
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if sk_prefix else "")
+        values = {":pk": to_value(pk), **({":prefix": to_value(sk_prefix)} if sk_prefix else {})}
+        kwargs = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+            "ScanIndexForward": not newest_first,
+        }
+        start = decode_token(token, pk)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        answer = self._db.query(**kwargs)
+        items = [from_item(item) for item in answer.get("Items", [])]
+        for item in items:
+            item.pop("pk"), item.pop("sk")
+        return items, encode_token(answer.get("LastEvaluatedKey"))
