@@ -36,6 +36,8 @@ def provision(session, settings: Settings) -> dict[str, str]:
     buckets = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if settings.bucket not in buckets:
         s3.create_bucket(Bucket=settings.bucket)
+    # Versioning keeps every byte recoverable and lets tests prove no models/ key is written twice.
+    s3.put_bucket_versioning(Bucket=settings.bucket, VersioningConfiguration={"Status": "Enabled"})
 
     _create_table(dynamodb, settings.table, ["pk", "sk"])
     _create_table(dynamodb, settings.events_table, ["pk"])

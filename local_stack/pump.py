@@ -1,0 +1,99 @@
+"""The event pump: what Lambda's SQS event source mapping does, for the local stack.
+
+It long-polls the ingest queue that the emulator's S3 notifications feed, hands each
+message to the Chalice SQS handler in the Lambda event shape, deletes it on success,
+and on failure makes it visible again after a short delay, so retries and the
+dead-letter queue's receive count behave as they do in AWS.
+"""
+import logging
+import threading
+import uuid
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAY_SECONDS = 2
+
+
+def lambda_sqs_event(message: dict, queue_arn: str, region: str) -> dict:
+    return {"Records": [{
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }]}
+
+
+class _Context:
+    """The few attributes of a Lambda context that handlers read."""
+
+    function_name = "mme-registry-local-ingest_uploads"
+    memory_limit_in_mb = 1024
+
+    def __init__(self):
+        self.aws_request_id = uuid.uuid4().hex
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+class EventPump:
+    def __init__(self, sqs_client, queue_url: str, handler, region: str = "us-east-1",
+                 retry_delay_seconds: int = RETRY_DELAY_SECONDS):
+        self._retry_delay = retry_delay_seconds
+        self._sqs = sqs_client
+        self._queue_url = queue_url
+        self._handler = handler
+        self._region = region
+        self._arn = sqs_client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def drain_once(self, wait_seconds: int = 0) -> int:
+        """Receives one batch and handles it; returns how many messages succeeded."""
+        answer = self._sqs.receive_message(
+            QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, AttributeNames=["All"]
+        )
+        handled = 0
+        for message in answer.get("Messages", []):
+            try:
+                self._handler(lambda_sqs_event(message, self._arn, self._region), _Context())
+            except Exception:
+                log.exception("ingest failed; the message will be retried")
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self._retry_delay
+                )
+                continue
+            self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+            handled += 1
+        return handled
+
+    def drain(self) -> int:
+        """Handles messages until the queue has none visible."""
+        total = 0
+        while True:
+            answer = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+            if int(answer["Attributes"]["ApproximateNumberOfMessages"]) == 0:
+                return total
+            total += self.drain_once()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="event-pump", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.drain_once(wait_seconds=1)
+            except Exception:
+                log.exception("event pump: receive failed")
+                self._stop.wait(1)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
