@@ -1,0 +1,117 @@
+"""`python -m publisher deploy`: the command line over publisher.deploy."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from publisher.plan import Action, Plan, PlanError
+from publisher.settings import ConfigFileError, PublisherSettings
+
+STYLES = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.UNCHANGED: "dim"}
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m publisher", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    deploy = commands.add_parser(
+        "deploy",
+        help="create or update the MultiModel endpoint (idempotent)",
+        description="Ensures the MultiModel SageMaker Model, EndpointConfig and Endpoint. Settings come from "
+        "these flags, then PUBLISHER_<FIELD> environment variables, then --config, then defaults.",
+    )
+    deploy.add_argument("--config", type=Path, help="YAML or JSON file of settings (field: value)")
+    deploy.add_argument("--endpoint-name", help="endpoint name (default mme-registry-local)")
+    deploy.add_argument("--bucket", help="bucket holding the models")
+    deploy.add_argument("--models-prefix", help="key prefix of the models (default models/)")
+    deploy.add_argument("--image", help="container image URI")
+    deploy.add_argument("--role-arn", help="execution role the model runs with")
+    deploy.add_argument("--instance-type", help="e.g. ml.m5.large")
+    deploy.add_argument("--instance-count", type=int)
+    deploy.add_argument("--variant-name", help="production variant name (default AllTraffic)")
+    deploy.add_argument("--region")
+    deploy.add_argument("--env", type=_key_value, action="append", metavar="KEY=VALUE",
+                        help="container environment variable (repeatable; replaces the configured set)")
+    deploy.add_argument("--no-wait", dest="wait", action="store_const", const=False,
+                        help="return once the calls are made, without waiting for InService")
+    deploy.add_argument("--poll-seconds", type=int)
+    deploy.add_argument("--timeout-seconds", type=int)
+    deploy.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> PublisherSettings:
+    flags = {
+        name: getattr(args, name)
+        for name in ("endpoint_name", "bucket", "models_prefix", "image", "role_arn", "instance_type",
+                     "instance_count", "variant_name", "region", "wait", "poll_seconds", "timeout_seconds")
+    }
+    flags["environment"] = dict(args.env) if args.env else None
+    return PublisherSettings.load(args.config, **flags)
+
+
+def plan_table(plan: Plan, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("resource")
+    table.add_column("name", overflow="fold")  # names end in their content hash: never cut them
+    table.add_column("action")
+    table.add_column("detail", overflow="fold")
+    for step in plan.steps:
+        style = STYLES[step.action]
+        table.add_row(step.resource, step.name, f"[{style}]{step.action.value}[/]", step.detail)
+    return table
+
+
+def run_deploy(args: argparse.Namespace, console: Console) -> int:
+    from publisher.deploy import SageMakerResources, apply, plan_deploy  # sagemaker-core takes ~2 s to import
+    from sagemaker.core.utils.exceptions import WaiterError
+
+    settings = settings_from(args)
+    resources = SageMakerResources(boto3.Session(region_name=settings.region), settings.region)
+    plan = plan_deploy(settings, resources)
+    console.print(plan_table(plan, f"Plan for endpoint {settings.endpoint_name} ({settings.model_data_url})"))
+    if args.dry_run:
+        console.print("Dry run: nothing was changed." if plan.changes else "Dry run: everything is up to date.")
+        return 0
+    if not plan.changes and plan.endpoint_status == "InService":
+        console.print("Everything is up to date: nothing changed.")
+        return 0
+    try:
+        status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds, timeout=settings.timeout_seconds)
+    except WaiterError as exc:
+        console.print(f"[red]error:[/] {exc}\nSee the endpoint's FailureReason and CloudWatch logs; fix, then deploy again.")
+        return 1
+    if status:
+        console.print(f"Endpoint {settings.endpoint_name} is {status} with config {plan.desired.config_name}.")
+    else:
+        console.print(f"Requested; check with `aws sagemaker describe-endpoint --endpoint-name {settings.endpoint_name}`.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        return run_deploy(args, console)
+    except (ConfigFileError, ValidationError, PlanError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+    except (ClientError, BotoCoreError) as exc:
+        console.print(f"[red]AWS error:[/] {exc}\nCheck the credentials, region and AWS_ENDPOINT_URL, then run again.")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Ensures the MultiModel Model, EndpointConfig and Endpoint through sagemaker-core.
+
+Reads first (describe calls only), plans, then writes only what the plan says: a run
+whose plan has no changes makes no write call at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+from sagemaker.core.resources import Endpoint, EndpointConfig, Model
+from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
+
+from publisher.plan import (
+    IN_SERVICE,
+    MULTI_MODEL,
+    TRANSITIONAL,
+    Action,
+    Desired,
+    EndpointState,
+    Observed,
+    Plan,
+    desired_from,
+    make_plan,
+)
+
+
+def _is_not_found(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    return error.get("Code") in ("ValidationException", "ValidationError") and "Could not find" in error.get(
+        "Message", ""
+    )
+
+
+class SageMakerResources:
+    """The three resources behind one endpoint, read and written with one boto3 session."""
+
+    def __init__(self, session, region: str):
+        self._where = {"session": session, "region": region}
+
+    def _find(self, getter, **name):
+        try:
+            return getter(**name, **self._where)
+        except ClientError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+
+    def observe(self, desired: Desired) -> Observed:
+        endpoint = self._find(Endpoint.get, endpoint_name=desired.endpoint_name)
+        return Observed(
+            model_exists=self._find(Model.get, model_name=desired.model_name) is not None,
+            config_exists=self._find(EndpointConfig.get, endpoint_config_name=desired.config_name) is not None,
+            endpoint=None
+            if endpoint is None
+            else EndpointState(
+                endpoint.endpoint_config_name,
+                endpoint.endpoint_status,
+                endpoint.failure_reason if isinstance(endpoint.failure_reason, str) else None,
+            ),
+        )
+
+    def create_model(self, desired: Desired) -> None:
+        spec = desired.model
+        Model.create(
+            model_name=desired.model_name,
+            primary_container=ContainerDefinition(
+                image=spec.image,
+                mode=MULTI_MODEL,
+                model_data_url=spec.model_data_url,
+                environment=dict(spec.environment) or None,
+            ),
+            execution_role_arn=spec.role_arn,
+            **self._where,
+        )
+
+    def create_endpoint_config(self, desired: Desired) -> None:
+        spec = desired.config
+        EndpointConfig.create(
+            endpoint_config_name=desired.config_name,
+            production_variants=[
+                ProductionVariant(
+                    variant_name=spec.variant_name,
+                    model_name=spec.model_name,
+                    instance_type=spec.instance_type,
+                    initial_instance_count=spec.instance_count,
+                )
+            ],
+            **self._where,
+        )
+
+    def create_endpoint(self, desired: Desired) -> None:
+        Endpoint.create(endpoint_name=desired.endpoint_name, endpoint_config_name=desired.config_name, **self._where)
+
+    def update_endpoint(self, desired: Desired) -> None:
+        endpoint = Endpoint.get(endpoint_name=desired.endpoint_name, **self._where)
+        endpoint.endpoint_config_name = desired.config_name
+        endpoint.update()
+
+    def wait_in_service(self, endpoint_name: str, poll: int, timeout: int) -> str:
+        """Waits (sagemaker-core shows a live status panel) and returns the final status."""
+        endpoint = Endpoint.get(endpoint_name=endpoint_name, **self._where)
+        if endpoint.endpoint_status != IN_SERVICE:
+            endpoint.wait_for_status(IN_SERVICE, poll=poll, timeout=timeout)
+        return IN_SERVICE
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    plan: Plan
+    applied: bool
+    status: str | None  # the endpoint's status at the end, when it was waited for
+
+
+def plan_deploy(settings, resources: SageMakerResources) -> Plan:
+    desired = desired_from(settings)
+    return make_plan(desired, resources.observe(desired))
+
+
+def apply(plan: Plan, resources: SageMakerResources, *, wait: bool, poll: int, timeout: int) -> str | None:
+    """Carries out the plan in dependency order; returns the endpoint status if it waited."""
+    desired = plan.desired
+    if plan.model.action is Action.CREATE:
+        resources.create_model(desired)
+    if plan.config.action is Action.CREATE:
+        resources.create_endpoint_config(desired)
+    if plan.endpoint.action is Action.CREATE:
+        resources.create_endpoint(desired)
+    elif plan.endpoint.action is Action.UPDATE:
+        if plan.endpoint_status in TRANSITIONAL:  # SageMaker refuses an update mid-deployment
+            resources.wait_in_service(desired.endpoint_name, poll, timeout)
+        resources.update_endpoint(desired)
+    needs_wait = plan.endpoint.action is not Action.UNCHANGED or plan.endpoint_status != IN_SERVICE
+    if wait and needs_wait:
+        return resources.wait_in_service(desired.endpoint_name, poll, timeout)
+    return None
+
+
+def deploy(settings, session, *, dry_run: bool = False) -> DeployResult:
+    """Plans and, unless `dry_run`, applies; `settings` is a PublisherSettings."""
+    resources = SageMakerResources(session, settings.region)
+    plan = plan_deploy(settings, resources)
+    if dry_run:
+        return DeployResult(plan, applied=False, status=None)
+    status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds, timeout=settings.timeout_seconds)
+    return DeployResult(plan, applied=plan.changes, status=status)

@@ -1,0 +1,64 @@
+"""The publisher's settings: flags beat the environment (PUBLISHER_*), which beats a
+YAML/JSON file, which beats the defaults (the local stack's names)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from pydantic import Field
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+
+class ConfigFileError(ValueError):
+    """A --config file that cannot be read as a mapping of settings."""
+
+
+class PublisherSettings(BaseSettings):
+    """Where the MultiModel endpoint lives and what it runs; every field is PUBLISHER_<FIELD>."""
+
+    model_config = SettingsConfigDict(env_prefix="PUBLISHER_", frozen=True, extra="forbid")
+
+    region: str = "us-east-1"
+    endpoint_name: str = "mme-registry-local"
+    bucket: str = "mme-registry-local"
+    models_prefix: str = "models/"
+    # In AWS: the ECR URI of the image built from container/Dockerfile.
+    image: str = "mme-registry-container:local"
+    role_arn: str = "arn:aws:iam::123456789012:role/mme-registry-local-sagemaker"
+    instance_type: str = "ml.m5.large"
+    instance_count: int = Field(default=1, ge=1)
+    variant_name: str = "AllTraffic"
+    # Extra container environment (e.g. SAGEMAKER_MODEL_SERVER_WORKERS).
+    environment: dict[str, str] = Field(default_factory=dict)
+    wait: bool = True
+    poll_seconds: int = Field(default=15, ge=1)
+    timeout_seconds: int = Field(default=3600, ge=1)
+
+    @property
+    def model_data_url(self) -> str:
+        """The S3 prefix every TargetModel key is relative to."""
+        prefix = self.models_prefix.strip("/")
+        return f"s3://{self.bucket}/{prefix}/" if prefix else f"s3://{self.bucket}/"
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **flags) -> "PublisherSettings":
+        """Merges the sources in priority order; `flags` holds only the options given."""
+        file_values = read_config_file(config_file) if config_file else {}
+        env_values = EnvSettingsSource(cls)()
+        return cls(**{**file_values, **env_values, **{k: v for k, v in flags.items() if v is not None}})
+
+
+def read_config_file(path: Path) -> dict:
+    """A YAML (.yaml/.yml) or JSON file holding one mapping; `a-b` keys read as `a_b`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+        document = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigFileError(f"cannot read {path}: {exc}") from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigFileError(f"{path} must hold a mapping of settings, not {type(document).__name__}")
+    return {str(key).replace("-", "_"): value for key, value in document.items()}

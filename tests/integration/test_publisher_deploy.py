@@ -1,0 +1,174 @@
+"""`python -m publisher deploy` against the emulator: create, idempotence, update, dry run."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from conftest_publisher import patch_moto_sagemaker
+from publisher.cli import main
+from publisher.plan import desired_from
+from publisher.settings import PublisherSettings
+
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Add", "Start", "Stop")
+
+
+class SageMakerCalls:
+    """Every SageMaker operation the publisher's boto3 clients send, in order."""
+
+    def __init__(self, session: boto3.Session):
+        self.names: list[str] = []
+        session.events.register("before-call.sagemaker", self._record)
+
+    def _record(self, model, **_):
+        self.names.append(model.name)
+
+    @property
+    def writes(self) -> list[str]:
+        return [name for name in self.names if name.startswith(WRITE_PREFIXES)]
+
+
+@pytest.fixture
+def sagemaker(monkeypatch):
+    """moto (with the publisher's gaps filled), the publisher's session and a call recorder."""
+    patch_moto_sagemaker(monkeypatch)
+    for name in list(__import__("os").environ):
+        if name.startswith("PUBLISHER_"):
+            monkeypatch.delenv(name)
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        calls = SageMakerCalls(session)
+        monkeypatch.setattr("publisher.cli.boto3.Session", lambda **_: session)
+        yield session.client("sagemaker"), calls
+
+
+def deploy(*flags: str) -> int:
+    return main(["deploy", "--poll-seconds", "1", *flags])
+
+
+def test_first_deploy_creates_a_multimodel_model_a_config_and_an_endpoint(sagemaker, capsys):
+    client, calls = sagemaker
+
+    assert deploy("--image", "registry/mme:1") == 0
+
+    names = desired_from(PublisherSettings(image="registry/mme:1"))
+    assert calls.writes == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
+    container = client.describe_model(ModelName=names.model_name)["PrimaryContainer"]
+    assert container["Mode"] == "MultiModel"
+    assert container["ModelDataUrl"] == "s3://mme-registry-local/models/"
+    assert container["Image"] == "registry/mme:1"
+    endpoint = client.describe_endpoint(EndpointName="mme-registry-local")
+    assert endpoint["EndpointConfigName"] == names.config_name
+    assert endpoint["EndpointStatus"] == "InService"
+    assert "InService" in capsys.readouterr().out
+
+
+def test_a_second_deploy_reports_unchanged_and_makes_no_write_call(sagemaker, capsys):
+    _, calls = sagemaker
+    deploy("--image", "registry/mme:1")
+    capsys.readouterr()
+    calls.names.clear()
+
+    assert deploy("--image", "registry/mme:1") == 0
+
+    assert calls.names, "the second run still reads the current state"
+    assert calls.writes == []
+    out = capsys.readouterr().out
+    assert "nothing changed" in out
+    assert out.count("unchanged") == 3
+
+
+def test_a_new_image_makes_a_new_config_and_updates_the_same_endpoint(sagemaker):
+    client, calls = sagemaker
+    deploy("--image", "registry/mme:1")
+    first = client.describe_endpoint(EndpointName="mme-registry-local")
+    calls.names.clear()
+
+    assert deploy("--image", "registry/mme:2") == 0
+
+    assert calls.writes == ["CreateModel", "CreateEndpointConfig", "UpdateEndpoint"]
+    second = client.describe_endpoint(EndpointName="mme-registry-local")
+    assert second["EndpointArn"] == first["EndpointArn"]
+    assert second["EndpointConfigName"] != first["EndpointConfigName"]
+    config = client.describe_endpoint_config(EndpointConfigName=second["EndpointConfigName"])
+    model = client.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["PrimaryContainer"]["Image"] == "registry/mme:2"
+    assert {e["EndpointName"] for e in client.list_endpoints()["Endpoints"]} == {"mme-registry-local"}
+
+
+def test_a_new_instance_type_keeps_the_model_and_updates_the_endpoint(sagemaker):
+    _, calls = sagemaker
+    deploy("--image", "registry/mme:1")
+    calls.names.clear()
+
+    assert deploy("--image", "registry/mme:1", "--instance-type", "ml.c5.xlarge") == 0
+
+    assert calls.writes == ["CreateEndpointConfig", "UpdateEndpoint"]
+
+
+def test_going_back_to_earlier_settings_reuses_their_config(sagemaker):
+    client, calls = sagemaker
+    deploy("--image", "registry/mme:1")
+    original = client.describe_endpoint(EndpointName="mme-registry-local")["EndpointConfigName"]
+    deploy("--image", "registry/mme:2")
+    calls.names.clear()
+
+    deploy("--image", "registry/mme:1")
+
+    assert calls.writes == ["UpdateEndpoint"]
+    assert client.describe_endpoint(EndpointName="mme-registry-local")["EndpointConfigName"] == original
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(sagemaker, capsys):
+    client, calls = sagemaker
+
+    assert deploy("--image", "registry/mme:1", "--dry-run") == 0
+
+    assert calls.writes == []
+    assert client.list_endpoints()["Endpoints"] == []
+    assert client.list_models()["Models"] == []
+    out = capsys.readouterr().out
+    assert out.count("create") >= 3 and "nothing was changed" in out
+
+
+def test_dry_run_after_an_image_change_plans_an_update(sagemaker, capsys):
+    _, calls = sagemaker
+    deploy("--image", "registry/mme:1")
+    capsys.readouterr()
+    calls.names.clear()
+
+    deploy("--image", "registry/mme:2", "--dry-run")
+
+    assert calls.writes == []
+    out = capsys.readouterr().out
+    assert "update" in out and "unchanged" not in out.split("Endpoint ")[-1]
+
+
+def test_settings_come_from_a_config_file_and_the_environment(sagemaker, tmp_path, monkeypatch):
+    client, _ = sagemaker
+    config = tmp_path / "publisher.yaml"
+    config.write_text("endpoint-name: from-file\nimage: registry/mme:file\ninstance_count: 2\n")
+    monkeypatch.setenv("PUBLISHER_IMAGE", "registry/mme:env")
+
+    assert deploy("--config", str(config), "--bucket", "flag-bucket") == 0
+
+    endpoint = client.describe_endpoint(EndpointName="from-file")
+    config_doc = client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    variant = config_doc["ProductionVariants"][0]
+    assert variant["InitialInstanceCount"] == 2
+    container = client.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]
+    assert container["Image"] == "registry/mme:env"
+    assert container["ModelDataUrl"] == "s3://flag-bucket/models/"
+
+
+def test_a_json_config_file_with_an_unknown_setting_is_refused(sagemaker, tmp_path, capsys):
+    _, calls = sagemaker
+    config = tmp_path / "publisher.json"
+    config.write_text(json.dumps({"imgae": "typo"}))
+
+    assert deploy("--config", str(config)) == 1
+
+    assert calls.names == []
+    assert "imgae" in capsys.readouterr().out

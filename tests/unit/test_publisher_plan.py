@@ -1,0 +1,140 @@
+"""The publisher's pure rules: content-derived names, the plan, settings precedence, warm-up payloads."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from publisher.plan import (
+    NAME_MAX,
+    Action,
+    EndpointState,
+    Observed,
+    PlanError,
+    derived_name,
+    desired_from,
+    make_plan,
+)
+from publisher.settings import ConfigFileError, PublisherSettings, read_config_file
+from publisher.warmup import sample_payload
+
+
+def settings(**changes) -> PublisherSettings:
+    return PublisherSettings(**{"image": "registry/mme:1", **changes})
+
+
+NOTHING = Observed(model_exists=False, config_exists=False, endpoint=None)
+
+
+def existing(desired, status="InService", config_name=None) -> Observed:
+    return Observed(True, True, EndpointState(config_name or desired.config_name, status))
+
+
+def test_the_same_settings_always_give_the_same_names():
+    assert desired_from(settings()) == desired_from(settings())
+
+
+def test_a_new_image_renames_the_model_and_the_config_but_not_the_endpoint():
+    one, two = desired_from(settings()), desired_from(settings(image="registry/mme:2"))
+    assert one.model_name != two.model_name
+    assert one.config_name != two.config_name
+    assert one.endpoint_name == two.endpoint_name
+
+
+def test_a_new_instance_type_renames_only_the_config():
+    one, two = desired_from(settings()), desired_from(settings(instance_type="ml.c5.xlarge"))
+    assert one.model_name == two.model_name
+    assert one.config_name != two.config_name
+
+
+def test_the_container_environment_is_part_of_the_model_identity_in_any_key_order():
+    a = desired_from(settings(environment={"A": "1", "B": "2"}))
+    b = desired_from(settings(environment={"B": "2", "A": "1"}))
+    c = desired_from(settings(environment={"A": "1"}))
+    assert a.model_name == b.model_name != c.model_name
+
+
+def test_derived_names_fit_sagemakers_limit_even_for_a_long_endpoint_name():
+    name = derived_name("e" * 80, "config", {"x": 1})
+    assert len(name) <= NAME_MAX
+    assert name.endswith(derived_name("e", "config", {"x": 1})[1:])
+
+
+def test_nothing_there_plans_three_creates():
+    plan = make_plan(desired_from(settings()), NOTHING)
+    assert [s.action for s in plan.steps] == [Action.CREATE] * 3
+    assert plan.changes
+
+
+def test_everything_in_place_plans_no_change():
+    desired = desired_from(settings())
+    plan = make_plan(desired, existing(desired))
+    assert [s.action for s in plan.steps] == [Action.UNCHANGED] * 3
+    assert not plan.changes
+
+
+def test_an_endpoint_on_another_config_is_updated_never_recreated():
+    desired = desired_from(settings())
+    plan = make_plan(desired, Observed(False, False, EndpointState("old-config", "InService")))
+    assert plan.endpoint.action is Action.UPDATE
+    assert "old-config" in plan.endpoint.detail and desired.config_name in plan.endpoint.detail
+
+
+def test_an_endpoint_still_creating_is_waited_for_not_changed():
+    desired = desired_from(settings())
+    plan = make_plan(desired, existing(desired, status="Creating"))
+    assert plan.endpoint.action is Action.UNCHANGED
+    assert plan.endpoint_status == "Creating"
+
+
+@pytest.mark.parametrize("status", ["Failed", "OutOfService", "Deleting"])
+def test_an_endpoint_deploy_cannot_fix_is_refused_with_what_to_do(status):
+    desired = desired_from(settings())
+    with pytest.raises(PlanError, match="delete-endpoint"):
+        make_plan(desired, existing(desired, status=status, config_name="other"))
+
+
+def test_the_model_data_url_is_the_models_prefix_with_one_trailing_slash():
+    assert settings(bucket="b", models_prefix="/models").model_data_url == "s3://b/models/"
+    assert settings(bucket="b", models_prefix="a/b/").model_data_url == "s3://b/a/b/"
+
+
+def test_flags_beat_the_environment_which_beats_the_file(tmp_path, monkeypatch):
+    config = tmp_path / "c.yaml"
+    config.write_text("image: file\nbucket: file-bucket\nregion: eu-west-1\n")
+    monkeypatch.setenv("PUBLISHER_IMAGE", "env")
+    monkeypatch.setenv("PUBLISHER_BUCKET", "env-bucket")
+    loaded = PublisherSettings.load(config, bucket="flag-bucket", region=None)
+    assert (loaded.image, loaded.bucket, loaded.region) == ("env", "flag-bucket", "eu-west-1")
+
+
+def test_a_config_file_that_is_not_a_mapping_is_refused(tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps(["image"]))
+    with pytest.raises(ConfigFileError, match="mapping"):
+        read_config_file(config)
+
+
+def test_a_sample_payload_has_the_shape_of_shapes_json_with_a_batch_of_one():
+    body, content_type = sample_payload([{"name": "data", "shape": [8, 3, 4, 5]}])
+    instances = json.loads(body)["instances"]
+    assert content_type == "application/json"
+    assert (len(instances), len(instances[0]), len(instances[0][0]), len(instances[0][0][0])) == (1, 3, 4, 5)
+    assert {v for plane in instances[0] for row in plane for v in row} == {0.0}
+
+
+def test_a_random_sample_payload_is_seeded_and_within_zero_and_one():
+    shapes = [{"name": "data", "shape": [1, 64]}]
+    first = json.loads(sample_payload(shapes, fill="random")[0])["instances"][0]
+    again = json.loads(sample_payload(shapes, fill="random")[0])["instances"][0]
+    assert first == again and len(set(first)) > 1 and all(0 <= v < 1 for v in first)
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [[], [{"name": "a", "shape": [1, 2]}, {"name": "b", "shape": [1, 2]}], [{"name": "a", "shape": [1, 0]}],
+     [{"name": "a"}], [{"name": "a", "shape": [3]}]],
+)
+def test_a_sample_payload_needs_exactly_one_input_with_a_positive_shape(shapes):
+    with pytest.raises(ValueError):
+        sample_payload(shapes)
