@@ -1,0 +1,21 @@
+"""Invoke-by-alias client for the model registry: `from client import AliasClient`."""
+from client.alias_client import AliasClient, InvokeResult
+from client.errors import (
+    AliasClientError,
+    ModelInvocationError,
+    ModelNotReady,
+    RegistryRequestError,
+    RegistryUnavailable,
+    UnknownAlias,
+)
+
+__all__ = [
+    "AliasClient",
+    "AliasClientError",
+    "InvokeResult",
+    "ModelInvocationError",
+    "ModelNotReady",
+    "RegistryRequestError",
+    "RegistryUnavailable",
+    "UnknownAlias",
+]

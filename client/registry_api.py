@@ -1,0 +1,73 @@
+"""A thin HTTP client for the registry's REST API, shared by the alias client and the CLI.
+
+Answers are the API's JSON documents as dicts; errors become `RegistryRequestError`
+(the API's `{"error": {...}}` body) or `RegistryUnavailable` (no answer, or a 5xx).
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from client.errors import RegistryRequestError, RegistryUnavailable
+
+
+def _path(value: str) -> str:
+    """Model names may hold '/': they travel URL-encoded in one path segment."""
+    return quote(str(value), safe="")
+
+
+class RegistryApi:
+    def __init__(self, base_url: str, session: requests.Session | None = None, timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.http = session or requests.Session()
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, body: Any = None, params: dict | None = None) -> Any:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.http.request(method, url, json=body, params=params, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise RegistryUnavailable(f"cannot reach the registry at {self.base_url}: {error}") from error
+        if response.status_code >= 500:
+            raise RegistryUnavailable(f"the registry failed {method} {path}: HTTP {response.status_code} "
+                                      f"{response.text[:300]}")
+        if response.status_code >= 400:
+            error = _error_of(response)
+            raise RegistryRequestError(response.status_code, error.get("code", "error"),
+                                       error.get("message", response.text[:300]), error.get("details"))
+        return response.json() if response.content else None
+
+    # aliases ---------------------------------------------------------------
+    def get_alias(self, alias: str) -> dict:
+        return self.request("GET", f"/aliases/{_path(alias)}")
+
+    def put_alias(self, alias: str, body: dict) -> dict:
+        return self.request("PUT", f"/aliases/{_path(alias)}", body)
+
+    def alias_history(self, alias: str, limit: int | None = None) -> dict:
+        return self.request("GET", f"/aliases/{_path(alias)}/history", params={"limit": limit} if limit else None)
+
+    def rollback_alias(self, alias: str, expected_revision: int | None = None) -> dict:
+        body = {"expected_revision": expected_revision} if expected_revision is not None else {}
+        return self.request("POST", f"/aliases/{_path(alias)}/rollback", body)
+
+    # models ----------------------------------------------------------------
+    def get_version(self, name: str, version: int) -> dict:
+        return self.request("GET", f"/models/{_path(name)}/versions/{version}")
+
+    def list_uploads(self, name: str, limit: int | None = None) -> dict:
+        return self.request("GET", f"/models/{_path(name)}/uploads", params={"limit": limit} if limit else None)
+
+    def health(self) -> dict:
+        return self.request("GET", "/health")
+
+
+def _error_of(response: requests.Response) -> dict:
+    try:
+        document = response.json()
+    except ValueError:
+        return {}
+    error = document.get("error") if isinstance(document, dict) else None
+    return error if isinstance(error, dict) else {}
