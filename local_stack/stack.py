@@ -1,0 +1,247 @@
+"""The local stack: every piece of the registry on one machine, on 127.0.0.1 only.
+
+    AWS emulator (moto, child process)   S3, SQS, DynamoDB, SageMaker control plane
+    registry API (`chalice local`, child process)
+    event pump (thread)                  SQS → the Chalice ingest handler, as Lambda would
+    MMS (the container entrypoint, child process)
+    runtime gateway (thread)             InvokeEndpoint → MMS, loading models from models/
+
+`Stack` is a context manager: leaving it stops everything it started. Start it from the
+main thread: its children are told to stop when the thread that started them ends.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from local_stack.processes import ChildProcess, StartError, free_port, port_is_free
+
+REPO = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    emulator_port: int = 4566
+    api_port: int = 8000
+    gateway_port: int = 8080
+    mms_port: int | None = None  # any free port
+    workdir: Path = REPO / ".local"
+    env_file: Path | None = None  # default: <workdir>/env
+    model_budget: int | None = None  # models MMS may hold at once (the gateway's default when None)
+    start_timeout: float = 120.0
+
+    def with_free_ports(self) -> "StackConfig":
+        """Ports nothing listens on: tests and benches run beside a developer's `make up`."""
+        return replace(self, emulator_port=free_port(), api_port=free_port(), gateway_port=free_port())
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://{HOST}:{self.emulator_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.api_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{HOST}:{self.gateway_port}"
+
+    def client_env(self) -> dict[str, str]:
+        """What user code needs, and nothing else: standard boto3 endpoint settings and the registry URL."""
+        return {
+            "AWS_ENDPOINT_URL": self.emulator_url,
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.gateway_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "MME_REGISTRY_URL": self.api_url,
+        }
+
+
+def export_line(env: dict[str, str]) -> str:
+    return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parses the `export K=V ...` line written by `Stack.write_env_file`."""
+    words = shlex.split(Path(path).read_text())
+    return dict(word.split("=", 1) for word in words if "=" in word)
+
+
+class Stack:
+    def __init__(self, config: StackConfig | None = None, say: Callable[[str], None] = print):
+        self.config = config or StackConfig()
+        self.say = say
+        self.env = self.config.client_env()
+        self.emulator: ChildProcess | None = None
+        self.api: ChildProcess | None = None
+        self.mms = None
+        self.gateway = None
+        self.pump = None
+        self.resources: dict[str, str] = {}
+        self._mms_error: BaseException | None = None
+        self._mms_thread: threading.Thread | None = None
+
+    @property
+    def env_file(self) -> Path:
+        return self.config.env_file or self.config.workdir / "env"
+
+    # starting ----------------------------------------------------------------
+    def start(self) -> "Stack":
+        config = self.config
+        started = time.monotonic()
+        self._check_ports()
+        logs = config.workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        # This process talks to its own emulator and gateway (the pump, provisioning, the demo's client).
+        os.environ.update(self.env)
+        os.environ.pop("AWS_PROFILE", None)
+        try:
+            self.say(f"- AWS emulator        starting on {config.emulator_url}")
+            self.emulator = ChildProcess(
+                "the AWS emulator", [sys.executable, "-m", "local_stack.emulator", "-H", HOST, "-p",
+                                     str(config.emulator_port)], logs / "emulator.log", env=self._child_env()).start()
+            self.say(f"- registry API        starting on {config.api_url} (chalice local)")
+            self.api = ChildProcess("the registry API (chalice local)", self._chalice_argv(), logs / "api.log",
+                                    env=self._child_env(), cwd=REPO / "registry_app").start()
+            self._mms_thread = threading.Thread(target=self._start_mms, name="mms-start", daemon=True)
+            self.say("- model server (MMS)  starting (container/dockerd-entrypoint.py serve)")
+            self._mms_thread.start()
+
+            self.emulator.wait_for_http(f"{config.emulator_url}/moto-api/", config.start_timeout)
+            self._provision()
+            self._deploy_endpoint()
+            self._mms_thread.join(config.start_timeout)
+            if self._mms_error is not None or self.mms is None:
+                raise StartError(f"the model server did not start: {self._mms_error}")
+            self.say(f"- model server (MMS)  up on {self.mms.url}")
+            self._start_gateway()
+            self._start_pump()
+            self.api.wait_for_http(f"{config.api_url}/health", config.start_timeout,
+                                   healthy=lambda r: r.status_code == 200)
+            self.say(f"- registry API        up on {config.api_url}")
+        except BaseException:
+            self.stop()
+            raise
+        self.write_env_file()
+        self.say(f"Local stack ready in {time.monotonic() - started:.1f} s.")
+        return self
+
+    def _check_ports(self) -> None:
+        config = self.config
+        for name, port in (("emulator", config.emulator_port), ("API", config.api_port),
+                           ("gateway", config.gateway_port)):
+            if not port_is_free(port):
+                raise StartError(f"port {port} ({name}) is already in use on {HOST}: is another `make up` "
+                                 f"running? Stop it, or choose other ports (python -m local_stack up --help).")
+
+    def _child_env(self) -> dict[str, str]:
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env.pop("AWS_PROFILE", None)
+        return env
+
+    def _chalice_argv(self) -> list[str]:
+        chalice = Path(sys.executable).parent / "chalice"
+        return [str(chalice), "local", "--no-autoreload", "--stage", "local", "--host", HOST,
+                "--port", str(self.config.api_port)]
+
+    def _provision(self) -> None:
+        import boto3
+
+        from chalicelib.settings import Settings
+        from local_stack.provision import provision
+
+        settings = Settings()
+        self.resources = provision(boto3.Session(region_name=REGION), settings)
+        self.say(f"- AWS emulator        up: bucket {settings.bucket}, tables, queue + DLQ, S3 → SQS notification")
+
+    def _deploy_endpoint(self) -> None:
+        import boto3
+
+        from publisher.deploy import deploy
+        from publisher.settings import PublisherSettings
+
+        settings = PublisherSettings(poll_seconds=1, timeout_seconds=60)
+        result = deploy(settings, boto3.Session(region_name=REGION))
+        self.say(f"- SageMaker endpoint  {settings.endpoint_name}: {result.status or 'up to date'} "
+                 f"(MultiModel, {settings.model_data_url})")
+
+    def _start_mms(self) -> None:
+        from local_stack.mms import MmsServer
+
+        try:
+            self.mms = MmsServer(self.config.workdir / "mms", self.config.mms_port).start(
+                timeout=self.config.start_timeout)
+        except BaseException as error:  # reported by start() in the main thread
+            self._mms_error = error
+
+    def _start_gateway(self) -> None:
+        import boto3
+
+        from local_stack.gateway import GatewayServer
+        from local_stack.model_cache import Budget
+
+        budget = Budget() if self.config.model_budget is None else Budget(max_models=self.config.model_budget)
+        self.gateway = GatewayServer(self.mms.url, boto3.Session(region_name=REGION), self.config.workdir / "gateway",
+                                     budget, host=HOST, port=self.config.gateway_port).start()
+        self.say(f"- runtime gateway     up on {self.config.gateway_url} (InvokeEndpoint → MMS, "
+                 f"at most {budget.max_models} models loaded)")
+
+    def _start_pump(self) -> None:
+        import boto3
+
+        from local_stack.pump import EventPump
+
+        app = _registry_app()
+        sqs = boto3.Session(region_name=REGION).client("sqs")
+        self.pump = EventPump(sqs, self.resources["queue_url"], app.ingest_uploads, retry_delay_seconds=1)
+        self.pump.start()
+        self.say("- event pump          draining the ingest queue into the Chalice handler")
+
+    def write_env_file(self) -> None:
+        path = self.env_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(export_line(self.env) + "\n")
+        partial.replace(path)  # appears whole: a waiting process reads it only once it is complete
+
+    # stopping ----------------------------------------------------------------
+    def stop(self) -> None:
+        """Stops what was started, newest first; never raises, so every piece gets its turn."""
+        self.env_file.unlink(missing_ok=True)
+        if self._mms_thread is not None:
+            self._mms_thread.join(self.config.start_timeout)  # a server still starting must not be left behind
+        for name, stop in (("event pump", lambda: self.pump and self.pump.stop()),
+                           ("runtime gateway", lambda: self.gateway and self.gateway.stop()),
+                           ("registry API", lambda: self.api and self.api.stop()),
+                           ("model server", lambda: self.mms and self.mms.stop()),
+                           ("AWS emulator", lambda: self.emulator and self.emulator.stop())):
+            try:
+                stop()
+            except Exception as error:  # noqa: BLE001 - report and carry on stopping the rest
+                self.say(f"  (stopping the {name} failed: {error})")
+        self.pump = self.gateway = self.api = self.mms = self.emulator = None
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _registry_app():
+    """The Chalice app module, imported the way Lambda would (its settings read from this environment)."""
+    app_dir = str(REPO / "registry_app")
+    if app_dir not in sys.path:
+        sys.path.insert(0, app_dir)
+    import app
+
+    return app
