@@ -1,77 +1,66 @@
-"""The local stack's AWS emulator: moto's server, with two gaps of its SageMaker
-control plane filled so the publisher's sagemaker-core calls work as they do in AWS.
+"""The AWS emulator: a moto server on 127.0.0.1 that answers one request at a time.
 
-moto 5.2.5
-- describes unset structures as empty objects (`VpcConfig: {}` on a Model,
-  `DataCaptureConfig: {}` on an EndpointConfig and an Endpoint) where AWS omits
-  them; sagemaker-core's shapes reject those (required members missing), so the
-  describe answers drop them;
-- has no UpdateEndpoint; it is added, answering InService at once as moto's
-  CreateEndpoint does (AWS passes through Updating first).
+DynamoDB evaluates every conditional write and transaction atomically; moto's
+backends take no locks, so two threads can both pass the same condition. Serialising
+requests gives the emulator the atomicity the registry's compare-and-set relies on
+(clients still race exactly as they would against AWS).
 
-Run as a child process: `python -m local_stack.emulator -H 127.0.0.1 -p 4566`
-(the arguments are moto_server's).
+Run alone with `python -m local_stack.emulator --port 4566`.
 """
-from __future__ import annotations
+import argparse
+import threading
 
-import sys
-
-EMPTY_WHEN_UNSET = ("VpcConfig", "DataCaptureConfig")
-
-
-def _without_empty_structures(describe):
-    from moto.core.responses import ActionResult
-
-    def patched(self):
-        document = describe(self).result
-        return ActionResult({k: v for k, v in document.items() if not (k in EMPTY_WHEN_UNSET and v == {})})
-
-    return patched
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 
-def _backend_update_endpoint(self, endpoint_name: str, endpoint_config_name: str):
-    from moto.core.utils import utcnow
-    from moto.sagemaker.exceptions import ValidationError
-    from moto.sagemaker.models import FakeEndpoint
+class EmulatorServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        backend = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
 
-    endpoint = self.endpoints.get(endpoint_name)
-    if endpoint is None:
-        arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
-        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
-    config = self.describe_endpoint_config(endpoint_config_name)  # raises ValidationError when missing
-    endpoint.endpoint_config_name = endpoint_config_name
-    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
-    endpoint.last_modified_time = utcnow()
-    return endpoint
+        def serialised(environ, start_response):
+            with lock:
+                return list(backend(environ, start_response))
 
+        self._server = make_server(host, port, serialised, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
 
-def _response_update_endpoint(self):
-    from moto.core.responses import ActionResult
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
 
-    endpoint = self.sagemaker_backend.update_endpoint(
-        endpoint_name=self._get_param("EndpointName"),
-        endpoint_config_name=self._get_param("EndpointConfigName"),
-    )
-    return ActionResult({"EndpointArn": endpoint.arn})
+    def start(self) -> "EmulatorServer":
+        self._thread.start()
+        return self
 
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
 
-def fill_sagemaker_gaps() -> None:
-    """Patches moto's SageMaker classes in this process (the emulator's own)."""
-    from moto.sagemaker.models import SageMakerModelBackend
-    from moto.sagemaker.responses import SageMakerResponse
+    def __enter__(self) -> "EmulatorServer":
+        return self.start()
 
-    SageMakerModelBackend.update_endpoint = _backend_update_endpoint
-    SageMakerResponse.update_endpoint = _response_update_endpoint
-    for name in ("describe_model", "describe_endpoint_config", "describe_endpoint"):
-        setattr(SageMakerResponse, name, _without_empty_structures(getattr(SageMakerResponse, name)))
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
-def main(argv: list[str]) -> None:
-    from moto.server import main as moto_main
-
-    fill_sagemaker_gaps()
-    moto_main(argv)
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args()
+    server = EmulatorServer(args.host, args.port)
+    print(f"AWS emulator on {server.url}", flush=True)
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._server.server_close()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

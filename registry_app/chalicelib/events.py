@@ -23,11 +23,16 @@ class S3Upload:
     version_id: str | None = None
     sequencer: str | None = None
     principal: str | None = None
+    event_time: str | None = None
 
     @property
     def event_id(self) -> str:
-        """One id per S3 object version: duplicate deliveries of it share the id."""
-        identity = self.version_id or self.sequencer or ""
+        """One id per S3 object version: duplicate deliveries of it share the id.
+
+        S3 always sends a sequencer; the event time only stands in for it where a
+        notification has neither version id nor sequencer (some emulators).
+        """
+        identity = self.version_id or self.sequencer or self.event_time or ""
         raw = "\n".join([self.bucket, self.key, self.etag, identity])
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -67,6 +72,7 @@ def _decode_record(record: dict) -> S3Upload | None:
             version_id=obj.get("versionId") or None,
             sequencer=obj.get("sequencer") or None,
             principal=(record.get("userIdentity") or {}).get("principalId"),
+            event_time=record.get("eventTime") or None,
         )
     except (KeyError, TypeError, ValueError):
         log.warning("skipping a malformed S3 record: %.200r", record)

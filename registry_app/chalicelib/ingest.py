@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 ALIAS_METADATA = "alias"
 UPLOADER_METADATA = "uploader"
-UNNAMED = "_invalid-names"  # where uploads whose key gives no valid model name are parked
+UNNAMED = "invalid-names"  # the model name under which uploads whose key gives no valid name are parked
 
 
 @dataclass(frozen=True)

@@ -50,16 +50,11 @@ def api(app_module):
 
 @pytest.fixture(scope="session")
 def moto_server():
-    """One moto server per test worker, on 127.0.0.1 and a free port."""
-    from moto.server import ThreadedMotoServer
+    """One emulator (moto server) per test worker, on 127.0.0.1 and a free port."""
+    from local_stack.emulator import EmulatorServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with EmulatorServer() as server:
+        yield server.url
 
 
 @pytest.fixture
@@ -71,6 +66,8 @@ def emulator(moto_server, monkeypatch, settings):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     session = boto3.Session(region_name=settings.region)
     resources = provision(session, settings)
+    # S3 announces a new notification configuration with an s3:TestEvent; start each test with an empty queue.
+    session.client("sqs").purge_queue(QueueUrl=resources["queue_url"])
     return Emulator(session, settings, resources)
 
 
@@ -109,3 +106,100 @@ def pump(emulator, emulated_app):
     from local_stack.pump import EventPump
 
     return EventPump(emulator.sqs, emulator.queue_url, emulated_app.ingest_uploads, retry_delay_seconds=0)
+
+
+@pytest.fixture
+def serialized_dynamodb(monkeypatch):
+    """Makes moto's DynamoDB handle one request at a time, as DynamoDB's own isolation does.
+
+    moto applies a TransactWriteItems without a lock: 20 threads racing on one condition
+    saw up to four winners, and a failed transaction restores a table snapshot over other
+    threads' writes. Serializing the emulator's request handling removes that artefact
+    without touching the code under test.
+    """
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(self):
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+
+
+class Seeder:
+    """Records versions the way ingestion does (claim, reserve, put, mark latest), without tarballs."""
+
+    def __init__(self, store, claims):
+        self.store = store
+        self.claims = claims
+
+    def version(self, name: str, status: str = "active"):
+        import uuid
+
+        from chalicelib import names
+        from chalicelib.records import VersionRecord, utcnow
+
+        now = utcnow()
+        event_id = f"seed-{uuid.uuid4().hex}"
+        claim = self.claims.claim(event_id, now)
+        number = self.store.reserve_version(name, claim, self.claims, now)
+        record = VersionRecord(
+            name=name, version=number, target_key=names.target_key(name, number),
+            target_model=names.target_model(name, number), sha256=f"{number:064x}", size=1000 + number,
+            layout="mxnet", input_shapes=[{"name": "data", "shape": [1, 64]}], labels_count=10,
+            source_key=f"incoming/{name}.tar.gz", source_etag=f"{number:032x}", event_id=event_id,
+            created_at=now, uploader="seed", status=status,
+        )
+        self.store.put_version(record)
+        self.store.mark_latest(name, number, now)
+        self.claims.complete(claim, "accepted", now)
+        return record
+
+
+@pytest.fixture(scope="module")
+def module_moto():
+    """One moto per test module, provisioned once: the API tests empty it between tests instead of rebuilding it."""
+    settings = Settings()
+    with mock_aws():
+        session = boto3.Session(region_name=settings.region)
+        provision(session, settings)
+        yield session, _fresh_app()
+
+
+@pytest.fixture
+def registry_app(module_moto, settings):
+    """The Chalice app module on this module's moto, with empty tables and an empty bucket."""
+    session, app = module_moto
+    dynamodb, s3 = session.client("dynamodb"), session.client("s3")
+    for table, keys in ((settings.table, ("pk", "sk")), (settings.events_table, ("pk",))):
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=", ".join(keys)):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=table, Key=item)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=settings.bucket, Key=obj["Key"])
+    return app
+
+
+@pytest.fixture
+def client(registry_app):
+    """Chalice's test client for the local stage, on this module's moto."""
+    from chalice.test import Client
+
+    with Client(registry_app.app, stage_name="local", project_dir=str(Path(registry_app.__file__).parent)) as test_client:
+        yield test_client.http
+
+
+@pytest.fixture
+def seed(registry_app, settings):
+    """Adds versions to the registry the app under test reads (versions only: no S3 objects)."""
+    from chalicelib.claims import ClaimStore
+
+    claims = ClaimStore(registry_app.get_session().client("dynamodb"), settings.events_table,
+                        settings.claim_timeout_seconds)
+    return Seeder(registry_app.get_store(), claims)
