@@ -107,7 +107,7 @@ class Stack:
         try:
             self.say(f"- AWS emulator        starting on {config.emulator_url}")
             self.emulator = ChildProcess(
-                "the AWS emulator", [sys.executable, "-m", "local_stack.emulator", "-H", HOST, "-p",
+                "the AWS emulator", [sys.executable, "-m", "local_stack.stack_emulator", "--host", HOST, "--port",
                                      str(config.emulator_port)], logs / "emulator.log", env=self._child_env()).start()
             self.say(f"- registry API        starting on {config.api_url} (chalice local)")
             self.api = ChildProcess("the registry API (chalice local)", self._chalice_argv(), logs / "api.log",
