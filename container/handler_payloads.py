@@ -1,0 +1,179 @@
+"""Request decoding and response encoding for the MXNet model handler.
+
+Kept apart from MXNet so every rule about payloads (content types, shapes,
+images, softmax, top-k, error bodies) is a pure function over bytes and numpy
+arrays, testable without a model server.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+JSON = "application/json"
+NPY = "application/x-npy"
+IMAGE_TYPES = frozenset({"application/x-image", "image/jpeg", "image/png"})
+ARRAY_TYPES = frozenset({JSON, NPY})
+
+# Gluon model-zoo networks are trained on RGB scaled to [0, 1] and normalised
+# with the ImageNet channel statistics; the exported graphs expect the same.
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype="float32")
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype="float32")
+
+# Last operators whose output already is a probability distribution.
+SOFTMAX_OPS = frozenset({"SoftmaxOutput", "softmax", "SoftmaxActivation", "Softmax"})
+
+
+class PayloadError(Exception):
+    """A request the model cannot answer: becomes a 4xx with a JSON error body."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> str:
+        return error_body(self.code, self.message)
+
+
+def error_body(code: str, message: str) -> str:
+    return json.dumps({"error": {"code": code, "message": message}})
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One request turned into a batch of model inputs, plus how to answer it."""
+
+    batch: np.ndarray
+    is_image: bool
+    accept: str
+
+
+def media_type(header_value: str | None) -> str:
+    """`Image/JPEG; charset=x` → `image/jpeg`; missing → empty string."""
+    return (header_value or "").split(";", 1)[0].strip().lower()
+
+
+def choose_accept(header_value: str | None) -> str:
+    """The response type to use: the first acceptable entry of `Accept`, JSON by default."""
+    if not header_value or not header_value.strip():
+        return JSON
+    for entry in header_value.split(","):
+        kind = media_type(entry)
+        if kind in (JSON, "*/*", "application/*", ""):
+            return JSON
+        if kind == NPY:
+            return NPY
+    raise PayloadError(406, "not_acceptable", f"cannot answer with {header_value!r}; use {JSON} or {NPY}")
+
+
+def decode(body, content_type: str | None, accept: str | None, input_shape: list[int]) -> Decoded:
+    """Turns one request body into a float32 batch shaped like `input_shape` (batch first)."""
+    kind = media_type(content_type)
+    answer = choose_accept(accept)
+    if kind == JSON:
+        return Decoded(_check_shape(_json_instances(body), input_shape), False, answer)
+    if kind == NPY:
+        return Decoded(_check_shape(_npy_array(body), input_shape), False, answer)
+    if kind in IMAGE_TYPES:
+        return Decoded(decode_image(_as_bytes(body), input_shape), True, answer)
+    supported = ", ".join(sorted(ARRAY_TYPES | IMAGE_TYPES))
+    raise PayloadError(415, "unsupported_media_type", f"Content-Type {content_type!r} is not one of: {supported}")
+
+
+def _as_bytes(body) -> bytes:
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    raise PayloadError(400, "invalid_payload", "the request body is empty or not raw bytes")
+
+
+def _json_instances(body) -> np.ndarray:
+    document = body
+    if isinstance(body, (bytes, bytearray, str)):
+        try:
+            document = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise PayloadError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("instances"), list):
+        raise PayloadError(400, "invalid_payload", 'expected a JSON object {"instances": [...]}')
+    try:
+        return np.asarray(document["instances"], dtype="float32")
+    except (TypeError, ValueError) as exc:
+        raise PayloadError(400, "invalid_payload", f"instances must be numbers in equal-length lists: {exc}") from exc
+
+
+def _npy_array(body) -> np.ndarray:
+    try:
+        array = np.load(io.BytesIO(_as_bytes(body)), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise PayloadError(400, "invalid_npy", f"the body is not a .npy array: {exc}") from exc
+    if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
+        raise PayloadError(400, "invalid_npy", "the .npy array must hold numbers")
+    return array.astype("float32", copy=False)
+
+
+def _check_shape(batch: np.ndarray, input_shape: list[int]) -> np.ndarray:
+    """A batch must be (n, *input_shape[1:]) with n ≥ 1: one instance is a batch of one."""
+    expected = tuple(input_shape[1:])
+    if batch.ndim != len(input_shape) or batch.shape[1:] != expected or batch.shape[0] < 1:
+        want = "(n, " + ", ".join(str(d) for d in expected) + ")"
+        raise PayloadError(400, "invalid_shape", f"expected instances shaped {want}, got {tuple(batch.shape)}")
+    if not np.isfinite(batch).all():
+        raise PayloadError(400, "invalid_payload", "instances must be finite numbers")
+    return batch
+
+
+def decode_image(data: bytes, input_shape: list[int]) -> np.ndarray:
+    """Decodes, resizes to the model's H×W, and lays out one image as a (1, C, H, W) batch."""
+    from PIL import Image, UnidentifiedImageError
+
+    if len(input_shape) != 4 or input_shape[1] not in (1, 3):
+        raise PayloadError(400, "not_an_image_model", f"this model takes {input_shape}, not images")
+    channels, height, width = input_shape[1:]
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            pixels = image.convert("RGB" if channels == 3 else "L").resize((width, height), Image.BILINEAR)
+            array = np.asarray(pixels, dtype="float32") / 255.0
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise PayloadError(400, "invalid_image", f"cannot decode the image: {exc}") from exc
+    if channels == 3:
+        array = ((array - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)  # HWC → CHW
+    else:
+        array = array[np.newaxis, :, :]
+    return array[np.newaxis, ...].astype("float32")
+
+
+def ends_in_softmax(symbol_json: dict) -> bool:
+    """Whether the graph's (first) output is produced by a softmax operator."""
+    nodes, heads = symbol_json["nodes"], symbol_json["heads"]
+    return nodes[heads[0][0]]["op"] in SOFTMAX_OPS
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for large logits."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def top_k(probabilities: np.ndarray, labels: list[str], k: int = 5) -> list[dict]:
+    """The k most probable classes, most probable first."""
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    return [{"label": labels[i] if i < len(labels) else str(i), "probability": float(probabilities[i])} for i in order]
+
+
+def encode(probabilities: np.ndarray, decoded: Decoded, labels: list[str] | None) -> tuple[bytes | str, str]:
+    """The response body and its content type for one request's rows of probabilities."""
+    if decoded.accept == NPY:
+        buffer = io.BytesIO()
+        np.save(buffer, probabilities.astype("float32"), allow_pickle=False)
+        return buffer.getvalue(), NPY
+    if decoded.is_image:
+        row = probabilities[0]
+        return json.dumps(top_k(row, labels) if labels else row.tolist()), JSON
+    return json.dumps({"predictions": probabilities.tolist()}), JSON
