@@ -1,0 +1,204 @@
+"""Tarball validation in one streaming pass: hash, gunzip, tar walk, safety and layout rules.
+
+Why one pass: the ingest Lambda reads the upload straight from S3 once, in
+constant memory, and never writes it to disk. Every problem in the archive
+becomes a RuleFailure with a stable id; only errors raised by the stream itself
+(network, disk) propagate, so the caller can decide whether to retry.
+
+`sha256` and `compressed_bytes` always describe the whole object: after a fatal
+problem (a cap crossed, a corrupt stream) decompression stops at once, but the
+remaining bytes are still read and hashed.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import layouts
+from chalicelib.gzip_stream import GzipInflater, StreamProblem
+from chalicelib.tar_headers import looks_like_tar_header
+from chalicelib.tar_walk import TarWalker
+
+GIB = 1 << 30
+READ_CHUNK = 1 << 20
+# Below this many uncompressed bytes the ratio cap does not apply: tar headers and
+# padding of a small archive compress far better than any model weights.
+RATIO_FLOOR_BYTES = 16 << 20
+
+
+class Limits(BaseModel):
+    """Caps that keep a hostile archive from costing more than a normal one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_members: int = Field(10_000, ge=1)
+    max_uncompressed_bytes: int = Field(20 * GIB, ge=0)
+    max_compression_ratio: float = Field(200.0, gt=0)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Limits:
+        return cls(
+            max_members=settings.max_members,
+            max_uncompressed_bytes=settings.max_uncompressed_bytes,
+            max_compression_ratio=settings.max_compression_ratio,
+        )
+
+
+class Member(BaseModel):
+    name: str
+    size: int
+    type: Literal["file", "dir"]
+
+
+class RuleFailure(BaseModel):
+    rule: str
+    message: str
+
+
+class ValidationReport(BaseModel):
+    valid: bool
+    layout: Literal["mxnet", "tensorflow"] | None
+    sha256: str
+    compressed_bytes: int
+    uncompressed_bytes: int
+    members: list[Member]
+    failures: list[RuleFailure]
+    input_shapes: list[dict] | None = None
+    labels_count: int | None = None
+    prefix: str | None = None
+
+
+class _Findings:
+    """Failures by rule, first message kept: 10,000 symlinks make one readable line."""
+
+    def __init__(self) -> None:
+        self._by_rule: dict[str, list] = {}
+
+    def add(self, rule: str, message: str) -> None:
+        seen = self._by_rule.setdefault(rule, [message, 0])
+        seen[1] += 1
+
+    def failures(self) -> list[RuleFailure]:
+        return [
+            RuleFailure(rule=rule, message=message if count == 1 else f"{message} (and {count - 1} more like it)")
+            for rule, (message, count) in self._by_rule.items()
+        ]
+
+
+def _size(count: float) -> str:
+    """1048576 → '1 MiB', for messages people read."""
+    unit = "bytes"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if count < 1024:
+            break
+        count, unit = count / 1024, bigger
+    return f"{count:.1f}".removesuffix(".0") + f" {unit}"
+
+
+def _not_gzip_message(head: bytes) -> str:
+    """Names what the file is instead, so the fix is obvious."""
+    fix = "pack the model with `tar -C model_dir -czf model.tar.gz .`"
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return f"this is a zip archive, not a gzip-compressed tar: {fix}"
+    if looks_like_tar_header(head):
+        return f"this is an uncompressed tar archive; it must be gzip-compressed: {fix}"
+    for magic, kind in ((b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd")):
+        if head.startswith(magic):
+            return f"this is a {kind}-compressed file; it must be gzip-compressed: {fix}"
+    return f"the file is not gzip-compressed (it does not start with the bytes 1f 8b): {fix}"
+
+
+class _Pass:
+    """The state of one validation pass; `run()` reads the stream to its end."""
+
+    def __init__(self, stream: Any, limits: Limits):
+        self.stream, self.limits = stream, limits
+        self.digest = hashlib.sha256()
+        self.compressed = self.uncompressed = 0
+        self.head = b""
+        self.findings = _Findings()
+        self.inflater = GzipInflater()
+        self.walker = TarWalker(limits.max_members, layouts.capture_limit, self.findings.add)
+
+    def run(self) -> StreamProblem | None:
+        problem = None
+        read, update = self.stream.read, self.digest.update
+        while chunk := read(READ_CHUNK):  # errors of the stream itself propagate
+            update(chunk)
+            self.compressed += len(chunk)
+            if len(self.head) < 512:
+                self.head += chunk[: 512 - len(self.head)]
+            if problem is None:
+                problem = self._guarded(self._feed, chunk)
+        if problem is None:
+            problem = self._guarded(self._finish)
+        return problem
+
+    def _feed(self, chunk: bytes) -> None:
+        limits, walker = self.limits, self.walker
+        for piece in self.inflater.feed(chunk):
+            self.uncompressed += len(piece)
+            if self.uncompressed > limits.max_uncompressed_bytes:
+                raise StreamProblem(
+                    "limits.uncompressed_size",
+                    f"the archive unpacks to more than {_size(limits.max_uncompressed_bytes)}",
+                )
+            if self.uncompressed > max(RATIO_FLOOR_BYTES, limits.max_compression_ratio * self.compressed):
+                raise StreamProblem(
+                    "limits.compression_ratio",
+                    f"the archive expands more than {limits.max_compression_ratio:g} times "
+                    "(a compression bomb?): decompression was stopped",
+                )
+            walker.feed(piece)
+
+    def _finish(self) -> None:
+        if not self.compressed:
+            raise StreamProblem("format.empty_file", "the file is empty (0 bytes)")
+        self.inflater.finish()
+        self.walker.finish()
+
+    @staticmethod
+    def _guarded(step, *args) -> StreamProblem | None:
+        try:
+            step(*args)
+        except StreamProblem as problem:
+            return problem
+        except Exception as exc:  # a malformed archive must become a failure, never a crash
+            return StreamProblem("archive.unreadable", f"the archive could not be read: {type(exc).__name__}: {exc}")
+        return None
+
+
+def validate_stream(stream: Any, limits: Limits | None = None) -> ValidationReport:
+    """Validates a .tar.gz read once from `stream` (anything with `.read(n)`)."""
+    run = _Pass(stream, limits or Limits())
+    problem = run.run()
+    result = layouts.LayoutResult()
+    if problem is not None:
+        message = _not_gzip_message(run.head) if problem.rule == "format.not_gzip" else problem.message
+        run.findings.add(problem.rule, message)
+    else:
+        result = layouts.check_layout(run.walker.members, run.walker.captured)
+        for rule, message in result.failures:
+            run.findings.add(rule, message)
+    failures = run.findings.failures()
+    return ValidationReport(
+        valid=not failures,
+        layout=result.layout,
+        sha256=run.digest.hexdigest(),
+        compressed_bytes=run.compressed,
+        uncompressed_bytes=run.uncompressed,
+        members=[Member(name=m.name, size=m.size, type=m.type) for m in run.walker.members],
+        failures=failures,
+        input_shapes=result.input_shapes,
+        labels_count=result.labels_count,
+        prefix=result.prefix,
+    )
+
+
+def validate_file(path: str | Path, limits: Limits | None = None) -> ValidationReport:
+    """Validates a local .tar.gz (the CLI's check before an upload)."""
+    with open(path, "rb", buffering=0) as stream:
+        return validate_stream(stream, limits)

@@ -1,0 +1,259 @@
+"""Builders for valid and hostile model tarballs, shared by unit and integration tests.
+
+Each HostileCase names the rule it must trip; `build()` returns the bytes of the
+upload, so the same case can be validated in memory or dropped into S3.
+HOSTILE_CASES fail under the default limits; CAPPED_CASES only under the small
+`limits` they carry.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import random
+import struct
+import tarfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib.validation import Limits
+
+PARAMS_MAGIC = struct.pack("<Q", 0x112)
+SYMBOL = {"nodes": [{"op": "null", "name": "data", "inputs": []}], "arg_nodes": [0], "heads": [[0, 0, 0]]}
+
+
+def noise(size: int, seed: int = 0) -> bytes:
+    """Incompressible bytes, the same on every run (weights look like this to gzip)."""
+    return random.Random(seed).randbytes(size)
+
+
+def mxnet_files(prefix: str = "model", params_size: int = 4096) -> dict[str, bytes]:
+    """The files of a small MXNet model in the layout the handler loads."""
+    return {
+        f"{prefix}-symbol.json": json.dumps(SYMBOL).encode(),
+        f"{prefix}-0000.params": PARAMS_MAGIC + noise(max(params_size - 8, 0)),
+        f"{prefix}-shapes.json": json.dumps([{"name": "data", "shape": [1, 8]}]).encode(),
+        "synset.txt": b"cat\ndog\n\nbird\n",
+    }
+
+
+def tf_files(root: str = "") -> dict[str, bytes]:
+    """A TensorFlow Serving SavedModel under version folder 1/ (optionally wrapped in `root`)."""
+    return {
+        f"{root}1/saved_model.pb": b"\x08\x01saved-model",
+        f"{root}1/variables/variables.index": b"index",
+        f"{root}1/variables/variables.data-00000-of-00001": noise(256),
+        f"{root}1/assets/vocab.txt": b"a\nb\n",
+    }
+
+
+class Entry(tarfile.TarInfo):
+    """A tar header that carries its member's bytes."""
+
+    __slots__ = ("data",)
+
+
+def entry(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE, linkname: str = "", **attrs) -> Entry:
+    info = Entry(name)
+    info.type, info.linkname, info.size, info.mode = kind, linkname, len(data), 0o644
+    for key, value in attrs.items():
+        setattr(info, key, value)
+    info.data = data
+    return info
+
+
+def tar_bytes(files: dict[str, bytes] | None = None, extra: list[Entry] = (), dot_root: bool = False,
+              fmt: int = tarfile.PAX_FORMAT) -> bytes:
+    """An uncompressed tar of `files` (names as given, or `./name` with a `.` entry) plus `extra` entries."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=fmt, encoding="utf-8", errors="surrogateescape") as tar:
+        if dot_root:
+            tar.addfile(entry(".", kind=tarfile.DIRTYPE, mode=0o755))
+        for name, data in (files or {}).items():
+            tar.addfile(entry(f"./{name}" if dot_root else name, data), io.BytesIO(data))
+        for info in extra:
+            tar.addfile(info, io.BytesIO(info.data) if info.isreg() else None)
+    return out.getvalue()
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def tgz(files: dict[str, bytes] | None = None, extra: list[Entry] = (), **options) -> bytes:
+    return gz(tar_bytes(files, extra, **options))
+
+
+def valid_mxnet(dot_root: bool = True, prefix: str = "model") -> bytes:
+    return tgz(mxnet_files(prefix), dot_root=dot_root)
+
+
+def multi_member_mxnet() -> bytes:
+    """The same tar split across three gzip members (what `cat a.gz b.gz` or pigz can give)."""
+    data = tar_bytes(mxnet_files(), dot_root=True)
+    cut1, cut2 = len(data) // 3, 2 * len(data) // 3
+    return gz(data[:cut1]) + gz(data[cut1:cut2]) + gz(data[cut2:])
+
+
+def _without(name: str, files: dict[str, bytes]) -> dict[str, bytes]:
+    return {key: value for key, value in files.items() if key != name}
+
+
+def _members_only(data: bytes) -> bytes:
+    """A tar without its end-of-archive blocks and record padding."""
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        last = tar.getmembers()[-1]
+    return data[: last.offset_data + -(-last.size // 512) * 512]
+
+
+def _patch(data: bytes, offset: int, new: bytes) -> bytes:
+    offset %= len(data)
+    return data[:offset] + new + data[offset + len(new) :]
+
+
+def gzip_bomb(claimed: int = 2 << 30, chunk: int = 16 << 20) -> bytes:
+    """A complete, CRC-correct tar.gz claiming `claimed` bytes of zeros in ~1/1000 of that."""
+    header = entry("model-0000.params", size=claimed - 1024).tobuf(tarfile.GNU_FORMAT)
+    zeros = gz(bytes(chunk))
+    return gz(header) + zeros * (claimed // chunk)
+
+
+def _zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in mxnet_files().items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _bad_second_header() -> bytes:
+    data = tar_bytes(mxnet_files(), fmt=tarfile.GNU_FORMAT)
+    second = 512 + 512 * -(-len(json.dumps(SYMBOL)) // 512)  # after the symbol file's header and body
+    return gz(_patch(data, second + 148, b"0000001\0"))
+
+
+def _oversized_long_name() -> bytes:
+    return tgz(mxnet_files(), [entry("n" * (2 << 20), b"x")], fmt=tarfile.GNU_FORMAT)
+
+
+def _dangling_long_name() -> bytes:
+    """A GNU long-name header with no member after it: tarfile fails, GNU tar ignores it."""
+    name = b"n" * 200 + b"\0"
+    header = entry("././@LongLink", kind=tarfile.GNUTYPE_LONGNAME, size=len(name)).tobuf(tarfile.GNU_FORMAT)
+    return gz(_members_only(tar_bytes(M())) + header + name + bytes(-len(name) % 512) + bytes(1024))
+
+
+def _pax_record(body: bytes) -> bytes:
+    info = entry("pax", kind=tarfile.XHDTYPE, size=len(body))
+    block = info.tobuf(tarfile.USTAR_FORMAT)
+    return block + body + bytes(-len(body) % 512)
+
+
+@dataclass(frozen=True)
+class HostileCase:
+    name: str
+    rule_id: str
+    build: Callable[[], bytes]
+    limits: Limits | None = None
+
+
+M = mxnet_files
+ALL_CASES: list[HostileCase] = [
+    # format: what the bytes are
+    HostileCase("empty_file", "format.empty_file", lambda: b""),
+    HostileCase("random_bytes", "format.not_gzip", lambda: noise(4096)),
+    HostileCase("plain_tar", "format.not_gzip", lambda: tar_bytes(M())),
+    HostileCase("zip_archive", "format.not_gzip", _zip),
+    HostileCase("bzip2_tar", "format.not_gzip", lambda: bz2.compress(tar_bytes(M()))),
+    HostileCase("gzip_of_random_bytes", "format.not_tar", lambda: gz(noise(4096))),
+    HostileCase("gzip_of_nothing", "format.not_tar", lambda: gz(b"")),
+    # gzip integrity
+    HostileCase("truncated_gzip", "gzip.truncated", lambda: (lambda d: d[: len(d) // 2])(valid_mxnet())),
+    HostileCase("gzip_without_trailer", "gzip.truncated", lambda: valid_mxnet()[:-8]),
+    HostileCase("bad_crc", "gzip.crc", lambda: _patch(valid_mxnet(), -8, b"\xde\xad\xbe\xef")),
+    HostileCase("bad_isize", "gzip.length", lambda: _patch(valid_mxnet(), -4, b"\x01\x00\x00\x00")),
+    HostileCase("corrupt_deflate", "gzip.corrupt", lambda: _patch(valid_mxnet(), 10, b"\xff" * 16)),
+    HostileCase("gzip_header_not_deflate", "gzip.header", lambda: _patch(valid_mxnet(), 2, b"\x07")),
+    HostileCase("garbage_after_gzip", "gzip.trailing_data", lambda: valid_mxnet() + b"GARBAGE!"),
+    # tar structure
+    HostileCase("tar_cut_mid_member", "tar.truncated", lambda: gz(tar_bytes(M())[:1500])),
+    HostileCase("tar_without_end_marker", "tar.truncated",
+                lambda: gz(_members_only(tar_bytes(M())) + bytes(512))),
+    HostileCase("members_after_end_marker", "tar.data_after_end",
+                lambda: gz(tar_bytes(_without("synset.txt", M())) + tar_bytes({"synset.txt": b"hidden\n"}))),
+    HostileCase("bad_header_checksum", "tar.bad_header", _bad_second_header),
+    HostileCase("malformed_pax_header", "tar.bad_header",
+                lambda: gz(_pax_record(b"99 path=x\n") + tar_bytes(M(), fmt=tarfile.USTAR_FORMAT))),
+    HostileCase("oversized_long_name", "tar.bad_header", _oversized_long_name),
+    HostileCase("long_name_without_member", "tar.bad_header", _dangling_long_name),
+    HostileCase("global_pax_path", "tar.bad_header",
+                lambda: gz(tarfile.TarInfo.create_pax_global_header({"path": "evil"}) + tar_bytes(M()))),
+    HostileCase("file_with_a_directory_name", "tar.bad_header", lambda: tgz(M(), [entry("weights/", b"data")])),
+    # safety
+    HostileCase("path_traversal", "safety.traversal", lambda: tgz(M(), [entry("../../etc/cron.d/evil", b"x")])),
+    HostileCase("traversal_inside_path", "safety.traversal", lambda: tgz(M(), [entry("a/../../evil", b"x")])),
+    HostileCase("absolute_path", "safety.absolute_path", lambda: tgz(M(), [entry("/etc/passwd", b"x")])),
+    HostileCase("symlink", "safety.symlink",
+                lambda: tgz(M(), [entry("link", kind=tarfile.SYMTYPE, linkname="/etc/passwd")])),
+    HostileCase("hardlink", "safety.hardlink",
+                lambda: tgz(M(), [entry("hard", kind=tarfile.LNKTYPE, linkname="synset.txt")])),
+    HostileCase("char_device", "safety.char_device",
+                lambda: tgz(M(), [entry("tty", kind=tarfile.CHRTYPE, devmajor=5, devminor=0)])),
+    HostileCase("block_device", "safety.block_device",
+                lambda: tgz(M(), [entry("sda", kind=tarfile.BLKTYPE, devmajor=8, devminor=0)])),
+    HostileCase("fifo", "safety.fifo", lambda: tgz(M(), [entry("pipe", kind=tarfile.FIFOTYPE)])),
+    HostileCase("contiguous_file_type", "safety.member_type", lambda: tgz(M(), [entry("c", b"x", kind=tarfile.CONTTYPE)])),
+    HostileCase("pax_sparse_file", "safety.member_type",
+                lambda: tgz(M(), [entry("sparse", b"x", pax_headers={"GNU.sparse.realsize": "1099511627776"})])),
+    HostileCase("duplicate_member", "safety.duplicate",
+                lambda: tgz(M(), [entry("./synset.txt", b"other\n")])),
+    HostileCase("control_characters", "safety.control_chars", lambda: tgz(M(), [entry("evil\x1b[2J.txt", b"x")])),
+    HostileCase("name_not_utf8", "safety.name_encoding",
+                lambda: tgz(M(), [entry("caf\udce9.txt", b"x")], fmt=tarfile.GNU_FORMAT)),
+    HostileCase("file_without_name", "safety.empty_name", lambda: tgz(M(), [entry(".", b"x")])),
+    # limits
+    HostileCase("gzip_bomb", "limits.compression_ratio", gzip_bomb),
+    HostileCase("too_many_members", "limits.members", lambda: tgz({**M(), "a": b"", "b": b""}), Limits(max_members=5)),
+    HostileCase("too_large_uncompressed", "limits.uncompressed_size",
+                lambda: tgz(mxnet_files(params_size=2 << 20)), Limits(max_uncompressed_bytes=1 << 20)),
+    # content
+    HostileCase("empty_archive", "archive.empty", lambda: tgz({})),
+    HostileCase("only_directories", "archive.empty",
+                lambda: tgz({}, [entry("a", kind=tarfile.DIRTYPE), entry("a/b", kind=tarfile.DIRTYPE)])),
+    HostileCase("unknown_layout", "layout.unknown", lambda: tgz({"README.md": b"# model\n", "weights.bin": b"\0" * 64})),
+    # MXNet layout
+    HostileCase("mxnet_files_in_a_folder", "mxnet.not_at_root", lambda: tgz({f"model/{k}": v for k, v in M().items()})),
+    HostileCase("missing_symbol", "mxnet.symbol_missing", lambda: tgz(_without("model-symbol.json", M()))),
+    HostileCase("missing_params", "mxnet.params_missing", lambda: tgz(_without("model-0000.params", M()))),
+    HostileCase("missing_shapes", "mxnet.shapes_missing", lambda: tgz(_without("model-shapes.json", M()))),
+    HostileCase("two_prefixes", "mxnet.prefix_mismatch", lambda: tgz({**M("a"), **M("b")})),
+    HostileCase("symbol_not_json", "mxnet.symbol_invalid", lambda: tgz({**M(), "model-symbol.json": b"{nodes: ["})),
+    HostileCase("symbol_without_nodes_or_heads", "mxnet.symbol_invalid",
+                lambda: tgz({**M(), "model-symbol.json": b'{"graph": []}'})),
+    HostileCase("params_without_magic", "mxnet.params_magic",
+                lambda: tgz({**M(), "model-0000.params": b"PK\x03\x04 not an ndarray list"})),
+    HostileCase("params_epoch_not_four_digits", "mxnet.params_name",
+                lambda: tgz({**_without("model-0000.params", M()), "model-0.params": PARAMS_MAGIC})),
+    HostileCase("shapes_empty_list", "mxnet.shapes_invalid", lambda: tgz({**M(), "model-shapes.json": b"[]"})),
+    HostileCase("shapes_negative_dimension", "mxnet.shapes_invalid",
+                lambda: tgz({**M(), "model-shapes.json": b'[{"name": "data", "shape": [1, -3]}]'})),
+    HostileCase("shapes_not_a_list", "mxnet.shapes_invalid",
+                lambda: tgz({**M(), "model-shapes.json": b'{"name": "data", "shape": [1, 3]}'})),
+    HostileCase("synset_not_utf8", "mxnet.synset_invalid", lambda: tgz({**M(), "synset.txt": b"caf\xe9\n"})),
+    # TensorFlow Serving layout
+    HostileCase("tf_wrapped_in_a_folder", "tensorflow.nested_folder", lambda: tgz(tf_files("model1/"))),
+    HostileCase("tf_without_version_folder", "tensorflow.no_version_folder",
+                lambda: tgz({"saved_model.pb": b"pb", "variables/variables.index": b"i"})),
+    HostileCase("tf_non_numeric_version", "tensorflow.no_version_folder",
+                lambda: tgz({"v1/saved_model.pb": b"pb", "v1/variables/variables.index": b"i"})),
+    HostileCase("tf_version_without_saved_model", "tensorflow.version_incomplete",
+                lambda: tgz({**tf_files(), "2/variables/variables.index": b"i"})),
+    HostileCase("tf_stray_file", "tensorflow.unexpected_file", lambda: tgz({**tf_files(), "notes.txt": b"hi"})),
+]
+
+# Rejected under the default limits: safe to drop into the registry as they are.
+HOSTILE_CASES = [case for case in ALL_CASES if case.limits is None]
+# Rejected only under the small limits they carry.
+CAPPED_CASES = [case for case in ALL_CASES if case.limits is not None]
