@@ -88,7 +88,7 @@ class _Findings:
         ]
 
 
-def _size(count: float) -> str:
+def human_size(count: float) -> str:
     """1048576 → '1 MiB', for messages people read."""
     unit = "bytes"
     for bigger in ("KiB", "MiB", "GiB"):
@@ -144,7 +144,7 @@ class _Pass:
             if self.uncompressed > limits.max_uncompressed_bytes:
                 raise StreamProblem(
                     "limits.uncompressed_size",
-                    f"the archive unpacks to more than {_size(limits.max_uncompressed_bytes)}",
+                    f"the archive unpacks to more than {human_size(limits.max_uncompressed_bytes)}",
                 )
             if self.uncompressed > max(RATIO_FLOOR_BYTES, limits.max_compression_ratio * self.compressed):
                 raise StreamProblem(

@@ -1,0 +1,4 @@
+"""`python -m client ...`"""
+from client.cli import main
+
+raise SystemExit(main())

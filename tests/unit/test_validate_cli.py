@@ -1,0 +1,64 @@
+"""`python -m client validate`, run in-process: readable reports, JSON, and exit statuses."""
+import json
+
+import pytest
+
+from client.cli import main
+from hostile_tarballs import tgz, valid_mxnet
+
+
+@pytest.fixture
+def tarballs(tmp_path):
+    good = tmp_path / "good.tar.gz"
+    good.write_bytes(valid_mxnet())
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(tgz({"model/model-symbol.json": b"{}"}))
+    return good, bad
+
+
+def test_a_valid_tarball_prints_ok_with_its_facts_and_exits_zero(tarballs, capsys):
+    good, _ = tarballs
+
+    status = main(["validate", str(good)])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.startswith(f"{good}: OK")
+    assert "mxnet (prefix model, input data [1, 8], 3 labels)" in out
+    assert "4 files, 0 directories" in out
+
+
+def test_an_invalid_tarball_prints_each_broken_rule_and_exits_one(tarballs, capsys):
+    good, bad = tarballs
+
+    status = main(["validate", str(good), str(bad)])
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert f"{bad}: INVALID (1 rule)" in out
+    assert "✗ mxnet.not_at_root  the MXNet files sit in folder 'model/'" in out
+
+
+def test_json_output_is_one_report_per_file(tarballs, capsys):
+    good, bad = tarballs
+
+    status = main(["validate", "--json", str(good), str(bad)])
+
+    reports = json.loads(capsys.readouterr().out)
+    assert status == 1
+    assert [(r["file"], r["valid"]) for r in reports] == [(str(good), True), (str(bad), False)]
+    assert reports[1]["failures"][0]["rule"] == "mxnet.not_at_root"
+
+
+def test_an_unreadable_file_is_reported_and_fails(tmp_path, capsys):
+    status = main(["validate", str(tmp_path / "missing.tar.gz")])
+
+    assert status == 1
+    assert "cannot read" in capsys.readouterr().out
+
+
+def test_no_file_is_a_usage_error():
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate"])
+
+    assert exit_info.value.code == 2
