@@ -8,6 +8,12 @@ becomes a RuleFailure with a stable id; only errors raised by the stream itself
 `sha256` and `compressed_bytes` always describe the whole object: after a fatal
 problem (a cap crossed, a corrupt stream) decompression stops at once, but the
 remaining bytes are still read and hashed.
+
+Rule id families: `format.*` (not a gzip'd tar at all), `gzip.*` (CRC, length,
+truncation), `tar.*` (headers, end marker), `safety.*` (member types and names),
+`limits.*` (members, size, ratio), `archive.empty`, `layout.unknown`, `mxnet.*`
+and `tensorflow.*` (layouts.py); `archive.unreadable` is the catch-all for a
+fault no other rule names. tests/hostile_tarballs.py has an archive for each.
 """
 from __future__ import annotations
 

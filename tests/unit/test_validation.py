@@ -139,11 +139,21 @@ def test_a_multi_member_gzip_is_valid():
     assert report.prefix == "model"
 
 
-@pytest.mark.parametrize("step", [1, 7, 511, 513, 4097])
-def test_a_stream_that_returns_short_reads_gives_the_same_report(step):
-    data = valid_mxnet()
+def test_zero_padding_after_the_last_gzip_member_is_tolerated_like_gzip_does():
+    report = validate(valid_mxnet() + bytes(300))
 
-    assert validate_stream(Trickle(data, step)) == validate(data)
+    assert report.valid, report.failures
+
+
+@pytest.mark.parametrize("step", [1, 7, 511, 513, 4097])
+@pytest.mark.parametrize("build", [valid_mxnet, multi_member_mxnet], ids=["one_member", "three_members"])
+def test_a_stream_that_returns_short_reads_gives_the_same_report(step, build):
+    data = build()
+
+    report = validate_stream(Trickle(data, step))
+
+    assert report == validate(data)
+    assert report.valid
 
 
 def test_errors_of_the_stream_itself_propagate():
