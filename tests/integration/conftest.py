@@ -195,11 +195,21 @@ def client(registry_app):
         yield test_client.http
 
 
-@pytest.fixture
-def seed(registry_app, settings):
-    """Adds versions to the registry the app under test reads (versions only: no S3 objects)."""
+def seeder_for(app) -> Seeder:
     from chalicelib.claims import ClaimStore
 
-    claims = ClaimStore(registry_app.get_session().client("dynamodb"), settings.events_table,
-                        settings.claim_timeout_seconds)
-    return Seeder(registry_app.get_store(), claims)
+    settings = app.settings
+    claims = ClaimStore(app.get_session().client("dynamodb"), settings.events_table, settings.claim_timeout_seconds)
+    return Seeder(app.get_store(), claims)
+
+
+@pytest.fixture(scope="session")
+def make_seeder():
+    """For module-scoped fixtures: a Seeder for a given app module."""
+    return seeder_for
+
+
+@pytest.fixture
+def seed(registry_app):
+    """Adds versions to the registry the app under test reads (versions only: no S3 objects)."""
+    return seeder_for(registry_app)

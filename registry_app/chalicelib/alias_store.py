@@ -1,0 +1,222 @@
+"""DynamoDB adapter for aliases: current state, history and a per-model reverse index (same table as RegistryStore).
+
+Item layout (every read is a GetItem or a Query):
+  pk=ALIASES         sk=<alias>                    the alias now: targets, revision, who and when
+  pk=ALIAS#<alias>   sk=H#<revision, 10 digits>    one change: from, to, action, who and when
+  pk=MODEL#<name>    sk=A#<alias>                  "this alias points at versions of this model"
+
+Every change is ONE TransactWriteItems: the current item (conditional on the revision the
+caller read), the history entry (conditional on its revision being free), the reverse-index
+items, and a check that each target version exists and is active. History and current
+state therefore cannot diverge, and two writers that read the same revision cannot both win.
+"""
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, Field
+
+from .dynamo import decode_token, encode_token, from_item, is_condition_failure, to_item, to_value
+from .errors import Conflict, NotFound
+from .store import model_pk, version_sk
+
+ALIASES_PK = "ALIASES"
+HISTORY_PREFIX = "H#"
+REFERENCE_PREFIX = "A#"
+
+
+def history_pk(alias: str) -> str:
+    return f"ALIAS#{alias}"
+
+
+def history_sk(revision: int) -> str:
+    return f"{HISTORY_PREFIX}{revision:010d}"
+
+
+def reference_sk(alias: str) -> str:
+    return f"{REFERENCE_PREFIX}{alias}"
+
+
+class AliasTarget(BaseModel):
+    model: str
+    version: int
+    weight: int = 100
+
+
+class AliasState(BaseModel):
+    """Where an alias points: one target (weight 100) or a weighted split; maybe following the latest version."""
+
+    targets: list[AliasTarget]
+    tracks_latest: bool = False
+
+    @property
+    def models(self) -> set[str]:
+        return {target.model for target in self.targets}
+
+
+class AliasRecord(AliasState):
+    alias: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str | None = None
+
+    @property
+    def state(self) -> AliasState:
+        return AliasState(targets=self.targets, tracks_latest=self.tracks_latest)
+
+
+class AliasChange(BaseModel):
+    """One entry of an alias's history; `before` is None for a creation, `after` None for a deletion."""
+
+    alias: str
+    revision: int
+    action: str
+    before: AliasState | None = None
+    after: AliasState | None = None
+    at: datetime
+    by: str | None = None
+
+
+class AliasReference(BaseModel):
+    """The reverse-index entry: an alias and the versions of one model it points at."""
+
+    alias: str
+    model: str
+    versions: list[int]
+    tracks_latest: bool = False
+    revision: int
+
+
+class StaleRevision(Conflict):
+    """The alias changed since the caller read it (or appeared, or vanished)."""
+
+
+class AliasStore:
+    def __init__(self, client, table: str):
+        self._db = client
+        self._table = table
+
+    # reads ------------------------------------------------------------------
+    def get(self, alias: str) -> AliasRecord | None:
+        answer = self._db.get_item(TableName=self._table, Key=to_item({"pk": ALIASES_PK, "sk": alias}),
+                                   ConsistentRead=True)
+        item = _strip(from_item(answer.get("Item")))
+        return AliasRecord(**item) if item else None
+
+    def list_aliases(self, limit: int, token: str | None) -> tuple[list[AliasRecord], str | None]:
+        items, next_token = self._query(ALIASES_PK, None, limit, token, newest_first=False)
+        return [AliasRecord(**item) for item in items], next_token
+
+    def history(self, alias: str, limit: int, token: str | None) -> tuple[list[AliasChange], str | None]:
+        items, next_token = self._query(history_pk(alias), HISTORY_PREFIX, limit, token, newest_first=True)
+        return [AliasChange(**item) for item in items], next_token
+
+    def last_change(self, alias: str) -> AliasChange | None:
+        changes, _ = self.history(alias, 1, None)
+        return changes[0] if changes else None
+
+    def references(self, model: str) -> list[AliasReference]:
+        """Every alias pointing at some version of `model` (one Query per page of 1,000)."""
+        found, token = [], None
+        while True:
+            items, token = self._query(model_pk(model), REFERENCE_PREFIX, 1000, token, newest_first=False)
+            found.extend(AliasReference(**item) for item in items)
+            if token is None:
+                return found
+
+    # the one write ----------------------------------------------------------
+    def write(self, change: AliasChange, current: AliasRecord | None) -> AliasRecord | None:
+        """Applies `change` on top of `current` (what the caller read) in one transaction; returns the new state.
+
+        Raises StaleRevision when the alias is no longer at `current`, NotFound when a
+        target version vanished or was retired meanwhile.
+        """
+        record = after_change(change, current)
+        items = [self._current_item(change, record, current), self._history_item(change)]
+        items += self._reference_items(change, current)
+        checks = self._version_checks(change.after)
+        try:
+            self._db.transact_write_items(TransactItems=items + checks)
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            failed_checks = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed" and i >= len(items)]
+            if failed_checks:
+                target = change.after.targets[failed_checks[0] - len(items)]
+                raise NotFound(f"{target.model} v{target.version} does not exist or is retired",
+                               {"model": target.model, "version": target.version}) from error
+            raise StaleRevision(f"alias {change.alias} changed meanwhile",
+                                {"expected_revision": current.revision if current else 0}) from error
+        return record
+
+    def _current_item(self, change: AliasChange, record: AliasRecord | None, current: AliasRecord | None) -> dict:
+        key = to_item({"pk": ALIASES_PK, "sk": change.alias})
+        if current is None:
+            guard = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            guard = {"ConditionExpression": "revision = :expected",
+                     "ExpressionAttributeValues": {":expected": to_value(current.revision)}}
+        if record is None:
+            return {"Delete": {"TableName": self._table, "Key": key, **guard}}
+        item = {**key, **to_item(record.model_dump(mode="json"))}
+        return {"Put": {"TableName": self._table, "Item": item, **guard}}
+
+    def _history_item(self, change: AliasChange) -> dict:
+        item = {"pk": history_pk(change.alias), "sk": history_sk(change.revision), **change.model_dump(mode="json")}
+        return {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _reference_items(self, change: AliasChange, current: AliasRecord | None) -> list[dict]:
+        before = current.models if current else set()
+        after = change.after.models if change.after else set()
+        items = []
+        for model in sorted(before - after):
+            key = to_item({"pk": model_pk(model), "sk": reference_sk(change.alias)})
+            items.append({"Delete": {"TableName": self._table, "Key": key}})
+        for model in sorted(after):
+            reference = AliasReference(
+                alias=change.alias, model=model, revision=change.revision, tracks_latest=change.after.tracks_latest,
+                versions=sorted(t.version for t in change.after.targets if t.model == model),
+            )
+            item = {"pk": model_pk(model), "sk": reference_sk(change.alias), **reference.model_dump(mode="json")}
+            items.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
+        return items
+
+    def _version_checks(self, state: AliasState | None) -> list[dict]:
+        if state is None:
+            return []
+        return [{
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": to_item({"pk": model_pk(t.model), "sk": version_sk(t.version)}),
+                "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(#s) OR #s = :active)",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {":active": to_value("active")},
+            }
+        } for t in state.targets]
+
+    def _query(self, pk: str, prefix: str | None, limit: int, token: str | None, newest_first: bool):
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
+        values = {":pk": to_value(pk), **({":prefix": to_value(prefix)} if prefix else {})}
+        kwargs = {"TableName": self._table, "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
+                  "Limit": limit, "ScanIndexForward": not newest_first, "ConsistentRead": True}
+        start = decode_token(token, pk)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        answer = self._db.query(**kwargs)
+        return [_strip(from_item(item)) for item in answer.get("Items", [])], encode_token(answer.get("LastEvaluatedKey"))
+
+
+def after_change(change: AliasChange, current: AliasRecord | None) -> AliasRecord | None:
+    """The alias as it is once `change` is applied on top of `current` (None once deleted)."""
+    if change.after is None:
+        return None
+    created_at = current.created_at if current else change.at
+    return AliasRecord(alias=change.alias, revision=change.revision, created_at=created_at, updated_at=change.at,
+                       updated_by=change.by, **change.after.model_dump())
+
+
+def _strip(item: dict | None) -> dict | None:
+    if item:
+        item.pop("pk", None), item.pop("sk", None)
+    return item

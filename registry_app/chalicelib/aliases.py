@@ -1,0 +1,198 @@
+"""The alias use cases: point, follow, delete, roll back; every change compare-and-set with history.
+
+An alias maps a logical name to one version (or a weighted split of versions) so that
+callers never hold a TargetModel key. Rules that need the registry (the version exists and
+is active, the model has a latest version) are checked here; the store re-checks them
+inside the write transaction so nothing can slip in between.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+from . import names
+from .alias_store import AliasChange, AliasRecord, AliasState, AliasStore, AliasTarget, StaleRevision
+from .errors import Conflict, InvalidInput, NotFound, RegistryError, TransientError
+from .records import utcnow
+from .store import RegistryStore
+
+UNCONDITIONAL_ATTEMPTS = 25  # re-reads for writes that named no revision (the last writer wins)
+
+Decide = Callable[[AliasRecord | None], AliasState | None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one change did: the change written (None if the alias already had that state) and the alias after it."""
+
+    change: AliasChange | None
+    record: AliasRecord | None
+    before: AliasRecord | None
+
+
+class Aliases:
+    def __init__(self, store: RegistryStore, aliases: AliasStore, clock: Callable = utcnow):
+        self._store = store
+        self._aliases = aliases
+        self._clock = clock
+
+    # reads ------------------------------------------------------------------
+    def get(self, alias: str) -> AliasRecord:
+        record = self._aliases.get(names.validate_alias_name(alias))
+        if record is None:
+            raise NotFound(f"alias {alias} does not exist", {"alias": alias})
+        return record
+
+    def list_aliases(self, limit: int, token: str | None) -> tuple[list[AliasRecord], str | None]:
+        return self._aliases.list_aliases(limit, token)
+
+    def history(self, alias: str, limit: int, token: str | None) -> tuple[list[AliasChange], str | None]:
+        changes, next_token = self._aliases.history(names.validate_alias_name(alias), limit, token)
+        if not changes and token is None:
+            raise NotFound(f"alias {alias} has no history", {"alias": alias})
+        return changes, next_token
+
+    # writes -----------------------------------------------------------------
+    def point(self, alias: str, targets: list[AliasTarget], follow_latest: bool, expected_revision: int | None,
+              actor: str | None) -> AliasRecord:
+        """Points `alias` at `targets`; with follow_latest, at the one model's latest version, and keeps it there.
+
+        expected_revision None: unconditional; 0: the alias must not exist yet; n: it must be at revision n.
+        """
+        names.validate_alias_name(alias)
+        if follow_latest:
+            model = targets[0].model
+            targets = [AliasTarget(model=model, version=self._latest_of(model))]
+        for target in targets:
+            self._require_version(target.model, target.version)
+        state = AliasState(targets=targets, tracks_latest=follow_latest)
+        record = self._change(alias, lambda current: state, "update", expected_revision, actor).record
+        if follow_latest:  # a version accepted while we wrote found no follower yet: catch up with it
+            latest = self._latest_of(state.targets[0].model)
+            if latest > state.targets[0].version:
+                self.follow_new_version(state.targets[0].model, latest, [], actor)
+                record = self._aliases.get(alias) or record
+        return record
+
+    def delete(self, alias: str, expected_revision: int | None, actor: str | None) -> AliasChange:
+        names.validate_alias_name(alias)
+        if expected_revision == 0:
+            raise InvalidInput("expected_revision 0 means 'must not exist yet', which a deletion cannot satisfy")
+        self.get(alias)  # an unknown alias is a 404 whatever revision was expected
+        return self._change(alias, lambda current: None, "delete", expected_revision, actor).change
+
+    def rollback(self, alias: str, expected_revision: int | None, actor: str | None) -> AliasRecord:
+        """Back to the target before the latest change, pinned: a rollback says the newer target is unwanted.
+
+        Rolling back a deletion restores the alias; rolling back twice returns to where it was.
+        Without expected_revision the rollback is still conditional on the change it undoes.
+        """
+        names.validate_alias_name(alias)
+        last = self._aliases.last_change(alias)
+        if last is None:
+            raise NotFound(f"alias {alias} does not exist", {"alias": alias})
+        if last.before is None:
+            raise Conflict(f"alias {alias} has nothing to roll back to: its latest change created it",
+                           {"alias": alias, "current_revision": last.revision})
+        if expected_revision is None:
+            expected_revision = last.revision if last.after is not None else 0
+        for target in last.before.targets:
+            self._require_version(target.model, target.version)
+        state = AliasState(targets=last.before.targets, tracks_latest=False)
+        return self._change(alias, lambda current: state, "rollback", expected_revision, actor).record
+
+    def follow_new_version(self, model: str, version: int, requested: list[str], actor: str | None) -> dict[str, str]:
+        """Moves the aliases an accepted version concerns and answers {alias: what happened}.
+
+        Each requested alias (from the upload) moves to this version, created if missing;
+        aliases that follow the model's latest version move forward only (versions can finish
+        out of order). Never raises for one alias; running it twice changes nothing the second time.
+        """
+        try:
+            self._require_version(model, version)
+        except RegistryError as error:
+            return {alias: f"failed: {error.message}" for alias in requested}
+        outcome: dict[str, str] = {}
+        for alias in dict.fromkeys(requested):
+            try:
+                names.validate_alias_name(alias)
+            except InvalidInput as error:
+                outcome[alias] = f"invalid: {error.message}"
+                continue
+            outcome[alias] = self._follow(alias, model, version, actor, forward_only=False)
+        for reference in self._aliases.references(model):
+            if reference.tracks_latest and reference.alias not in outcome:
+                outcome[reference.alias] = self._follow(reference.alias, model, version, actor, forward_only=True)
+        return outcome
+
+    # plumbing ---------------------------------------------------------------
+    def _follow(self, alias: str, model: str, version: int, actor: str | None, forward_only: bool) -> str:
+        target = AliasTarget(model=model, version=version)
+
+        def decide(current: AliasRecord | None) -> AliasState | None:
+            follows = bool(current and current.tracks_latest and current.models == {model})
+            if forward_only and not (follows and current.targets[0].version < version):
+                return current.state if current else None
+            return AliasState(targets=[target], tracks_latest=follows)
+
+        try:
+            done = self._change(alias, decide, "follow", None, actor)
+        except (Conflict, NotFound, TransientError) as error:
+            return f"failed: {error.message}"
+        if done.change is None:
+            now = done.record.targets if done.record else []
+            return f"unchanged (at v{now[0].version})" if len(now) == 1 else "unchanged"
+        return f"moved to v{version}" if done.before else f"created at v{version}"
+
+    def _change(self, alias: str, decide: Decide, action: str, expected_revision: int | None,
+                actor: str | None) -> Outcome:
+        """Reads, decides, writes compare-and-set; only writes that named no revision re-read and retry."""
+        for _ in range(UNCONDITIONAL_ATTEMPTS if expected_revision is None else 1):
+            current = self._aliases.get(alias)
+            self._check_expected(alias, current, expected_revision)
+            after = decide(current)
+            if current is None and after is None:
+                raise NotFound(f"alias {alias} does not exist", {"alias": alias})
+            if current is not None and after == current.state:
+                return Outcome(None, current, current)
+            revision = (current.revision if current else self._last_revision(alias)) + 1
+            change = AliasChange(alias=alias, revision=revision, action="create" if current is None else action,
+                                 before=current.state if current else None, after=after, at=self._clock(), by=actor)
+            try:
+                return Outcome(change, self._aliases.write(change, current), current)
+            except StaleRevision:
+                if expected_revision is not None:
+                    raise self._stale(alias, self._aliases.get(alias), expected_revision) from None
+        raise TransientError(f"alias {alias} is changing too often to update; try again", {"alias": alias})
+
+    def _check_expected(self, alias: str, current: AliasRecord | None, expected: int | None) -> None:
+        if expected is not None and expected != (current.revision if current else 0):
+            raise self._stale(alias, current, expected)
+
+    @staticmethod
+    def _stale(alias: str, current: AliasRecord | None, expected: int) -> Conflict:
+        actual = current.revision if current else 0
+        return Conflict(
+            f"alias {alias} is at revision {actual}, not {expected}: read it again and retry",
+            {"alias": alias, "expected_revision": expected, "current_revision": actual,
+             "current": current.model_dump(mode="json") if current else None},
+        )
+
+    def _last_revision(self, alias: str) -> int:
+        """A re-created alias continues its old history instead of overwriting it."""
+        last = self._aliases.last_change(alias)
+        return last.revision if last else 0
+
+    def _latest_of(self, model: str) -> int:
+        names.validate_model_name(model)
+        record = self._store.get_model(model)
+        if record is None or record.latest_version is None:
+            raise NotFound(f"model {model} has no accepted version yet", {"model": model})
+        return record.latest_version
+
+    def _require_version(self, model: str, version: int) -> None:
+        names.validate_model_name(model)
+        record = self._store.get_version(model, version)
+        if record is None:
+            raise NotFound(f"{model} v{version} does not exist", {"model": model, "version": version})
+        if record.status != "active":
+            raise Conflict(f"{model} v{version} is {record.status} and can no longer be served",
+                           {"model": model, "version": version, "status": record.status})
