@@ -1,21 +1,33 @@
 """The registry's entry points: REST routes and the SQS ingest handler.
 
 Each handler decodes its input, calls one function in chalicelib, and shapes the answer.
+Routes are declared through `api.route` (chalicelib/http.py), which decodes path, query and
+body into the schemas, maps every error to its status, and records the route for /openapi.json.
 """
 from functools import lru_cache
 
 import boto3
-from chalice import Chalice
+from botocore.config import Config
+from chalice import IAMAuthorizer, Response
 
-from chalicelib.claims import ClaimStore
+from chalicelib import openapi
+from chalicelib import schemas as s
+from chalicelib.alias_store import AliasStore
+from chalicelib.aliases import Aliases
 from chalicelib.artifacts import Artifacts
+from chalicelib.catalog import Catalog
+from chalicelib.claims import ClaimStore
 from chalicelib.events import decode_sqs_records
+from chalicelib.http import Api, RegistryChalice, version_number
 from chalicelib.ingest import Ingestor
+from chalicelib.registration import Registrar
 from chalicelib.settings import get_settings
 from chalicelib.store import RegistryStore
+from chalicelib.uploads import UploadLinks
 
-app = Chalice(app_name="mme-registry")
+app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()
+api = Api(app, authorizer=IAMAuthorizer() if settings.auth == "iam" else None)
 
 
 @lru_cache(maxsize=1)
@@ -36,7 +48,36 @@ def get_ingestor() -> Ingestor:
         claims=ClaimStore(session.client("dynamodb"), settings.events_table, settings.claim_timeout_seconds),
         artifacts=Artifacts(session.client("s3"), settings.bucket),
         settings=settings,
+        aliases=get_aliases(),
     )
+
+
+@lru_cache(maxsize=1)
+def get_alias_store() -> AliasStore:
+    return AliasStore(get_session().client("dynamodb"), settings.table)
+
+
+@lru_cache(maxsize=1)
+def get_aliases() -> Aliases:
+    return Aliases(get_store(), get_alias_store())
+
+
+@lru_cache(maxsize=1)
+def get_catalog() -> Catalog:
+    return Catalog(get_store(), get_alias_store())
+
+
+@lru_cache(maxsize=1)
+def get_registrar() -> Registrar:
+    owned = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
+    return Registrar(get_ingestor(), settings.bucket, owned)
+
+
+@lru_cache(maxsize=1)
+def get_upload_links() -> UploadLinks:
+    # SigV4: the alias and uploader metadata become signed headers the uploader must send.
+    s3 = get_session().client("s3", config=Config(signature_version="s3v4"))
+    return UploadLinks(s3, settings.bucket, settings.incoming_prefix)
 
 
 @app.on_sqs_message(queue=settings.queue, batch_size=1)
@@ -45,3 +86,108 @@ def ingest_uploads(event):
     for record in event:
         for upload in decode_sqs_records(record.body):
             get_ingestor().ingest(upload)
+
+
+# health and description -------------------------------------------------------
+@api.route("/health", "GET", summary="Liveness of the API", answer=s.Health)
+def health():
+    return s.Health(endpoint=settings.endpoint)
+
+
+@api.route("/openapi.json", "GET", summary="This API as an OpenAPI 3.1 document", answer=None)
+def openapi_document():
+    return openapi.build(api.operations, title="mme-registry", version="1")
+
+
+# models and versions ----------------------------------------------------------
+@api.route("/models", "GET", summary="Models, by name", answer=s.ModelList, query=s.PageQuery, errors=(400,))
+def list_models(query: s.PageQuery):
+    models, token = get_catalog().models(query.limit, query.next_token)
+    return s.ModelList(items=[s.ModelSummary.of(m) for m in models], next_token=token)
+
+
+@api.route("/models/{name}", "GET", summary="A model: latest version, counts, aliases pointing at it",
+           answer=s.ModelDetail, errors=(404, 422))
+def get_model(name: str):
+    found = get_catalog().model(name)
+    return s.ModelDetail(**s.ModelSummary.of(found.model).model_dump(),
+                         latest=s.VersionView.of(found.latest) if found.latest else None,
+                         aliases=[s.AliasPointer.of(a) for a in found.aliases])
+
+
+@api.route("/models/{name}/versions", "GET", summary="Versions of a model, newest first", answer=s.VersionList,
+           query=s.PageQuery, errors=(400, 404, 422))
+def list_versions(name: str, query: s.PageQuery):
+    versions, token = get_catalog().versions(name, query.limit, query.next_token)
+    return s.VersionList(items=[s.VersionView.of(v) for v in versions], next_token=token)
+
+
+@api.route("/models/{name}/versions", "POST", summary="Register s3://bucket/key as the next version",
+           answer=s.Registration, status=201, body=s.RegisterVersion, errors=(404, 409, 503))
+def register_version(name: str, body: s.RegisterVersion, actor: str):
+    done = get_registrar().register(name, body.source, body.aliases, body.metadata, actor)
+    answer = s.Registration(outcome=done.upload.outcome, message=done.upload.message,
+                            version=s.VersionView.of(done.version), aliases=done.upload.aliases)
+    return answer if done.created else Response(body=answer.model_dump(mode="json"), status_code=200)
+
+
+@api.route("/models/{name}/versions/{n}", "GET", summary="One version, with its SageMaker TargetModel",
+           answer=s.VersionView, errors=(404, 422))
+def get_version(name: str, n: str):
+    return s.VersionView.of(get_catalog().version(name, version_number(n)))
+
+
+@api.route("/models/{name}/uploads", "GET", summary="What became of each drop-folder upload, newest first",
+           answer=s.UploadList, query=s.PageQuery, errors=(400, 422))
+def list_uploads(name: str, query: s.PageQuery):
+    uploads, token = get_catalog().uploads(name, query.limit, query.next_token)
+    return s.UploadList(items=[s.UploadView.of(u) for u in uploads], next_token=token)
+
+
+@api.route("/models/{name}/uploads", "POST", summary="A presigned PUT into the drop folder", answer=s.UploadLink,
+           status=201, body=s.RequestUpload, body_optional=True)
+def request_upload(name: str, body: s.RequestUpload, actor: str):
+    link = get_upload_links().presign(name, body.aliases, actor, body.expires_in)
+    return s.UploadLink(**vars(link))
+
+
+# aliases -----------------------------------------------------------------------
+@api.route("/aliases", "GET", summary="Aliases, by name", answer=s.AliasList, query=s.PageQuery, errors=(400,))
+def list_aliases(query: s.PageQuery):
+    aliases, token = get_aliases().list_aliases(query.limit, query.next_token)
+    return s.AliasList(items=[s.AliasView.of(a, settings.endpoint) for a in aliases], next_token=token)
+
+
+@api.route("/aliases/{alias}", "GET", summary="Resolve an alias to its TargetModel(s)", answer=s.AliasView,
+           errors=(404, 422))
+def get_alias(alias: str):
+    return s.AliasView.of(get_aliases().get(alias), settings.endpoint)
+
+
+@api.route("/aliases/{alias}", "PUT", summary="Point an alias (compare-and-set on expected_revision)",
+           answer=s.AliasView, body=s.PutAlias, errors=(404, 409, 503))
+def put_alias(alias: str, body: s.PutAlias, actor: str):
+    record = get_aliases().point(alias, body.alias_targets(), body.follow_latest, body.expected_revision, actor)
+    return s.AliasView.of(record, settings.endpoint)
+
+
+@api.route("/aliases/{alias}", "DELETE", summary="Delete an alias (its history stays)", answer=s.ChangeView,
+           query=s.DeleteAliasQuery, errors=(404, 409, 503))
+def delete_alias(alias: str, query: s.DeleteAliasQuery, actor: str):
+    return s.ChangeView.of(get_aliases().delete(alias, query.expected_revision, actor))
+
+
+@api.route("/aliases/{alias}/history", "GET", summary="Every change of an alias, newest first",
+           answer=s.ChangeList, query=s.PageQuery, errors=(400, 404, 422))
+def alias_history(alias: str, query: s.PageQuery):
+    changes, token = get_aliases().history(alias, query.limit, query.next_token)
+    return s.ChangeList(alias=alias, items=[s.ChangeView.of(c) for c in changes], next_token=token)
+
+
+@api.route("/aliases/{alias}/rollback", "POST", summary="Back to the previous target (a recorded change)",
+           answer=s.AliasView, body=s.Rollback, body_optional=True, errors=(404, 409, 503))
+def rollback_alias(alias: str, body: s.Rollback, actor: str):
+    return s.AliasView.of(get_aliases().rollback(alias, body.expected_revision, actor), settings.endpoint)
+
+
+api.install_fallbacks()

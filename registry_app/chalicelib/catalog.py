@@ -1,0 +1,54 @@
+"""Read-only questions about models, versions and uploads, each answered with a fixed number of reads.
+
+Kept apart from ingestion so the API's listings cannot grow a side effect, and so every
+answer's cost is visible here: a GetItem or one page of a Query, never a scan.
+"""
+from dataclasses import dataclass
+
+from . import names
+from .alias_store import AliasReference, AliasStore
+from .errors import NotFound
+from .records import ModelRecord, UploadRecord, VersionRecord
+from .store import RegistryStore
+
+
+@dataclass(frozen=True)
+class ModelOverview:
+    model: ModelRecord
+    latest: VersionRecord | None
+    aliases: list[AliasReference]
+
+
+class Catalog:
+    def __init__(self, store: RegistryStore, aliases: AliasStore):
+        self._store = store
+        self._aliases = aliases
+
+    def models(self, limit: int, token: str | None) -> tuple[list[ModelRecord], str | None]:
+        return self._store.list_models(limit, token)
+
+    def model(self, name: str) -> ModelOverview:
+        """The model, its latest version and every alias pointing at one of its versions."""
+        model = self._model(name)
+        latest = self._store.get_version(name, model.latest_version) if model.latest_version else None
+        return ModelOverview(model, latest, self._aliases.references(name))
+
+    def versions(self, name: str, limit: int, token: str | None) -> tuple[list[VersionRecord], str | None]:
+        self._model(name)
+        return self._store.list_versions(name, limit, token)
+
+    def version(self, name: str, version: int) -> VersionRecord:
+        record = self._store.get_version(names.validate_model_name(name), version)
+        if record is None:
+            raise NotFound(f"{name} v{version} does not exist", {"model": name, "version": version})
+        return record
+
+    def uploads(self, name: str, limit: int, token: str | None) -> tuple[list[UploadRecord], str | None]:
+        """Newest first; a model whose every upload was rejected has uploads but no model record."""
+        return self._store.list_uploads(names.validate_model_name(name), limit, token)
+
+    def _model(self, name: str) -> ModelRecord:
+        model = self._store.get_model(names.validate_model_name(name))
+        if model is None:
+            raise NotFound(f"model {name} does not exist", {"model": name})
+        return model

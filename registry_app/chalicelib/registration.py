@@ -1,0 +1,50 @@
+"""REST registration: the checks a `POST /models/{name}/versions` needs before and after the ingest use case.
+
+Sources must sit in the registry's own bucket: the API's role may read only there (least
+privilege), so any other bucket would fail deep inside S3 instead of with a clear answer.
+Not in the drop folder either: an object there is ingested by its S3 event already, and two
+runs over the same bytes could race to two versions.
+"""
+from dataclasses import dataclass
+
+from .errors import Conflict, InvalidInput
+from .ingest import Ingestor
+from .records import UploadRecord, VersionRecord
+
+
+@dataclass(frozen=True)
+class Registered:
+    upload: UploadRecord
+    version: VersionRecord
+
+    @property
+    def created(self) -> bool:
+        return self.upload.outcome == "accepted"
+
+
+class Registrar:
+    def __init__(self, ingestor: Ingestor, bucket: str, owned_prefixes: tuple[str, ...]):
+        self._ingestor = ingestor
+        self._bucket = bucket
+        self._owned_prefixes = owned_prefixes
+
+    def register(self, name: str, source: str, aliases: list[str], metadata: dict[str, str],
+                 actor: str | None) -> Registered:
+        """Validates, copies and records `source` as the next version of `name` (or finds it identical to one)."""
+        bucket, key = self._locate(source)
+        upload, version = self._ingestor.register(name, bucket, key, aliases, metadata, actor)
+        if version is None:  # replaced or deleted while it was read
+            raise Conflict(upload.message or "the source changed while it was being registered; try again",
+                           {"outcome": upload.outcome, "source": source})
+        return Registered(upload, version)
+
+    def _locate(self, source: str) -> tuple[str, str]:
+        bucket, _, key = source.removeprefix("s3://").partition("/")
+        if bucket != self._bucket:
+            raise InvalidInput(f"the registry reads sources only from its own bucket: s3://{self._bucket}/...",
+                               {"source": source, "bucket": self._bucket})
+        if not key or key.startswith(self._owned_prefixes):
+            raise InvalidInput(f"{source} cannot be registered: {', '.join(self._owned_prefixes)} belong to the registry "
+                               "(drop folder, versions, rejects); put the source elsewhere in the bucket, "
+                               "or drop it into the drop folder instead", {"source": source})
+        return bucket, key

@@ -1,0 +1,279 @@
+"""The API's request and response bodies; the OpenAPI document is generated from these models.
+
+Requests forbid unknown fields (a typo like `expected_revison` must not silently turn a
+compare-and-set into an unconditional write); responses are built from domain records by
+the `of` constructors, so storage fields never leak by accident.
+"""
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from . import names
+from .alias_store import AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
+from .records import ModelRecord, UploadRecord, VersionRecord
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
+MAX_TARGETS = 10
+
+Version = Annotated[StrictInt, Field(ge=1, description="a version number, from 1")]
+Revision = Annotated[StrictInt, Field(ge=0, description="0 means: the alias must not exist yet")]
+ModelName = Annotated[str, Field(min_length=1, max_length=names.MAX_NAME_LENGTH, description=names.NAME_RULE)]
+AliasName = Annotated[str, Field(min_length=1, max_length=128, description=names.ALIAS_RULE)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# requests -------------------------------------------------------------------
+class PageQuery(Request):
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
+    next_token: Annotated[str, Field(max_length=2048)] | None = None
+
+
+class DeleteAliasQuery(Request):
+    expected_revision: Annotated[int, Field(ge=1)] | None = None
+
+
+class WeightedTarget(Request):
+    model: ModelName
+    version: Version
+    weight: Annotated[StrictInt, Field(ge=1, le=100, description="percent of traffic; the weights add up to 100")]
+
+
+class PutAlias(Request):
+    """Either `model` + `version` (a number, or "latest" to follow every new version), or weighted `targets`."""
+
+    model: ModelName | None = None
+    version: Version | Literal["latest"] | None = None
+    targets: Annotated[list[WeightedTarget], Field(min_length=1, max_length=MAX_TARGETS)] | None = None
+    expected_revision: Revision | None = Field(None, description="omit for an unconditional write")
+
+    @model_validator(mode="after")
+    def one_way_to_say_where(self) -> "PutAlias":
+        if self.targets is None:
+            if self.model is None or self.version is None:
+                raise ValueError("give either 'model' and 'version', or 'targets'")
+            return self
+        if self.model is not None or self.version is not None:
+            raise ValueError("give either 'model' and 'version', or 'targets', not both")
+        if sum(t.weight for t in self.targets) != 100:
+            raise ValueError("the weights of 'targets' must add up to 100")
+        if len({(t.model, t.version) for t in self.targets}) != len(self.targets):
+            raise ValueError("'targets' names the same version twice")
+        return self
+
+    @property
+    def follow_latest(self) -> bool:
+        return self.version == "latest"
+
+    def alias_targets(self) -> list[AliasTarget]:
+        if self.targets is not None:
+            return [AliasTarget(model=t.model, version=t.version, weight=t.weight) for t in self.targets]
+        return [AliasTarget(model=self.model, version=0 if self.follow_latest else self.version)]
+
+
+class Rollback(Request):
+    expected_revision: Annotated[StrictInt, Field(ge=1)] | None = None
+
+
+class RegisterVersion(Request):
+    source: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", max_length=1100,
+                                 description="s3://bucket/key of a .tar.gz")]
+    aliases: Annotated[list[AliasName], Field(max_length=MAX_TARGETS)] = []
+    metadata: Annotated[dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=1024)]],
+                        Field(max_length=32)] = {}
+
+
+class RequestUpload(Request):
+    aliases: Annotated[list[AliasName], Field(max_length=MAX_TARGETS)] = []
+    expires_in: Annotated[StrictInt, Field(ge=60, le=43200, description="seconds the link stays valid")] = 3600
+
+
+# responses ------------------------------------------------------------------
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable machine-readable code, e.g. not_found, conflict, invalid_input")
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    endpoint: str
+
+
+class TargetView(BaseModel):
+    model: str
+    version: int
+    weight: int
+    target_model: str = Field(description="the SageMaker TargetModel, e.g. resnet_18_v2.tar.gz")
+
+    @classmethod
+    def of(cls, target: AliasTarget) -> "TargetView":
+        return cls(model=target.model, version=target.version, weight=target.weight,
+                   target_model=names.target_model(target.model, target.version))
+
+
+class AliasView(BaseModel):
+    """`model`, `version` and `target_model` name the heaviest target; `targets` lists them all."""
+
+    alias: str
+    model: str
+    version: int
+    target_model: str
+    endpoint: str
+    revision: int
+    updated_at: datetime
+    updated_by: str | None
+    tracks_latest: bool
+    targets: list[TargetView]
+
+    @classmethod
+    def of(cls, record: AliasRecord, endpoint: str) -> "AliasView":
+        targets = [TargetView.of(t) for t in record.targets]
+        main = max(targets, key=lambda t: t.weight)
+        return cls(alias=record.alias, model=main.model, version=main.version, target_model=main.target_model,
+                   endpoint=endpoint, revision=record.revision, updated_at=record.updated_at,
+                   updated_by=record.updated_by, tracks_latest=record.tracks_latest, targets=targets)
+
+
+class AliasList(BaseModel):
+    items: list[AliasView]
+    next_token: str | None
+
+
+class StateView(BaseModel):
+    targets: list[TargetView]
+    tracks_latest: bool
+
+    @classmethod
+    def of(cls, state: AliasState | None) -> "StateView | None":
+        if state is None:
+            return None
+        return cls(targets=[TargetView.of(t) for t in state.targets], tracks_latest=state.tracks_latest)
+
+
+class ChangeView(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    revision: int
+    action: Literal["create", "update", "follow", "rollback", "delete"]
+    from_: StateView | None = Field(alias="from", description="null when this change created the alias")
+    to: StateView | None = Field(description="null when this change deleted the alias")
+    at: datetime
+    by: str | None
+
+    @classmethod
+    def of(cls, change: AliasChange) -> "ChangeView":
+        return cls(revision=change.revision, action=change.action, from_=StateView.of(change.before),
+                   to=StateView.of(change.after), at=change.at, by=change.by)
+
+
+class ChangeList(BaseModel):
+    alias: str
+    items: list[ChangeView]
+    next_token: str | None
+
+
+class VersionView(BaseModel):
+    name: str
+    version: int
+    target_model: str
+    target_key: str
+    sha256: str
+    size: int
+    layout: Literal["mxnet", "tensorflow"]
+    input_shapes: list[dict[str, Any]] | None
+    labels_count: int | None
+    source_key: str
+    created_at: datetime
+    uploader: str | None
+    metadata: dict[str, str]
+    status: str
+
+    @classmethod
+    def of(cls, record: VersionRecord) -> "VersionView":
+        return cls(**record.model_dump(include=set(cls.model_fields)))
+
+
+class VersionList(BaseModel):
+    items: list[VersionView]
+    next_token: str | None
+
+
+class Registration(BaseModel):
+    outcome: Literal["accepted", "unchanged"]
+    message: str | None
+    version: VersionView
+    aliases: dict[str, str] = Field(description="requested or following alias -> what happened to it")
+
+
+class ModelSummary(BaseModel):
+    name: str
+    latest_version: int | None
+    versions: int = Field(description="version numbers handed out so far (1..versions)")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: ModelRecord) -> "ModelSummary":
+        return cls(name=record.name, latest_version=record.latest_version, versions=record.next_version,
+                   created_at=record.created_at, updated_at=record.updated_at)
+
+
+class ModelList(BaseModel):
+    items: list[ModelSummary]
+    next_token: str | None
+
+
+class AliasPointer(BaseModel):
+    alias: str
+    versions: list[int]
+    tracks_latest: bool
+
+    @classmethod
+    def of(cls, reference: AliasReference) -> "AliasPointer":
+        return cls(alias=reference.alias, versions=reference.versions, tracks_latest=reference.tracks_latest)
+
+
+class ModelDetail(ModelSummary):
+    latest: VersionView | None
+    aliases: list[AliasPointer] = Field(description="aliases pointing at versions of this model")
+
+
+class UploadView(BaseModel):
+    outcome: Literal["accepted", "unchanged", "rejected", "superseded"]
+    version: int | None = Field(description="the version it became (accepted)")
+    equals_version: int | None = Field(description="the version it is identical to (unchanged)")
+    rules: list[str] = Field(description="the rule ids it broke (rejected)")
+    rejected_key: str | None
+    report_key: str | None
+    message: str | None
+    aliases: dict[str, str]
+    source_key: str
+    started_at: datetime
+    finished_at: datetime
+
+    @classmethod
+    def of(cls, record: UploadRecord) -> "UploadView":
+        return cls(**record.model_dump(include=set(cls.model_fields)))
+
+
+class UploadList(BaseModel):
+    items: list[UploadView]
+    next_token: str | None
+
+
+class UploadLink(BaseModel):
+    url: str
+    method: Literal["PUT"]
+    bucket: str
+    key: str
+    headers: dict[str, str] = Field(description="send exactly these headers with the PUT: they are signed")
+    expires_at: datetime

@@ -1,0 +1,52 @@
+"""Presigned PUTs into the drop folder, so users upload without S3 credentials of their own.
+
+The requested aliases and the uploader travel as object metadata (x-amz-meta-alias,
+x-amz-meta-uploader): they are part of the signature, so the uploader must send exactly
+those headers, and ingestion reads them back from the object.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from . import names
+from .errors import InvalidInput
+from .ingest import ALIAS_METADATA, UPLOADER_METADATA
+from .records import utcnow
+
+MAX_METADATA_BYTES = 2048  # S3 allows 2 KiB of user metadata per object
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    url: str
+    method: str
+    bucket: str
+    key: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+class UploadLinks:
+    def __init__(self, client, bucket: str, incoming_prefix: str, clock: Callable = utcnow):
+        self._s3 = client
+        self._bucket = bucket
+        self._prefix = incoming_prefix
+        self._clock = clock
+
+    def presign(self, name: str, aliases: list[str], uploader: str | None, expires_in: int) -> PresignedUpload:
+        """A PUT of `incoming/<name>.tar.gz`, valid for `expires_in` seconds."""
+        key = f"{self._prefix}{names.validate_model_name(name)}{names.SUFFIX}"
+        metadata = {}
+        if aliases:
+            metadata[ALIAS_METADATA] = ",".join(names.validate_alias_name(alias) for alias in dict.fromkeys(aliases))
+        if uploader:
+            metadata[UPLOADER_METADATA] = uploader
+        if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_BYTES:
+            raise InvalidInput(f"aliases and uploader exceed S3's {MAX_METADATA_BYTES} bytes of object metadata")
+        params = {"Bucket": self._bucket, "Key": key}
+        if metadata:
+            params["Metadata"] = metadata
+        url = self._s3.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in, HttpMethod="PUT")
+        headers = {f"x-amz-meta-{k}": v for k, v in metadata.items()}
+        return PresignedUpload(url=url, method="PUT", bucket=self._bucket, key=key, headers=headers,
+                               expires_at=self._clock() + timedelta(seconds=expires_in))
