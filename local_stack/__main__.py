@@ -25,11 +25,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM behaves like Ctrl-C: the same clean stop, whether starting or running."""
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM both mean a clean stop, whether starting or running.
+
+    Set explicitly: a shell starting us in the background (`&`) ignores SIGINT, and Python
+    then installs no KeyboardInterrupt handler of its own.
+    """
     def handler(signum, frame):
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
 
 
@@ -47,7 +52,7 @@ def up(args: argparse.Namespace) -> int:
         config = config.with_free_ports()
     say = lambda line: print(line, flush=True)  # noqa: E731
     stack = Stack(config, say=say)
-    _stop_on_sigterm()
+    _stop_on_signals()
     try:
         say("Starting the local stack (Ctrl-C stops everything)...")
         stack.start()

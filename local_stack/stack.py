@@ -11,6 +11,7 @@ main thread: its children are told to stop when the thread that started them end
 """
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -25,6 +26,7 @@ from local_stack.processes import ChildProcess, StartError, free_port, port_is_f
 REPO = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 HOST = "127.0.0.1"
+PUMP_INTERVAL = 0.1  # seconds between polls of the ingest queue
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class Stack:
         self.resources: dict[str, str] = {}
         self._mms_error: BaseException | None = None
         self._mms_thread: threading.Thread | None = None
+        self._pump_thread: threading.Thread | None = None
+        self._pump_stop = threading.Event()
 
     @property
     def env_file(self) -> Path:
@@ -203,23 +207,51 @@ class Stack:
         app = _registry_app()
         sqs = boto3.Session(region_name=REGION).client("sqs")
         self.pump = EventPump(sqs, self.resources["queue_url"], app.ingest_uploads, retry_delay_seconds=1)
-        self.pump.start()
+        self._pump_stop.clear()
+        self._pump_thread = threading.Thread(target=self._pump_loop, name="event-pump", daemon=True)
+        self._pump_thread.start()
         self.say("- event pump          draining the ingest queue into the Chalice handler")
 
+    def _pump_loop(self) -> None:
+        """Short polls, not EventPump.start()'s long polls: the emulator answers one request at a
+        time, and a long poll would hold every other AWS call of the stack for its whole wait."""
+        while not self._pump_stop.wait(PUMP_INTERVAL):
+            try:
+                while self.pump.drain_once(wait_seconds=0):
+                    pass
+            except Exception as error:  # noqa: BLE001 - keep pumping; the emulator may be stopping
+                if not self._pump_stop.is_set():
+                    self.say(f"  (event pump: {error})")
+
+    def _stop_pump(self) -> None:
+        self._pump_stop.set()
+        if self._pump_thread is not None:
+            self._pump_thread.join(timeout=30)
+            self._pump_thread = None
+
+    def describe(self) -> dict:
+        """Every address of the running stack, including the internal ones (MMS) tests and benches look at."""
+        return {**self.env, "mms_url": self.mms.url if self.mms else None, "workdir": str(self.config.workdir),
+                "queue_url": self.resources.get("queue_url"), "dlq_url": self.resources.get("dlq_url")}
+
     def write_env_file(self) -> None:
+        """`<env file>`: the export line; `<env file>.json`: `describe()`. Both appear whole, the line last."""
         path = self.env_file
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(export_line(self.env) + "\n")
-        partial.replace(path)  # appears whole: a waiting process reads it only once it is complete
+        for target, text in ((path.with_name(path.name + ".json"), json.dumps(self.describe(), indent=2)),
+                             (path, export_line(self.env) + "\n")):
+            partial = target.with_name(target.name + ".partial")
+            partial.write_text(text)
+            partial.replace(target)
 
     # stopping ----------------------------------------------------------------
     def stop(self) -> None:
         """Stops what was started, newest first; never raises, so every piece gets its turn."""
         self.env_file.unlink(missing_ok=True)
+        self.env_file.with_name(self.env_file.name + ".json").unlink(missing_ok=True)
         if self._mms_thread is not None:
             self._mms_thread.join(self.config.start_timeout)  # a server still starting must not be left behind
-        for name, stop in (("event pump", lambda: self.pump and self.pump.stop()),
+        for name, stop in (("event pump", self._stop_pump),
                            ("runtime gateway", lambda: self.gateway and self.gateway.stop()),
                            ("registry API", lambda: self.api and self.api.stop()),
                            ("model server", lambda: self.mms and self.mms.stop()),

@@ -1,0 +1,36 @@
+"""Fixtures for tests against the whole local stack, run as its own process (local_stack/background.py)."""
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from local_stack.background import BackgroundStack
+
+MODEL_BUDGET = 2  # small on purpose: the eviction test cycles through more models than this
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory):
+    """One stack per session on free ports (beside any `make up`), stopped at the end."""
+    with BackgroundStack(tmp_path_factory.mktemp("local-stack"), model_budget=MODEL_BUDGET) as stack:
+        yield stack
+
+
+@contextlib.contextmanager
+def stack_environment(stack: BackgroundStack):
+    """Only what a user's shell gets from `make up`: AWS_ENDPOINT_URL*, fake credentials, MME_REGISTRY_URL.
+
+    Set per test, never for the whole session: tests sharing this process must not reach the stack.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in stack.env.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_SESSION_TOKEN", raising=False)
+        yield stack.env
+
+
+@pytest.fixture
+def stack_env(local_stack):
+    with stack_environment(local_stack) as env:
+        yield env

@@ -1,0 +1,194 @@
+"""The whole flow on the local stack (`python -m local_stack up`, as its own process): drop →
+version → alias → invoke, with user code that knows only the AWS_ENDPOINT_URL* settings."""
+from __future__ import annotations
+
+import json
+import tarfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+import requests
+
+from e2e.stack_fixtures import MODEL_BUDGET, local_stack, stack_env, stack_environment  # noqa: F401
+from local_stack.sample_models import cached_tarball, digits_split, pack, train_digits
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
+
+BUCKET = ENDPOINT = "mme-registry-local"
+
+
+# helpers ---------------------------------------------------------------------------
+def wait_for_upload(registry: str, name: str, timeout: float = 60) -> dict:
+    """The newest outcome recorded for model `name`'s drop-folder uploads."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = requests.get(f"{registry}/models/{name}/uploads", timeout=10)
+        if answer.status_code == 200 and answer.json()["items"]:
+            return answer.json()["items"][0]
+        time.sleep(0.2)
+    raise AssertionError(f"no outcome recorded for {name} within {timeout} s")
+
+
+def drop(name: str, tarball: Path, aliases: tuple[str, ...] = ()) -> dict:
+    """Plain boto3 put into the drop folder, then the registry's record of it."""
+    from client.uploads import upload_model
+
+    outcome = upload_model(tarball, name, list(aliases))
+    assert outcome.outcome == "accepted", outcome.record
+    return outcome.record
+
+
+def mxnet_probabilities(tarball: Path, rows: np.ndarray, workdir: Path) -> np.ndarray:
+    """What MXNet itself computes for `rows` with the model in `tarball` (softmax of the logits)."""
+    import mxnet as mx
+
+    folder = workdir / tarball.name.replace(".tar.gz", "")
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball) as archive:
+        archive.extractall(folder, filter="data")
+    net = mx.gluon.nn.SymbolBlock.imports(str(folder / "digits-symbol.json"), ["data"],
+                                          str(folder / "digits-0000.params"))
+    return mx.nd.softmax(net(mx.nd.array(rows))).asnumpy()
+
+
+def body_of(rows: np.ndarray) -> str:
+    return json.dumps({"instances": rows.tolist()})
+
+
+@pytest.fixture(scope="session")
+def split():
+    return digits_split()
+
+
+@pytest.fixture(scope="session")
+def digits_versions(local_stack, split, tmp_path_factory):  # noqa: F811
+    """`digits` v1 (weak) and v2 (good) registered once, with what MXNet answers for the held-out digits."""
+    work = tmp_path_factory.mktemp("mxnet")
+    tarballs = {1: cached_tarball("digits_small"), 2: cached_tarball("digits")}
+    with stack_environment(local_stack):
+        for version, tarball in tarballs.items():
+            assert drop("digits", tarball)["version"] == version
+    return {version: mxnet_probabilities(tarball, split.test_x, work) for version, tarball in tarballs.items()}
+
+
+def put_alias(registry: str, alias: str, body: dict) -> dict:
+    answer = requests.put(f"{registry}/aliases/{alias}", json=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+# tests -----------------------------------------------------------------------------
+def test_a_dropped_model_is_served_by_alias_with_mxnets_own_argmax(stack_env, split, tmp_path):  # noqa: F811
+    # GIVEN a model dropped with plain boto3, asking for an alias
+    tarball = cached_tarball("digits")
+    boto3.client("s3").upload_file(str(tarball), BUCKET, "incoming/e2e_plain.tar.gz",
+                                   ExtraArgs={"Metadata": {"alias": "e2e-plain"}})
+    record = wait_for_upload(stack_env["MME_REGISTRY_URL"], "e2e_plain")
+    assert record["outcome"] == "accepted" and record["aliases"] == {"e2e-plain": "created at v1"}
+    # WHEN user code resolves the alias and calls InvokeEndpoint with plain boto3
+    alias = requests.get(f"{stack_env['MME_REGISTRY_URL']}/aliases/e2e-plain", timeout=10).json()
+    answer = boto3.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName=alias["endpoint"], TargetModel=alias["target_model"], Body=body_of(split.test_x),
+        ContentType="application/json", Accept="application/json")
+    served = np.asarray(json.loads(answer["Body"].read())["predictions"])
+    # THEN the endpoint serves exactly what MXNet computes for that model
+    expected = mxnet_probabilities(tarball, split.test_x, tmp_path)
+    assert alias["target_model"] == "e2e_plain_v1.tar.gz"
+    assert (served.argmax(axis=1) == expected.argmax(axis=1)).all()
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+    assert (served.argmax(axis=1) == split.test_y).mean() > 0.9
+
+
+def test_moving_an_alias_changes_the_served_version_without_touching_the_caller(stack_env, split,  # noqa: F811
+                                                                                  digits_versions):
+    from client import AliasClient
+
+    registry = stack_env["MME_REGISTRY_URL"]
+    put_alias(registry, "e2e-move", {"model": "digits", "version": 1})
+    caller = AliasClient(cache_ttl=0.2)
+    before = np.asarray(caller.predict("e2e-move", split.test_x))
+
+    put_alias(registry, "e2e-move", {"model": "digits", "version": 2})
+    time.sleep(0.3)  # the caller's alias cache expires
+    after = np.asarray(caller.predict("e2e-move", split.test_x))
+
+    np.testing.assert_allclose(before, digits_versions[1], atol=1e-5)
+    np.testing.assert_allclose(after, digits_versions[2], atol=1e-5)
+    assert (after.argmax(axis=1) == split.test_y).mean() > (before.argmax(axis=1) == split.test_y).mean()
+
+
+def test_a_90_10_weighted_alias_splits_1000_calls_within_5_percent(stack_env, split, digits_versions):  # noqa: F811
+    from client import AliasClient
+
+    put_alias(stack_env["MME_REGISTRY_URL"], "e2e-canary", {"targets": [
+        {"model": "digits", "version": 1, "weight": 90}, {"model": "digits", "version": 2, "weight": 10}]})
+    caller = AliasClient()
+    row = split.test_x[:1]
+
+    def one_call(_):
+        result = caller.invoke("e2e-canary", body_of(row), accept="application/json")
+        # the target the client picked is the one that answered: each version has its own output
+        np.testing.assert_allclose(result.json()["predictions"], digits_versions[result.version][:1], atol=1e-5)
+        return result.version
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # as an application's request threads would
+        served = Counter(pool.map(one_call, range(1000)))
+
+    assert served[1] + served[2] == 1000
+    assert abs(served[2] / 1000 - 0.10) <= 0.05
+
+
+@pytest.fixture(scope="session")
+def five_models(tmp_path_factory, split):
+    """Five distinct digits classifiers (different seeds and sizes), each with MXNet's own answers."""
+    work = tmp_path_factory.mktemp("five")
+    models = {}
+    for index in range(5):
+        folder = work / f"m{index}"
+        train_digits(folder, hidden=8 + 4 * index, epochs=2, seed=index + 1)
+        tarball = pack(folder, work / f"e2e_cycle_{index}.tar.gz")
+        models[f"e2e_cycle_{index}"] = (tarball, mxnet_probabilities(tarball, split.test_x[:20], work))
+    return models
+
+
+def test_with_a_two_model_budget_cycling_through_five_models_keeps_answering_correctly(
+        local_stack, stack_env, split, five_models):  # noqa: F811
+    from client import AliasClient
+
+    for name, (tarball, _) in five_models.items():
+        drop(name, tarball, aliases=(name.replace("_", "-"),))
+    caller = AliasClient()
+    mms = local_stack.info["mms_url"]
+
+    order = [*five_models, next(iter(five_models))]  # the first one again: it was evicted meanwhile
+    for name in order:
+        served = np.asarray(caller.predict(name.replace("_", "-"), split.test_x[:20]))
+        np.testing.assert_allclose(served, five_models[name][1], atol=1e-5)
+        loaded = requests.get(f"{mms}/models", timeout=10).json()["models"]
+        assert len(loaded) <= MODEL_BUDGET
+
+
+def test_a_second_publisher_deploy_changes_nothing_and_a_new_instance_type_updates_in_place(
+        stack_env, capsys):  # noqa: F811
+    from publisher.cli import main as publisher
+
+    sagemaker = boto3.client("sagemaker")
+    before = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+
+    assert publisher(["deploy", "--poll-seconds", "1"]) == 0
+    assert "nothing changed" in capsys.readouterr().out
+    unchanged = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    assert unchanged["EndpointConfigName"] == before["EndpointConfigName"]
+
+    assert publisher(["deploy", "--instance-type", "ml.c5.xlarge", "--poll-seconds", "1"]) == 0
+    updated = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=updated["EndpointConfigName"])
+    assert updated["EndpointConfigName"] != before["EndpointConfigName"]
+    assert updated["EndpointArn"] == before["EndpointArn"]  # updated, not deleted and created again
+    assert updated["EndpointStatus"] == "InService"
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.c5.xlarge"
