@@ -1,0 +1,258 @@
+"""The local MME runtime gateway: `POST /endpoints/{EndpointName}/invocations` as the
+sagemaker-runtime API speaks it, in front of one MMS.
+
+The emulator's SageMaker runtime only returns canned bodies; this makes a local
+InvokeEndpoint real, so plain boto3 code with AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME set
+to this server behaves as against AWS: it reads the endpoint's ModelDataUrl from the
+(emulated) control plane, loads the TargetModel on first use (model_cache.py), and
+answers errors in the AWS JSON error shape so boto3 raises ValidationError or
+ModelError (with OriginalStatusCode and OriginalMessage).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import requests
+from botocore.exceptions import ClientError
+
+from local_stack.mms import MmeApi
+from local_stack.model_cache import Budget, ModelCache, RuntimeApiError, model_error, target_key, validation_error
+
+log = logging.getLogger(__name__)
+
+INVOCATIONS = re.compile(r"/endpoints/([^/]+)/invocations")
+TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
+CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+MAX_PAYLOAD = 6 * 1024 * 1024  # SageMaker's real-time InvokeEndpoint limit
+INVOKE_TIMEOUT = 60  # seconds SageMaker gives a container to answer
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    name: str
+    bucket: str
+    prefix: str
+    variant: str
+
+
+class EndpointDirectory:
+    """Endpoint → config → model → ModelDataUrl, read from the SageMaker control plane, cached briefly."""
+
+    def __init__(self, sagemaker, ttl: float = 5.0):
+        self.sagemaker, self.ttl = sagemaker, ttl
+        self._cache: dict[str, tuple[float, EndpointTarget]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, name: str) -> EndpointTarget:
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        target = self._describe(name)
+        with self._lock:
+            self._cache[name] = (time.monotonic(), target)
+        return target
+
+    def _describe(self, name: str) -> EndpointTarget:
+        try:
+            endpoint = self.sagemaker.describe_endpoint(EndpointName=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("ValidationException", "ValidationError"):
+                raise
+            raise validation_error(f"Endpoint {name} not found.") from exc
+        if endpoint["EndpointStatus"] != "InService":
+            raise validation_error(f"Endpoint {name} is {endpoint['EndpointStatus']}, not InService.")
+        config = self.sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+        variant = config["ProductionVariants"][0]
+        container = self.sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]
+        if container.get("Mode") != "MultiModel":
+            raise validation_error(f"Endpoint {name} is not a multi-model endpoint; this gateway serves only those.")
+        match = re.fullmatch(r"s3://([^/]+)/(.*)", container.get("ModelDataUrl", ""))
+        if not match:
+            raise validation_error(f"Endpoint {name} has no s3:// ModelDataUrl.")
+        prefix = match.group(2)
+        prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        return EndpointTarget(name, match.group(1), prefix, variant["VariantName"])
+
+
+def _mms_lost_model(response: requests.Response) -> bool:
+    """MMS's own 404 (the model is not registered), as opposed to a handler's answer."""
+    if response.status_code != 404:
+        return False
+    try:
+        return response.json().get("type") == "ModelNotFoundException"
+    except ValueError:
+        return False
+
+
+class Gateway:
+    """InvokeEndpoint semantics over an EndpointDirectory, a ModelCache and MMS's invoke route."""
+
+    def __init__(self, mms_url: str, session, cache_dir: Path, budget: Budget):
+        self.mms_url = mms_url.rstrip("/")
+        self.endpoints = EndpointDirectory(session.client("sagemaker"))
+        self.cache = ModelCache(MmeApi(self.mms_url), session.client("s3"), Path(cache_dir), budget)
+        self.http = requests.Session()
+        self.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+
+    def invoke(self, endpoint_name: str, body: bytes, headers) -> tuple[int, dict, bytes]:
+        target = headers.get(TARGET_MODEL)
+        endpoint = self.endpoints.resolve(endpoint_name)
+        if not target:
+            raise validation_error(f"Endpoint {endpoint_name} is a multi-model endpoint: TargetModel is required.")
+        key = target_key(endpoint.prefix, target)
+        forward = {TARGET_MODEL: target, "Content-Type": headers.get("Content-Type") or "application/octet-stream"}
+        for name in ("Accept", CUSTOM_ATTRIBUTES):
+            if headers.get(name):
+                forward[name] = headers[name]
+        for _ in range(2):  # a second time only if MMS lost the model under us
+            with self.cache.use(endpoint.bucket, key) as model:
+                response = self.http.post(
+                    f"{self.mms_url}/models/{model}/invoke", data=body, headers=forward, timeout=INVOKE_TIMEOUT
+                )
+            if not _mms_lost_model(response):
+                break
+            self.cache.forget(model)
+        if response.status_code >= 400:
+            raise model_error(response.status_code, response.content, "model")
+        answer = {
+            "Content-Type": response.headers.get("Content-Type", "application/octet-stream"),
+            "x-Amzn-Invoked-Production-Variant": endpoint.variant,
+        }
+        if response.headers.get(CUSTOM_ATTRIBUTES):
+            answer[CUSTOM_ATTRIBUTES] = response.headers[CUSTOM_ATTRIBUTES]
+        return 200, answer, response.content
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as boto3's connection pool expects
+    server_version = "mme-registry-gateway"
+
+    def do_GET(self) -> None:
+        if urlsplit(self.path).path == "/ping":
+            self._send(200, {"Content-Type": "application/json"}, b'{"status": "healthy"}')
+        else:
+            self._error(RuntimeApiError(404, "UnknownOperationException", f"no route GET {self.path}"))
+
+    def do_POST(self) -> None:
+        try:
+            body = self._read_body()
+            match = INVOCATIONS.fullmatch(urlsplit(self.path).path)
+            if not match:
+                raise RuntimeApiError(404, "UnknownOperationException", f"no route POST {self.path}")
+            status, headers, payload = self.server.gateway.invoke(unquote(match.group(1)), body, self.headers)
+        except RuntimeApiError as exc:
+            self._error(exc)
+        except Exception as exc:  # noqa: BLE001 - any bug must still answer in the AWS shape
+            log.exception("invoke failed")
+            self._error(RuntimeApiError(500, "InternalFailure", f"the local gateway failed: {exc}"))
+        else:
+            self._send(status, headers, payload)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD:
+            self.close_connection = True  # the unread body must not be parsed as the next request
+            raise validation_error(f"Request body of {length} bytes is over the {MAX_PAYLOAD}-byte limit.")
+        return self.rfile.read(length)
+
+    def _error(self, exc: RuntimeApiError) -> None:
+        document = {"__type": exc.code, "message": exc.message, **exc.fields}
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": exc.code}
+        self._send(exc.status, headers, json.dumps(document).encode())
+
+    def _send(self, status: int, headers: dict, payload: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's signature
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+class GatewayServer:
+    """The gateway on 127.0.0.1 in a background thread: `start()`, `.url`, `stop()`."""
+
+    def __init__(
+        self,
+        mms_url: str,
+        session,
+        cache_dir: Path,
+        budget: Budget = Budget(),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self.gateway = Gateway(mms_url, session, cache_dir, budget)
+        self._address = (host, port)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the gateway is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "GatewayServer":
+        self._server = ThreadingHTTPServer(self._address, _Handler)
+        self._server.daemon_threads = True
+        self._server.gateway = self.gateway
+        self._thread = threading.Thread(target=self._server.serve_forever, name="mme-gateway", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops serving; models stay loaded in MMS (whoever started MMS stops it)."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        self.gateway.http.close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> "GatewayServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    import boto3
+
+    parser = argparse.ArgumentParser(prog="python -m local_stack.gateway", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mms-url", required=True, help="e.g. http://127.0.0.1:9080")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--cache-dir", type=Path, default=Path(".local/gateway-models"))
+    parser.add_argument("--max-models", type=int, default=Budget.max_models)
+    parser.add_argument("--max-mb", type=int, help="budget for the extracted models' bytes")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    budget = Budget(args.max_models, args.max_mb * 2**20 if args.max_mb else None)
+    server = GatewayServer(args.mms_url, boto3.Session(), args.cache_dir, budget, port=args.port).start()
+    print(f"gateway on {server.url}; export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={server.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

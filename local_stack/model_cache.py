@@ -1,0 +1,248 @@
+"""Which TargetModels are loaded in MMS, and getting one there: download from S3, check,
+extract safely, `POST /models`, evicting least-recently-used models to stay in budget.
+
+This is what a SageMaker multi-model endpoint does on each instance; the local runtime
+gateway (gateway.py) puts the InvokeEndpoint wire protocol in front of it.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tarfile
+import tempfile
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+from botocore.exceptions import ClientError
+
+from local_stack.mms import MmeApi
+
+log = logging.getLogger(__name__)
+
+
+class RuntimeApiError(Exception):
+    """An InvokeEndpoint failure, in the terms of the sagemaker-runtime API (see gateway.py)."""
+
+    def __init__(self, status: int, code: str, message: str, **fields):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+def validation_error(message: str) -> RuntimeApiError:
+    return RuntimeApiError(400, "ValidationError", message)
+
+
+def model_error(status: int, body: bytes | str, where: str) -> RuntimeApiError:
+    """The container answered 4xx/5xx: SageMaker relays it as ModelError (HTTP 424)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    kind = "client" if status < 500 else "server"
+    return RuntimeApiError(
+        424,
+        "ModelError",
+        f"Received {kind} error ({status}) from {where} with message \"{text}\".",
+        OriginalStatusCode=status,
+        OriginalMessage=text,
+    )
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much MMS may hold: a model count and/or the bytes of the extracted models."""
+
+    max_models: int | None = 8
+    max_bytes: int | None = None
+
+    def exceeded(self, models: int, size: int) -> bool:
+        return (self.max_models is not None and models > self.max_models) or (
+            self.max_bytes is not None and size > self.max_bytes
+        )
+
+
+@dataclass
+class Loaded:
+    name: str  # the opaque MMS model name
+    path: Path
+    size: int
+    in_use: int = 0
+
+
+def mms_name(bucket: str, key: str) -> str:
+    """An opaque, MMS-safe name for one S3 object (never the caller's text)."""
+    return "m" + hashlib.sha256(f"s3://{bucket}/{key}".encode()).hexdigest()[:32]
+
+
+def target_key(prefix: str, target_model: str) -> str:
+    """The S3 key of a TargetModel, refusing anything that could leave the endpoint's prefix."""
+    if not target_model or len(target_model) > 1024 or not target_model.isprintable():
+        raise validation_error("TargetModel must be 1 to 1024 printable characters.")
+    parts = PurePosixPath(target_model).parts
+    if (
+        target_model.startswith(("/", "\\"))
+        or "://" in target_model
+        or "\\" in target_model
+        or any(part in ("..", ".") for part in target_model.split("/"))
+        or not parts
+    ):
+        raise validation_error(f"TargetModel {target_model!r} must be a key relative to the endpoint's model data URL.")
+    return prefix + target_model
+
+
+def extract_safely(tarball: Path, destination: Path) -> int:
+    """Extracts regular files and directories only, each inside `destination`; returns the bytes written."""
+    destination.mkdir(parents=True)
+    root = destination.resolve()
+    written = 0
+    with tarfile.open(tarball, "r:gz") as archive:
+        for member in archive:
+            parts = [p for p in PurePosixPath(member.name).parts if p != "."]
+            if member.name.startswith("/") or ".." in parts:
+                raise validation_error(f"the model archive has an unsafe member name {member.name!r}")
+            if not parts:
+                continue  # the archive's own root (`.`)
+            target = root.joinpath(*parts)
+            if root not in target.parents:
+                raise validation_error(f"the model archive member {member.name!r} leaves the model folder")
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif member.isfile():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    sink = open(target, "xb")  # "x": a second member of the same name is refused
+                except FileExistsError:
+                    raise validation_error(f"the model archive has {member.name!r} twice") from None
+                with archive.extractfile(member) as source, sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+                written += member.size
+            else:
+                raise validation_error(f"the model archive member {member.name!r} is not a regular file or directory")
+    return written
+
+
+class ModelCache:
+    """Loads TargetModels into one MMS on demand and keeps it within a budget (LRU)."""
+
+    def __init__(self, mms: MmeApi, s3, cache_dir: Path, budget: Budget = Budget()):
+        self.mms, self.s3, self.budget = mms, s3, budget
+        self.cache_dir = Path(cache_dir)
+        self._loaded: OrderedDict[str, Loaded] = OrderedDict()  # least recently used first
+        self._state = threading.Lock()
+        self._model_locks: dict[str, threading.Lock] = {}
+
+    def loaded_names(self) -> list[str]:
+        with self._state:
+            return list(self._loaded)
+
+    @contextmanager
+    def use(self, bucket: str, key: str) -> Iterator[str]:
+        """Yields the MMS name of the loaded model; it is not evicted while in use."""
+        name = self._acquire(bucket, key)
+        try:
+            yield name
+        finally:
+            with self._state:
+                if name in self._loaded:
+                    self._loaded[name].in_use -= 1
+
+    def forget(self, name: str) -> None:
+        """Drops a model MMS says it does not have (so the next use loads it again)."""
+        with self._lock_for(name):
+            with self._state:
+                entry = self._loaded.pop(name, None)
+            if entry:
+                shutil.rmtree(entry.path.parent, ignore_errors=True)
+
+    def _lock_for(self, name: str) -> threading.Lock:
+        with self._state:
+            return self._model_locks.setdefault(name, threading.Lock())
+
+    def _acquire(self, bucket: str, key: str) -> str:
+        name = mms_name(bucket, key)
+        with self._lock_for(name):  # concurrent first invokes of one model load it once
+            with self._state:
+                if name in self._loaded:
+                    self._loaded.move_to_end(name)
+                    self._loaded[name].in_use += 1
+                    return name
+            path, size = self._fetch(bucket, key, name)
+            try:
+                self._make_room(size)
+                self._load(name, path, key)
+            except BaseException:
+                shutil.rmtree(path.parent, ignore_errors=True)
+                raise
+            with self._state:
+                self._loaded[name] = Loaded(name, path, size, in_use=1)
+            return name
+
+    def _fetch(self, bucket: str, key: str, name: str) -> tuple[Path, int]:
+        """Downloads, validates and extracts into <cache>/<name>/model; returns it and its size."""
+        from chalicelib.validation import validate_file
+
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        folder = self.cache_dir / name
+        shutil.rmtree(folder, ignore_errors=True)  # a leftover of a failed or earlier load
+        with tempfile.NamedTemporaryFile(dir=self.cache_dir, suffix=".tar.gz") as download:
+            try:
+                self.s3.download_fileobj(bucket, key, download)
+            except ClientError as exc:
+                raise validation_error(
+                    f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is "
+                    "an object located at the URL and that the role passed to CreateModel has permissions to "
+                    f"download the model. ({exc.response.get('Error', {}).get('Code')})"
+                ) from exc
+            download.flush()
+            report = validate_file(download.name)
+            if not report.valid:
+                reasons = "; ".join(f"{f.rule}: {f.message}" for f in report.failures)
+                raise validation_error(f"The model data at s3://{bucket}/{key} is not a servable archive: {reasons}")
+            try:
+                size = extract_safely(Path(download.name), folder / "model")
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+        return folder / "model", size
+
+    def _make_room(self, incoming: int) -> None:
+        """Unloads idle models, oldest first, until the new one fits the budget."""
+        while True:
+            with self._state:
+                total = sum(e.size for e in self._loaded.values())
+                if not self.budget.exceeded(len(self._loaded) + 1, total + incoming):
+                    return
+                victim = self._pop_idle()
+            if victim is None:
+                log.warning("over budget, but every loaded model is in use: loading anyway")
+                return
+            self._unload(victim)
+
+    def _pop_idle(self) -> Loaded | None:
+        for name, entry in self._loaded.items():
+            if entry.in_use == 0:
+                return self._loaded.pop(name)
+        return None
+
+    def _unload(self, entry: Loaded) -> None:
+        response = self.mms.unload(entry.name)
+        if response.status_code not in (200, 404):
+            log.warning("unloading %s answered %s: %s", entry.name, response.status_code, response.text)
+        shutil.rmtree(entry.path.parent, ignore_errors=True)
+
+    def _load(self, name: str, path: Path, key: str) -> None:
+        """`POST /models`; on 507 unloads the least recently used idle model and tries again."""
+        while True:
+            response = self.mms.load(name, path)
+            if response.status_code in (200, 201, 409):  # 409: loaded already (e.g. by an earlier run)
+                return
+            if response.status_code == 507:
+                with self._state:
+                    victim = self._pop_idle()
+                if victim is not None:
+                    log.info("MMS has no memory for %s: unloading %s and retrying", key, victim.name)
+                    self._unload(victim)
+                    continue
+            raise model_error(response.status_code, response.content, f"the model server loading {key}")

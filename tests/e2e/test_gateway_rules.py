@@ -1,0 +1,89 @@
+"""The gateway's pure rules (no process, no network): TargetModel keys, safe extraction, budgets."""
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+
+from local_stack.model_cache import Budget, RuntimeApiError, extract_safely, mms_name, target_key
+
+
+@pytest.mark.parametrize("target", ["digits.tar.gz", "team/resnet_18_v2.tar.gz", "a b+c=d.tar.gz"])
+def test_a_relative_target_is_a_key_under_the_prefix(target):
+    assert target_key("models/", target) == "models/" + target
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["", "../x.tar.gz", "a/../../x.tar.gz", "/etc/passwd", "\\x.tar.gz", "a\\..\\x", "s3://other/models/x.tar.gz",
+     "./x.tar.gz", "a/./x.tar.gz", "..", "x\n.tar.gz", "x" * 1025],
+)
+def test_a_target_that_could_leave_the_prefix_is_a_validation_error(target):
+    with pytest.raises(RuntimeApiError) as raised:
+        target_key("models/", target)
+    assert (raised.value.status, raised.value.code) == (400, "ValidationError")
+
+
+def test_model_names_in_mms_are_opaque_and_differ_per_bucket_and_key():
+    names = {mms_name("b", "models/x.tar.gz"), mms_name("c", "models/x.tar.gz"), mms_name("b", "models/y.tar.gz")}
+    assert len(names) == 3
+    assert all(name.isalnum() and len(name) == 33 for name in names)
+
+
+def _tarball(path, members):
+    with tarfile.open(path, "w:gz") as archive:
+        for info, data in members:
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def _file(name: str, data: bytes = b"x"):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def test_extraction_writes_regular_files_and_directories_and_counts_their_bytes(tmp_path):
+    folder = tarfile.TarInfo("./sub")
+    folder.type = tarfile.DIRTYPE
+    tarball = _tarball(tmp_path / "ok.tar.gz", [(folder, None), _file("./sub/a", b"abc"), _file("b", b"de")])
+
+    written = extract_safely(tarball, tmp_path / "out")
+
+    assert written == 5
+    assert (tmp_path / "out/sub/a").read_bytes() == b"abc" and (tmp_path / "out/b").read_bytes() == b"de"
+
+
+def _link(name: str, kind: bytes):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, "/etc/passwd"
+    return info, None
+
+
+@pytest.mark.parametrize(
+    "member",
+    [_file("../escape"), _file("/abs"), _file("a/../../escape"), _link("l", tarfile.SYMTYPE),
+     _link("h", tarfile.LNKTYPE)],
+    ids=["parent", "absolute", "nested-parent", "symlink", "hardlink"],
+)
+def test_extraction_refuses_anything_but_files_and_directories_inside_the_folder(tmp_path, member):
+    tarball = _tarball(tmp_path / "bad.tar.gz", [_file("ok"), member])
+
+    with pytest.raises(RuntimeApiError):
+        extract_safely(tarball, tmp_path / "out")
+
+    assert not (tmp_path / "escape").exists()
+
+
+def test_extraction_refuses_a_duplicate_member(tmp_path):
+    tarball = _tarball(tmp_path / "dup.tar.gz", [_file("a", b"1"), _file("./a", b"2")])
+
+    with pytest.raises(RuntimeApiError, match="twice"):
+        extract_safely(tarball, tmp_path / "out")
+
+
+def test_a_budget_counts_models_and_bytes_either_or_both():
+    assert Budget(max_models=2).exceeded(3, 0) and not Budget(max_models=2).exceeded(2, 10**12)
+    assert Budget(max_models=None, max_bytes=100).exceeded(1, 101)
+    assert not Budget(max_models=None, max_bytes=None).exceeded(10**6, 10**12)
