@@ -141,7 +141,8 @@ class AliasStore:
             if not is_condition_failure(error):
                 raise
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-            failed_checks = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed" and i >= len(items)]
+            failed_checks = [i for i, code in enumerate(reasons)
+                             if code == "ConditionalCheckFailed" and i >= len(items)]
             if failed_checks:
                 target = change.after.targets[failed_checks[0] - len(items)]
                 raise NotFound(f"{target.model} v{target.version} does not exist or is retired",
@@ -164,7 +165,8 @@ class AliasStore:
 
     def _history_item(self, change: AliasChange) -> dict:
         item = {"pk": history_pk(change.alias), "sk": history_sk(change.revision), **change.model_dump(mode="json")}
-        return {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+        return {"Put": {"TableName": self._table, "Item": to_item(item),
+                        "ConditionExpression": "attribute_not_exists(pk)"}}
 
     def _reference_items(self, change: AliasChange, current: AliasRecord | None) -> list[dict]:
         before = current.models if current else set()
@@ -204,7 +206,8 @@ class AliasStore:
         if start:
             kwargs["ExclusiveStartKey"] = start
         answer = self._db.query(**kwargs)
-        return [_strip(from_item(item)) for item in answer.get("Items", [])], encode_token(answer.get("LastEvaluatedKey"))
+        items = [_strip(from_item(item)) for item in answer.get("Items", [])]
+        return items, encode_token(answer.get("LastEvaluatedKey"))
 
 
 def after_change(change: AliasChange, current: AliasRecord | None) -> AliasRecord | None:

@@ -154,7 +154,8 @@ class Aliases:
             if current is not None and after == current.state:
                 return Outcome(None, current, current)
             revision = (current.revision if current else self._last_revision(alias)) + 1
-            change = AliasChange(alias=alias, revision=revision, action="create" if current is None else action,
+            named = "create" if current is None and action == "update" else action
+            change = AliasChange(alias=alias, revision=revision, action=named,
                                  before=current.state if current else None, after=after, at=self._clock(), by=actor)
             try:
                 return Outcome(change, self._aliases.write(change, current), current)

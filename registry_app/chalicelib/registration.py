@@ -44,7 +44,8 @@ class Registrar:
             raise InvalidInput(f"the registry reads sources only from its own bucket: s3://{self._bucket}/...",
                                {"source": source, "bucket": self._bucket})
         if not key or key.startswith(self._owned_prefixes):
-            raise InvalidInput(f"{source} cannot be registered: {', '.join(self._owned_prefixes)} belong to the registry "
-                               "(drop folder, versions, rejects); put the source elsewhere in the bucket, "
-                               "or drop it into the drop folder instead", {"source": source})
+            owned = ", ".join(self._owned_prefixes)
+            raise InvalidInput(f"{source} cannot be registered: {owned} belong to the registry (drop folder, "
+                               "versions, rejects); put the source elsewhere in the bucket, or drop it into the "
+                               "drop folder instead", {"source": source})
         return bucket, key

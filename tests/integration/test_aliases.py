@@ -162,6 +162,7 @@ def test_following_the_same_version_twice_changes_nothing_the_second_time(aliase
     second = aliases.follow_new_version("resnet_18", 3, ["prod"], "ingest")
 
     assert first == {"prod": "created at v3", "newest": "moved to v3"}
+    assert history(alias_store, "prod")[0].action == "follow"
     assert second == {"prod": "unchanged (at v3)", "newest": "unchanged (at v3)"}
     assert [c.revision for c in history(alias_store, "newest")] == [2, 1]
 
@@ -222,7 +223,7 @@ def test_deleting_keeps_history_and_recreating_continues_it(aliases, alias_store
     assert [c.action for c in history(alias_store, "prod")] == ["create", "delete", "create"]
 
 
-def test_rolling_back_a_deletion_restores_the_alias(aliases, seed):
+def test_rolling_back_a_deletion_restores_the_alias(aliases, alias_store, seed):
     seed.version("resnet_18")
     aliases.point("prod", at("resnet_18", 1), False, None, "ada")
     aliases.delete("prod", None, "bob")
@@ -230,6 +231,7 @@ def test_rolling_back_a_deletion_restores_the_alias(aliases, seed):
     record = aliases.rollback("prod", None, "carol")
 
     assert (record.targets, record.revision) == (at("resnet_18", 1), 3)
+    assert [c.action for c in history(alias_store, "prod")] == ["rollback", "delete", "create"]
 
 
 def test_deleting_an_unknown_alias_is_not_found_and_a_stale_delete_a_conflict(aliases, seed):
