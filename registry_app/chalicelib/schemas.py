@@ -252,6 +252,7 @@ class UploadView(BaseModel):
     version: int | None = Field(description="the version it became (accepted)")
     equals_version: int | None = Field(description="the version it is identical to (unchanged)")
     rules: list[str] = Field(description="the rule ids it broke (rejected)")
+    failures: list[dict[str, str]] = Field(description="each broken rule with a sentence saying what to fix")
     rejected_key: str | None
     report_key: str | None
     message: str | None

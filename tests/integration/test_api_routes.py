@@ -178,6 +178,9 @@ def test_registering_a_bad_tarball_is_422_with_the_report(client, registry_app):
     assert status == 422
     assert error["error"]["code"] == "validation_failed"
     assert error["error"]["details"]["rules"]
+    [upload] = json.loads(client.get("/models/broken/uploads").body)["items"]
+    assert (upload["outcome"], upload["rules"]) == ("rejected", error["error"]["details"]["rules"])
+    assert all(f["message"] for f in upload["failures"])
 
 
 def test_registering_a_missing_source_is_404(client, registry_app):
