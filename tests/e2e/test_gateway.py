@@ -7,7 +7,6 @@ import json
 import tarfile
 import tempfile
 import threading
-from pathlib import Path
 
 import boto3
 import botocore.session

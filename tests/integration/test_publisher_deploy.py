@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
@@ -34,7 +35,7 @@ class SageMakerCalls:
 def sagemaker(monkeypatch):
     """moto (with the publisher's gaps filled), the publisher's session and a call recorder."""
     patch_moto_sagemaker(monkeypatch)
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("PUBLISHER_"):
             monkeypatch.delenv(name)
     with mock_aws():
@@ -172,3 +173,15 @@ def test_a_json_config_file_with_an_unknown_setting_is_refused(sagemaker, tmp_pa
 
     assert calls.names == []
     assert "imgae" in capsys.readouterr().out
+
+
+def test_container_environment_flags_reach_the_model(sagemaker):
+    client, _ = sagemaker
+
+    deploy("--image", "registry/mme:1", "--env", "SAGEMAKER_MODEL_SERVER_WORKERS=2", "--env", "A=b=c")
+
+    config = client.describe_endpoint_config(
+        EndpointConfigName=client.describe_endpoint(EndpointName="mme-registry-local")["EndpointConfigName"]
+    )
+    model = client.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["PrimaryContainer"]["Environment"] == {"SAGEMAKER_MODEL_SERVER_WORKERS": "2", "A": "b=c"}
