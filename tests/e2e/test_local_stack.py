@@ -2,7 +2,10 @@
 version → alias → invoke, with user code that knows only the AWS_ENDPOINT_URL* settings."""
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
 import tarfile
 import time
 from collections import Counter
@@ -171,6 +174,24 @@ def test_with_a_two_model_budget_cycling_through_five_models_keeps_answering_cor
         np.testing.assert_allclose(served, five_models[name][1], atol=1e-5)
         loaded = requests.get(f"{mms}/models", timeout=10).json()["models"]
         assert len(loaded) <= MODEL_BUDGET
+
+
+def test_the_upload_command_prints_the_rejection_report_and_exits_non_zero(stack_env, tmp_path):  # noqa: F811
+    # GIVEN a tarball with a member that climbs out of the model folder
+    hostile = tmp_path / "sneaky.tar.gz"
+    with tarfile.open(hostile, "w:gz") as archive:
+        data = b"* * * * * root sh\n"
+        member = tarfile.TarInfo("../../etc/cron.d/innocent")
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+    # WHEN it is uploaded with the CLI
+    done = subprocess.run([sys.executable, "-m", "client", "upload", str(hostile), "--name", "e2e_sneaky"],
+                          capture_output=True, text=True, timeout=120)
+    # THEN the command fails, names the broken rule, and nothing reached models/
+    assert done.returncode == 1, done.stderr
+    assert "rejected" in done.stdout and "safety.traversal" in done.stdout
+    listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="models/e2e_sneaky")
+    assert listed.get("KeyCount", 0) == 0
 
 
 def test_a_second_publisher_deploy_changes_nothing_and_a_new_instance_type_updates_in_place(
