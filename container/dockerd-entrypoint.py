@@ -110,6 +110,8 @@ def serve() -> int:
         return 1
     print(f"mme container: serving on {os.environ['MMS_INFERENCE_ADDRESS']}, state in {state}", flush=True)
     _become_subreaper()
+    # Reap the MMS launcher, which exits before the toolkit installs its own SIGCHLD reaper.
+    signal.signal(signal.SIGCHLD, _reap_children)
     try:
         # Returns when the frontend exits; the toolkit forwards SIGTERM to it.
         model_server.start_model_server(handler_service=HANDLER)
@@ -132,6 +134,14 @@ def _become_subreaper() -> None:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def _reap_children(signum, frame) -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
 
 
 def _stop_descendants(grace_seconds: float = 5.0) -> None:

@@ -161,7 +161,7 @@ class Predictor:
         except (UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError) as exc:
             raise ValueError(f"{files.symbol.name} is not an MXNet symbol graph: {exc}") from exc
         try:
-            sym = mx.sym.load(str(files.symbol))
+            sym = inference_graph(mx.sym.load(str(files.symbol)), graph)
             _check_memory_budget(sym, self.data_name, self.input_shape, files.params, batch_size)
             loaded = mx.nd.load(str(files.params))
             arg_params = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
@@ -187,6 +187,24 @@ class Predictor:
             raise
         outputs = outputs.reshape(outputs.shape[0], -1)
         return outputs if self.outputs_probabilities else payloads.softmax(outputs)
+
+
+def inference_graph(sym, graph: dict):
+    """The first output, with a SoftmaxOutput head turned into plain softmax.
+
+    SoftmaxOutput (classic symbolic models) takes a training label input that no request
+    carries; at inference it computes exactly a softmax of its data input.
+    """
+    if len(sym.list_outputs()) > 1:
+        sym = sym[0]
+    head = graph["nodes"][graph["heads"][0][0]]
+    if head["op"] != "SoftmaxOutput":
+        return sym
+    import mxnet as mx
+
+    attrs = head.get("attrs", head.get("param", {}))
+    multi_output = str(attrs.get("multi_output", "False")).lower() in ("true", "1")
+    return mx.sym.softmax(sym.get_children()[0], axis=1 if multi_output else -1)
 
 
 def estimate_memory_bytes(sym, data_name: str, input_shape: list[int], params_bytes: int, batch_size: int) -> int:
