@@ -104,8 +104,9 @@ def run(stack: Stack, built: dict, models_thread: threading.Thread) -> None:
     for name, what in (("digits_small", "digits v1: a tiny MLP, 1 epoch (weak)"),
                        ("digits", "digits v2: a better MLP, 20 epochs"),
                        ("resnet_18", "ResNet-18 from the gluon model zoo (random weights)")):
-        console.print(f"  {what}: {built[name].name}, {built[name].stat().st_size / 1e6:.2f} MB "
-                      f"({built[name + '_seconds']:.1f} s)")
+        size = built[name].stat().st_size
+        shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.1f} kB"
+        console.print(f"  {what}: {built[name].name}, {shown} ({built[name + '_seconds']:.1f} s)")
 
     step(3, f"Upload digits v1 into the drop folder, asking for alias '{ALIAS}'")
     upload(built["digits_small"], "digits", [ALIAS])
@@ -154,7 +155,7 @@ def main() -> int:
     built: dict = {}
     models_thread = threading.Thread(target=build_models, args=(built,), name="build-models", daemon=True)
     models_thread.start()
-    step(1, "Start the local stack (AWS emulator, registry API, event pump, MMS, runtime gateway)")
+    step(1, "Start the local stack: AWS emulator, registry API, event pump, MMS, gateway")
     config = StackConfig(workdir=REPO / ".local" / "demo").with_free_ports()  # never clashes with `make up`
     try:
         with Stack(config, say=lambda line: console.print(f"  {line}")) as stack:
