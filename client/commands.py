@@ -100,8 +100,8 @@ def print_outcome(outcome, console: Console, indent: str = "") -> None:
         say(f"[yellow]unchanged[/]: identical to {outcome.name} v{record['equals_version']}; no new version")
     elif outcome.outcome == "rejected":
         say(f"[red]rejected[/]: {outcome.name} broke {len(record.get('rules', []))} rule(s)")
-        failures = (outcome.report or {}).get("report", {}).get("failures") or [
-            {"rule": rule, "message": ""} for rule in record.get("rules", [])]
+        failures = (record.get("failures") or (outcome.report or {}).get("report", {}).get("failures")
+                    or [{"rule": rule, "message": ""} for rule in record.get("rules", [])])
         for failure in failures:
             say(f"  - {failure.get('rule')}: {failure.get('message', '')}")
         if record.get("rejected_key"):

@@ -93,6 +93,7 @@ class Stack:
         self._mms_thread: threading.Thread | None = None
         self._pump_thread: threading.Thread | None = None
         self._pump_stop = threading.Event()
+        self._wrote_env_file = False
 
     @property
     def env_file(self) -> Path:
@@ -243,12 +244,15 @@ class Stack:
             partial = target.with_name(target.name + ".partial")
             partial.write_text(text)
             partial.replace(target)
+        self._wrote_env_file = True
 
     # stopping ----------------------------------------------------------------
     def stop(self) -> None:
         """Stops what was started, newest first; never raises, so every piece gets its turn."""
-        self.env_file.unlink(missing_ok=True)
-        self.env_file.with_name(self.env_file.name + ".json").unlink(missing_ok=True)
+        if self._wrote_env_file:  # never another stack's: a start that failed on a busy port wrote none
+            self.env_file.unlink(missing_ok=True)
+            self.env_file.with_name(self.env_file.name + ".json").unlink(missing_ok=True)
+            self._wrote_env_file = False
         if self._mms_thread is not None:
             self._mms_thread.join(self.config.start_timeout)  # a server still starting must not be left behind
         for name, stop in (("event pump", self._stop_pump),
