@@ -125,7 +125,14 @@ class Artifacts:
                 raise
 
     def require(self, key: str, bucket: str | None = None) -> ObjectInfo:
-        info = self.head(key, bucket)
+        """The object a caller named; missing, in a missing bucket or unreadable is a 404, not a fault."""
+        source = f"s3://{bucket or self.bucket}/{key}"
+        try:
+            info = self.head(key, bucket)
+        except ClientError as error:
+            if _code(error) not in ("NoSuchBucket", "403", "AccessDenied", "Forbidden"):
+                raise
+            info = None
         if info is None:
-            raise NotFound(f"s3://{bucket or self.bucket}/{key} does not exist", {"source": f"s3://{bucket or self.bucket}/{key}"})
+            raise NotFound(f"{source} does not exist or the registry may not read it", {"source": source})
         return info
