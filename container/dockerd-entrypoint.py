@@ -26,6 +26,8 @@ Set by this entrypoint for MMS and its workers, derived from the above:
   SAGEMAKER_MULTI_MODEL=true, MMS_INFERENCE_ADDRESS, MMS_MANAGEMENT_ADDRESS, TMPDIR, TEMP,
   LOG_LOCATION, METRICS_LOCATION, PYTHONPATH (+ this folder), PATH (+ this Python's bin),
   SAGEMAKER_BASE_DIR (outside a container only: <state>/ml instead of /opt/ml).
+MMS's model store stays "/" (the toolkit's choice): any absolute folder is a valid
+`url` for POST /models, and MMS reads it in place.
 """
 from __future__ import annotations
 
@@ -110,16 +112,22 @@ def serve() -> int:
         return 1
     print(f"mme container: serving on {os.environ['MMS_INFERENCE_ADDRESS']}, state in {state}", flush=True)
     _become_subreaper()
-    # Reap the MMS launcher, which exits before the toolkit installs its own SIGCHLD reaper.
+    # Until the toolkit has found the frontend and installs its own handlers: reap the MMS
+    # launcher (it exits at once), and let SIGTERM unwind into the clean-up below.
     signal.signal(signal.SIGCHLD, _reap_children)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         # Returns when the frontend exits; the toolkit forwards SIGTERM to it.
         model_server.start_model_server(handler_service=HANDLER)
+    except KeyboardInterrupt:
+        return 130
     finally:
         # The toolkit's SIGCHLD handler logs an error whenever it finds nothing left to reap;
         # from here on psutil reaps what it waits for.
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         _stop_descendants()
+        for leftover in [*(state / "tmp").glob(".mms.sock.*"), state / "tmp" / ".model_server.pid"]:
+            leftover.unlink(missing_ok=True)
     return 0
 
 
@@ -134,6 +142,10 @@ def _become_subreaper() -> None:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _reap_children(signum, frame) -> None:

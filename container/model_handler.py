@@ -234,7 +234,12 @@ def handle(data, context):
     global _predictor
     if data is None:
         props = context.system_properties
-        _predictor = Predictor(Path(props["model_dir"]), int(props.get("batch_size") or 1))
+        try:
+            _predictor = Predictor(Path(props["model_dir"]), int(props.get("batch_size") or 1))
+        except (MemoryError, ValueError) as exc:
+            # One line before the worker dies: MMS may stop reading its output mid-traceback.
+            log.error("model %s not loaded: %s: %s", context.model_name, type(exc).__name__, exc)
+            raise
         log.info("loaded %s with the %s executor", _predictor.files.prefix, EXECUTOR)
         return None
     return _answer(_predictor, data, context)
