@@ -49,6 +49,7 @@ def get_ingestor() -> Ingestor:
         artifacts=Artifacts(session.client("s3"), settings.bucket),
         settings=settings,
         aliases=get_aliases(),
+        runtime=session.client("sagemaker-runtime") if settings.warmup else None,
     )
 
 

@@ -19,11 +19,13 @@ from .records import UploadRecord, VersionRecord, utcnow
 from .settings import Settings
 from .store import RegistryStore
 from .validation import Limits, RuleFailure, ValidationReport, validate_stream
+from .warmup import warm
 
 log = logging.getLogger(__name__)
 
 ALIAS_METADATA = "alias"
 UPLOADER_METADATA = "uploader"
+WARMUP_METADATA = "warmup"
 UNNAMED = "invalid-names"  # the model name under which uploads whose key gives no valid name are parked
 
 
@@ -42,12 +44,14 @@ class Source:
 
 class Ingestor:
     def __init__(self, store: RegistryStore, claims: ClaimStore, artifacts: Artifacts, settings: Settings,
-                 aliases=None, clock: Callable = utcnow):
+                 aliases=None, runtime=None, clock: Callable = utcnow):
+        """`aliases` moves aliases after a version is accepted; `runtime` (a sagemaker-runtime client) warms it first."""
         self._store = store
         self._claims = claims
         self._artifacts = artifacts
         self._settings = settings
         self._aliases = aliases
+        self._runtime = runtime
         self._clock = clock
         self._limits = Limits.from_settings(settings)
 
@@ -146,11 +150,26 @@ class Ingestor:
             event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader, metadata=source.metadata,
         ))
         self._store.mark_latest(source.name, version, self._clock())
-        aliases = self._move_aliases(source, version)
         message = f"registered as v{version}"
         if source.version_hint is not None and source.version_hint != version:
             message += f" (the file name suggested v{source.version_hint}; the registry numbers versions itself)"
-        return self._finish(source, claim, "accepted", version=version, aliases=aliases, message=message)
+        warmup = self._warm(source, version, report)
+        if warmup is not None and not warmup.ok:
+            held = {alias: "not moved: the warm-up failed" for alias in source.aliases}
+            message += f"; the warm-up failed, so no alias moved: {warmup.error}"
+            return self._finish(source, claim, "accepted", version=version, aliases=held, message=message,
+                                warmup=f"failed: {warmup.error}")
+        aliases = self._move_aliases(source, version)
+        return self._finish(source, claim, "accepted", version=version, aliases=aliases, message=message,
+                            warmup=f"ok in {warmup.seconds:.2f} s" if warmup else None)
+
+    def _warm(self, source: Source, version: int, report: ValidationReport):
+        """One invoke through the endpoint, so aliases only ever point at a version that answers."""
+        wanted = source.metadata.get(WARMUP_METADATA, str(self._settings.warmup)).lower() in ("1", "true", "yes")
+        if not wanted or self._runtime is None or not report.input_shapes:
+            return None
+        return warm(self._runtime, self._settings.endpoint, names.target_model(source.name, version),
+                    report.input_shapes)
 
     def _move_aliases(self, source: Source, version: int) -> dict[str, str]:
         if self._aliases is None:

@@ -56,5 +56,6 @@ class UploadRecord(BaseModel):
     report_key: str | None = None
     message: str | None = None
     aliases: dict[str, str] = Field(default_factory=dict, description="requested alias -> what happened to it")
+    warmup: str | None = Field(default=None, description="how the warm-up invoke went, when one ran")
     started_at: datetime
     finished_at: datetime

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     max_uncompressed_bytes: int = 20 * GIB
     max_compression_ratio: float = 200.0
 
+    # Invoke each new version once on the endpoint before aliases move to it; a failed
+    # warm-up leaves the aliases where they were. An upload's x-amz-meta-warmup overrides it.
+    warmup: bool = False
+
     # A claim older than this with no completion is taken to be a crashed run.
     claim_timeout_seconds: int = 900
 

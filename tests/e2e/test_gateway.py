@@ -21,7 +21,7 @@ from local_stack.model_cache import Budget
 from local_stack.sample_models import cached_tarball, digits_split
 from publisher.deploy import deploy
 from publisher.settings import PublisherSettings
-from publisher.warmup import warm
+from chalicelib.warmup import warm
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mms")]
 
