@@ -1,7 +1,7 @@
 """Warm-up: one invoke with a sample input right after a version is published, so the
 model is downloaded and loaded before the first real caller pays for it.
 
-boto3 only (no numpy, no sagemaker-core): the ingest Lambda imports this.
+boto3 only (no numpy, no sagemaker-core): it runs inside the ingest Lambda.
 """
 from __future__ import annotations
 
