@@ -1,0 +1,210 @@
+"""Benchmarks the MME container: executor variants, warm latency and throughput through a
+real MMS, and cold load time against plain MXNet measured in the same run.
+
+    .venv/bin/python bench/container.py [--requests N]
+
+Everything runs with OMP_NUM_THREADS=1, which is what MMS gives each worker unless told
+otherwise, so the in-process numbers compare like with like. Request counts are bounded;
+every process it starts is stopped before it returns.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before mxnet loads, as in an MMS worker
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "container"))
+
+import model_handler  # noqa: E402
+from local_stack.mms import start_mms  # noqa: E402
+from local_stack.sample_models import cached_tarball  # noqa: E402
+
+MODELS = {"resnet_18": "resnet-18", "squeezenet_v1.0": "squeezenet_v1.0"}
+
+
+def extract(name: str, into: Path) -> Path:
+    target = into / name
+    with tarfile.open(cached_tarball(name)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def stats(samples_s: list[float]) -> dict:
+    ms = np.array(samples_s) * 1000
+    return {"median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)), "n": len(ms)}
+
+
+def fmt(s: dict) -> str:
+    return f"median {s['median']:8.2f} ms   p99 {s['p99']:8.2f} ms   (n={s['n']})"
+
+
+# --- 1. executor variants, in process ---------------------------------------------------
+
+
+def compare_variants(model_dir: Path, rounds: int, per_round: int, loads: int = 3) -> dict[str, dict]:
+    """Load time and warm batch-1 latency of every executor variant, interleaved round by round.
+
+    Loads rotate too (A B C D, A B C D, ...) so no variant alone pays for a cold cache.
+    """
+    variants = list(model_handler.EXECUTOR_VARIANTS)
+    results = {v: {"load_s": [], "samples": []} for v in variants}
+    predictors = {}
+    for _ in range(loads):
+        for variant in variants:
+            start = time.perf_counter()
+            predictors[variant] = model_handler.Predictor(model_dir, variant=variant)  # includes a first forward
+            results[variant]["load_s"].append(time.perf_counter() - start)
+    batch = np.random.default_rng(0).random(predictors[variants[0]].input_shape, dtype=np.float32)
+    reference = predictors[variants[0]].predict(batch)
+    for _ in range(rounds):
+        for variant, predictor in predictors.items():
+            for _ in range(per_round):
+                start = time.perf_counter()
+                out = predictor.predict(batch)
+                results[variant]["samples"].append(time.perf_counter() - start)
+            results[variant]["max_diff"] = float(np.abs(out - reference).max())
+    return results
+
+
+def report_variants(tmp: Path) -> None:
+    print("\n== Executor variants (in process, batch 1, interleaved rounds; load = median of 3) ==")
+    # One throwaway load first: the first MKLDNN use in a process pays a one-time setup.
+    model_handler.Predictor(extract("digits", tmp), variant="module")
+    for name in MODELS:
+        print(f"{name}:")
+        for variant, r in compare_variants(extract(name, tmp / "variants"), rounds=10, per_round=10).items():
+            mark = "  <- EXECUTOR" if variant == model_handler.EXECUTOR else ""
+            print(f"  {variant:20s} load {np.median(r['load_s']) * 1000:7.1f} ms   {fmt(stats(r['samples']))}"
+                  f"   max|diff| {r['max_diff']:.1e}{mark}")
+
+
+# --- 2. through MMS -----------------------------------------------------------------------
+
+
+def timed(call) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+def sequential(server, name, body, content_type, count, predictor=None, x=None) -> tuple[list[float], list[float]]:
+    """MMS request latencies, each paired with one in-process forward run just before it.
+
+    Pairing keeps the ratio honest on a busy machine: both sides see the same load.
+    """
+    served, direct = [], []
+    for _ in range(count):
+        if predictor is not None:
+            direct.append(timed(lambda: predictor.predict(x))[0])
+        seconds, result = timed(lambda: server.invoke(name, body, content_type))
+        assert result.status == 200, result.body[:300]
+        served.append(seconds)
+    return served, direct
+
+
+def throughput(server, name, body, content_type, count, clients) -> float:
+    def one(_):
+        result = server.invoke(name, body, content_type)
+        assert result.status == 200, result.body[:300]
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(count)))
+    return count / (time.perf_counter() - start)
+
+
+def plain_mxnet_cold(model_dir: Path, prefix: str) -> tuple[float, float]:
+    """(import + load + first forward, load + first forward) in a fresh Python, as a worker starts."""
+    script = f"""
+import time; t0 = time.perf_counter()
+import json, mxnet as mx, numpy as np
+t1 = time.perf_counter()
+sym, args, aux = mx.model.load_checkpoint({str(model_dir / prefix)!r}, 0)
+shape = json.load(open({str(model_dir / (prefix + '-shapes.json'))!r}))[0]["shape"]
+mod = mx.mod.Module(sym, data_names=["data"], label_names=None, context=mx.cpu())
+mod.bind(data_shapes=[("data", shape)], for_training=False)
+mod.set_params(args, aux)
+mod.forward(mx.io.DataBatch([mx.nd.zeros(shape)]), is_train=False)
+mod.get_outputs()[0].asnumpy()
+t2 = time.perf_counter()
+print(json.dumps([t2 - t0, t2 - t1]))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def jpeg(shape) -> bytes:
+    from PIL import Image
+
+    pixels = (np.random.default_rng(1).random((shape[2], shape[3], 3)) * 255).astype("uint8")
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def report_mms(tmp: Path, count: int) -> None:
+    model_dir = extract("resnet_18", tmp / "mms-models")
+    shape = [1, 3, 224, 224]
+    json_body = json.dumps({"instances": np.random.default_rng(2).random(shape, dtype=np.float32).tolist()})
+    image_body = jpeg(shape)
+    in_process = model_handler.Predictor(model_dir)
+    x = np.random.default_rng(3).random(shape, dtype=np.float32)
+
+    with start_mms(tmp / "mms") as server:
+        print("\n== ResNet-18 cold load: extracted model -> first answer ==")
+        load_s, response = timed(lambda: server.load("cold", model_dir))
+        assert response.status_code == 200, response.text
+        first_s, _ = timed(lambda: server.invoke("cold", image_body, "image/jpeg"))
+        plain_total, plain_load = plain_mxnet_cold(model_dir, "resnet-18")
+        mms_cold = load_s + first_s
+        print(f"  MMS: POST /models {load_s * 1000:7.0f} ms + first invoke {first_s * 1000:5.0f} ms"
+              f" = {mms_cold * 1000:7.0f} ms")
+        print(f"  plain MXNet, fresh process: import+load+forward {plain_total * 1000:7.0f} ms"
+              f"   (load+forward {plain_load * 1000:5.0f} ms)")
+        print(f"  ratio MMS / plain (with import) {mms_cold / plain_total:5.2f}x;"
+              f" / plain (load+forward) {mms_cold / plain_load:5.2f}x")
+        server.unload("cold")
+
+        print(f"\n== ResNet-18 warm through MMS; forward = the same model in this process, paired (JSON body"
+              f" {len(json_body) / 1e6:.1f} MB, JPEG {len(image_body) / 1e3:.0f} kB) ==")
+        for workers in (1, 2):
+            name = f"resnet_w{workers}"
+            assert server.load(name, model_dir, workers=workers).status_code == 200
+            for label, body, ctype in (("JSON ", json_body, "application/json"), ("image", image_body, "image/jpeg")):
+                sequential(server, name, body, ctype, 3)  # warm the connection and worker
+                served, direct = sequential(server, name, body, ctype, count, in_process, x)
+                latency, forward = stats(served), stats(direct)
+                rps = throughput(server, name, body, ctype, count, clients=2 * workers)
+                print(f"  {workers} worker(s) {label} {fmt(latency)}   {rps:6.1f} req/s ({2 * workers} clients)"
+                      f"   forward median {forward['median']:6.2f} ms -> {latency['median'] / forward['median']:5.2f}x")
+            server.unload(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=40, help="requests per latency / throughput run")
+    parser.add_argument("--skip-variants", action="store_true")
+    parser.add_argument("--skip-mms", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-container-") as tmp:
+        if not args.skip_variants:
+            report_variants(Path(tmp))
+        if not args.skip_mms:
+            report_mms(Path(tmp), args.requests)
+
+
+if __name__ == "__main__":
+    main()
