@@ -1,4 +1,4 @@
-"""`python -m publisher deploy`: the command line over publisher.deploy."""
+"""`python -m publisher deploy | retire`: the command line over publisher.deploy and publisher.retire."""
 from __future__ import annotations
 
 import argparse
@@ -50,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--poll-seconds", type=int)
     deploy.add_argument("--timeout-seconds", type=int)
     deploy.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    retire = commands.add_parser(
+        "retire",
+        help="delete the models/ keys of versions no alias needed for a grace period",
+        description="Retires every version that no alias points at and none referenced within --older-than. "
+        "The registry's bucket and tables come from the REGISTRY_* environment (see chalicelib/settings.py).",
+    )
+    retire.add_argument("--older-than", required=True, help="grace period, e.g. 7d, 12h, 30m")
+    retire.add_argument("--dry-run", action="store_true", help="list what would be retired and change nothing")
     return parser
 
 
@@ -101,11 +109,43 @@ def run_deploy(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def run_retire(args: argparse.Namespace, console: Console) -> int:
+    from publisher.retire import Retirer, parse_age
+
+    from chalicelib.alias_store import AliasStore
+    from chalicelib.artifacts import Artifacts
+    from chalicelib.records import utcnow
+    from chalicelib.settings import get_settings
+    from chalicelib.store import RegistryStore
+
+    try:
+        older_than = parse_age(args.older_than)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    settings = get_settings()
+    session = boto3.Session(region_name=settings.region)
+    dynamodb = session.client("dynamodb")
+    retirer = Retirer(RegistryStore(dynamodb, settings.table), AliasStore(dynamodb, settings.table),
+                      Artifacts(session.client("s3"), settings.bucket))
+    table = Table(title=f"Versions unreferenced for {args.older_than}" + (" (dry run)" if args.dry_run else ""),
+                  title_justify="left")
+    for column in ("model", "version", "key", "outcome"):
+        table.add_column(column, overflow="fold")
+    counts: dict[str, int] = {}
+    for item in retirer.run(older_than, utcnow(), dry_run=args.dry_run):
+        counts[item.outcome.split(":")[0]] = counts.get(item.outcome.split(":")[0], 0) + 1
+        table.add_row(item.name, str(item.version), item.target_key, item.outcome)
+    console.print(table)
+    console.print(", ".join(f"{n} {what}" for what, n in sorted(counts.items())) or "No versions.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     try:
-        return run_deploy(args, console)
+        return run_retire(args, console) if args.command == "retire" else run_deploy(args, console)
     except (ConfigFileError, ValidationError, PlanError) as exc:
         console.print(f"[red]error:[/] {exc}")
     except (ClientError, BotoCoreError) as exc:

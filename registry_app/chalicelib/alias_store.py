@@ -134,7 +134,8 @@ class AliasStore:
         record = after_change(change, current)
         items = [self._current_item(change, record, current), self._history_item(change)]
         items += self._reference_items(change, current)
-        checks = self._version_checks(change.after)
+        items += self._released_versions(change, current)
+        checks = self._version_checks(change)
         try:
             self._db.transact_write_items(TransactItems=items + checks)
         except ClientError as error:
@@ -184,18 +185,35 @@ class AliasStore:
             items.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         return items
 
-    def _version_checks(self, state: AliasState | None) -> list[dict]:
-        if state is None:
+    def _version_checks(self, change: AliasChange) -> list[dict]:
+        """Each target must exist and be active; stamping it as referenced now is what makes a
+        concurrent retirement (conditional on that stamp being old) fail instead of racing."""
+        if change.after is None:
             return []
         return [{
-            "ConditionCheck": {
+            "Update": {
                 "TableName": self._table,
                 "Key": to_item({"pk": model_pk(t.model), "sk": version_sk(t.version)}),
+                "UpdateExpression": "SET last_referenced_at = :at",
                 "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(#s) OR #s = :active)",
                 "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":active": to_value("active")},
+                "ExpressionAttributeValues": {":active": to_value("active"), ":at": to_value(change.at.isoformat())},
             }
-        } for t in state.targets]
+        } for t in change.after.targets]
+
+    def _released_versions(self, change: AliasChange, current: AliasRecord | None) -> list[dict]:
+        """Versions this change stops pointing at: their retirement grace period starts now."""
+        before = {(t.model, t.version) for t in current.targets} if current else set()
+        after = {(t.model, t.version) for t in change.after.targets} if change.after else set()
+        return [{
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"pk": model_pk(model), "sk": version_sk(version)}),
+                "UpdateExpression": "SET last_referenced_at = :at",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":at": to_value(change.at.isoformat())},
+            }
+        } for model, version in sorted(before - after)]
 
     def _query(self, pk: str, prefix: str | None, limit: int, token: str | None, newest_first: bool):
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")

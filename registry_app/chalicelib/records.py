@@ -35,6 +35,9 @@ class VersionRecord(BaseModel):
     uploader: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     status: Literal["active", "retired"] = "active"
+    # When an alias last pointed at (or moved away from) this version; retirement counts its grace from here.
+    last_referenced_at: datetime | None = None
+    retired_at: datetime | None = None
 
 
 UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded"]

@@ -126,15 +126,32 @@ class RegistryStore:
         items, next_token = self._query(model_pk(name), "V#", limit, token, newest_first=True)
         return [VersionRecord(**item) for item in items], next_token
 
-    def set_version_status(self, name: str, version: int, status: str) -> None:
-        self._db.update_item(
-            TableName=self._table,
-            Key=to_item({"pk": model_pk(name), "sk": version_sk(version)}),
-            UpdateExpression="SET #s = :s",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": to_value(status)},
-        )
+    def retire_version(self, name: str, version: int, cutoff: datetime, now: datetime) -> bool:
+        """Marks a version retired unless an alias referenced it after `cutoff`; False when one did.
+
+        Alias writes stamp `last_referenced_at` and require `active` in the same item, so
+        this condition and an alias pointing at the version cannot both succeed.
+        """
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": model_pk(name), "sk": version_sk(version)}),
+                UpdateExpression="SET #s = :retired, retired_at = :now",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND #s = :active AND created_at < :cutoff"
+                    " AND (attribute_not_exists(last_referenced_at) OR last_referenced_at < :cutoff)"
+                ),
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":retired": to_value("retired"), ":active": to_value("active"),
+                    ":cutoff": to_value(cutoff.isoformat()), ":now": to_value(now.isoformat()),
+                },
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            return False
+        return True
 
     # uploads ----------------------------------------------------------------
     def put_upload(self, record: UploadRecord) -> None:

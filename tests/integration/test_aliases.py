@@ -1,4 +1,6 @@
 """The alias use cases against moto: compare-and-set, history, rollback, following new versions."""
+from datetime import timedelta
+
 import pytest
 
 from chalicelib.alias_store import AliasTarget
@@ -92,7 +94,8 @@ def test_a_version_retired_between_check_and_write_fails_the_whole_transaction(a
     from chalicelib.records import utcnow
 
     seed.version("resnet_18")
-    registry_app.get_store().set_version_status("resnet_18", 1, "retired")
+    tomorrow = utcnow() + timedelta(days=1)
+    assert registry_app.get_store().retire_version("resnet_18", 1, cutoff=tomorrow, now=utcnow())
     change = AliasChange(alias="classifier", revision=1, action="create", after=AliasState(targets=at("resnet_18", 1)),
                          at=utcnow(), by="ada")
 

@@ -1,0 +1,91 @@
+"""Retirement: removes from models/ the versions no alias has needed for a grace period.
+
+A version is retired only when no alias points at it now and none referenced it since
+the cutoff; the conditional write in RegistryStore.retire_version makes that decision
+and a concurrent alias move exclusive. Retired versions keep their record (status
+`retired`), so history still explains what aliases pointed at.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterator
+
+from chalicelib.alias_store import AliasStore
+from chalicelib.artifacts import Artifacts
+from chalicelib.records import VersionRecord
+from chalicelib.store import RegistryStore
+
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> timedelta:
+    """`7d`, `12h`, `30m`, `2w`, `90s` → a timedelta."""
+    match = re.fullmatch(r"(\d+)([smhdw])", text.strip())
+    if not match:
+        raise ValueError(f"expected an age such as 7d, 12h or 30m, got {text!r}")
+    return timedelta(**{UNITS[match[2]]: int(match[1])})
+
+
+@dataclass(frozen=True)
+class Retirement:
+    name: str
+    version: int
+    target_key: str
+    outcome: str  # "retired", "would retire", "kept: <why>", "cleaned up"
+
+
+class Retirer:
+    def __init__(self, store: RegistryStore, aliases: AliasStore, artifacts: Artifacts):
+        self._store = store
+        self._aliases = aliases
+        self._artifacts = artifacts
+
+    def run(self, older_than: timedelta, now: datetime, dry_run: bool = False) -> Iterator[Retirement]:
+        cutoff = now - older_than
+        for name in self._model_names():
+            referenced = {(ref.model, v) for ref in self._aliases.references(name) for v in ref.versions}
+            for version in self._versions(name):
+                yield self._consider(version, (name, version.version) in referenced, cutoff, now, dry_run)
+
+    def _consider(self, version: VersionRecord, referenced: bool, cutoff: datetime, now: datetime,
+                  dry_run: bool) -> Retirement:
+        def result(outcome: str) -> Retirement:
+            return Retirement(version.name, version.version, version.target_key, outcome)
+
+        if version.status == "retired":  # a run that stopped between the mark and the delete
+            if self._artifacts.head(version.target_key) is None:
+                return result("kept: already retired")
+            if not dry_run:
+                self._artifacts.delete_if_unchanged(version.target_key, self._artifacts.head(version.target_key).etag)
+            return result("cleaned up")
+        if referenced:
+            return result("kept: an alias points at it")
+        last_used = max(version.created_at, version.last_referenced_at or version.created_at)
+        if last_used >= cutoff:
+            return result(f"kept: referenced or created {last_used.isoformat(timespec='seconds')}")
+        if dry_run:
+            return result("would retire")
+        if not self._store.retire_version(version.name, version.version, cutoff, now):
+            return result("kept: an alias took it meanwhile")
+        info = self._artifacts.head(version.target_key)
+        if info is not None:
+            self._artifacts.delete_if_unchanged(version.target_key, info.etag)
+        return result("retired")
+
+    def _model_names(self) -> Iterator[str]:
+        token = None
+        while True:
+            models, token = self._store.list_models(limit=100, token=token)
+            yield from (model.name for model in models)
+            if token is None:
+                return
+
+    def _versions(self, name: str) -> Iterator[VersionRecord]:
+        token = None
+        while True:
+            versions, token = self._store.list_versions(name, limit=100, token=token)
+            yield from versions
+            if token is None:
+                return

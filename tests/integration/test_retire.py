@@ -1,0 +1,115 @@
+"""Retirement of versions no alias needs: grace period, live aliases, races, dry runs."""
+from datetime import timedelta
+
+import pytest
+from conftest import seeder_for
+
+from chalicelib.alias_store import AliasTarget
+from chalicelib.artifacts import Artifacts
+from chalicelib.errors import Conflict
+from chalicelib.records import utcnow
+from publisher.cli import main as publisher_main
+from publisher.retire import Retirer, parse_age
+
+WEEK = timedelta(days=7)
+
+
+@pytest.fixture
+def registry(app_module):
+    """Three versions of `digits`, each with its bytes under models/."""
+    seed = seeder_for(app_module)
+    s3 = app_module.get_session().client("s3")
+    for _ in range(3):
+        record = seed.version("digits")
+        s3.put_object(Bucket=app_module.settings.bucket, Key=record.target_key, Body=b"model bytes")
+    return app_module
+
+
+def retirer(app) -> Retirer:
+    artifacts = Artifacts(app.get_session().client("s3"), app.settings.bucket)
+    return Retirer(app.get_store(), app.get_alias_store(), artifacts)
+
+
+def point(app, alias: str, version: int) -> None:
+    app.get_aliases().point(alias, [AliasTarget(model="digits", version=version)], follow_latest=False,
+                            expected_revision=None, actor="ops")
+
+
+def model_keys(app) -> list[str]:
+    answer = app.get_session().client("s3").list_objects_v2(Bucket=app.settings.bucket, Prefix="models/")
+    return sorted(obj["Key"] for obj in answer.get("Contents", []))
+
+
+def test_ages_read_as_a_number_and_a_unit():
+    assert parse_age("7d") == timedelta(days=7)
+    assert parse_age("12h") == timedelta(hours=12)
+    with pytest.raises(ValueError, match="7d"):
+        parse_age("a week")
+
+
+def test_versions_past_the_grace_period_with_no_alias_are_retired_and_the_aliased_one_is_kept(registry):
+    # GIVEN an alias on v2, and a clock two weeks ahead
+    point(registry, "digits", 2)
+    later = utcnow() + 2 * WEEK
+    # WHEN retirement runs with a one-week grace period... but v2 is still pointed at
+    outcomes = {r.version: r.outcome for r in retirer(registry).run(WEEK, later)}
+    # THEN v1 and v3 are gone from models/ and marked retired; v2 is untouched
+    assert outcomes == {1: "retired", 2: "kept: an alias points at it", 3: "retired"}
+    assert model_keys(registry) == ["models/digits_v2.tar.gz"]
+    store = registry.get_store()
+    assert [store.get_version("digits", n).status for n in (1, 2, 3)] == ["retired", "active", "retired"]
+
+
+def test_a_version_an_alias_left_recently_keeps_its_grace_period(registry):
+    point(registry, "digits", 1)
+    point(registry, "digits", 2)  # v1 released now
+    just_under_a_week = utcnow() + WEEK - timedelta(minutes=1)
+
+    outcomes = {r.version: r.outcome for r in retirer(registry).run(WEEK, just_under_a_week)}
+
+    assert outcomes[1].startswith("kept: referenced or created")
+    assert "models/digits_v1.tar.gz" in model_keys(registry)
+
+
+def test_a_dry_run_lists_candidates_and_changes_nothing(registry):
+    outcomes = [r.outcome for r in retirer(registry).run(WEEK, utcnow() + 2 * WEEK, dry_run=True)]
+
+    assert outcomes == ["would retire"] * 3
+    assert len(model_keys(registry)) == 3
+    assert registry.get_store().get_version("digits", 1).status == "active"
+
+
+def test_an_alias_that_moves_onto_a_version_after_the_check_wins_over_retirement(registry):
+    # GIVEN retirement decided v1 is unreferenced, then an alias points at it before the conditional write
+    later = utcnow() + 2 * WEEK
+    point(registry, "digits", 1)
+    # WHEN the conditional retirement runs with a cutoff before that alias write
+    retired = registry.get_store().retire_version("digits", 1, cutoff=utcnow() - timedelta(seconds=1), now=later)
+    # THEN it refuses, and the bytes stay
+    assert retired is False
+    assert registry.get_store().get_version("digits", 1).status == "active"
+
+
+def test_no_alias_can_point_at_a_retired_version(registry):
+    list(retirer(registry).run(WEEK, utcnow() + 2 * WEEK))
+
+    with pytest.raises(Conflict, match="retired"):
+        point(registry, "digits", 1)
+
+
+def test_a_run_interrupted_between_mark_and_delete_is_finished_by_the_next(registry):
+    later = utcnow() + 2 * WEEK
+    assert registry.get_store().retire_version("digits", 1, cutoff=later - WEEK, now=later)
+
+    outcomes = {r.version: r.outcome for r in retirer(registry).run(WEEK, later)}
+
+    assert outcomes[1] == "cleaned up"
+    assert "models/digits_v1.tar.gz" not in model_keys(registry)
+
+
+def test_the_cli_dry_run_prints_the_plan(registry, capsys):
+    assert publisher_main(["retire", "--older-than", "0s", "--dry-run"]) == 0
+
+    out = capsys.readouterr().out
+    assert "would retire" in out and "digits_v1.tar.gz" in out
+    assert len(model_keys(registry)) == 3
