@@ -5,13 +5,76 @@ backends take no locks, so two threads can both pass the same condition. Seriali
 requests gives the emulator the atomicity the registry's compare-and-set relies on
 (clients still race exactly as they would against AWS).
 
-Run alone with `python -m local_stack.emulator --port 4566`.
+It also fills two gaps of moto 5.2.5's SageMaker control plane, so sagemaker-core
+(the publisher) works against it as against AWS:
+- moto describes unset structures as empty objects (`VpcConfig: {}` on a Model,
+  `DataCaptureConfig: {}` on an EndpointConfig and an Endpoint) where AWS omits them,
+  and sagemaker-core's shapes reject those (required members missing): the describe
+  answers drop them;
+- moto has no UpdateEndpoint: it is added, answering InService at once as moto's
+  CreateEndpoint does (AWS passes through Updating first).
+This is the one place moto is patched; tests apply `sagemaker_gaps()` with monkeypatch.
+
+Run alone with `python -m local_stack.emulator --port 4566` (the gaps filled).
 """
 import argparse
+import signal
+import sys
 import threading
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
+
+
+EMPTY_WHEN_UNSET = ("VpcConfig", "DataCaptureConfig")
+
+
+def _without_empty_structures(describe):
+    from moto.core.responses import ActionResult
+
+    def patched(self):
+        document = describe(self).result
+        return ActionResult({k: v for k, v in document.items() if not (k in EMPTY_WHEN_UNSET and v == {})})
+
+    return patched
+
+
+def _backend_update_endpoint(self, endpoint_name: str, endpoint_config_name: str):
+    from moto.core.utils import utcnow
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import FakeEndpoint
+
+    endpoint = self.endpoints.get(endpoint_name)
+    if endpoint is None:
+        arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    config = self.describe_endpoint_config(endpoint_config_name)  # raises ValidationError when missing
+    endpoint.endpoint_config_name = endpoint_config_name
+    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+    endpoint.last_modified_time = utcnow()
+    return endpoint
+
+
+def _response_update_endpoint(self):
+    from moto.core.responses import ActionResult
+
+    endpoint = self.sagemaker_backend.update_endpoint(
+        endpoint_name=self._get_param("EndpointName"),
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+    )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def sagemaker_gaps() -> list[tuple[type, str, object]]:
+    """(class, attribute, replacement) for each gap, to apply with setattr or monkeypatch.setattr."""
+    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    gaps = [(SageMakerModelBackend, "update_endpoint", _backend_update_endpoint),
+            (SageMakerResponse, "update_endpoint", _response_update_endpoint)]
+    for name in ("describe_model", "describe_endpoint_config", "describe_endpoint"):
+        gaps.append((SageMakerResponse, name, _without_empty_structures(getattr(SageMakerResponse, name))))
+    return gaps
 
 
 class EmulatorServer:
@@ -47,19 +110,22 @@ class EmulatorServer:
         self.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m local_stack.emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
-    args = parser.parse_args()
-    server = EmulatorServer(args.host, args.port)
+    args = parser.parse_args(argv)
+    for owner, name, replacement in sagemaker_gaps():
+        setattr(owner, name, replacement)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the stack stops us with SIGTERM: exit cleanly
+    server = EmulatorServer(args.host, args.port).start()
     print(f"AWS emulator on {server.url}", flush=True)
     try:
-        server._server.serve_forever()
-    except KeyboardInterrupt:
+        signal.pause()
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server._server.server_close()
+        server.stop()
 
 
 if __name__ == "__main__":

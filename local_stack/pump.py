@@ -81,19 +81,26 @@ class EventPump:
                 return total
             total += self.drain_once()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="event-pump", daemon=True)
+    def start(self, interval: float = 0.1, on_error=None) -> None:
+        """Polls in a thread until stop(). Short polls, not long ones: the emulator answers one
+        request at a time, and a long poll would hold every other AWS call for its whole wait."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(interval, on_error), name="event-pump", daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def _run(self, interval: float, on_error) -> None:
+        while not self._stop.wait(interval):
             try:
-                self.drain_once(wait_seconds=1)
-            except Exception:
-                log.exception("event pump: receive failed")
-                self._stop.wait(1)
+                while self.drain_once(wait_seconds=0):
+                    pass
+            except Exception as error:  # keep pumping: the emulator may be restarting or stopping
+                if not self._stop.is_set():
+                    log.exception("event pump: receive failed")
+                    if on_error:
+                        on_error(error)
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=30)
+            self._thread = None

@@ -26,7 +26,6 @@ from local_stack.processes import ChildProcess, StartError, free_port, port_is_f
 REPO = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 HOST = "127.0.0.1"
-PUMP_INTERVAL = 0.1  # seconds between polls of the ingest queue
 
 
 @dataclass(frozen=True)
@@ -91,8 +90,6 @@ class Stack:
         self.resources: dict[str, str] = {}
         self._mms_error: BaseException | None = None
         self._mms_thread: threading.Thread | None = None
-        self._pump_thread: threading.Thread | None = None
-        self._pump_stop = threading.Event()
         self._wrote_env_file = False
 
     @property
@@ -112,7 +109,7 @@ class Stack:
         try:
             self.say(f"- AWS emulator        starting on {config.emulator_url}")
             self.emulator = ChildProcess(
-                "the AWS emulator", [sys.executable, "-m", "local_stack.stack_emulator", "--host", HOST, "--port",
+                "the AWS emulator", [sys.executable, "-m", "local_stack.emulator", "--host", HOST, "--port",
                                      str(config.emulator_port)], logs / "emulator.log", env=self._child_env()).start()
             self.say(f"- registry API        starting on {config.api_url} (chalice local)")
             self.api = ChildProcess("the registry API (chalice local)", self._chalice_argv(), logs / "api.log",
@@ -208,27 +205,12 @@ class Stack:
         app = _registry_app()
         sqs = boto3.Session(region_name=REGION).client("sqs")
         self.pump = EventPump(sqs, self.resources["queue_url"], app.ingest_uploads, retry_delay_seconds=1)
-        self._pump_stop.clear()
-        self._pump_thread = threading.Thread(target=self._pump_loop, name="event-pump", daemon=True)
-        self._pump_thread.start()
+        self.pump.start(on_error=lambda error: self.say(f"  (event pump: {error})"))
         self.say("- event pump          draining the ingest queue into the Chalice handler")
 
-    def _pump_loop(self) -> None:
-        """Short polls, not EventPump.start()'s long polls: the emulator answers one request at a
-        time, and a long poll would hold every other AWS call of the stack for its whole wait."""
-        while not self._pump_stop.wait(PUMP_INTERVAL):
-            try:
-                while self.pump.drain_once(wait_seconds=0):
-                    pass
-            except Exception as error:  # noqa: BLE001 - keep pumping; the emulator may be stopping
-                if not self._pump_stop.is_set():
-                    self.say(f"  (event pump: {error})")
-
     def _stop_pump(self) -> None:
-        self._pump_stop.set()
-        if self._pump_thread is not None:
-            self._pump_thread.join(timeout=30)
-            self._pump_thread = None
+        if self.pump is not None:
+            self.pump.stop()
 
     def describe(self) -> dict:
         """Every address of the running stack, including the internal ones (MMS) tests and benches look at."""
@@ -274,10 +256,14 @@ class Stack:
 
 
 def _registry_app():
-    """The Chalice app module, imported the way Lambda would (its settings read from this environment)."""
-    app_dir = str(REPO / "registry_app")
-    if app_dir not in sys.path:
-        sys.path.insert(0, app_dir)
+    """The Chalice app module, imported the way Lambda runs it: with the local stage's environment."""
+    import json
+
+    app_dir = REPO / "registry_app"
+    stage = json.loads((app_dir / ".chalice" / "config.json").read_text())["stages"]["local"]
+    os.environ.update(stage.get("environment_variables", {}))
+    if str(app_dir) not in sys.path:
+        sys.path.insert(0, str(app_dir))
     import app
 
     return app
