@@ -118,7 +118,7 @@ def _find_record(api: RegistryApi, name: str, key: str, etag: str, since: dateti
     for item in _records(api, name):  # newest first
         if item.get("source_key") != key or _identity(item) in known:
             continue
-        if item.get("source_etag") not in (None, etag):
+        if item.get("source_etag") != etag:
             continue
         if datetime.fromisoformat(item["started_at"].replace("Z", "+00:00")) >= since:
             return item

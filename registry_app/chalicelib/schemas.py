@@ -257,7 +257,9 @@ class UploadView(BaseModel):
     report_key: str | None
     message: str | None
     aliases: dict[str, str]
+    warmup: str | None = Field(description="how the warm-up invoke went, when one ran")
     source_key: str
+    source_etag: str
     started_at: datetime
     finished_at: datetime
 
