@@ -213,3 +213,24 @@ def test_a_second_publisher_deploy_changes_nothing_and_a_new_instance_type_updat
     assert updated["EndpointArn"] == before["EndpointArn"]  # updated, not deleted and created again
     assert updated["EndpointStatus"] == "InService"
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.c5.xlarge"
+
+
+def test_a_version_that_fails_its_warm_up_is_kept_but_its_alias_stays_put(stack_env, tmp_path):  # noqa: F811
+    # GIVEN an alias on a version that warmed up fine
+    from client.uploads import upload_model
+
+    registry = stack_env["MME_REGISTRY_URL"]
+    first = drop("e2e_warm", cached_tarball("digits"), aliases=("e2e-warm",))
+    assert first["warmup"].startswith("ok") and first["aliases"] == {"e2e-warm": "created at v1"}
+    # WHEN v2 is a valid-looking tarball whose weights do not fit its graph (it only fails once loaded)
+    folder = tmp_path / "mismatched"
+    for source in ("digits", "digits_small"):
+        with tarfile.open(cached_tarball(source)) as archive:
+            archive.extractall(folder / source, filter="data")
+    (folder / "digits" / "digits-0000.params").write_bytes((folder / "digits_small" / "digits-0000.params").read_bytes())
+    outcome = upload_model(pack(folder / "digits", tmp_path / "mismatched.tar.gz"), "e2e_warm", ["e2e-warm"])
+    # THEN v2 is registered, the record says why no alias moved, and the alias still serves v1
+    assert outcome.outcome == "accepted" and outcome.record["version"] == 2
+    assert outcome.record["warmup"].startswith("failed")
+    assert outcome.record["aliases"] == {"e2e-warm": "not moved: the warm-up failed"}
+    assert requests.get(f"{registry}/aliases/e2e-warm", timeout=10).json()["version"] == 1
