@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,16 +29,13 @@ sys.path.insert(0, str(REPO / "container"))
 
 import model_handler  # noqa: E402
 from local_stack.mms import start_mms  # noqa: E402
-from local_stack.sample_models import cached_tarball  # noqa: E402
+from local_stack.sample_models import cached_tarball, unpack  # noqa: E402
 
 MODELS = {"resnet_18": "resnet-18", "squeezenet_v1.0": "squeezenet_v1.0"}
 
 
 def extract(name: str, into: Path) -> Path:
-    target = into / name
-    with tarfile.open(cached_tarball(name)) as tar:
-        tar.extractall(target, filter="data")
-    return target
+    return unpack(cached_tarball(name), into / name)
 
 
 def stats(samples_s: list[float]) -> dict:

@@ -8,9 +8,7 @@ code SageMaker would run, and several servers can share one machine.
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,8 @@ from typing import Iterator
 
 import requests
 
+from local_stack.processes import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 ENTRYPOINT = REPO / "container" / "dockerd-entrypoint.py"
 TARGET_MODEL_HEADER = "X-Amzn-SageMaker-Target-Model"
@@ -28,24 +28,6 @@ TARGET_MODEL_HEADER = "X-Amzn-SageMaker-Target-Model"
 
 class MmsStartError(RuntimeError):
     """MMS did not answer /ping in time; the message carries the log tail."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now.
-
-    MMS 1.1 rejects ports from 32767 up, and Linux hands out ephemeral ports above
-    that, so this probes random ports below it instead of binding port 0.
-    """
-    rng = random.SystemRandom()
-    for _ in range(200):
-        port = rng.randrange(20000, 32767)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 20000-32766 on 127.0.0.1")
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,13 @@ def pack(model_dir: Path, tarball: Path) -> Path:
     return tarball
 
 
+def unpack(tarball: Path, folder: Path) -> Path:
+    """Extracts one of our own tarballs (tarfile's "data" filter refuses anything unsafe)."""
+    with tarfile.open(tarball) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
 def cached_tarball(name: str) -> Path:
     """A packed model, built once and kept under .cache/models (git-ignored).
 

@@ -13,7 +13,7 @@ state therefore cannot diverge, and two writers that read the same revision cann
 from datetime import datetime
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from .dynamo import decode_token, encode_token, from_item, is_condition_failure, to_item, to_value
 from .errors import Conflict, NotFound

@@ -2,29 +2,22 @@
 starts it, and the real models it serves, each loaded once."""
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from local_stack.mms import start_mms
-from local_stack.sample_models import cached_tarball, train_digits
+from local_stack.sample_models import cached_tarball, train_digits, unpack
 
 # One worker per model keeps the suite light on two cores.
 ONE_WORKER = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
-
-
-def extract(tarball: Path, into: Path) -> Path:
-    with tarfile.open(tarball) as tar:
-        tar.extractall(into, filter="data")
-    return into
 
 
 @pytest.fixture(scope="session")
 def model_dirs(tmp_path_factory) -> dict[str, Path]:
     """Extracted ResNet-18 and SqueezeNet 1.0, and a digits classifier trained here."""
     root = tmp_path_factory.mktemp("models")
-    dirs = {name: extract(cached_tarball(name), root / name) for name in ("resnet_18", "squeezenet_v1.0")}
+    dirs = {name: unpack(cached_tarball(name), root / name) for name in ("resnet_18", "squeezenet_v1.0")}
     dirs["digits"] = root / "digits"
     train_digits(dirs["digits"])
     return dirs

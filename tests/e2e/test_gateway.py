@@ -7,6 +7,7 @@ import json
 import tarfile
 import tempfile
 import threading
+from pathlib import Path
 
 import boto3
 import botocore.session
@@ -16,9 +17,10 @@ from moto.server import ThreadedMotoServer
 
 from integration.conftest_publisher import patch_moto_sagemaker
 from local_stack.gateway import GatewayServer
-from local_stack.mms import free_port, start_mms
+from local_stack.mms import start_mms
 from local_stack.model_cache import Budget
-from local_stack.sample_models import cached_tarball, digits_split
+from local_stack.processes import free_port
+from local_stack.sample_models import cached_tarball, digits_split, unpack
 from publisher.deploy import deploy
 from publisher.settings import PublisherSettings
 from chalicelib.warmup import warm
@@ -117,8 +119,8 @@ def mxnet_argmax(held_out):
 
     answers = {}
     for name in ("digits", "digits_small"):
-        with tempfile.TemporaryDirectory() as folder, tarfile.open(cached_tarball(name)) as archive:
-            archive.extractall(folder, filter="data")
+        with tempfile.TemporaryDirectory() as folder:
+            unpack(cached_tarball(name), Path(folder))
             net = mx.gluon.nn.SymbolBlock.imports(f"{folder}/digits-symbol.json", ["data"], f"{folder}/digits-0000.params")
             answers[name] = net(mx.nd.array(held_out)).asnumpy().argmax(axis=1)
     return answers

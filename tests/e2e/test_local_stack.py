@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from e2e.stack_fixtures import MODEL_BUDGET, local_stack, stack_env, stack_environment  # noqa: F401
-from local_stack.sample_models import cached_tarball, digits_split, pack, train_digits
+from local_stack.sample_models import cached_tarball, digits_split, pack, train_digits, unpack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
@@ -52,8 +52,7 @@ def mxnet_probabilities(tarball: Path, rows: np.ndarray, workdir: Path) -> np.nd
 
     folder = workdir / tarball.name.replace(".tar.gz", "")
     folder.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tarball) as archive:
-        archive.extractall(folder, filter="data")
+    unpack(tarball, folder)
     net = mx.gluon.nn.SymbolBlock.imports(str(folder / "digits-symbol.json"), ["data"],
                                           str(folder / "digits-0000.params"))
     return mx.nd.softmax(net(mx.nd.array(rows))).asnumpy()
@@ -225,8 +224,7 @@ def test_a_version_that_fails_its_warm_up_is_kept_but_its_alias_stays_put(stack_
     # WHEN v2 is a valid-looking tarball whose weights do not fit its graph (it only fails once loaded)
     folder = tmp_path / "mismatched"
     for source in ("digits", "digits_small"):
-        with tarfile.open(cached_tarball(source)) as archive:
-            archive.extractall(folder / source, filter="data")
+        unpack(cached_tarball(source), folder / source)
     (folder / "digits" / "digits-0000.params").write_bytes((folder / "digits_small" / "digits-0000.params").read_bytes())
     outcome = upload_model(pack(folder / "digits", tmp_path / "mismatched.tar.gz"), "e2e_warm", ["e2e-warm"])
     # THEN v2 is registered, the record says why no alias moved, and the alias still serves v1

@@ -1,8 +1,7 @@
 """A drop into incoming/ travels the real path: S3 notification → SQS → the Chalice handler."""
 import gzip
-import io
+import hashlib
 import json
-import tarfile
 import threading
 
 import pytest
@@ -51,7 +50,6 @@ def test_a_drop_becomes_version_one_with_its_record(emulator, emulated_app, pump
     assert record.size == len(body)
     assert record.source_etag == etag
     assert record.uploader == "ada"
-    import hashlib
     assert record.sha256 == hashlib.sha256(body).hexdigest()
 
 
