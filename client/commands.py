@@ -108,6 +108,8 @@ def print_outcome(outcome, console: Console, indent: str = "") -> None:
             say(f"  kept as {record['rejected_key']}, report beside it: {record.get('report_key')}")
     else:
         say(f"[red]{outcome.outcome}[/]: {record.get('message')}")
+    if record.get("warmup"):
+        say(f"  warm-up: {record['warmup']}")
     for alias, what in (record.get("aliases") or {}).items():
         say(f"  alias {alias}: {what}")
 
