@@ -33,7 +33,7 @@ class Retirement:
     name: str
     version: int
     target_key: str
-    outcome: str  # "retired", "would retire", "kept: <why>", "cleaned up"
+    outcome: str  # "retired", "would retire", "cleaned up", "would clean up", "kept: <why>"
 
 
 class Retirer:
@@ -55,10 +55,12 @@ class Retirer:
             return Retirement(version.name, version.version, version.target_key, outcome)
 
         if version.status == "retired":  # a run that stopped between the mark and the delete
-            if self._artifacts.head(version.target_key) is None:
+            info = self._artifacts.head(version.target_key)
+            if info is None:
                 return result("kept: already retired")
-            if not dry_run:
-                self._artifacts.delete_if_unchanged(version.target_key, self._artifacts.head(version.target_key).etag)
+            if dry_run:
+                return result("would clean up")
+            self._artifacts.delete_if_unchanged(version.target_key, info.etag)
             return result("cleaned up")
         if referenced:
             return result("kept: an alias points at it")
@@ -75,17 +77,17 @@ class Retirer:
         return result("retired")
 
     def _model_names(self) -> Iterator[str]:
-        token = None
-        while True:
-            models, token = self._store.list_models(limit=100, token=token)
-            yield from (model.name for model in models)
-            if token is None:
-                return
+        yield from (model.name for model in _every(self._store.list_models))
 
     def _versions(self, name: str) -> Iterator[VersionRecord]:
-        token = None
-        while True:
-            versions, token = self._store.list_versions(name, limit=100, token=token)
-            yield from versions
-            if token is None:
-                return
+        yield from _every(lambda limit, token: self._store.list_versions(name, limit=limit, token=token))
+
+
+def _every(list_page) -> Iterator:
+    """Every item of a paginated store listing, one page of 100 at a time."""
+    token = None
+    while True:
+        items, token = list_page(limit=100, token=token)
+        yield from items
+        if token is None:
+            return
