@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import time
 from http import HTTPStatus
 from collections import namedtuple
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import numpy as np
 import handler_payloads as payloads
 
 log = logging.getLogger(__name__)
+LOAD_FAILURE_LOG_DRAIN_SECONDS = 0.5
 
 MEMORY_BUDGET_ENV = "MME_HANDLER_MEMORY_BUDGET_MB"
 
@@ -239,6 +241,9 @@ def handle(data, context):
         except (MemoryError, ValueError) as exc:
             # One line before the worker dies: MMS may stop reading its output mid-traceback.
             log.error("model %s not loaded: %s: %s", context.model_name, type(exc).__name__, exc)
+            # MMS's frontend stops its stdout reader as soon as it sees the failed load, sometimes
+            # before that line has crossed the pipe: give the reader a moment to forward the reason.
+            time.sleep(LOAD_FAILURE_LOG_DRAIN_SECONDS)
             raise
         log.info("loaded %s with the %s executor", _predictor.files.prefix, EXECUTOR)
         return None
