@@ -15,7 +15,7 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from .dynamo import decode_token, encode_token, from_item, is_condition_failure, to_item, to_value
+from .dynamo import get_item, is_condition_failure, query_page, to_item, to_value
 from .errors import Conflict, NotFound
 from .store import model_pk, version_sk
 
@@ -98,9 +98,7 @@ class AliasStore:
 
     # reads ------------------------------------------------------------------
     def get(self, alias: str) -> AliasRecord | None:
-        answer = self._db.get_item(TableName=self._table, Key=to_item({"pk": ALIASES_PK, "sk": alias}),
-                                   ConsistentRead=True)
-        item = _strip(from_item(answer.get("Item")))
+        item = get_item(self._db, self._table, ALIASES_PK, alias)
         return AliasRecord(**item) if item else None
 
     def list_aliases(self, limit: int, token: str | None) -> tuple[list[AliasRecord], str | None]:
@@ -216,16 +214,7 @@ class AliasStore:
         } for model, version in sorted(before - after)]
 
     def _query(self, pk: str, prefix: str | None, limit: int, token: str | None, newest_first: bool):
-        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
-        values = {":pk": to_value(pk), **({":prefix": to_value(prefix)} if prefix else {})}
-        kwargs = {"TableName": self._table, "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
-                  "Limit": limit, "ScanIndexForward": not newest_first, "ConsistentRead": True}
-        start = decode_token(token, pk)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        answer = self._db.query(**kwargs)
-        items = [_strip(from_item(item)) for item in answer.get("Items", [])]
-        return items, encode_token(answer.get("LastEvaluatedKey"))
+        return query_page(self._db, self._table, pk, prefix, limit, token, newest_first, consistent=True)
 
 
 def after_change(change: AliasChange, current: AliasRecord | None) -> AliasRecord | None:
@@ -235,9 +224,3 @@ def after_change(change: AliasChange, current: AliasRecord | None) -> AliasRecor
     created_at = current.created_at if current else change.at
     return AliasRecord(alias=change.alias, revision=change.revision, created_at=created_at, updated_at=change.at,
                        updated_by=change.by, **change.after.model_dump())
-
-
-def _strip(item: dict | None) -> dict | None:
-    if item:
-        item.pop("pk", None), item.pop("sk", None)
-    return item

@@ -71,3 +71,30 @@ def decode_token(token: str | None, pk: str) -> dict[str, Any] | None:
 def is_condition_failure(error: Exception) -> bool:
     code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
     return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def _without_keys(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    if item:
+        item.pop("pk", None), item.pop("sk", None)
+    return item
+
+
+def get_item(client, table: str, pk: str, sk: str) -> dict[str, Any] | None:
+    """One item as a plain dict without its keys, read consistently."""
+    answer = client.get_item(TableName=table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True)
+    return _without_keys(from_item(answer.get("Item")))
+
+
+def query_page(client, table: str, pk: str, sk_prefix: str | None, limit: int, token: str | None,
+               newest_first: bool, consistent: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a partition (optionally the sort keys starting with `sk_prefix`) and the next page's token."""
+    condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if sk_prefix else "")
+    values = {":pk": to_value(pk), **({":prefix": to_value(sk_prefix)} if sk_prefix else {})}
+    kwargs = {"TableName": table, "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
+              "Limit": limit, "ScanIndexForward": not newest_first, "ConsistentRead": consistent}
+    start = decode_token(token, pk)
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    answer = client.query(**kwargs)
+    items = [_without_keys(from_item(item)) for item in answer.get("Items", [])]
+    return items, encode_token(answer.get("LastEvaluatedKey"))

@@ -10,7 +10,7 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 
 from .claims import Claim, ClaimStore
-from .dynamo import decode_token, encode_token, from_item, is_condition_failure, to_item, to_value
+from .dynamo import get_item, is_condition_failure, query_page, to_item, to_value
 from .errors import Conflict, TransientError
 from .records import ModelRecord, UploadRecord, VersionRecord
 
@@ -168,27 +168,7 @@ class RegistryStore:
 
     # plumbing ---------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict | None:
-        answer = self._db.get_item(TableName=self._table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True)
-        item = from_item(answer.get("Item"))
-        if item:
-            item.pop("pk"), item.pop("sk")
-        return item
+        return get_item(self._db, self._table, pk, sk)
 
     def _query(self, pk: str, sk_prefix: str | None, limit: int, token: str | None, newest_first: bool):
-        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if sk_prefix else "")
-        values = {":pk": to_value(pk), **({":prefix": to_value(sk_prefix)} if sk_prefix else {})}
-        kwargs = {
-            "TableName": self._table,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-            "Limit": limit,
-            "ScanIndexForward": not newest_first,
-        }
-        start = decode_token(token, pk)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        answer = self._db.query(**kwargs)
-        items = [from_item(item) for item in answer.get("Items", [])]
-        for item in items:
-            item.pop("pk"), item.pop("sk")
-        return items, encode_token(answer.get("LastEvaluatedKey"))
+        return query_page(self._db, self._table, pk, sk_prefix, limit, token, newest_first)
