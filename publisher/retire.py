@@ -14,6 +14,7 @@ from typing import Iterator
 
 from chalicelib.alias_store import AliasStore
 from chalicelib.artifacts import Artifacts
+from chalicelib.dynamo import every_item
 from chalicelib.records import VersionRecord
 from chalicelib.store import RegistryStore
 
@@ -77,17 +78,7 @@ class Retirer:
         return result("retired")
 
     def _model_names(self) -> Iterator[str]:
-        yield from (model.name for model in _every(self._store.list_models))
+        yield from (model.name for model in every_item(self._store.list_models))
 
     def _versions(self, name: str) -> Iterator[VersionRecord]:
-        yield from _every(lambda limit, token: self._store.list_versions(name, limit=limit, token=token))
-
-
-def _every(list_page) -> Iterator:
-    """Every item of a paginated store listing, one page of 100 at a time."""
-    token = None
-    while True:
-        items, token = list_page(limit=100, token=token)
-        yield from items
-        if token is None:
-            return
+        yield from every_item(lambda limit, token: self._store.list_versions(name, limit=limit, token=token))

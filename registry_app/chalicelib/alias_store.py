@@ -15,7 +15,7 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from .dynamo import get_item, is_condition_failure, query_page, to_item, to_value
+from .dynamo import every_item, get_item, is_condition_failure, query_page, to_item, to_value
 from .errors import Conflict, NotFound
 from .store import model_pk, version_sk
 
@@ -115,12 +115,10 @@ class AliasStore:
 
     def references(self, model: str) -> list[AliasReference]:
         """Every alias pointing at some version of `model` (one Query per page of 1,000)."""
-        found, token = [], None
-        while True:
-            items, token = self._query(model_pk(model), REFERENCE_PREFIX, 1000, token, newest_first=False)
-            found.extend(AliasReference(**item) for item in items)
-            if token is None:
-                return found
+        def page(limit: int, token: str | None):
+            return self._query(model_pk(model), REFERENCE_PREFIX, limit, token, newest_first=False)
+
+        return [AliasReference(**item) for item in every_item(page, page_size=1000)]
 
     # the one write ----------------------------------------------------------
     def write(self, change: AliasChange, current: AliasRecord | None) -> AliasRecord | None:

@@ -2,7 +2,7 @@
 import base64
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -98,3 +98,13 @@ def query_page(client, table: str, pk: str, sk_prefix: str | None, limit: int, t
     answer = client.query(**kwargs)
     items = [_without_keys(from_item(item)) for item in answer.get("Items", [])]
     return items, encode_token(answer.get("LastEvaluatedKey"))
+
+
+def every_item(list_page: Callable[..., tuple[list, str | None]], page_size: int = 100) -> Iterator:
+    """Every item of a paginated listing (`list_page(limit=, token=)`), one page at a time."""
+    token = None
+    while True:
+        items, token = list_page(limit=page_size, token=token)
+        yield from items
+        if token is None:
+            return
