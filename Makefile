@@ -6,8 +6,19 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test up bench clean
 
+# Debian packages the stack and the tests need: Java for Multi Model Server's frontend, GNU tar
+# for the extraction property tests. Installed when missing and apt-get may run (root); otherwise
+# the error says what to install.
+APT_PACKAGES := openjdk-17-jre-headless tar
+
 $(STAMP): requirements.txt pyproject.toml
-	@command -v java >/dev/null 2>&1 || { echo "error: Java 8+ must be on PATH (Multi Model Server's frontend is Java): install a JRE, e.g. 'apt-get install -y openjdk-17-jre-headless'" >&2; exit 1; }
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "==> installing Debian packages: $(APT_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "error: Java 8+ must be on PATH (Multi Model Server's frontend is Java): install a JRE, e.g. 'sudo apt-get install -y openjdk-17-jre-headless'" >&2; exit 1; \
+	  fi; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "error: Python 3.11 is required (mxnet 1.9.1 and numpy 1.23.5); set PYTHON=/path/to/python3.11" >&2; exit 1; }
 	@echo "==> installing pinned requirements into $(VENV)/ (first run takes a minute or two)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
