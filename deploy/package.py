@@ -12,6 +12,7 @@ rebuild with nothing changed is a copy.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import shutil
@@ -81,7 +82,14 @@ def build_venv(python: Path) -> Path:
 
 
 def build() -> Path:
-    """The package folder for the current inputs, built if not cached."""
+    """The package folder for the current inputs, built if not cached (one build at a time)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build()
+
+
+def _build() -> Path:
     python = find_python313()
     version = subprocess.run([str(python), "-c", "import sys; print(*sys.version_info[:2])"],
                              capture_output=True, text=True, check=True).stdout.split()
