@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up bench clean
+.PHONY: demo test up bench package clean
 
 # Debian packages the stack and the tests need: Java for Multi Model Server's frontend, GNU tar
 # for the extraction property tests. Installed when missing and apt-get may run (root); otherwise
@@ -34,6 +34,11 @@ up: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+# The Lambda package and its SAM template, in build/lambda/. Needs no .venv: the build runs
+# under Python 3.13 from its own small venv in .cache/lambda/ (see deploy/package.py).
+package:
+	$(PYTHON) deploy/package.py --out build/lambda
 
 bench: $(STAMP)
 	$(PY) bench/validate.py

@@ -81,7 +81,9 @@ def get_upload_links() -> UploadLinks:
     return UploadLinks(s3, settings.bucket, settings.incoming_prefix)
 
 
-@app.on_sqs_message(queue=settings.queue, batch_size=1)
+# At most 10 uploads are ingested at once (SQS maximum concurrency): a bulk drop must not take
+# the account's Lambda concurrency from the API, nor pile up on one model's version counter.
+@app.on_sqs_message(queue=settings.queue, batch_size=1, maximum_concurrency=10)
 def ingest_uploads(event):
     """Drop-folder uploads: bad tarballs end in rejected/; only transient faults raise (SQS retries, then the DLQ)."""
     for record in event:

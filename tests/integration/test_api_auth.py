@@ -56,24 +56,3 @@ def test_the_local_stage_has_no_authorizer():
     assert set(local["methods"].values()) == {None}
     assert "GET /aliases/{alias}" in local["methods"]
 
-
-def test_the_prod_policy_scopes_writes_to_the_registry_prefixes():
-    policy = json.loads((PROJECT / "policy-prod.json").read_text())
-    config = json.loads((PROJECT / ".chalice" / "config.json").read_text())
-    statements = {s["Sid"]: s for s in policy["Statement"]}
-
-    assert config["stages"]["prod"]["iam_policy_file"] == "policy-prod.json"
-    assert config["stages"]["prod"]["autogen_policy"] is False
-    writes = [s for s in policy["Statement"] if any(a in ("s3:PutObject", "s3:DeleteObject") for a in _actions(s))]
-    assert sorted(s["Resource"] for s in writes) == [
-        "arn:aws:s3:::mme-registry-prod/incoming/*", "arn:aws:s3:::mme-registry-prod/models/*",
-        "arn:aws:s3:::mme-registry-prod/rejected/*"]
-    assert "s3:DeleteObject" not in _actions(statements["ImmutableVersions"])
-    for statement in policy["Statement"]:
-        assert "*" not in _actions(statement) and statement["Resource"] != "*"
-        assert all(not a.endswith(":*") for a in _actions(statement))
-
-
-def _actions(statement: dict) -> list[str]:
-    actions = statement["Action"]
-    return [actions] if isinstance(actions, str) else actions

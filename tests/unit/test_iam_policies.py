@@ -1,0 +1,151 @@
+"""Each Lambda function's IAM policy grants exactly the AWS actions its code reaches, on the right resources.
+
+The actions come from the code (tests/iam_calls.py), so a new boto3 call, module or
+handler without a matching grant fails here before it fails in AWS with AccessDenied.
+Resources are checked on their rendered form: an import of the resources stack's export
+`X` reads `<X>`, a `Fn::GetAtt [R, Arn]` reads `<R.Arn>`.
+"""
+import json
+import re
+from fnmatch import fnmatchcase
+
+import pytest
+
+import iam_calls
+
+CHALICE_DIR = iam_calls.APP_DIR / ".chalice"
+# Reached by a module-level scan but never by this function, with the reason; kept out of its policy.
+NOT_REACHED = {
+    ("api_handler", "s3:DeleteObject"): "Ingestor deletes only drop-folder uploads (Source.owned); "
+                                        "REST registration never owns its source",
+}
+
+
+def prod_functions() -> dict:
+    return json.loads((CHALICE_DIR / "config.json").read_text())["stages"]["prod"]["lambda_functions"]
+
+
+def policy(function: str) -> dict:
+    return json.loads((CHALICE_DIR / prod_functions()[function]["iam_policy_file"]).read_text())
+
+
+def render(value) -> str | list:
+    """A policy Resource with its CloudFormation intrinsics spelled out, e.g. `<BucketArn>/models/*`."""
+    if isinstance(value, list):
+        return [render(v) for v in value]
+    if isinstance(value, str):
+        return value
+    (function, argument), = value.items()
+    if function == "Fn::ImportValue":
+        return "<" + re.sub(r"^\$\{ResourcesStack\}-", "", argument["Fn::Sub"]) + ">"
+    if function == "Fn::GetAtt":
+        return f"<{argument[0]}.{argument[1]}>"
+    if function == "Fn::Sub":
+        template, variables = (argument, {}) if isinstance(argument, str) else argument
+        return re.sub(r"\$\{([^}]+)\}", lambda m: render(variables[m[1]]) if m[1] in variables else f"<{m[1]}>",
+                      template)
+    raise AssertionError(f"unexpected intrinsic {function}")
+
+
+def granted(function: str) -> dict[str, list[str]]:
+    """Action → the resources it is allowed on."""
+    grants: dict[str, list[str]] = {}
+    for statement in policy(function)["Statement"]:
+        assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
+        actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        resources = render(statement["Resource"])
+        for action in actions:
+            assert "*" not in action, f"{function}: wildcard action {action}"
+            assert "*" not in (resources if isinstance(resources, list) else [resources]), \
+                f"{function}: {action} on every resource"
+            grants.setdefault(action, []).extend([resources] if isinstance(resources, str) else resources)
+    return grants
+
+
+def allowed(function: str, action: str, resource: str) -> bool:
+    return any(fnmatchcase(resource, pattern) for pattern in granted(function).get(action, []))
+
+
+def needed(function: str) -> dict[str, list[str]]:
+    calls: dict[str, list[str]] = {}
+    for call in iam_calls.reached_calls(iam_calls.functions()[function]):
+        calls.setdefault(call.action, []).append(call.where)
+    return calls
+
+
+FUNCTIONS = sorted(iam_calls.functions())
+
+
+def test_the_scan_finds_the_api_and_the_ingest_handler():
+    assert {"api_handler", "ingest_uploads"} <= set(FUNCTIONS)
+    assert {"s3:PutObject", "dynamodb:UpdateItem", "sqs:ReceiveMessage"} <= set(needed("ingest_uploads"))
+
+
+def test_every_function_has_a_policy_of_its_own():
+    files = {name: entry.get("iam_policy_file") for name, entry in prod_functions().items()}
+    missing = [name for name in FUNCTIONS if not files.get(name)]
+    assert not missing, f"add lambda_functions.<name>.iam_policy_file to the prod stage for {missing}"
+    assert len({files[name] for name in FUNCTIONS}) == len(FUNCTIONS), "functions share a policy file"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_function_may_call_every_action_its_code_reaches(function):
+    grants = granted(function)
+    missing = {action: where for action, where in needed(function).items()
+               if action not in grants and (function, action) not in NOT_REACHED}
+    assert not missing, f"{function}'s policy lacks actions its code calls (action: where): {missing}"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_function_is_granted_no_action_its_code_never_calls(function):
+    unused = set(granted(function)) - set(needed(function))
+    assert not unused, f"{function}'s policy grants actions nothing calls: {sorted(unused)}"
+
+
+def test_every_documented_exception_is_still_reached_by_the_scan():
+    stale = [key for key in NOT_REACHED if key[1] not in needed(key[0])]
+    assert not stale, f"drop these NOT_REACHED entries, the code no longer calls them: {stale}"
+
+
+@pytest.mark.parametrize("function, log_group", [("api_handler", "APIHandlerLogGroup"),
+                                                 ("ingest_uploads", "IngestUploadsLogGroup")])
+def test_a_function_writes_only_to_its_own_log_group(function, log_group):
+    assert granted(function)["logs:PutLogEvents"] == [f"<{log_group}.Arn>"]
+    assert granted(function)["logs:CreateLogStream"] == [f"<{log_group}.Arn>"]
+
+
+def test_ingest_may_not_write_into_the_drop_folder_but_may_clear_it():
+    assert not allowed("ingest_uploads", "s3:PutObject", "<BucketArn>/incoming/m.tar.gz")
+    assert allowed("ingest_uploads", "s3:DeleteObject", "<BucketArn>/incoming/m.tar.gz")
+    for function in FUNCTIONS:
+        assert not allowed(function, "s3:DeleteObject", "<BucketArn>/models/m_v1.tar.gz")
+
+
+def test_the_api_signs_uploads_into_the_drop_folder_only():
+    assert allowed("api_handler", "s3:PutObject", "<BucketArn>/incoming/m.tar.gz")
+    assert not allowed("api_handler", "s3:PutObject", "<BucketArn>/elsewhere/m.tar.gz")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("key", ["models/m_v1.tar.gz", "rejected/m/20260101T000000Z-0123abcd.tar.gz"])
+def test_writers_of_versions_and_rejects_may_abort_their_multipart_copies(function, key):
+    assert allowed(function, "s3:PutObject", f"<BucketArn>/{key}")
+    assert allowed(function, "s3:AbortMultipartUpload", f"<BucketArn>/{key}")
+
+
+def test_only_the_ingest_function_reads_the_queue():
+    assert allowed("ingest_uploads", "sqs:ReceiveMessage", "<IngestQueueArn>")
+    assert not any(action.startswith("sqs:") for action in granted("api_handler"))
+
+
+def test_event_claims_live_in_the_events_table_only():
+    for function in FUNCTIONS:
+        assert allowed(function, "dynamodb:PutItem", "<EventsTableArn>")
+        assert not allowed(function, "dynamodb:DeleteItem", "<EventsTableArn>")
+        assert allowed(function, "dynamodb:Query", "<TableArn>")
+
+
+def test_warm_up_may_invoke_only_the_registry_endpoint():
+    for function in FUNCTIONS:
+        expected = ["arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint/<EndpointName>"]
+        assert granted(function)["sagemaker:InvokeEndpoint"] == expected
