@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from publisher.plan import Action, Plan, PlanError
-from publisher.settings import ConfigFileError, PublisherSettings
+from publisher.settings import ConfigFileError, MissingSettings, PublisherSettings
 
 STYLES = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.UNCHANGED: "dim"}
 
@@ -34,15 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
         "these flags, then PUBLISHER_<FIELD> environment variables, then --config, then defaults.",
     )
     deploy.add_argument("--config", type=Path, help="YAML or JSON file of settings (field: value)")
-    deploy.add_argument("--endpoint-name", help="endpoint name (default mme-registry-local)")
-    deploy.add_argument("--bucket", help="bucket holding the models")
+    deploy.add_argument("--endpoint-name", help="endpoint name (required)")
+    deploy.add_argument("--bucket", help="bucket holding the models (required)")
     deploy.add_argument("--models-prefix", help="key prefix of the models (default models/)")
-    deploy.add_argument("--image", help="container image URI")
-    deploy.add_argument("--role-arn", help="execution role the model runs with")
-    deploy.add_argument("--instance-type", help="e.g. ml.m5.large")
+    deploy.add_argument("--image", help="container image URI (required)")
+    deploy.add_argument("--role-arn", help="execution role the model runs with (required)")
+    deploy.add_argument("--instance-type", help="e.g. ml.m5.large (required)")
     deploy.add_argument("--instance-count", type=int)
     deploy.add_argument("--variant-name", help="production variant name (default AllTraffic)")
-    deploy.add_argument("--region")
+    deploy.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region")
     deploy.add_argument("--env", type=_key_value, action="append", metavar="KEY=VALUE",
                         help="container environment variable (repeatable; replaces the configured set)")
     deploy.add_argument("--no-wait", dest="wait", action="store_const", const=False,
@@ -88,16 +88,21 @@ def run_deploy(args: argparse.Namespace, console: Console) -> int:
     from sagemaker.core.utils.exceptions import WaiterError
 
     settings = settings_from(args)
-    resources = SageMakerResources(boto3.Session(region_name=settings.region), settings.region)
-    plan = plan_deploy(settings, resources)
-    console.print(plan_table(plan, f"Plan for endpoint {settings.endpoint_name} ({settings.model_data_url})"))
-    if args.dry_run:
-        console.print("Dry run: nothing was changed." if plan.changes else "Dry run: everything is up to date.")
-        return 0
-    if not plan.changes and plan.endpoint_status == "InService":
-        console.print("Everything is up to date: nothing changed.")
-        return 0
+    session = boto3.Session(region_name=settings.region)
+    if not session.region_name:
+        console.print("[red]error:[/] no region: give --region (or PUBLISHER_REGION, AWS_REGION, AWS_DEFAULT_REGION).")
+        return 1
+    resources = SageMakerResources(session, session.region_name)
     try:
+        plan = plan_deploy(settings, resources)
+        console.print(plan_table(plan, f"Plan for endpoint {settings.endpoint_name} in {session.region_name} "
+                                       f"({settings.model_data_url})"))
+        if args.dry_run:
+            console.print("Dry run: nothing was changed." if plan.changes else "Dry run: everything is up to date.")
+            return 0
+        if not plan.changes and plan.endpoint_status == "InService":
+            console.print("Everything is up to date: nothing changed.")
+            return 0
         status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds, timeout=settings.timeout_seconds)
     except WaiterError as exc:
         console.print(f"[red]error:[/] {exc}\nSee the endpoint's FailureReason and CloudWatch logs; fix, then deploy again.")
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     try:
         return run_retire(args, console) if args.command == "retire" else run_deploy(args, console)
-    except (ConfigFileError, ValidationError, PlanError) as exc:
+    except (ConfigFileError, MissingSettings, ValidationError, PlanError) as exc:
         console.print(f"[red]error:[/] {exc}")
     except (ClientError, BotoCoreError) as exc:
         console.print(f"[red]AWS error:[/] {exc}\nCheck the credentials, region and AWS_ENDPOINT_URL, then run again.")

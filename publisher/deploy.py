@@ -138,7 +138,7 @@ def apply(plan: Plan, resources: SageMakerResources, *, wait: bool, poll: int, t
 
 def deploy(settings, session, *, dry_run: bool = False) -> DeployResult:
     """Plans and, unless `dry_run`, applies; `settings` is a PublisherSettings."""
-    resources = SageMakerResources(session, settings.region)
+    resources = SageMakerResources(session, settings.region or session.region_name)
     plan = plan_deploy(settings, resources)
     if dry_run:
         return DeployResult(plan, applied=False, status=None)
