@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         "deploy",
         help="create or update the MultiModel endpoint (idempotent)",
         description="Ensures the MultiModel SageMaker Model, EndpointConfig and Endpoint. Settings come from "
-        "these flags, then PUBLISHER_<FIELD> environment variables, then --config, then defaults.",
+        "these flags, then PUBLISHER_<FIELD> environment variables, then --config, then defaults. "
+        "Exits 1 unless the endpoint ends InService on the config it asked for.",
     )
     deploy.add_argument("--config", type=Path, help="YAML or JSON file of settings (field: value)")
     deploy.add_argument("--endpoint-name", help="endpoint name (required)")
@@ -85,6 +86,7 @@ def plan_table(plan: Plan, title: str) -> Table:
 
 def run_deploy(args: argparse.Namespace, console: Console) -> int:
     from publisher.deploy import SageMakerResources, apply, plan_deploy  # sagemaker-core takes ~2 s to import
+    from publisher.outcome import DeployFailed
     from sagemaker.core.utils.exceptions import WaiterError
 
     settings = settings_from(args)
@@ -104,6 +106,9 @@ def run_deploy(args: argparse.Namespace, console: Console) -> int:
             console.print("Everything is up to date: nothing changed.")
             return 0
         status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds, timeout=settings.timeout_seconds)
+    except DeployFailed as exc:
+        console.print(f"[red]deploy failed:[/] {exc}")
+        return 1
     except WaiterError as exc:
         console.print(f"[red]error:[/] {exc}\nSee the endpoint's FailureReason and CloudWatch logs; fix, then deploy again.")
         return 1

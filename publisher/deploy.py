@@ -1,7 +1,8 @@
 """Ensures the MultiModel Model, EndpointConfig and Endpoint through sagemaker-core.
 
 Reads first (describe calls only), plans, then writes only what the plan says: a run
-whose plan has no changes makes no write call at all.
+whose plan has no changes makes no write call at all. After waiting it checks that the
+endpoint runs the config it asked for (publisher/outcome.py): a rolled-back update fails.
 """
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 from sagemaker.core.resources import Endpoint, EndpointConfig, Model
 from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
+from sagemaker.core.utils.exceptions import FailedStatusError
 
+from publisher.outcome import check_outcome
 from publisher.plan import (
     IN_SERVICE,
     MULTI_MODEL,
@@ -97,12 +100,19 @@ class SageMakerResources:
         endpoint.endpoint_config_name = desired.config_name
         endpoint.update()
 
-    def wait_in_service(self, endpoint_name: str, poll: int, timeout: int) -> str:
-        """Waits (sagemaker-core shows a live status panel) and returns the final status."""
+    def wait_settled(self, endpoint_name: str, poll: int, timeout: int) -> EndpointState:
+        """Waits until InService or a failed status (sagemaker-core shows a live status panel)."""
         endpoint = Endpoint.get(endpoint_name=endpoint_name, **self._where)
         if endpoint.endpoint_status != IN_SERVICE:
-            endpoint.wait_for_status(IN_SERVICE, poll=poll, timeout=timeout)
-        return IN_SERVICE
+            try:
+                endpoint.wait_for_status(IN_SERVICE, poll=poll, timeout=timeout)
+            except FailedStatusError:
+                pass  # the endpoint was refreshed with the failed status and its reason
+        return EndpointState(
+            endpoint.endpoint_config_name,
+            endpoint.endpoint_status,
+            endpoint.failure_reason if isinstance(endpoint.failure_reason, str) else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,10 @@ def plan_deploy(settings, resources: SageMakerResources) -> Plan:
 
 
 def apply(plan: Plan, resources: SageMakerResources, *, wait: bool, poll: int, timeout: int) -> str | None:
-    """Carries out the plan in dependency order; returns the endpoint status if it waited."""
+    """Carries out the plan in dependency order; returns the endpoint status if it waited.
+
+    Raises DeployFailed when, after waiting, the endpoint is not InService on the planned config.
+    """
     desired = plan.desired
     if plan.model.action is Action.CREATE:
         resources.create_model(desired)
@@ -128,11 +141,15 @@ def apply(plan: Plan, resources: SageMakerResources, *, wait: bool, poll: int, t
         resources.create_endpoint(desired)
     elif plan.endpoint.action is Action.UPDATE:
         if plan.endpoint_status in TRANSITIONAL:  # SageMaker refuses an update mid-deployment
-            resources.wait_in_service(desired.endpoint_name, poll, timeout)
+            before = resources.wait_settled(desired.endpoint_name, poll, timeout)
+            if before.status != IN_SERVICE:
+                check_outcome(desired, before)  # raises: an endpoint that is not InService cannot be updated
         resources.update_endpoint(desired)
     needs_wait = plan.endpoint.action is not Action.UNCHANGED or plan.endpoint_status != IN_SERVICE
     if wait and needs_wait:
-        return resources.wait_in_service(desired.endpoint_name, poll, timeout)
+        state = resources.wait_settled(desired.endpoint_name, poll, timeout)
+        check_outcome(desired, state)
+        return state.status
     return None
 
 
