@@ -85,6 +85,7 @@ def plan_table(plan: Plan, title: str) -> Table:
 
 
 def run_deploy(args: argparse.Namespace, console: Console) -> int:
+    from publisher.connection import Unreachable, unreachable_message
     from publisher.deploy import SageMakerResources, apply, plan_deploy  # sagemaker-core takes ~2 s to import
     from publisher.outcome import DeployFailed
     from sagemaker.core.utils.exceptions import WaiterError
@@ -106,6 +107,9 @@ def run_deploy(args: argparse.Namespace, console: Console) -> int:
             console.print("Everything is up to date: nothing changed.")
             return 0
         status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds, timeout=settings.timeout_seconds)
+    except Unreachable as exc:
+        console.print(f"[red]error:[/] {unreachable_message(exc, resources.client)}")
+        return 1
     except DeployFailed as exc:
         console.print(f"[red]deploy failed:[/] {exc}")
         return 1

@@ -13,6 +13,7 @@ from sagemaker.core.resources import Endpoint, EndpointConfig, Model
 from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
 from sagemaker.core.utils.exceptions import FailedStatusError
 
+from publisher.connection import use_bounded_client
 from publisher.outcome import check_outcome
 from publisher.plan import (
     IN_SERVICE,
@@ -40,6 +41,7 @@ class SageMakerResources:
 
     def __init__(self, session, region: str):
         self._where = {"session": session, "region": region}
+        self.client = use_bounded_client(session, region)
 
     def _find(self, getter, **name):
         try:
