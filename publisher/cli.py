@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--instance-count", type=int)
     deploy.add_argument("--variant-name", help="production variant name (default AllTraffic)")
     deploy.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region")
+    deploy.add_argument("--rollback-alarm", dest="rollback_alarms", action="append", metavar="ALARM",
+                        help="CloudWatch alarm that rolls an update back if it fires during the bake (repeatable)")
+    deploy.add_argument("--bake-seconds", type=int, help="how long alarms are watched after the shift (default 600)")
     deploy.add_argument("--env", type=_key_value, action="append", metavar="KEY=VALUE",
                         help="container environment variable (repeatable; replaces the configured set)")
     deploy.add_argument("--no-wait", dest="wait", action="store_const", const=False,
@@ -66,7 +69,8 @@ def settings_from(args: argparse.Namespace) -> PublisherSettings:
     flags = {
         name: getattr(args, name)
         for name in ("endpoint_name", "bucket", "models_prefix", "image", "role_arn", "instance_type",
-                     "instance_count", "variant_name", "region", "wait", "poll_seconds", "timeout_seconds")
+                     "instance_count", "variant_name", "region", "wait", "poll_seconds", "timeout_seconds",
+                     "rollback_alarms", "bake_seconds")
     }
     flags["environment"] = dict(args.env) if args.env else None
     return PublisherSettings.load(args.config, **flags)
@@ -88,6 +92,7 @@ def run_deploy(args: argparse.Namespace, console: Console) -> int:
     from publisher.connection import Unreachable, unreachable_message
     from publisher.deploy import SageMakerResources, apply, plan_deploy  # sagemaker-core takes ~2 s to import
     from publisher.outcome import DeployFailed
+    from publisher.rollout import Rollout
     from sagemaker.core.utils.exceptions import WaiterError
 
     settings = settings_from(args)
@@ -95,11 +100,13 @@ def run_deploy(args: argparse.Namespace, console: Console) -> int:
     if not session.region_name:
         console.print("[red]error:[/] no region: give --region (or PUBLISHER_REGION, AWS_REGION, AWS_DEFAULT_REGION).")
         return 1
-    resources = SageMakerResources(session, session.region_name)
+    resources = SageMakerResources(session, session.region_name, Rollout.from_settings(settings))
     try:
         plan = plan_deploy(settings, resources)
         console.print(plan_table(plan, f"Plan for endpoint {settings.endpoint_name} in {session.region_name} "
                                        f"({settings.model_data_url})"))
+        if plan.endpoint.action is Action.UPDATE:
+            console.print(f"Update: {resources.rollout.describe()}.")
         if args.dry_run:
             console.print("Dry run: nothing was changed." if plan.changes else "Dry run: everything is up to date.")
             return 0

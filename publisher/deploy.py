@@ -27,6 +27,7 @@ from publisher.plan import (
     desired_from,
     make_plan,
 )
+from publisher.rollout import Rollout
 
 
 def _is_not_found(exc: ClientError) -> bool:
@@ -39,9 +40,10 @@ def _is_not_found(exc: ClientError) -> bool:
 class SageMakerResources:
     """The three resources behind one endpoint, read and written with one boto3 session."""
 
-    def __init__(self, session, region: str):
+    def __init__(self, session, region: str, rollout: Rollout = Rollout()):
         self._where = {"session": session, "region": region}
         self.client = use_bounded_client(session, region)
+        self.rollout = rollout
 
     def _find(self, getter, **name):
         try:
@@ -98,9 +100,13 @@ class SageMakerResources:
         Endpoint.create(endpoint_name=desired.endpoint_name, endpoint_config_name=desired.config_name, **self._where)
 
     def update_endpoint(self, desired: Desired) -> None:
-        endpoint = Endpoint.get(endpoint_name=desired.endpoint_name, **self._where)
-        endpoint.endpoint_config_name = desired.config_name
-        endpoint.update()
+        """Through the client, not `Endpoint.update`: sagemaker-core 2.27 drops members equal to 0
+        when it serialises a shape, and WaitIntervalInSeconds (0 without alarms) is required."""
+        self.client.update_endpoint(
+            EndpointName=desired.endpoint_name,
+            EndpointConfigName=desired.config_name,
+            DeploymentConfig=self.rollout.document(),
+        )
 
     def wait_settled(self, endpoint_name: str, poll: int, timeout: int) -> EndpointState:
         """Waits until InService or a failed status (sagemaker-core shows a live status panel)."""
@@ -157,7 +163,7 @@ def apply(plan: Plan, resources: SageMakerResources, *, wait: bool, poll: int, t
 
 def deploy(settings, session, *, dry_run: bool = False) -> DeployResult:
     """Plans and, unless `dry_run`, applies; `settings` is a PublisherSettings."""
-    resources = SageMakerResources(session, settings.region or session.region_name)
+    resources = SageMakerResources(session, settings.region or session.region_name, Rollout.from_settings(settings))
     plan = plan_deploy(settings, resources)
     if dry_run:
         return DeployResult(plan, applied=False, status=None)

@@ -47,6 +47,9 @@ class PublisherSettings(BaseSettings):
     variant_name: str = "AllTraffic"
     # Extra container environment (e.g. SAGEMAKER_MODEL_SERVER_WORKERS).
     environment: dict[str, str] = Field(default_factory=dict)
+    # CloudWatch alarms that roll an endpoint update back while they fire during the bake.
+    rollback_alarms: list[str] = Field(default_factory=list, max_length=10)
+    bake_seconds: int = Field(default=600, ge=0, le=3600)
     wait: bool = True
     poll_seconds: int = Field(default=15, ge=1)
     timeout_seconds: int = Field(default=3600, ge=1)

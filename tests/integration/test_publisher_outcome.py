@@ -1,5 +1,5 @@
 """`publisher deploy` tells the truth: a rolled-back or failed deployment exits 1 with SageMaker's
-FailureReason.
+FailureReason, and an update carries its rollback policy.
 
 moto never fails a deployment: `SageMakerPlays` plays SageMaker's part on moto's backend.
 """
@@ -88,3 +88,27 @@ def test_an_endpoint_that_ends_failed_exits_1_with_the_reason_and_what_to_do(sag
     assert "is Failed" in out and BAD_FLEET in out
     assert f"aws sagemaker delete-endpoint --endpoint-name {ENDPOINT}" in out
 
+
+def test_an_update_without_alarms_asks_for_blue_green_all_at_once(sagemaker):
+    client, _ = sagemaker
+    deploy("--image", "registry/mme:1")
+
+    assert deploy("--image", "registry/mme:2") == 0
+
+    assert client.describe_endpoint(EndpointName=ENDPOINT)["LastDeploymentConfig"] == {
+        "BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}}
+    }
+
+
+def test_an_update_with_alarms_rolls_back_on_them_during_the_bake(sagemaker, capsys):
+    client, _ = sagemaker
+    deploy("--image", "registry/mme:1")
+
+    alarms = ("--rollback-alarm", "mme-5xx", "--rollback-alarm", "mme-latency", "--bake-seconds", "300")
+    assert deploy("--image", "registry/mme:2", *alarms) == 0
+
+    config = client.describe_endpoint(EndpointName=ENDPOINT)["LastDeploymentConfig"]
+    assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"] == {
+        "Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300}
+    assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "mme-5xx"}, {"AlarmName": "mme-latency"}]}
+    assert "mme-5xx, mme-latency" in " ".join(capsys.readouterr().out.split())

@@ -1,10 +1,11 @@
-"""The publisher's verdict on a finished deployment."""
+"""The publisher's verdict on a finished deployment, and the rollout policy it asks SageMaker for."""
 from __future__ import annotations
 
 import pytest
 
 from publisher.outcome import NO_REASON, DeployFailed, check_outcome
 from publisher.plan import Desired, EndpointState, desired_from
+from publisher.rollout import Rollout
 from test_publisher_plan import settings
 
 REASON = "The primary container did not pass the ping health check."
@@ -43,3 +44,20 @@ def test_a_failure_without_a_reason_says_sagemaker_gave_none(desired):
     with pytest.raises(DeployFailed, match=NO_REASON):
         check_outcome(desired, EndpointState("old-config", "InService"))
 
+
+def test_without_alarms_the_rollout_is_blue_green_all_at_once_with_no_bake():
+    assert Rollout(bake_seconds=600).document() == {
+        "BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}}
+    }
+
+
+def test_alarms_roll_back_an_update_during_the_bake():
+    document = Rollout(alarms=("a", "b"), bake_seconds=300).document()
+    assert document["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["WaitIntervalInSeconds"] == 300
+    assert document["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "a"}, {"AlarmName": "b"}]}
+
+
+def test_the_rollout_comes_from_the_settings():
+    rollout = Rollout.from_settings(settings(rollback_alarms=["mme-5xx"], bake_seconds=120))
+    assert rollout == Rollout(alarms=("mme-5xx",), bake_seconds=120)
+    assert "mme-5xx" in rollout.describe() and "120 s" in rollout.describe()
