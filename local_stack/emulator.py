@@ -12,7 +12,10 @@ It also fills two gaps of moto 5.2.5's SageMaker control plane, so sagemaker-cor
   and sagemaker-core's shapes reject those (required members missing): the describe
   answers drop them;
 - moto has no UpdateEndpoint: it is added, answering InService at once as moto's
-  CreateEndpoint does (AWS passes through Updating first).
+  CreateEndpoint does (AWS passes through Updating first), and keeping the request's
+  DeploymentConfig as the endpoint's LastDeploymentConfig, as DescribeEndpoint reports it.
+  It never fails, so it never rolls back: tests drive a failed update through moto's
+  backend (tests/integration/test_publisher_outcome.py).
 This is the one place moto is patched; tests apply `sagemaker_gaps()` with monkeypatch.
 
 Run alone with `python -m local_stack.emulator --port 4566` (the gaps filled).
@@ -39,7 +42,7 @@ def _without_empty_structures(describe):
     return patched
 
 
-def _backend_update_endpoint(self, endpoint_name: str, endpoint_config_name: str):
+def _backend_update_endpoint(self, endpoint_name: str, endpoint_config_name: str, deployment_config=None):
     from moto.core.utils import utcnow
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import FakeEndpoint
@@ -52,6 +55,8 @@ def _backend_update_endpoint(self, endpoint_name: str, endpoint_config_name: str
     endpoint.endpoint_config_name = endpoint_config_name
     endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
     endpoint.last_modified_time = utcnow()
+    if deployment_config:
+        endpoint.last_deployment_config = deployment_config
     return endpoint
 
 
@@ -61,6 +66,7 @@ def _response_update_endpoint(self):
     endpoint = self.sagemaker_backend.update_endpoint(
         endpoint_name=self._get_param("EndpointName"),
         endpoint_config_name=self._get_param("EndpointConfigName"),
+        deployment_config=self._get_param("DeploymentConfig"),
     )
     return ActionResult({"EndpointArn": endpoint.arn})
 

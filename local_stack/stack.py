@@ -28,6 +28,17 @@ REGION = "us-east-1"
 HOST = "127.0.0.1"
 
 
+def local_endpoint_settings() -> dict[str, str]:
+    """What the local endpoint is, given to the publisher explicitly (it has no defaults of its
+    own): the registry's bucket and endpoint names, and an image and role nothing pulls or assumes."""
+    from chalicelib.settings import Settings
+
+    registry = Settings()
+    return {"endpoint_name": registry.endpoint, "bucket": registry.bucket, "models_prefix": registry.models_prefix,
+            "region": registry.region, "image": "mme-registry-container:local", "instance_type": "ml.m5.large",
+            "role_arn": "arn:aws:iam::123456789012:role/mme-registry-local-sagemaker"}
+
+
 @dataclass(frozen=True)
 class StackConfig:
     emulator_port: int = 4566
@@ -171,7 +182,7 @@ class Stack:
         from publisher.deploy import deploy
         from publisher.settings import PublisherSettings
 
-        settings = PublisherSettings(poll_seconds=1, timeout_seconds=60)
+        settings = PublisherSettings(**local_endpoint_settings(), poll_seconds=1, timeout_seconds=60)
         result = deploy(settings, boto3.Session(region_name=REGION))
         self.say(f"- SageMaker endpoint  {settings.endpoint_name}: {result.status or 'up to date'} "
                  f"(MultiModel, {settings.model_data_url})")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from publisher.plan import Action, Plan, PlanError
-from publisher.settings import ConfigFileError, PublisherSettings
+from publisher.settings import ConfigFileError, MissingSettings, PublisherSettings
 
 STYLES = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.UNCHANGED: "dim"}
 
@@ -31,18 +31,22 @@ def build_parser() -> argparse.ArgumentParser:
         "deploy",
         help="create or update the MultiModel endpoint (idempotent)",
         description="Ensures the MultiModel SageMaker Model, EndpointConfig and Endpoint. Settings come from "
-        "these flags, then PUBLISHER_<FIELD> environment variables, then --config, then defaults.",
+        "these flags, then PUBLISHER_<FIELD> environment variables, then --config, then defaults. "
+        "Exits 1 unless the endpoint ends InService on the config it asked for.",
     )
     deploy.add_argument("--config", type=Path, help="YAML or JSON file of settings (field: value)")
-    deploy.add_argument("--endpoint-name", help="endpoint name (default mme-registry-local)")
-    deploy.add_argument("--bucket", help="bucket holding the models")
+    deploy.add_argument("--endpoint-name", help="endpoint name (required)")
+    deploy.add_argument("--bucket", help="bucket holding the models (required)")
     deploy.add_argument("--models-prefix", help="key prefix of the models (default models/)")
-    deploy.add_argument("--image", help="container image URI")
-    deploy.add_argument("--role-arn", help="execution role the model runs with")
-    deploy.add_argument("--instance-type", help="e.g. ml.m5.large")
+    deploy.add_argument("--image", help="container image URI (required)")
+    deploy.add_argument("--role-arn", help="execution role the model runs with (required)")
+    deploy.add_argument("--instance-type", help="e.g. ml.m5.large (required)")
     deploy.add_argument("--instance-count", type=int)
     deploy.add_argument("--variant-name", help="production variant name (default AllTraffic)")
-    deploy.add_argument("--region")
+    deploy.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region")
+    deploy.add_argument("--rollback-alarm", dest="rollback_alarms", action="append", metavar="ALARM",
+                        help="CloudWatch alarm that rolls an update back if it fires during the bake (repeatable)")
+    deploy.add_argument("--bake-seconds", type=int, help="how long alarms are watched after the shift (default 600)")
     deploy.add_argument("--env", type=_key_value, action="append", metavar="KEY=VALUE",
                         help="container environment variable (repeatable; replaces the configured set)")
     deploy.add_argument("--no-wait", dest="wait", action="store_const", const=False,
@@ -65,7 +69,8 @@ def settings_from(args: argparse.Namespace) -> PublisherSettings:
     flags = {
         name: getattr(args, name)
         for name in ("endpoint_name", "bucket", "models_prefix", "image", "role_arn", "instance_type",
-                     "instance_count", "variant_name", "region", "wait", "poll_seconds", "timeout_seconds")
+                     "instance_count", "variant_name", "region", "wait", "poll_seconds", "timeout_seconds",
+                     "rollback_alarms", "bake_seconds")
     }
     flags["environment"] = dict(args.env) if args.env else None
     return PublisherSettings.load(args.config, **flags)
@@ -84,21 +89,37 @@ def plan_table(plan: Plan, title: str) -> Table:
 
 
 def run_deploy(args: argparse.Namespace, console: Console) -> int:
+    from publisher.connection import Unreachable, unreachable_message
     from publisher.deploy import SageMakerResources, apply, plan_deploy  # sagemaker-core takes ~2 s to import
+    from publisher.outcome import DeployFailed
+    from publisher.rollout import Rollout
     from sagemaker.core.utils.exceptions import WaiterError
 
     settings = settings_from(args)
-    resources = SageMakerResources(boto3.Session(region_name=settings.region), settings.region)
-    plan = plan_deploy(settings, resources)
-    console.print(plan_table(plan, f"Plan for endpoint {settings.endpoint_name} ({settings.model_data_url})"))
-    if args.dry_run:
-        console.print("Dry run: nothing was changed." if plan.changes else "Dry run: everything is up to date.")
-        return 0
-    if not plan.changes and plan.endpoint_status == "InService":
-        console.print("Everything is up to date: nothing changed.")
-        return 0
+    session = boto3.Session(region_name=settings.region)
+    if not session.region_name:
+        console.print("[red]error:[/] no region: give --region (or PUBLISHER_REGION, AWS_REGION, AWS_DEFAULT_REGION).")
+        return 1
+    resources = SageMakerResources(session, session.region_name, Rollout.from_settings(settings))
     try:
+        plan = plan_deploy(settings, resources)
+        console.print(plan_table(plan, f"Plan for endpoint {settings.endpoint_name} in {session.region_name} "
+                                       f"({settings.model_data_url})"))
+        if plan.endpoint.action is Action.UPDATE:
+            console.print(f"Update: {resources.rollout.describe()}.")
+        if args.dry_run:
+            console.print("Dry run: nothing was changed." if plan.changes else "Dry run: everything is up to date.")
+            return 0
+        if not plan.changes and plan.endpoint_status == "InService":
+            console.print("Everything is up to date: nothing changed.")
+            return 0
         status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds, timeout=settings.timeout_seconds)
+    except Unreachable as exc:
+        console.print(f"[red]error:[/] {unreachable_message(exc, resources.client)}")
+        return 1
+    except DeployFailed as exc:
+        console.print(f"[red]deploy failed:[/] {exc}")
+        return 1
     except WaiterError as exc:
         console.print(f"[red]error:[/] {exc}\nSee the endpoint's FailureReason and CloudWatch logs; fix, then deploy again.")
         return 1
@@ -146,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     try:
         return run_retire(args, console) if args.command == "retire" else run_deploy(args, console)
-    except (ConfigFileError, ValidationError, PlanError) as exc:
+    except (ConfigFileError, MissingSettings, ValidationError, PlanError) as exc:
         console.print(f"[red]error:[/] {exc}")
     except (ClientError, BotoCoreError) as exc:
         console.print(f"[red]AWS error:[/] {exc}\nCheck the credentials, region and AWS_ENDPOINT_URL, then run again.")

@@ -1,7 +1,8 @@
 """Ensures the MultiModel Model, EndpointConfig and Endpoint through sagemaker-core.
 
 Reads first (describe calls only), plans, then writes only what the plan says: a run
-whose plan has no changes makes no write call at all.
+whose plan has no changes makes no write call at all. After waiting it checks that the
+endpoint runs the config it asked for (publisher/outcome.py): a rolled-back update fails.
 """
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 from sagemaker.core.resources import Endpoint, EndpointConfig, Model
 from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
+from sagemaker.core.utils.exceptions import FailedStatusError
 
+from publisher.connection import use_bounded_client
+from publisher.outcome import check_outcome
 from publisher.plan import (
     IN_SERVICE,
     MULTI_MODEL,
@@ -23,6 +27,7 @@ from publisher.plan import (
     desired_from,
     make_plan,
 )
+from publisher.rollout import Rollout
 
 
 def _is_not_found(exc: ClientError) -> bool:
@@ -35,8 +40,10 @@ def _is_not_found(exc: ClientError) -> bool:
 class SageMakerResources:
     """The three resources behind one endpoint, read and written with one boto3 session."""
 
-    def __init__(self, session, region: str):
+    def __init__(self, session, region: str, rollout: Rollout = Rollout()):
         self._where = {"session": session, "region": region}
+        self.client = use_bounded_client(session, region)
+        self.rollout = rollout
 
     def _find(self, getter, **name):
         try:
@@ -93,16 +100,27 @@ class SageMakerResources:
         Endpoint.create(endpoint_name=desired.endpoint_name, endpoint_config_name=desired.config_name, **self._where)
 
     def update_endpoint(self, desired: Desired) -> None:
-        endpoint = Endpoint.get(endpoint_name=desired.endpoint_name, **self._where)
-        endpoint.endpoint_config_name = desired.config_name
-        endpoint.update()
+        """Through the client, not `Endpoint.update`: sagemaker-core 2.27 drops members equal to 0
+        when it serialises a shape, and WaitIntervalInSeconds (0 without alarms) is required."""
+        self.client.update_endpoint(
+            EndpointName=desired.endpoint_name,
+            EndpointConfigName=desired.config_name,
+            DeploymentConfig=self.rollout.document(),
+        )
 
-    def wait_in_service(self, endpoint_name: str, poll: int, timeout: int) -> str:
-        """Waits (sagemaker-core shows a live status panel) and returns the final status."""
+    def wait_settled(self, endpoint_name: str, poll: int, timeout: int) -> EndpointState:
+        """Waits until InService or a failed status (sagemaker-core shows a live status panel)."""
         endpoint = Endpoint.get(endpoint_name=endpoint_name, **self._where)
         if endpoint.endpoint_status != IN_SERVICE:
-            endpoint.wait_for_status(IN_SERVICE, poll=poll, timeout=timeout)
-        return IN_SERVICE
+            try:
+                endpoint.wait_for_status(IN_SERVICE, poll=poll, timeout=timeout)
+            except FailedStatusError:
+                pass  # the endpoint was refreshed with the failed status and its reason
+        return EndpointState(
+            endpoint.endpoint_config_name,
+            endpoint.endpoint_status,
+            endpoint.failure_reason if isinstance(endpoint.failure_reason, str) else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -118,7 +136,10 @@ def plan_deploy(settings, resources: SageMakerResources) -> Plan:
 
 
 def apply(plan: Plan, resources: SageMakerResources, *, wait: bool, poll: int, timeout: int) -> str | None:
-    """Carries out the plan in dependency order; returns the endpoint status if it waited."""
+    """Carries out the plan in dependency order; returns the endpoint status if it waited.
+
+    Raises DeployFailed when, after waiting, the endpoint is not InService on the planned config.
+    """
     desired = plan.desired
     if plan.model.action is Action.CREATE:
         resources.create_model(desired)
@@ -128,17 +149,21 @@ def apply(plan: Plan, resources: SageMakerResources, *, wait: bool, poll: int, t
         resources.create_endpoint(desired)
     elif plan.endpoint.action is Action.UPDATE:
         if plan.endpoint_status in TRANSITIONAL:  # SageMaker refuses an update mid-deployment
-            resources.wait_in_service(desired.endpoint_name, poll, timeout)
+            before = resources.wait_settled(desired.endpoint_name, poll, timeout)
+            if before.status != IN_SERVICE:
+                check_outcome(desired, before)  # raises: an endpoint that is not InService cannot be updated
         resources.update_endpoint(desired)
     needs_wait = plan.endpoint.action is not Action.UNCHANGED or plan.endpoint_status != IN_SERVICE
     if wait and needs_wait:
-        return resources.wait_in_service(desired.endpoint_name, poll, timeout)
+        state = resources.wait_settled(desired.endpoint_name, poll, timeout)
+        check_outcome(desired, state)
+        return state.status
     return None
 
 
 def deploy(settings, session, *, dry_run: bool = False) -> DeployResult:
     """Plans and, unless `dry_run`, applies; `settings` is a PublisherSettings."""
-    resources = SageMakerResources(session, settings.region)
+    resources = SageMakerResources(session, settings.region or session.region_name, Rollout.from_settings(settings))
     plan = plan_deploy(settings, resources)
     if dry_run:
         return DeployResult(plan, applied=False, status=None)

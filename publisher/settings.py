@@ -1,5 +1,11 @@
 """The publisher's settings: flags beat the environment (PUBLISHER_*), which beats a
-YAML/JSON file, which beats the defaults (the local stack's names)."""
+YAML/JSON file, which beats the defaults.
+
+What names a real deployment (bucket, endpoint, role, image, instance type) has no
+default: a forgotten flag must stop the run, not publish the local stack's bucket. The
+local stack passes its own values explicitly (local_stack/stack.py). The region, when not
+given, is the standard AWS one (AWS_REGION, AWS_DEFAULT_REGION, the profile).
+"""
 from __future__ import annotations
 
 import json
@@ -14,23 +20,36 @@ class ConfigFileError(ValueError):
     """A --config file that cannot be read as a mapping of settings."""
 
 
+class MissingSettings(ValueError):
+    """Required settings that no flag, environment variable or config file gave."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        wanted = "\n".join(f"  --{n.replace('_', '-')}  (or PUBLISHER_{n.upper()}, or `{n}:` in --config)"
+                           for n in names)
+        super().__init__(f"missing required setting{'s' if len(names) > 1 else ''}; give:\n{wanted}")
+
+
 class PublisherSettings(BaseSettings):
     """Where the MultiModel endpoint lives and what it runs; every field is PUBLISHER_<FIELD>."""
 
     model_config = SettingsConfigDict(env_prefix="PUBLISHER_", frozen=True, extra="forbid")
 
-    region: str = "us-east-1"
-    endpoint_name: str = "mme-registry-local"
-    bucket: str = "mme-registry-local"
+    endpoint_name: str
+    bucket: str
+    # The ECR URI of the image built from container/Dockerfile.
+    image: str
+    role_arn: str
+    instance_type: str
+    region: str | None = None
     models_prefix: str = "models/"
-    # In AWS: the ECR URI of the image built from container/Dockerfile.
-    image: str = "mme-registry-container:local"
-    role_arn: str = "arn:aws:iam::123456789012:role/mme-registry-local-sagemaker"
-    instance_type: str = "ml.m5.large"
     instance_count: int = Field(default=1, ge=1)
     variant_name: str = "AllTraffic"
     # Extra container environment (e.g. SAGEMAKER_MODEL_SERVER_WORKERS).
     environment: dict[str, str] = Field(default_factory=dict)
+    # CloudWatch alarms that roll an endpoint update back while they fire during the bake.
+    rollback_alarms: list[str] = Field(default_factory=list, max_length=10)
+    bake_seconds: int = Field(default=600, ge=0, le=3600)
     wait: bool = True
     poll_seconds: int = Field(default=15, ge=1)
     timeout_seconds: int = Field(default=3600, ge=1)
@@ -45,8 +64,16 @@ class PublisherSettings(BaseSettings):
     def load(cls, config_file: Path | None = None, **flags) -> "PublisherSettings":
         """Merges the sources in priority order; `flags` holds only the options given."""
         file_values = read_config_file(config_file) if config_file else {}
+        unknown = sorted(set(file_values) - set(cls.model_fields))
+        if unknown:
+            raise ConfigFileError(f"{config_file}: unknown setting{'s' if len(unknown) > 1 else ''} "
+                                  f"{', '.join(unknown)}; known: {', '.join(cls.model_fields)}")
         env_values = EnvSettingsSource(cls)()
-        return cls(**{**file_values, **env_values, **{k: v for k, v in flags.items() if v is not None}})
+        merged = {**file_values, **env_values, **{k: v for k, v in flags.items() if v is not None}}
+        missing = [name for name, field in cls.model_fields.items() if field.is_required() and not merged.get(name)]
+        if missing:
+            raise MissingSettings(missing)
+        return cls(**merged)
 
 
 def read_config_file(path: Path) -> dict:

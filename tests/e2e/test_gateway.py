@@ -21,6 +21,7 @@ from local_stack.mms import start_mms
 from local_stack.model_cache import Budget
 from local_stack.processes import free_port
 from local_stack.sample_models import cached_tarball, digits_split, unpack
+from local_stack.stack import local_endpoint_settings
 from publisher.deploy import deploy
 from publisher.settings import PublisherSettings
 from chalicelib.warmup import warm
@@ -71,7 +72,7 @@ def aws(emulator, tarballs, monkeypatch):
     for name in ("digits", "digits_small"):
         s3.put_object(Bucket=BUCKET, Key=f"models/{name}.tar.gz", Body=tarballs[name])
     patch_moto_sagemaker(monkeypatch)
-    deploy(PublisherSettings(endpoint_name=ENDPOINT, bucket=BUCKET, poll_seconds=1), emulator)
+    deploy(PublisherSettings(**local_endpoint_settings(), poll_seconds=1), emulator)
     return emulator
 
 

@@ -195,17 +195,19 @@ def test_the_upload_command_prints_the_rejection_report_and_exits_non_zero(stack
 
 def test_a_second_publisher_deploy_changes_nothing_and_a_new_instance_type_updates_in_place(
         stack_env, capsys):  # noqa: F811
+    from local_stack.stack import local_endpoint_settings
     from publisher.cli import main as publisher
 
+    local = [f"--{name.replace('_', '-')}={value}" for name, value in local_endpoint_settings().items()]
     sagemaker = boto3.client("sagemaker")
     before = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
 
-    assert publisher(["deploy", "--poll-seconds", "1"]) == 0
+    assert publisher(["deploy", *local, "--poll-seconds", "1"]) == 0
     assert "nothing changed" in capsys.readouterr().out
     unchanged = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
     assert unchanged["EndpointConfigName"] == before["EndpointConfigName"]
 
-    assert publisher(["deploy", "--instance-type", "ml.c5.xlarge", "--poll-seconds", "1"]) == 0
+    assert publisher(["deploy", *local, "--instance-type", "ml.c5.xlarge", "--poll-seconds", "1"]) == 0
     updated = sagemaker.describe_endpoint(EndpointName=ENDPOINT)
     config = sagemaker.describe_endpoint_config(EndpointConfigName=updated["EndpointConfigName"])
     assert updated["EndpointConfigName"] != before["EndpointConfigName"]

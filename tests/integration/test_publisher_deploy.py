@@ -1,52 +1,11 @@
-"""`python -m publisher deploy` against the emulator: create, idempotence, update, dry run."""
+"""`python -m publisher deploy` against the emulator: create, idempotence, update, dry run, required settings."""
 from __future__ import annotations
 
 import json
-import os
 
-import boto3
-import pytest
-from moto import mock_aws
-
-from conftest_publisher import patch_moto_sagemaker
-from publisher.cli import main
+from conftest_publisher import ENDPOINT, REQUIRED, deploy, sagemaker  # noqa: F401 (a fixture)
 from publisher.plan import desired_from
 from publisher.settings import PublisherSettings
-
-WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Add", "Start", "Stop")
-
-
-class SageMakerCalls:
-    """Every SageMaker operation the publisher's boto3 clients send, in order."""
-
-    def __init__(self, session: boto3.Session):
-        self.names: list[str] = []
-        session.events.register("before-call.sagemaker", self._record)
-
-    def _record(self, model, **_):
-        self.names.append(model.name)
-
-    @property
-    def writes(self) -> list[str]:
-        return [name for name in self.names if name.startswith(WRITE_PREFIXES)]
-
-
-@pytest.fixture
-def sagemaker(monkeypatch):
-    """moto (with the publisher's gaps filled), the publisher's session and a call recorder."""
-    patch_moto_sagemaker(monkeypatch)
-    for name in list(os.environ):
-        if name.startswith("PUBLISHER_"):
-            monkeypatch.delenv(name)
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        calls = SageMakerCalls(session)
-        monkeypatch.setattr("publisher.cli.boto3.Session", lambda **_: session)
-        yield session.client("sagemaker"), calls
-
-
-def deploy(*flags: str) -> int:
-    return main(["deploy", "--poll-seconds", "1", *flags])
 
 
 def test_first_deploy_creates_a_multimodel_model_a_config_and_an_endpoint(sagemaker, capsys):
@@ -54,13 +13,13 @@ def test_first_deploy_creates_a_multimodel_model_a_config_and_an_endpoint(sagema
 
     assert deploy("--image", "registry/mme:1") == 0
 
-    names = desired_from(PublisherSettings(image="registry/mme:1"))
+    names = desired_from(PublisherSettings(**REQUIRED, image="registry/mme:1"))
     assert calls.writes == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
     container = client.describe_model(ModelName=names.model_name)["PrimaryContainer"]
     assert container["Mode"] == "MultiModel"
-    assert container["ModelDataUrl"] == "s3://mme-registry-local/models/"
+    assert container["ModelDataUrl"] == "s3://models-bucket/models/"
     assert container["Image"] == "registry/mme:1"
-    endpoint = client.describe_endpoint(EndpointName="mme-registry-local")
+    endpoint = client.describe_endpoint(EndpointName=ENDPOINT)
     assert endpoint["EndpointConfigName"] == names.config_name
     assert endpoint["EndpointStatus"] == "InService"
     assert "InService" in capsys.readouterr().out
@@ -84,19 +43,19 @@ def test_a_second_deploy_reports_unchanged_and_makes_no_write_call(sagemaker, ca
 def test_a_new_image_makes_a_new_config_and_updates_the_same_endpoint(sagemaker):
     client, calls = sagemaker
     deploy("--image", "registry/mme:1")
-    first = client.describe_endpoint(EndpointName="mme-registry-local")
+    first = client.describe_endpoint(EndpointName=ENDPOINT)
     calls.names.clear()
 
     assert deploy("--image", "registry/mme:2") == 0
 
     assert calls.writes == ["CreateModel", "CreateEndpointConfig", "UpdateEndpoint"]
-    second = client.describe_endpoint(EndpointName="mme-registry-local")
+    second = client.describe_endpoint(EndpointName=ENDPOINT)
     assert second["EndpointArn"] == first["EndpointArn"]
     assert second["EndpointConfigName"] != first["EndpointConfigName"]
     config = client.describe_endpoint_config(EndpointConfigName=second["EndpointConfigName"])
     model = client.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     assert model["PrimaryContainer"]["Image"] == "registry/mme:2"
-    assert {e["EndpointName"] for e in client.list_endpoints()["Endpoints"]} == {"mme-registry-local"}
+    assert {e["EndpointName"] for e in client.list_endpoints()["Endpoints"]} == {ENDPOINT}
 
 
 def test_a_new_instance_type_keeps_the_model_and_updates_the_endpoint(sagemaker):
@@ -112,14 +71,14 @@ def test_a_new_instance_type_keeps_the_model_and_updates_the_endpoint(sagemaker)
 def test_going_back_to_earlier_settings_reuses_their_config(sagemaker):
     client, calls = sagemaker
     deploy("--image", "registry/mme:1")
-    original = client.describe_endpoint(EndpointName="mme-registry-local")["EndpointConfigName"]
+    original = client.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"]
     deploy("--image", "registry/mme:2")
     calls.names.clear()
 
     deploy("--image", "registry/mme:1")
 
     assert calls.writes == ["UpdateEndpoint"]
-    assert client.describe_endpoint(EndpointName="mme-registry-local")["EndpointConfigName"] == original
+    assert client.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == original
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(sagemaker, capsys):
@@ -153,7 +112,8 @@ def test_settings_come_from_a_config_file_and_the_environment(sagemaker, tmp_pat
     config.write_text("endpoint-name: from-file\nimage: registry/mme:file\ninstance_count: 2\n")
     monkeypatch.setenv("PUBLISHER_IMAGE", "registry/mme:env")
 
-    assert deploy("--config", str(config), "--bucket", "flag-bucket") == 0
+    others = {k: v for k, v in REQUIRED.items() if k != "endpoint_name"}
+    assert deploy("--config", str(config), "--bucket", "flag-bucket", required=others) == 0
 
     endpoint = client.describe_endpoint(EndpointName="from-file")
     config_doc = client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
@@ -181,7 +141,30 @@ def test_container_environment_flags_reach_the_model(sagemaker):
     deploy("--image", "registry/mme:1", "--env", "SAGEMAKER_MODEL_SERVER_WORKERS=2", "--env", "A=b=c")
 
     config = client.describe_endpoint_config(
-        EndpointConfigName=client.describe_endpoint(EndpointName="mme-registry-local")["EndpointConfigName"]
+        EndpointConfigName=client.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"]
     )
     model = client.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     assert model["PrimaryContainer"]["Environment"] == {"SAGEMAKER_MODEL_SERVER_WORKERS": "2", "A": "b=c"}
+
+
+def test_a_missing_bucket_is_an_error_naming_the_flag_and_calls_nothing(sagemaker, capsys):
+    _, calls = sagemaker
+    without_bucket = {k: v for k, v in REQUIRED.items() if k != "bucket"}
+
+    assert deploy("--image", "registry/mme:1", required=without_bucket) == 1
+
+    assert calls.names == []
+    out = capsys.readouterr().out
+    assert "--bucket" in out and "PUBLISHER_BUCKET" in out
+    assert "mme-registry-local" not in out
+
+
+def test_every_required_setting_is_named_when_none_is_given(sagemaker, capsys):
+    _, calls = sagemaker
+
+    assert deploy(required={}) == 1
+
+    assert calls.names == []
+    out = capsys.readouterr().out
+    for flag in ("--endpoint-name", "--bucket", "--image", "--role-arn", "--instance-type"):
+        assert flag in out

@@ -15,11 +15,15 @@ from publisher.plan import (
     desired_from,
     make_plan,
 )
-from publisher.settings import ConfigFileError, PublisherSettings, read_config_file
+from publisher.settings import ConfigFileError, MissingSettings, PublisherSettings, read_config_file
+
+
+REQUIRED = {"endpoint_name": "mme-test", "bucket": "models-bucket", "image": "registry/mme:1",
+            "role_arn": "arn:aws:iam::123456789012:role/mme-test", "instance_type": "ml.m5.large"}
 
 
 def settings(**changes) -> PublisherSettings:
-    return PublisherSettings(**{"image": "registry/mme:1", **changes})
+    return PublisherSettings(**{**REQUIRED, **changes})
 
 
 NOTHING = Observed(model_exists=False, config_exists=False, endpoint=None)
@@ -103,7 +107,8 @@ def test_flags_beat_the_environment_which_beats_the_file(tmp_path, monkeypatch):
     config.write_text("image: file\nbucket: file-bucket\nregion: eu-west-1\n")
     monkeypatch.setenv("PUBLISHER_IMAGE", "env")
     monkeypatch.setenv("PUBLISHER_BUCKET", "env-bucket")
-    loaded = PublisherSettings.load(config, bucket="flag-bucket", region=None)
+    others = {k: v for k, v in REQUIRED.items() if k not in ("image", "bucket")}
+    loaded = PublisherSettings.load(config, bucket="flag-bucket", region=None, **others)
     assert (loaded.image, loaded.bucket, loaded.region) == ("env", "flag-bucket", "eu-west-1")
 
 
@@ -112,3 +117,27 @@ def test_a_config_file_that_is_not_a_mapping_is_refused(tmp_path):
     config.write_text(json.dumps(["image"]))
     with pytest.raises(ConfigFileError, match="mapping"):
         read_config_file(config)
+
+
+def test_a_missing_required_setting_names_its_flag_and_environment_variable(monkeypatch):
+    monkeypatch.delenv("PUBLISHER_BUCKET", raising=False)
+    monkeypatch.setenv("PUBLISHER_IMAGE", "env")
+    others = {k: v for k, v in REQUIRED.items() if k not in ("image", "bucket")}
+    with pytest.raises(MissingSettings) as missing:
+        PublisherSettings.load(None, **others)
+    assert missing.value.names == ["bucket"]
+    assert "--bucket" in str(missing.value) and "PUBLISHER_BUCKET" in str(missing.value)
+
+
+def test_an_empty_required_setting_counts_as_missing(monkeypatch):
+    monkeypatch.setenv("PUBLISHER_ROLE_ARN", "")
+    others = {k: v for k, v in REQUIRED.items() if k != "role_arn"}
+    with pytest.raises(MissingSettings, match="--role-arn"):
+        PublisherSettings.load(None, **others)
+
+
+def test_an_unknown_setting_in_the_config_file_is_named(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("imgae: typo\n")
+    with pytest.raises(ConfigFileError, match="imgae"):
+        PublisherSettings.load(config, **REQUIRED)
