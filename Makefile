@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up bench clean
+.PHONY: demo test up bench image clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v java >/dev/null 2>&1 || { echo "error: Java 8+ must be on PATH (Multi Model Server's frontend is Java): install a JRE, e.g. 'apt-get install -y openjdk-17-jre-headless'" >&2; exit 1; }
@@ -23,6 +23,10 @@ up: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+# The container image, with podman (no registry needed: the base is made by debootstrap).
+image:
+	$(PYTHON) -m local_stack.image build
 
 bench: $(STAMP)
 	$(PY) bench/validate.py
