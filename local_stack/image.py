@@ -15,6 +15,7 @@ defaults exceed the hard limits of ordinary shells and CI runners).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import shutil
@@ -32,6 +33,7 @@ PODMAN = ["podman", "--runtime", "runc"]
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 # Where the host's HTTPS goes through an intercepting proxy, pip in the build needs its CA.
 HOST_CA_BUNDLE = Path(os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt")
+LOCK = Path(tempfile.gettempdir()) / "mme-registry-image.lock"
 
 
 class EngineMissing(RuntimeError):
@@ -46,7 +48,7 @@ def engine_problem() -> str | None:
     """Why containers cannot run here, or None when podman with runc works."""
     missing = [tool for tool in ("podman", "runc") if shutil.which(tool) is None]
     if missing:
-        return f"{' and '.join(missing)} not found: apt-get install -y podman runc debootstrap"
+        return f"{' and '.join(missing)} not found: apt-get install -y podman runc debootstrap slirp4netns"
     result = podman("info", "--format", "{{.Host.OCIRuntime.Name}}", check=False)
     if result.returncode != 0:
         return f"'podman --runtime runc info' failed: {result.stderr.strip()[-400:]}"
@@ -91,10 +93,24 @@ def build_base(mirror: str | None = None) -> None:
 
 
 def build(ref: str | None = None) -> str:
-    """Builds the image for the current checkout (and the base if missing); returns its ref."""
+    """Builds the image for the current checkout (and the base if missing); returns its ref.
+
+    One build at a time on a machine (test workers, several checkouts): a second waits and
+    then finds the image built, or builds on the base the first one made.
+    """
     ref = ref or image_ref()
-    if not exists(BASE_IMAGE):
-        build_base()
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if exists(ref):
+            return ref
+        if not exists(BASE_IMAGE):
+            started = time.monotonic()
+            build_base()
+            print(f"==> base made in {time.monotonic() - started:.0f} s", flush=True)
+        return _build_image(ref)
+
+
+def _build_image(ref: str) -> str:
     command = ["build", "--network", "host", *ULIMITS, "--build-arg", f"BASE_IMAGE={BASE_IMAGE}"]
     if HOST_CA_BUNDLE.is_file():
         command += ["--secret", f"id=pip_ca,src={HOST_CA_BUNDLE}"]
