@@ -37,11 +37,18 @@ def netns_problem() -> str | None:
 
 def wait_for(predicate, process: subprocess.Popen, what: str, log: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while not _holds(predicate):
         if process.poll() is not None or time.monotonic() > deadline:
             outcome = "exited" if process.poll() is not None else "timed out"
             raise AssertionError(f"{what}: {outcome}\n{log.read_text()}")
         time.sleep(0.5)
+
+
+def _holds(predicate) -> bool:
+    try:
+        return predicate()
+    except OSError:  # /proc/<pid> of a process that has just exited
+        return False
 
 
 def namespace_listens_on_any_address(pid: int) -> set[int]:
@@ -70,7 +77,16 @@ def in_container(tmp_path_factory):
         )
     try:
         mms_log = state / "logs" / "mms_log.log"
-        wait_for(lambda: PORT in namespace_listens_on_any_address(process.pid), process, "MMS listening", log_path)
+
+        def up() -> bool:  # checked in order: until unshare has run, /proc/<pid>/net is the host's
+            return (
+                os.readlink(f"/proc/{process.pid}/ns/net") != os.readlink("/proc/self/ns/net")
+                and PORT in namespace_listens_on_any_address(process.pid)
+                and mms_log.exists()
+                and "Model Store:" in mms_log.read_text()  # MMS logs asynchronously
+            )
+
+        wait_for(up, process, "MMS listening in its namespace", log_path)
         yield {"process": process, "opt_ml": opt_ml, "state": state, "mms_log": mms_log.read_text(), "log": log_path}
     finally:
         process.terminate()
