@@ -40,8 +40,16 @@ class EngineMissing(RuntimeError):
     """No usable podman + runc here; the message says what is missing and how to get it."""
 
 
+class PodmanFailed(RuntimeError):
+    """A podman command failed; the message carries its stderr."""
+
+
 def podman(*args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([*PODMAN, *args], check=check, text=True, capture_output=capture)
+    result = subprocess.run([*PODMAN, *args], text=True, capture_output=capture)
+    if check and result.returncode != 0:
+        detail = (result.stderr or "").strip()[-2000:] or "(its output is above)"
+        raise PodmanFailed(f"'podman {' '.join(args[:2])} ...' exited with {result.returncode}: {detail}")
+    return result
 
 
 def engine_problem() -> str | None:
@@ -142,7 +150,7 @@ def main(argv: list[str]) -> int:
     # podman's and debootstrap's own output shows progress; a failure says what broke.
     try:
         build(ref)
-    except (subprocess.CalledProcessError, EngineMissing) as error:
+    except (subprocess.CalledProcessError, PodmanFailed, EngineMissing) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"built {ref} ({size_mb(ref):.0f} MB) in {time.monotonic() - started:.0f} s")

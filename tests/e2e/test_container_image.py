@@ -83,12 +83,13 @@ def wait_healthy(api: MmeApi, name: str, timeout: float = 180) -> None:
 def container(image_ref, models_dir):
     port = free_port()
     name = f"mme-registry-test-{os.getpid()}-{port}"
+    api = MmeApi(f"http://127.0.0.1:{port}")
     try:
         podman_run(image_ref, name, port, models_dir)
-        api = MmeApi(f"http://127.0.0.1:{port}")
         wait_healthy(api, name)
         yield {"api": api, "name": name, "port": port}
     finally:
+        api.http.close()
         image.podman("rm", "--force", "--time", "10", name, check=False)
 
 
