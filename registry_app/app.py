@@ -17,7 +17,8 @@ from chalicelib.aliases import Aliases
 from chalicelib.artifacts import Artifacts
 from chalicelib.catalog import Catalog
 from chalicelib.claims import ClaimStore
-from chalicelib.events import decode_sqs_records
+from chalicelib.deadletters import FailureLog
+from chalicelib.deliveries import Deliveries, receive_count
 from chalicelib.http import Api, RegistryChalice, version_number
 from chalicelib.ingest import Ingestor
 from chalicelib.registration import Registrar
@@ -45,12 +46,28 @@ def get_ingestor() -> Ingestor:
     session = get_session()
     return Ingestor(
         store=get_store(),
-        claims=ClaimStore(session.client("dynamodb"), settings.events_table, settings.claim_timeout_seconds),
-        artifacts=Artifacts(session.client("s3"), settings.bucket),
+        claims=get_claims(),
+        artifacts=get_artifacts(),
         settings=settings,
         aliases=get_aliases(),
         runtime=session.client("sagemaker-runtime") if settings.warmup else None,
     )
+
+
+@lru_cache(maxsize=1)
+def get_claims() -> ClaimStore:
+    return ClaimStore(get_session().client("dynamodb"), settings.events_table, settings.claim_timeout_seconds)
+
+
+@lru_cache(maxsize=1)
+def get_artifacts() -> Artifacts:
+    return Artifacts(get_session().client("s3"), settings.bucket)
+
+
+@lru_cache(maxsize=1)
+def get_deliveries() -> Deliveries:
+    failures = FailureLog(get_store(), get_claims())
+    return Deliveries(get_ingestor(), failures, settings.incoming_prefix, settings.max_receives)
 
 
 @lru_cache(maxsize=1)
@@ -83,10 +100,10 @@ def get_upload_links() -> UploadLinks:
 
 @app.on_sqs_message(queue=settings.queue, batch_size=1)
 def ingest_uploads(event):
-    """Drop-folder uploads: bad tarballs end in rejected/; only transient faults raise (SQS retries, then the DLQ)."""
+    """Drop-folder uploads: bad tarballs end in rejected/; only transient faults raise (SQS retries, then the DLQ,
+    with a `failed` upload record written on the last delivery)."""
     for record in event:
-        for upload in decode_sqs_records(record.body):
-            get_ingestor().ingest(upload)
+        get_deliveries().handle(record.body, receive_count(record.to_dict()))
 
 
 # health and description -------------------------------------------------------

@@ -100,6 +100,22 @@ class ClaimStore:
             }),
         )
 
+    def note_failure(self, event_id: str, error: str, now: datetime) -> None:
+        """Keeps the last fault on an unfinished claim, so a run that later dies without a word still has a trace."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": event_id}},
+                UpdateExpression="SET last_error = :error, last_failed_at = :now",
+                ConditionExpression="attribute_exists(pk) AND #s <> :completed",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":error": {"S": error}, ":now": {"S": now.isoformat()},
+                                           ":completed": {"S": COMPLETED}},
+            )
+        except ClientError as error_:
+            if not is_condition_failure(error_):
+                raise
+
     def release(self, claim: Claim, now: datetime) -> None:
         """Lets a retry take the claim at once after a transient failure, keeping the reservation."""
         try:

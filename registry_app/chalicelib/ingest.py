@@ -102,7 +102,7 @@ class Ingestor:
 
     def _process(self, source: Source, claim: Claim, name_error: InvalidInput | None) -> UploadRecord:
         done = self._store.get_upload(source.name, claim.started_at, claim.event_id)
-        if done is not None:  # a crashed run recorded the outcome; only the clean-up may be missing
+        if done is not None and done.final:  # a crashed run recorded the outcome; only the clean-up may be missing
             self._discard(source)
             return done
         upload = source.upload
