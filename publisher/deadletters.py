@@ -75,19 +75,20 @@ class Entry:
 class DeadLetters:
     """The dead-letter queue joined with the registry's claims and upload records."""
 
-    def __init__(self, queue: DeadLetterQueue, failures, incoming_prefix: str):
+    def __init__(self, queue: DeadLetterQueue, failures, artifacts, incoming_prefix: str):
         self.queue = queue
         self._failures = failures
+        self._artifacts = artifacts
         self._prefix = incoming_prefix
 
     def entries(self, messages: list[dict]) -> list[Entry]:
-        from chalicelib.deliveries import jobs_of
+        from chalicelib.deliveries import identified, jobs_of
 
         entries = []
         for message in messages:
             letters = []
             for job in jobs_of(message["Body"], self._prefix):
-                letters.append(self._failures.look_up(job.name, job.upload))
+                letters.append(self._failures.look_up(job.name, identified(job.upload, self._artifacts)))
             entries.append(Entry(message, letters))
         return entries
 
@@ -121,6 +122,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from chalicelib.artifacts import Artifacts
     from chalicelib.claims import ClaimStore
     from chalicelib.deadletters import FailureLog
     from chalicelib.settings import Settings
@@ -144,7 +146,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return 2
     failures = FailureLog(RegistryStore(dynamodb, registry.table),
                           ClaimStore(dynamodb, registry.events_table, registry.claim_timeout_seconds))
-    letters = DeadLetters(dead, failures, registry.incoming_prefix)
+    letters = DeadLetters(dead, failures, Artifacts(session.client("s3"), registry.bucket), registry.incoming_prefix)
     if args.action == "list":
         messages = dead.receive_all()
         try:

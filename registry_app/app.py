@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import boto3
 from botocore.config import Config
-from chalice import IAMAuthorizer, Response
+from chalice import IAMAuthorizer, Rate, Response
 
 from chalicelib import openapi
 from chalicelib import schemas as s
@@ -21,9 +21,11 @@ from chalicelib.deadletters import FailureLog
 from chalicelib.deliveries import Deliveries, receive_count
 from chalicelib.http import Api, RegistryChalice, version_number
 from chalicelib.ingest import Ingestor
+from chalicelib.ingest_queue import IngestQueue
 from chalicelib.registration import Registrar
 from chalicelib.settings import get_settings
 from chalicelib.store import RegistryStore
+from chalicelib.sweep import Sweeper
 from chalicelib.uploads import UploadLinks
 
 app = RegistryChalice(app_name="mme-registry")
@@ -65,9 +67,19 @@ def get_artifacts() -> Artifacts:
 
 
 @lru_cache(maxsize=1)
+def get_ingest_queue() -> IngestQueue:
+    return IngestQueue(get_session().client("sqs"), settings.queue)
+
+
+@lru_cache(maxsize=1)
 def get_deliveries() -> Deliveries:
     failures = FailureLog(get_store(), get_claims())
-    return Deliveries(get_ingestor(), failures, settings.incoming_prefix, settings.max_receives)
+    return Deliveries(get_ingestor(), get_artifacts(), failures, settings.incoming_prefix, settings.max_receives)
+
+
+@lru_cache(maxsize=1)
+def get_sweeper() -> Sweeper:
+    return Sweeper(get_session().client("s3"), get_artifacts(), get_claims(), get_ingest_queue(), settings)
 
 
 @lru_cache(maxsize=1)
@@ -104,6 +116,12 @@ def ingest_uploads(event):
     with a `failed` upload record written on the last delivery)."""
     for record in event:
         get_deliveries().handle(record.body, receive_count(record.to_dict()))
+
+
+@app.schedule(Rate(settings.sweep_every_minutes, unit=Rate.MINUTES))
+def sweep_incoming(event):
+    """Missed S3 events: re-announces uploads that sat in incoming/ with no claim (chalicelib/sweep.py)."""
+    get_sweeper().run()
 
 
 # health and description -------------------------------------------------------

@@ -1,13 +1,15 @@
 """One message of the ingest queue, as the ingest Lambda receives it: decode, run, and leave a trace on failure.
 
-A message is an S3 notification. A fault re-raises
+A message is an S3 notification, sent by S3 or re-announced by the sweep. A fault re-raises
 so SQS retries; before that it is written down (deadletters.FailureLog), and on the last
 delivery the queue allows it becomes a `failed` upload record, so a dead-lettered upload is
 never silent.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from . import names
+from .artifacts import Artifacts
 from .deadletters import FailureLog
 from .errors import InvalidInput
 from .events import S3Upload, decode_sqs_records
@@ -37,9 +39,29 @@ def receive_count(record: dict) -> int:
     return int((record.get("attributes") or {}).get("ApproximateReceiveCount", 1))
 
 
+def identified(upload: S3Upload, artifacts: Artifacts) -> S3Upload:
+    """Gives an event without a version id the id of the object version it announced.
+
+    S3 puts versionId in every event of a versioned bucket, and the sweep builds the same identity;
+    emulators leave it out. Here the version is found by the announced ETag among the key's versions
+    (still there after the upload was cleared), so every delivery of one event, a sweep's
+    re-announcement and a late real event all share one claim. No versioning: the event's own identity.
+    """
+    if upload.version_id or upload.bucket != artifacts.bucket:
+        return upload
+    try:
+        sent = datetime.fromisoformat(upload.event_time) if upload.event_time else None
+    except ValueError:
+        sent = None
+    version_id = artifacts.version_of(upload.key, upload.etag, sent, upload.bucket)
+    return replace(upload, version_id=version_id) if version_id else upload
+
+
 class Deliveries:
-    def __init__(self, ingestor: Ingestor, failures: FailureLog, incoming_prefix: str, max_receives: int):
+    def __init__(self, ingestor: Ingestor, artifacts: Artifacts, failures: FailureLog, incoming_prefix: str,
+                 max_receives: int):
         self._ingestor = ingestor
+        self._artifacts = artifacts
         self._failures = failures
         self._prefix = incoming_prefix
         self._max_receives = max_receives
@@ -49,6 +71,7 @@ class Deliveries:
         final = receive_count >= self._max_receives
         for job in jobs_of(body, self._prefix):
             try:
+                job = replace(job, upload=identified(job.upload, self._artifacts))
                 self._ingestor.ingest(job.upload)
             except Exception as error:
                 self._failures.record(job.name, job.upload, error, receive_count, final)

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     # this delivery is the last one before SQS dead-letters the message, so it is recorded as `failed`.
     max_receives: int = 5
 
+    # The sweep re-announces uploads that sat in incoming/ this long with no claim (missed S3 events),
+    # every `sweep_every_minutes`, reading at most `sweep_max_pages` listing pages within `sweep_budget_seconds`.
+    sweep_after_seconds: int = 900
+    sweep_every_minutes: int = 5
+    sweep_max_pages: int = 10
+    sweep_budget_seconds: int = 60
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
