@@ -88,7 +88,8 @@ class DeadLetters:
         for message in messages:
             letters = []
             for job in jobs_of(message["Body"], self._prefix):
-                letters.append(self._failures.look_up(job.name, identified(job.upload, self._artifacts)))
+                upload = job.upload if job.registration else identified(job.upload, self._artifacts)
+                letters.append(self._failures.look_up(job.name, upload))
             entries.append(Entry(message, letters))
         return entries
 

@@ -5,6 +5,7 @@ Routes are declared through `api.route` (chalicelib/http.py), which decodes path
 body into the schemas, maps every error to its status, and records the route for /openapi.json.
 """
 from functools import lru_cache
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
@@ -18,6 +19,7 @@ from chalicelib.artifacts import Artifacts
 from chalicelib.catalog import Catalog
 from chalicelib.claims import ClaimStore
 from chalicelib.deadletters import FailureLog
+from chalicelib.deferred import DeferredRegistrations
 from chalicelib.deliveries import Deliveries, receive_count
 from chalicelib.http import Api, RegistryChalice, version_number
 from chalicelib.ingest import Ingestor
@@ -94,13 +96,15 @@ def get_aliases() -> Aliases:
 
 @lru_cache(maxsize=1)
 def get_catalog() -> Catalog:
-    return Catalog(get_store(), get_alias_store())
+    return Catalog(get_store(), get_alias_store(), get_claims())
 
 
 @lru_cache(maxsize=1)
 def get_registrar() -> Registrar:
     owned = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
-    return Registrar(get_ingestor(), settings.bucket, owned)
+    deferred = DeferredRegistrations(get_artifacts(), get_claims(), get_store(), get_ingest_queue(),
+                                     settings.deferred_registration_bytes)
+    return Registrar(get_ingestor(), settings.bucket, owned, deferred)
 
 
 @lru_cache(maxsize=1)
@@ -158,10 +162,15 @@ def list_versions(name: str, query: s.PageQuery):
     return s.VersionList(items=[s.VersionView.of(v) for v in versions], next_token=token)
 
 
-@api.route("/models/{name}/versions", "POST", summary="Register s3://bucket/key as the next version",
-           answer=s.Registration, status=201, body=s.RegisterVersion, errors=(404, 409, 503))
+@api.route("/models/{name}/versions", "POST", summary="Register s3://bucket/key as the next version (202: queued)",
+           answer=s.Registration, status=201, body=s.RegisterVersion, errors=(404, 409, 503),
+           answers={202: s.UploadView})
 def register_version(name: str, body: s.RegisterVersion, actor: str):
     done = get_registrar().register(name, body.source, body.aliases, body.metadata, actor)
+    if done.queued:
+        location = f"/models/{quote(name, safe='')}/uploads/{done.upload.event_id}"
+        return Response(body=s.UploadView.of(done.upload).model_dump(mode="json"), status_code=202,
+                        headers={"Content-Type": "application/json", "Location": location})
     answer = s.Registration(outcome=done.upload.outcome, message=done.upload.message,
                             version=s.VersionView.of(done.version), aliases=done.upload.aliases)
     return answer if done.created else Response(body=answer.model_dump(mode="json"), status_code=200)
@@ -178,6 +187,12 @@ def get_version(name: str, n: str):
 def list_uploads(name: str, query: s.PageQuery):
     uploads, token = get_catalog().uploads(name, query.limit, query.next_token)
     return s.UploadList(items=[s.UploadView.of(u) for u in uploads], next_token=token)
+
+
+@api.route("/models/{name}/uploads/{event_id}", "GET", summary="What became of one upload (a 202's Location)",
+           answer=s.UploadView, errors=(404, 422))
+def get_upload(name: str, event_id: str):
+    return s.UploadView.of(get_catalog().upload(name, event_id))
 
 
 @api.route("/models/{name}/uploads", "POST", summary="A presigned PUT into the drop folder", answer=s.UploadLink,

@@ -1,16 +1,18 @@
 """One message of the ingest queue, as the ingest Lambda receives it: decode, run, and leave a trace on failure.
 
-A message is an S3 notification, sent by S3 or re-announced by the sweep. A fault re-raises
-so SQS retries; before that it is written down (deadletters.FailureLog), and on the last
-delivery the queue allows it becomes a `failed` upload record, so a dead-lettered upload is
-never silent.
+A message is an S3 notification (sent by S3, or re-announced by the sweep) or a queued REST
+registration (deferred.py). A fault re-raises so SQS retries; before that it is written down
+(deadletters.FailureLog), and on the last delivery the queue allows it becomes a `failed`
+upload record, so a dead-lettered upload is never silent.
 """
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from . import names
 from .artifacts import Artifacts
 from .deadletters import FailureLog
+from .deferred import QueuedRegistration, decode_registration
 from .errors import InvalidInput
 from .events import S3Upload, decode_sqs_records
 from .ingest import UNNAMED, Ingestor
@@ -20,10 +22,17 @@ from .ingest import UNNAMED, Ingestor
 class Job:
     name: str  # the model its records are filed under
     upload: S3Upload
+    registration: QueuedRegistration | None = None
 
 
 def jobs_of(body: str, incoming_prefix: str) -> list[Job]:
     """What a message asks for; an empty list for test events and bodies that are not ours."""
+    try:
+        registration = decode_registration(json.loads(body))
+    except (TypeError, ValueError):
+        registration = None
+    if registration is not None:
+        return [Job(registration.name, registration.upload, registration)]
     return [Job(model_of(upload.key, incoming_prefix), upload) for upload in decode_sqs_records(body)]
 
 
@@ -71,8 +80,16 @@ class Deliveries:
         final = receive_count >= self._max_receives
         for job in jobs_of(body, self._prefix):
             try:
-                job = replace(job, upload=identified(job.upload, self._artifacts))
-                self._ingestor.ingest(job.upload)
+                job = replace(job, upload=identified(job.upload, self._artifacts)) if job.registration is None else job
+                self._run(job)
             except Exception as error:
                 self._failures.record(job.name, job.upload, error, receive_count, final)
                 raise
+
+    def _run(self, job: Job) -> None:
+        command = job.registration
+        if command is None:
+            self._ingestor.ingest(job.upload)
+        else:
+            self._ingestor.run_registration(command.name, command.upload, command.aliases, command.metadata,
+                                            command.actor)

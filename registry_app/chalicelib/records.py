@@ -40,10 +40,10 @@ class VersionRecord(BaseModel):
     retired_at: datetime | None = None
 
 
-UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded", "failed"]
-# Not an outcome yet: `failed` (every delivery failed; the message is in the dead-letter queue).
-# A later run (a redrive) replaces it with a real outcome.
-PENDING_OUTCOMES = ("failed",)
+UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded", "failed", "queued"]
+# Not outcomes yet: `failed` (every delivery failed; the message is in the dead-letter queue) and `queued`
+# (a REST registration waiting for the ingest handler). A later run replaces either with a real outcome.
+PENDING_OUTCOMES = ("failed", "queued")
 
 
 class UploadRecord(BaseModel):
@@ -70,5 +70,5 @@ class UploadRecord(BaseModel):
 
     @property
     def final(self) -> bool:
-        """True once a run finished it; a failed record still waits for one."""
+        """True once a run finished it; a failed or queued record still waits for one."""
         return self.outcome not in PENDING_OUTCOMES

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     sweep_max_pages: int = 10
     sweep_budget_seconds: int = 60
 
+    # REST registrations of a source larger than this are queued (202 Accepted) instead of validated behind
+    # API Gateway's 29 s limit. `python bench/validate.py` measured 100-107 MB/s (resnet_152, resnet_18; one
+    # core of a busy 2-core machine); 20 s of that is 2 GB, halved for a 1 GB Lambda's ~0.6 vCPU and the
+    # S3 read: 1 GB.
+    deferred_registration_bytes: int = 1_000_000_000
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -159,13 +159,13 @@ class RegistryStore:
         self._db.put_item(TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}))
 
     def put_pending_upload(self, record: UploadRecord) -> bool:
-        """Writes a `failed` record unless a run already recorded a real outcome there; False if one did."""
+        """Writes a `failed` or `queued` record unless a run already recorded a real outcome there; False if one did."""
         item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
         try:
             self._db.put_item(
                 TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}),
-                ConditionExpression="attribute_not_exists(pk) OR outcome = :failed",
-                ExpressionAttributeValues={":failed": to_value("failed")},
+                ConditionExpression="attribute_not_exists(pk) OR outcome IN (:failed, :queued)",
+                ExpressionAttributeValues={":failed": to_value("failed"), ":queued": to_value("queued")},
             )
         except ClientError as error:
             if not is_condition_failure(error):
