@@ -94,7 +94,10 @@ class DeadLetters:
         return entries
 
     def redrive(self, event_ids: set[str] | None) -> tuple[list[Entry], set[str]]:
-        """Moves back every message (event_ids None) or those naming one of `event_ids`; returns them and the ids not found."""
+        """Moves back every message (`event_ids` None) or those naming one of `event_ids`.
+
+        Returns what was moved and the ids no message named.
+        """
         messages = self.queue.receive_all()
         moved, kept, found = [], [], set()
         for entry in self.entries(messages):

@@ -54,7 +54,8 @@ class Catalog:
         return self._store.list_uploads(names.validate_model_name(name), limit, token)
 
     def upload(self, name: str, event_id: str) -> UploadRecord:
-        """One upload by its event id (the claim holds the start stamp its record is filed under): two reads."""
+        """One upload by its event id: two reads, the claim (it holds the start stamp the record is filed under)
+        and the record. Claims expire after 14 days (claims.RETENTION); the model's upload listing keeps the record."""
         name = names.validate_model_name(name)
         claim = self._claims.get(event_id) if self._claims is not None and EVENT_ID.fullmatch(event_id) else None
         record = None

@@ -60,7 +60,8 @@ class FailureLog:
         self._claims = claims
         self._clock = clock
 
-    def record(self, name: str, upload: S3Upload, error: BaseException, attempts: int, final: bool) -> UploadRecord | None:
+    def record(self, name: str, upload: S3Upload, error: BaseException, attempts: int,
+               final: bool) -> UploadRecord | None:
         """Notes the failure on the claim; on the final delivery also records the upload as `failed`."""
         now, text = self._clock(), describe(error)
         self._claims.note_failure(upload.event_id, text, now)

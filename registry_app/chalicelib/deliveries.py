@@ -6,6 +6,7 @@ registration (deferred.py). A fault re-raises so SQS retries; before that it is 
 upload record, so a dead-lettered upload is never silent.
 """
 import json
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -16,6 +17,8 @@ from .deferred import QueuedRegistration, decode_registration
 from .errors import InvalidInput
 from .events import S3Upload, decode_sqs_records
 from .ingest import UNNAMED, Ingestor
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,15 @@ class Deliveries:
                 job = replace(job, upload=identified(job.upload, self._artifacts)) if job.registration is None else job
                 self._run(job)
             except Exception as error:
-                self._failures.record(job.name, job.upload, error, receive_count, final)
+                self._record(job, error, receive_count, final)
                 raise
+
+    def _record(self, job: Job, error: Exception, receive_count: int, final: bool) -> None:
+        """Never lets the bookkeeping hide the fault itself: a failure to record is logged, the fault re-raised."""
+        try:
+            self._failures.record(job.name, job.upload, error, receive_count, final)
+        except Exception:
+            log.exception("could not record the failure of s3://%s/%s", job.upload.bucket, job.upload.key)
 
     def _run(self, job: Job) -> None:
         command = job.registration
