@@ -3,11 +3,14 @@
 It long-polls the ingest queue that the emulator's S3 notifications feed, hands each
 message to the Chalice SQS handler in the Lambda event shape, deletes it on success,
 and on failure makes it visible again after a short delay, so retries and the
-dead-letter queue's receive count behave as they do in AWS.
+dead-letter queue's receive count behave as they do in AWS. It also runs the app's
+scheduled handlers (the incoming/ sweep) at their rate, as EventBridge would.
 """
 import logging
 import threading
+import time
 import uuid
+from datetime import datetime, timezone
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,13 @@ def lambda_sqs_event(message: dict, queue_arn: str, region: str) -> dict:
     }]}
 
 
+def scheduled_event(region: str) -> dict:
+    """The EventBridge "Scheduled Event" a Chalice @app.schedule handler receives."""
+    return {"version": "0", "id": uuid.uuid4().hex, "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region, "resources": [], "detail": {}}
+
+
 class _Context:
     """The few attributes of a Lambda context that handlers read."""
 
@@ -43,8 +53,10 @@ class _Context:
 
 class EventPump:
     def __init__(self, sqs_client, queue_url: str, handler, region: str = "us-east-1",
-                 retry_delay_seconds: int = RETRY_DELAY_SECONDS):
+                 retry_delay_seconds: int = RETRY_DELAY_SECONDS, scheduled: tuple = ()):
+        """`scheduled`: (handler, every_seconds) pairs run from the polling thread, first after one period."""
         self._retry_delay = retry_delay_seconds
+        self._scheduled = [[handler_, every, time.monotonic() + every] for handler_, every in scheduled]
         self._sqs = sqs_client
         self._queue_url = queue_url
         self._handler = handler
@@ -91,6 +103,7 @@ class EventPump:
     def _run(self, interval: float, on_error) -> None:
         while not self._stop.wait(interval):
             try:
+                self._run_due()
                 while self.drain_once(wait_seconds=0):
                     pass
             except Exception as error:  # keep pumping: the emulator may be restarting or stopping
@@ -98,6 +111,13 @@ class EventPump:
                     log.exception("event pump: receive failed")
                     if on_error:
                         on_error(error)
+
+    def _run_due(self) -> None:
+        for entry in self._scheduled:
+            handler, every, due = entry
+            if time.monotonic() >= due:
+                entry[2] = time.monotonic() + every
+                handler(scheduled_event(self._region), _Context())
 
     def stop(self) -> None:
         self._stop.set()

@@ -215,9 +215,12 @@ class Stack:
 
         app = _registry_app()
         sqs = boto3.Session(region_name=REGION).client("sqs")
-        self.pump = EventPump(sqs, self.resources["queue_url"], app.ingest_uploads, retry_delay_seconds=1)
+        sweep = (app.sweep_incoming, app.settings.sweep_every_minutes * 60)
+        self.pump = EventPump(sqs, self.resources["queue_url"], app.ingest_uploads, retry_delay_seconds=1,
+                              scheduled=[sweep])
         self.pump.start(on_error=lambda error: self.say(f"  (event pump: {error})"))
-        self.say("- event pump          draining the ingest queue into the Chalice handler")
+        self.say("- event pump          draining the ingest queue into the Chalice handler; "
+                 f"sweeping incoming/ every {app.settings.sweep_every_minutes} min")
 
     def _stop_pump(self) -> None:
         if self.pump is not None:

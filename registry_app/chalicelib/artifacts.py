@@ -6,6 +6,7 @@ so S3 itself refuses a second write where it enforces conditions.
 """
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +28,7 @@ class ObjectInfo:
     etag: str
     size: int
     metadata: dict[str, str]
+    version_id: str | None = None  # None in an unversioned bucket ("null" when versioning was suspended)
 
 
 def _code(error: ClientError) -> str:
@@ -51,7 +53,22 @@ class Artifacts:
             if _missing(error):
                 return None
             raise
-        return ObjectInfo(key, answer["ETag"].strip('"'), answer["ContentLength"], answer.get("Metadata", {}))
+        return ObjectInfo(key, answer["ETag"].strip('"'), answer["ContentLength"], answer.get("Metadata", {}),
+                          answer.get("VersionId"))
+
+    def version_of(self, key: str, etag: str, not_after: datetime | None, bucket: str | None = None) -> str | None:
+        """The id of the newest version of `key` with `etag` written no later than `not_after`; None if unversioned.
+
+        Still answers after the upload was deleted (a delete marker hides it, the version stays).
+        Reads one page of versions (the newest 1,000 of the key).
+        """
+        answer = self._s3.list_object_versions(Bucket=bucket or self.bucket, Prefix=key)
+        for version in answer.get("Versions", []):
+            if version["Key"] != key or version["ETag"].strip('"') != etag or version["VersionId"] == "null":
+                continue
+            if not_after is None or version["LastModified"] <= not_after:
+                return version["VersionId"]
+        return None
 
     def open(self, key: str, etag: str, bucket: str | None = None):
         """The object's body as a stream, only if it still has the notified ETag."""

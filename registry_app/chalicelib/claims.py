@@ -100,6 +100,40 @@ class ClaimStore:
             }),
         )
 
+    def note_failure(self, event_id: str, error: str, now: datetime) -> None:
+        """Keeps the last fault on an unfinished claim, so a run that later dies without a word still has a trace."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": event_id}},
+                UpdateExpression="SET last_error = :error, last_failed_at = :now",
+                ConditionExpression="attribute_exists(pk) AND #s <> :completed",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":error": {"S": error}, ":now": {"S": now.isoformat()},
+                                           ":completed": {"S": COMPLETED}},
+            )
+        except ClientError as error_:
+            if not is_condition_failure(error_):
+                raise
+
+    def open(self, event_id: str, now: datetime) -> datetime:
+        """Fixes an event's start stamp before any run takes it (a queued registration's record sits there).
+
+        The claim is written already expired, so the first run takes it over at once and inherits the stamp.
+        Returns the stamp, the existing one if the event is known.
+        """
+        answer = self._db.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": event_id}},
+            UpdateExpression="SET started_at = if_not_exists(started_at, :now), #s = if_not_exists(#s, :inprogress),"
+                             " expires_at = if_not_exists(expires_at, :now), attempts = if_not_exists(attempts, :zero)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":now": {"S": now.isoformat()}, ":inprogress": {"S": IN_PROGRESS},
+                                       ":zero": {"N": "0"}},
+            ReturnValues="ALL_NEW",
+        )
+        return datetime.fromisoformat(from_item(answer["Attributes"])["started_at"])
+
     def release(self, claim: Claim, now: datetime) -> None:
         """Lets a retry take the claim at once after a transient failure, keeping the reservation."""
         try:

@@ -9,7 +9,7 @@ import inspect
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Callable
 from urllib.parse import unquote
@@ -68,6 +68,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     body_optional: bool = False
     view_name: str = ""
+    # Other success answers, e.g. {202: UploadView} for a registration that is queued instead of done.
+    answers: dict[int, type[BaseModel]] = field(default_factory=dict)
 
 
 class Api:
@@ -81,12 +83,12 @@ class Api:
 
     def route(self, path: str, method: str, *, summary: str, answer: type[BaseModel] | None, status: int = 200,
               body: type[BaseModel] | None = None, body_optional: bool = False, query: type[BaseModel] | None = None,
-              errors: tuple[int, ...] = ()) -> Callable:
+              errors: tuple[int, ...] = (), answers: dict[int, type[BaseModel]] | None = None) -> Callable:
         """Registers a view that receives decoded path parameters, `body=` and `query=`, and returns a model."""
 
         def declare(view: Callable) -> Callable:
             operation = Operation(path, method, summary, status, answer, body, query, errors, body_optional,
-                                  view.__name__)
+                                  view.__name__, dict(answers or {}))
             self.operations.append(operation)
             wants_actor = "actor" in inspect.signature(view).parameters
 

@@ -42,6 +42,11 @@ class Source:
     version_hint: int | None = None
 
 
+def rest_upload(name: str, bucket: str, key: str, info: ObjectInfo, actor: str | None) -> S3Upload:
+    """A REST registration's identity; the sequencer slot keeps it apart from a drop-folder event of the same object."""
+    return S3Upload(bucket=bucket, key=key, etag=info.etag, size=info.size, principal=actor, sequencer=f"rest:{name}")
+
+
 class Ingestor:
     def __init__(self, store: RegistryStore, claims: ClaimStore, artifacts: Artifacts, settings: Settings,
                  aliases=None, runtime=None, clock: Callable = utcnow):
@@ -73,9 +78,7 @@ class Ingestor:
                  actor: str | None) -> tuple[UploadRecord, VersionRecord | None]:
         """REST registration: the same path, synchronously; the caller's object stays where it is."""
         name = names.validate_model_name(name)
-        info = self._artifacts.require(key, bucket)
-        # The sequencer slot keeps a REST registration's identity apart from the drop-folder event of the same object.
-        upload = S3Upload(bucket=bucket, key=key, etag=info.etag, size=info.size, principal=actor, sequencer=f"rest:{name}")
+        upload = rest_upload(name, bucket, key, self._artifacts.require(key, bucket), actor)
         source = Source(name, upload, owned=False, aliases=aliases, metadata=metadata, uploader=actor)
         record = self._run(source)
         if record is None:  # the same registration already ran: answer what it produced
@@ -85,6 +88,12 @@ class Ingestor:
                                    {"rules": record.rules, "failures": record.failures})
         version = record.version or record.equals_version
         return record, self._store.get_version(name, version) if version else None
+
+    def run_registration(self, name: str, upload: S3Upload, aliases: list[str], metadata: dict[str, str],
+                         actor: str | None) -> UploadRecord | None:
+        """A queued REST registration (deferred.py): register()'s run, answered through its upload record."""
+        source = Source(name, upload, owned=False, aliases=aliases, metadata=metadata, uploader=actor)
+        return self._run(source)
 
     # the run ----------------------------------------------------------------
     def _run(self, source: Source, name_error: InvalidInput | None = None) -> UploadRecord | None:
@@ -102,7 +111,7 @@ class Ingestor:
 
     def _process(self, source: Source, claim: Claim, name_error: InvalidInput | None) -> UploadRecord:
         done = self._store.get_upload(source.name, claim.started_at, claim.event_id)
-        if done is not None:  # a crashed run recorded the outcome; only the clean-up may be missing
+        if done is not None and done.final:  # a crashed run recorded the outcome; only the clean-up may be missing
             self._discard(source)
             return done
         upload = source.upload

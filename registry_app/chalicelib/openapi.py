@@ -15,7 +15,7 @@ from .schemas import ErrorBody
 
 REF = "#/components/schemas/{model}"
 _PARAM = re.compile(r"{(\w+)}")
-_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Malformed request (not JSON)", 404: "Not found",
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted: queued; the Location header names the upload record", 204: "No Content", 400: "Malformed request (not JSON)", 404: "Not found",
             409: "Conflict", 413: f"Body larger than {MAX_BODY_BYTES} bytes", 422: "Invalid field",
             503: "Temporarily unavailable; retry"}
 PATH_PARAMS = {
@@ -51,6 +51,7 @@ def _components(operations: list[Operation]) -> tuple[dict, dict]:
             wanted.append((op.body, "validation"))
         if op.answer is not None:
             wanted.append((op.answer, "serialization"))
+        wanted.extend((model, "serialization") for model in op.answers.values())
     wanted = list(dict.fromkeys(wanted))
     refs, top = models_json_schema(wanted, ref_template=REF)
     return top.get("$defs", {}), refs
@@ -67,6 +68,12 @@ def _operation(op: Operation, refs: dict) -> dict[str, Any]:
     if op.answer is not None:
         answer["content"] = {"application/json": {"schema": refs[(op.answer, "serialization")]}}
     responses = {str(op.status): answer}
+    for status, model in sorted(op.answers.items()):
+        responses[str(status)] = {"description": _REASONS.get(status, "OK"),
+                                  "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
+        if status == 202:
+            responses["202"]["headers"] = {"Location": {"description": "where to read the outcome",
+                                                        "schema": {"type": "string"}}}
     error_schema = refs[(ErrorBody, "serialization")]
     statuses = set(op.errors) | ({400, 413, 422} if op.body is not None else set()) | ({422} if op.query else set())
     for status in sorted(statuses):

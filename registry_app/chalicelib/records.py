@@ -40,7 +40,10 @@ class VersionRecord(BaseModel):
     retired_at: datetime | None = None
 
 
-UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded"]
+UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded", "failed", "queued"]
+# Not outcomes yet: `failed` (every delivery failed; the message is in the dead-letter queue) and `queued`
+# (a REST registration waiting for the ingest handler). A later run replaces either with a real outcome.
+PENDING_OUTCOMES = ("failed", "queued")
 
 
 class UploadRecord(BaseModel):
@@ -62,3 +65,10 @@ class UploadRecord(BaseModel):
     warmup: str | None = Field(default=None, description="how the warm-up invoke went, when one ran")
     started_at: datetime
     finished_at: datetime
+    error: str | None = Field(default=None, description="the last fault of a failed upload")
+    attempts: int | None = Field(default=None, description="deliveries a failed upload was given")
+
+    @property
+    def final(self) -> bool:
+        """True once a run finished it; a failed or queued record still waits for one."""
+        return self.outcome not in PENDING_OUTCOMES

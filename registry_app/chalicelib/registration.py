@@ -7,6 +7,8 @@ runs over the same bytes could race to two versions.
 """
 from dataclasses import dataclass
 
+from . import names
+from .deferred import DeferredRegistrations
 from .errors import Conflict, InvalidInput
 from .ingest import Ingestor
 from .records import UploadRecord, VersionRecord
@@ -15,16 +17,23 @@ from .records import UploadRecord, VersionRecord
 @dataclass(frozen=True)
 class Registered:
     upload: UploadRecord
-    version: VersionRecord
+    version: VersionRecord | None  # None while queued
 
     @property
     def created(self) -> bool:
         return self.upload.outcome == "accepted"
 
+    @property
+    def queued(self) -> bool:
+        """Too large to validate while the caller waits: the ingest handler finishes it (deferred.py)."""
+        return self.upload.outcome == "queued"
+
 
 class Registrar:
-    def __init__(self, ingestor: Ingestor, bucket: str, owned_prefixes: tuple[str, ...]):
+    def __init__(self, ingestor: Ingestor, bucket: str, owned_prefixes: tuple[str, ...],
+                 deferred: DeferredRegistrations | None = None):
         self._ingestor = ingestor
+        self._deferred = deferred
         self._bucket = bucket
         self._owned_prefixes = owned_prefixes
 
@@ -32,6 +41,10 @@ class Registrar:
                  actor: str | None) -> Registered:
         """Validates, copies and records `source` as the next version of `name` (or finds it identical to one)."""
         bucket, key = self._locate(source)
+        if self._deferred is not None:
+            queued = self._deferred.defer(names.validate_model_name(name), bucket, key, aliases, metadata, actor)
+            if queued is not None:
+                return Registered(queued, None)
         upload, version = self._ingestor.register(name, bucket, key, aliases, metadata, actor)
         if version is None:  # replaced or deleted while it was read
             raise Conflict(upload.message or "the source changed while it was being registered; try again",

@@ -248,7 +248,9 @@ class ModelDetail(ModelSummary):
 
 
 class UploadView(BaseModel):
-    outcome: Literal["accepted", "unchanged", "rejected", "superseded"]
+    outcome: Literal["accepted", "unchanged", "rejected", "superseded", "failed", "queued"] = Field(
+        description="failed: every delivery failed and the upload waits in the dead-letter queue; "
+                    "queued: a large registration the ingest handler has not finished yet")
     version: int | None = Field(description="the version it became (accepted)")
     equals_version: int | None = Field(description="the version it is identical to (unchanged)")
     rules: list[str] = Field(description="the rule ids it broke (rejected)")
@@ -262,6 +264,9 @@ class UploadView(BaseModel):
     source_etag: str
     started_at: datetime
     finished_at: datetime
+    event_id: str = Field(description="the upload's id: GET /models/{name}/uploads/{event_id}")
+    error: str | None = Field(None, description="the last fault (failed)")
+    attempts: int | None = Field(None, description="deliveries it was given (failed)")
 
     @classmethod
     def of(cls, record: UploadRecord) -> "UploadView":

@@ -158,6 +158,21 @@ class RegistryStore:
         item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
         self._db.put_item(TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}))
 
+    def put_pending_upload(self, record: UploadRecord) -> bool:
+        """Writes a `failed` or `queued` record unless a run already recorded a real outcome there; False if one did."""
+        item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
+        try:
+            self._db.put_item(
+                TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}),
+                ConditionExpression="attribute_not_exists(pk) OR outcome IN (:failed, :queued)",
+                ExpressionAttributeValues={":failed": to_value("failed"), ":queued": to_value("queued")},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            return False
+        return True
+
     def get_upload(self, name: str, started_at: datetime, event_id: str) -> UploadRecord | None:
         item = self._get(model_pk(name), upload_sk(started_at, event_id))
         return UploadRecord(**item) if item else None
