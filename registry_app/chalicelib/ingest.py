@@ -38,7 +38,8 @@ class Source:
     owned: bool
     aliases: list[str] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
-    uploader: str | None = None
+    uploader: str | None = None  # the verified actor: the S3 event's principal or the API caller
+    claimed_uploader: str | None = None  # x-amz-meta-uploader: what the uploader typed, kept as a note only
     version_hint: int | None = None
 
 
@@ -147,7 +148,8 @@ class Ingestor:
             target_model=names.target_model(source.name, version), sha256=report.sha256,
             size=report.compressed_bytes, layout=report.layout, input_shapes=report.input_shapes,
             labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
-            event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader, metadata=source.metadata,
+            event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader,
+            claimed_uploader=source.claimed_uploader, requested_aliases=source.aliases, metadata=source.metadata,
         ))
         self._store.mark_latest(source.name, version, self._clock())
         message = f"registered as v{version}"
@@ -175,7 +177,7 @@ class Ingestor:
         if self._aliases is None:
             return {}
         actor = source.uploader or "ingest"
-        return self._aliases.follow_new_version(source.name, version, source.aliases, actor)
+        return self._aliases.follow_new_version(source.name, version, source.aliases, actor, source.upload.event_id)
 
     def _reject(self, source: Source, claim: Claim, report: ValidationReport) -> UploadRecord:
         rules = [failure.rule for failure in report.failures]
@@ -212,12 +214,17 @@ class Ingestor:
             self._artifacts.delete_if_unchanged(source.upload.key, source.upload.etag, source.upload.bucket)
 
     def _with_object_metadata(self, source: Source, info: ObjectInfo) -> Source:
-        """Aliases and uploader travel as object metadata (x-amz-meta-alias, x-amz-meta-uploader)."""
+        """Requested aliases travel as object metadata (x-amz-meta-alias).
+
+        The actor is the principal S3 verified for the PUT; x-amz-meta-uploader is anyone's
+        to type, so it is kept as `claimed_uploader` and never acts.
+        """
         if not source.owned:
             return source
         requested = [a.strip() for a in info.metadata.get(ALIAS_METADATA, "").split(",") if a.strip()]
-        uploader = info.metadata.get(UPLOADER_METADATA) or source.upload.principal
-        return replace(source, aliases=requested, uploader=uploader, metadata=dict(info.metadata))
+        metadata = {k: v for k, v in info.metadata.items() if k != UPLOADER_METADATA}
+        return replace(source, aliases=requested, uploader=source.upload.principal,
+                       claimed_uploader=info.metadata.get(UPLOADER_METADATA), metadata=metadata)
 
     def _recorded(self, source: Source, claim_item: dict) -> UploadRecord:
         started_at = datetime.fromisoformat(claim_item["started_at"])

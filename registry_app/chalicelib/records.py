@@ -32,7 +32,9 @@ class VersionRecord(BaseModel):
     source_etag: str
     event_id: str
     created_at: datetime
-    uploader: str | None = None
+    uploader: str | None = Field(default=None, description="the verified actor: S3 event principal or API caller")
+    claimed_uploader: str | None = Field(default=None, description="x-amz-meta-uploader as typed: a note, not an actor")
+    requested_aliases: list[str] = Field(default_factory=list, description="aliases its upload asked to move")
     metadata: dict[str, str] = Field(default_factory=dict)
     status: Literal["active", "retired"] = "active"
     # When an alias last pointed at (or moved away from) this version; retirement counts its grace from here.

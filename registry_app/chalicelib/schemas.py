@@ -193,7 +193,8 @@ class VersionView(BaseModel):
     labels_count: int | None
     source_key: str
     created_at: datetime
-    uploader: str | None
+    uploader: str | None = Field(description="who uploaded it, as S3 or the API verified")
+    claimed_uploader: str | None = Field(default=None, description="x-amz-meta-uploader as typed (unverified)")
     metadata: dict[str, str]
     status: str
 
