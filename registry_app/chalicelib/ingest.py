@@ -17,7 +17,7 @@ from .errors import InvalidInput, ValidationFailed
 from .events import S3Upload
 from .records import UploadRecord, VersionRecord, utcnow
 from .settings import Settings
-from .store import RegistryStore
+from .store import IdenticalToLatest, RegistryStore
 from .validation import Limits, RuleFailure, ValidationReport, validate_stream
 from .warmup import warm
 
@@ -107,13 +107,17 @@ class Ingestor:
             self._discard(source)
             return done
         upload = source.upload
-        info = self._artifacts.head(upload.key, upload.bucket)
+        # Once this event holds a version number, the number is delivered from the object version it was
+        # reserved for (an overwrite leaves that version readable): numbers never go unused. Before that, an
+        # object replaced since its notification is superseded, and the newer upload's own event handles it.
+        pinned = claim.source_version if claim.reserved_version is not None else None
+        info = self._artifacts.head(upload.key, upload.bucket, pinned)
         if info is None or info.etag != upload.etag:
             return self._finish(source, claim, "superseded",
                                 message="the object was replaced or deleted before it was processed")
         source = self._with_object_metadata(source, info)
         try:
-            report = self._validate(source, name_error)
+            report = self._validate(source, name_error, info.version_id)
         except SourceChanged:
             return self._finish(source, claim, "superseded", message="the object was replaced while it was being read")
         if not report.valid:
@@ -124,8 +128,8 @@ class Ingestor:
                                 message=f"identical to v{latest.version}: no new version")
         return self._accept(source, claim, info, report)
 
-    def _validate(self, source: Source, name_error: InvalidInput | None) -> ValidationReport:
-        stream = self._artifacts.open(source.upload.key, source.upload.etag, source.upload.bucket)
+    def _validate(self, source: Source, name_error: InvalidInput | None, version_id: str | None) -> ValidationReport:
+        stream = self._artifacts.open(source.upload.key, source.upload.etag, source.upload.bucket, version_id)
         try:
             report = validate_stream(stream, self._limits)
         finally:
@@ -137,8 +141,13 @@ class Ingestor:
 
     def _accept(self, source: Source, claim: Claim, info: ObjectInfo, report: ValidationReport) -> UploadRecord:
         upload = source.upload
-        version = self._store.reserve_version(source.name, claim, self._claims, self._clock())
-        claim = replace(claim, reserved_version=version)
+        try:
+            version = self._store.reserve_version(source.name, claim, self._claims, self._clock(), report.sha256,
+                                                  info.version_id)
+        except IdenticalToLatest as same:  # an identical upload took the number first
+            return self._finish(source, claim, "unchanged", equals_version=same.version,
+                                message=f"identical to v{same.version}: no new version")
+        claim = replace(claim, reserved_version=version, source_version=info.version_id)
         target_key = names.target_key(source.name, version, self._settings.models_prefix)
         self._artifacts.copy_once(info, target_key, upload.event_id,
                                   {"model": source.name, "version": str(version), "sha256": report.sha256},
@@ -185,7 +194,8 @@ class Ingestor:
         rejected_key = report_key = None
         if source.owned:
             upload = source.upload
-            rejected_key = names.rejected_key(source.name, claim.started_at, upload.etag, self._settings.rejected_prefix)
+            rejected_key = names.rejected_key(source.name, claim.started_at, upload.etag, upload.event_id,
+                                              self._settings.rejected_prefix)
             report_key = names.report_key(rejected_key)
             info = ObjectInfo(upload.key, upload.etag, upload.size, {})
             self._artifacts.copy_once(info, rejected_key, upload.event_id, {"rules": ",".join(rules)[:1024]},

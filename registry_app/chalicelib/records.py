@@ -14,6 +14,8 @@ class ModelRecord(BaseModel):
     latest_version: int | None = None
     # The last number handed out; versions are numbered 1..next_version with no gaps.
     next_version: int = 0
+    # The SHA-256 of the bytes the last number went to: "identical to the latest" is decided against it.
+    last_sha256: str | None = None
     created_at: datetime
     updated_at: datetime
 
