@@ -141,26 +141,35 @@ class RegistryStore:
         return [VersionRecord(**item) for item in items], next_token
 
     def retire_version(self, name: str, version: int, cutoff: datetime, now: datetime) -> bool:
-        """Marks a version retired unless an alias referenced it after `cutoff`; False when one did.
+        """Marks a version retired unless an alias referenced it after `cutoff`, or it is the model's
+        latest (or last numbered) version; False when it was kept.
 
         Alias writes stamp `last_referenced_at` and require `active` in the same item, so
-        this condition and an alias pointing at the version cannot both succeed.
+        this condition and an alias pointing at the version cannot both succeed. The latest
+        version stays because a re-upload of its bytes is answered "unchanged, equals it".
         """
+        mark = {
+            "TableName": self._table,
+            "Key": to_item({"pk": model_pk(name), "sk": version_sk(version)}),
+            "UpdateExpression": "SET #s = :retired, retired_at = :now",
+            "ConditionExpression": (
+                "attribute_exists(pk) AND #s = :active AND created_at < :cutoff"
+                " AND (attribute_not_exists(last_referenced_at) OR last_referenced_at < :cutoff)"
+            ),
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {
+                ":retired": to_value("retired"), ":active": to_value("active"),
+                ":cutoff": to_value(cutoff.isoformat()), ":now": to_value(now.isoformat()),
+            },
+        }
+        not_latest = {
+            "TableName": self._table,
+            "Key": to_item({"pk": MODELS_PK, "sk": name}),
+            "ConditionExpression": "latest_version <> :v AND next_version <> :v",
+            "ExpressionAttributeValues": {":v": to_value(version)},
+        }
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=to_item({"pk": model_pk(name), "sk": version_sk(version)}),
-                UpdateExpression="SET #s = :retired, retired_at = :now",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND #s = :active AND created_at < :cutoff"
-                    " AND (attribute_not_exists(last_referenced_at) OR last_referenced_at < :cutoff)"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":retired": to_value("retired"), ":active": to_value("active"),
-                    ":cutoff": to_value(cutoff.isoformat()), ":now": to_value(now.isoformat()),
-                },
-            )
+            self._db.transact_write_items(TransactItems=[{"Update": mark}, {"ConditionCheck": not_latest}])
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
