@@ -21,6 +21,7 @@ from chalicelib.events import decode_sqs_records
 from chalicelib.http import Api, RegistryChalice, version_number
 from chalicelib.ingest import Ingestor
 from chalicelib.registration import Registrar
+from chalicelib.rewarm import Rewarmer
 from chalicelib.settings import get_settings
 from chalicelib.store import RegistryStore
 from chalicelib.uploads import UploadLinks
@@ -72,6 +73,11 @@ def get_catalog() -> Catalog:
 def get_registrar() -> Registrar:
     owned = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
     return Registrar(get_ingestor(), settings.bucket, owned)
+
+
+@lru_cache(maxsize=1)
+def get_rewarmer() -> Rewarmer:
+    return Rewarmer(get_store(), get_aliases(), get_session().client("sagemaker-runtime"), settings)
 
 
 @lru_cache(maxsize=1)
@@ -136,6 +142,15 @@ def register_version(name: str, body: s.RegisterVersion, actor: str):
            answer=s.VersionView, errors=(404, 422))
 def get_version(name: str, n: str):
     return s.VersionView.of(get_catalog().version(name, version_number(n)))
+
+
+@api.route("/models/{name}/versions/{n}/warmup", "POST",
+           summary="Warm a version up again, then move the aliases its upload requested",
+           answer=s.WarmupRun, errors=(404, 409, 422, 503))
+def warm_version(name: str, n: str, actor: str):
+    done = get_rewarmer().run(name, version_number(n), actor)
+    return s.WarmupRun(name=done.version.name, version=done.version.version, ok=done.ok, warmup=done.warmup,
+                       aliases=done.aliases)
 
 
 @api.route("/models/{name}/uploads", "GET", summary="What became of each drop-folder upload, newest first",

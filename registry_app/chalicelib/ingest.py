@@ -180,7 +180,7 @@ class Ingestor:
         if not wanted or self._runtime is None or not report.input_shapes:
             return None
         return warm(self._runtime, self._settings.endpoint, names.target_model(source.name, version),
-                    report.input_shapes)
+                    report.input_shapes, budget_seconds=self._settings.warmup_budget_seconds)
 
     def _move_aliases(self, source: Source, version: int) -> dict[str, str]:
         if self._aliases is None:

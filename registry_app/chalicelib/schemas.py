@@ -281,3 +281,13 @@ class UploadLink(BaseModel):
     key: str
     headers: dict[str, str] = Field(description="send exactly these headers with the PUT: they are signed")
     expires_at: datetime
+
+
+class WarmupRun(BaseModel):
+    """What a re-run warm-up did: whether the version answered, and the aliases its upload requested."""
+
+    name: str
+    version: int
+    ok: bool
+    warmup: str = Field(description='"ok in 1.23 s" or "failed: <why>"')
+    aliases: dict[str, str] = Field(description="requested or following alias -> what happened to it")

@@ -3,6 +3,7 @@ import gzip
 from datetime import timedelta
 
 import pytest
+from aws_fakes import BeforeFirstTransaction
 from test_ingest_recovery import Crash, CrashAfter, adapters, upload_of
 
 from chalicelib.ingest import Ingestor
@@ -15,26 +16,6 @@ pytestmark = pytest.mark.xdist_group("moto-server")
 
 def digits(mtime: int = 0) -> bytes:
     return gzip.compress(gzip.decompress(cached_tarball("digits").read_bytes()), mtime=mtime)
-
-
-class BeforeFirstTransaction:
-    """A DynamoDB client that lets another writer run just before its first TransactWriteItems.
-
-    It stands where a concurrent Lambda would interleave: after this run read the table,
-    before its conditional write.
-    """
-
-    def __init__(self, client, concurrently):
-        self._client, self._concurrently = client, concurrently
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-    def transact_write_items(self, **kwargs):
-        concurrently, self._concurrently = self._concurrently, None
-        if concurrently is not None:
-            concurrently()
-        return self._client.transact_write_items(**kwargs)
 
 
 def test_a_crash_after_reserving_then_an_overwrite_still_delivers_the_reserved_number(emulator):
