@@ -77,3 +77,11 @@ def test_the_prod_policy_scopes_writes_to_the_registry_prefixes():
 def _actions(statement: dict) -> list[str]:
     actions = statement["Action"]
     return [actions] if isinstance(actions, str) else actions
+
+
+def test_the_prod_policy_lets_ingestion_read_the_object_version_it_reserved_a_number_for():
+    """Ingestion reads and copies the notified object version (GetObject/HeadObject/CopyObject with VersionId)."""
+    policy = json.loads((PROJECT / "policy-prod.json").read_text())
+    reads = {s["Sid"]: _actions(s) for s in policy["Statement"]}["ReadTheRegistryBucket"]
+
+    assert {"s3:GetObject", "s3:GetObjectVersion"} <= set(reads)
