@@ -122,11 +122,11 @@ class Ingestor:
             return self._finish(source, claim, "superseded", message="the object was replaced while it was being read")
         if not report.valid:
             return self._reject(source, claim, report)
-        latest = self._store.latest_version(source.name)
+        latest = self._store.latest_version(source.name) if claim.reserved_version is None else None
         if latest and latest.sha256 == report.sha256 and latest.event_id != upload.event_id:
             return self._finish(source, claim, "unchanged", equals_version=latest.version,
                                 message=f"identical to v{latest.version}: no new version")
-        return self._accept(source, claim, info, report)
+        return self._accept(source, claim, info, report)  # a number this event already holds is always delivered
 
     def _validate(self, source: Source, name_error: InvalidInput | None, version_id: str | None) -> ValidationReport:
         stream = self._artifacts.open(source.upload.key, source.upload.etag, source.upload.bucket, version_id)

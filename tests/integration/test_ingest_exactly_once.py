@@ -43,6 +43,28 @@ def test_a_crash_after_reserving_then_an_overwrite_still_delivers_the_reserved_n
     assert emulator.keys("incoming/") == []
 
 
+def test_a_reserved_number_is_delivered_even_when_its_bytes_became_the_latest_through_another_upload(emulator):
+    # GIVEN upload A reserved v1 and died; B (other bytes) became v2 and C (A's bytes again) v3
+    a_bytes, b_bytes = digits(4), digits(5)
+    parts = adapters(emulator)
+    emulator.drop("incoming/digits.tar.gz", a_bytes)
+    first = upload_of(emulator, "incoming/digits.tar.gz")
+    with pytest.raises(Crash):
+        Ingestor(settings=emulator.settings, **{**parts, "store": CrashAfter(parts["store"], "reserve_version")}
+                 ).ingest(first)
+    ingestor = Ingestor(settings=emulator.settings, **parts)
+    for body in (b_bytes, a_bytes):
+        emulator.drop("incoming/digits.tar.gz", body)
+        assert ingestor.ingest(upload_of(emulator, "incoming/digits.tar.gz")).outcome == "accepted"
+    # WHEN A is retried
+    later = utcnow() + timedelta(seconds=2 * emulator.settings.claim_timeout_seconds)
+    record = Ingestor(settings=emulator.settings, clock=lambda: later, **parts).ingest(first)
+    # THEN it delivers the v1 it holds instead of calling itself identical to v3
+    assert (record.outcome, record.version) == ("accepted", 1)
+    assert emulator.read("models/digits_v1.tar.gz") == a_bytes
+    assert emulator.keys("models/") == [f"models/digits_v{n}.tar.gz" for n in (1, 2, 3)]
+
+
 def test_two_deliveries_of_identical_bytes_racing_make_one_version(emulator):
     # GIVEN a client that sent its PUT twice: two object versions, two events, the same bytes
     body = digits(3)
