@@ -1,9 +1,10 @@
 """Retirement: removes from models/ the versions no alias has needed for a grace period.
 
 A version is retired only when no alias points at it now, none referenced it since the
-cutoff, and it is not its model's latest version; the conditional write in RegistryStore.retire_version makes that decision
-and a concurrent alias move exclusive. Retired versions keep their record (status
-`retired`), so history still explains what aliases pointed at.
+cutoff, and it is not its model's latest version; the conditional write in
+RegistryStore.retire_version makes that decision and a concurrent alias move exclusive.
+Retired versions keep their record (status `retired`), so history still explains what
+aliases pointed at.
 """
 from __future__ import annotations
 
