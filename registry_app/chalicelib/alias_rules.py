@@ -20,8 +20,8 @@ class FollowDecision:
     """The `decide` step of one ingestion-driven alias change (see Aliases._change).
 
     `tracking_only` is for aliases the upload did not ask for: they move only if they
-    track the model's latest version. After the call, `refusal` says why an alias was
-    left where it is because the rule forbids the move (None otherwise).
+    track the model's latest version. After the call, `refusal` says why a requested alias
+    was left where it is because the rule forbids the move (None otherwise).
     """
 
     def __init__(self, alias: str, model: str, version: int, tracking_only: bool):
@@ -38,7 +38,10 @@ class FollowDecision:
             return current.state
         if self.tracking_only and not current.tracks_latest:
             return current.state
-        if max(target.version for target in current.targets) >= self.version:
-            return current.state  # forward only: versions finish out of order, retries come late
+        newest = max(target.version for target in current.targets)
+        if newest >= self.version:  # forward only: versions finish out of order, retries come late
+            if newest > self.version and not self.tracking_only:
+                self.refusal = f"not moved: it points at v{newest}, newer than v{self.version}"
+            return current.state
         return AliasState(targets=[AliasTarget(model=self.model, version=self.version)],
                           tracks_latest=current.tracks_latest)

@@ -22,7 +22,7 @@ def test_an_older_upload_finishing_late_does_not_move_its_alias_back(aliases, se
 
     outcome = aliases.follow_new_version("fraud", 1, ["prod"], "AWS:uploader", "event-1")
 
-    assert outcome == {"prod": "unchanged (at v2)"}
+    assert outcome == {"prod": "not moved: it points at v2, newer than v1"}
     assert version_of(aliases, "prod") == 2
 
 
