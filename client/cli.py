@@ -12,6 +12,7 @@ import importlib
 COMMAND_MODULES = (
     "client.validate_cmd",  # validate
     "client.commands",  # invoke, upload, alias
+    "client.warmup_cmd",  # warmup
 )
 
 

@@ -25,6 +25,7 @@ from chalicelib.http import Api, RegistryChalice, version_number
 from chalicelib.ingest import Ingestor
 from chalicelib.ingest_queue import IngestQueue
 from chalicelib.registration import Registrar
+from chalicelib.rewarm import Rewarmer
 from chalicelib.settings import get_settings
 from chalicelib.store import RegistryStore
 from chalicelib.sweep import Sweeper
@@ -108,6 +109,11 @@ def get_registrar() -> Registrar:
 
 
 @lru_cache(maxsize=1)
+def get_rewarmer() -> Rewarmer:
+    return Rewarmer(get_store(), get_aliases(), get_session().client("sagemaker-runtime"), settings)
+
+
+@lru_cache(maxsize=1)
 def get_upload_links() -> UploadLinks:
     # SigV4: the alias and uploader metadata become signed headers the uploader must send.
     s3 = get_session().client("s3", config=Config(signature_version="s3v4"))
@@ -182,6 +188,15 @@ def register_version(name: str, body: s.RegisterVersion, actor: str):
            answer=s.VersionView, errors=(404, 422))
 def get_version(name: str, n: str):
     return s.VersionView.of(get_catalog().version(name, version_number(n)))
+
+
+@api.route("/models/{name}/versions/{n}/warmup", "POST",
+           summary="Warm a version up again, then move the aliases its upload requested",
+           answer=s.WarmupRun, errors=(404, 409, 422, 503))
+def warm_version(name: str, n: str, actor: str):
+    done = get_rewarmer().run(name, version_number(n), actor)
+    return s.WarmupRun(name=done.version.name, version=done.version.version, ok=done.ok, warmup=done.warmup,
+                       aliases=done.aliases)
 
 
 @api.route("/models/{name}/uploads", "GET", summary="What became of each drop-folder upload, newest first",

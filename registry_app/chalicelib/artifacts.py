@@ -28,7 +28,9 @@ class ObjectInfo:
     etag: str
     size: int
     metadata: dict[str, str]
-    version_id: str | None = None  # None in an unversioned bucket ("null" when versioning was suspended)
+    # The S3 object version, in a versioned bucket (an overwrite leaves it readable); None in an
+    # unversioned bucket ("null" when versioning was suspended).
+    version_id: str | None = None
 
 
 def _code(error: ClientError) -> str:
@@ -46,15 +48,17 @@ class Artifacts:
         self._threshold = multipart_threshold
         self._part_size = part_size
 
-    def head(self, key: str, bucket: str | None = None) -> ObjectInfo | None:
+    def head(self, key: str, bucket: str | None = None, version_id: str | None = None) -> ObjectInfo | None:
+        """The object now, or the given version of it."""
+        pinned = {"VersionId": version_id} if version_id else {}
         try:
-            answer = self._s3.head_object(Bucket=bucket or self.bucket, Key=key)
+            answer = self._s3.head_object(Bucket=bucket or self.bucket, Key=key, **pinned)
         except ClientError as error:
-            if _missing(error):
+            if _missing(error) or (version_id and _code(error) in ("400", "InvalidArgument")):
                 return None
             raise
         return ObjectInfo(key, answer["ETag"].strip('"'), answer["ContentLength"], answer.get("Metadata", {}),
-                          answer.get("VersionId"))
+                          answer.get("VersionId") or version_id)
 
     def version_of(self, key: str, etag: str, not_after: datetime | None, bucket: str | None = None) -> str | None:
         """The id of the newest version of `key` with `etag` written no later than `not_after`; None if unversioned.
@@ -70,10 +74,11 @@ class Artifacts:
                 return version["VersionId"]
         return None
 
-    def open(self, key: str, etag: str, bucket: str | None = None):
-        """The object's body as a stream, only if it still has the notified ETag."""
+    def open(self, key: str, etag: str, bucket: str | None = None, version_id: str | None = None):
+        """The object's body as a stream (of the given version, when known), only if it has the notified ETag."""
+        pinned = {"VersionId": version_id} if version_id else {}
         try:
-            return self._s3.get_object(Bucket=bucket or self.bucket, Key=key, IfMatch=f'"{etag}"')["Body"]
+            return self._s3.get_object(Bucket=bucket or self.bucket, Key=key, IfMatch=f'"{etag}"', **pinned)["Body"]
         except ClientError as error:
             if _missing(error) or _code(error) in ("PreconditionFailed", "412"):
                 raise SourceChanged(key) from error
@@ -88,6 +93,8 @@ class Artifacts:
             return
         tagged = {**metadata, EVENT_METADATA: event_id}
         copy_source = {"Bucket": source_bucket or self.bucket, "Key": source.key}
+        if source.version_id:  # the exact bytes that were validated, even if the key was overwritten since
+            copy_source["VersionId"] = source.version_id
         try:
             if source.size > self._threshold:
                 self._multipart_copy(copy_source, source, target_key, tagged)

@@ -25,6 +25,7 @@ class Claim:
     owner: str
     started_at: datetime
     reserved_version: int | None = None
+    source_version: str | None = None  # the S3 object version the reserved number is for
 
 
 class ClaimStore:
@@ -67,22 +68,28 @@ class ClaimStore:
                 return None
             raise TransientError(f"event {event_id} is being processed by another run", {"event_id": event_id}) from error
         item = from_item(answer["Attributes"])
-        return Claim(event_id, owner, datetime.fromisoformat(item["started_at"]), item.get("reserved_version"))
+        return Claim(event_id, owner, datetime.fromisoformat(item["started_at"]), item.get("reserved_version"),
+                     item.get("source_version"))
 
     def get(self, event_id: str) -> dict | None:
         answer = self._db.get_item(TableName=self._table, Key={"pk": {"S": event_id}}, ConsistentRead=True)
         return from_item(answer.get("Item"))
 
-    def reservation_update(self, claim: Claim, version: int) -> dict:
-        """The transaction item that records a version number on the claim (see RegistryStore.reserve_version)."""
+    def reservation_update(self, claim: Claim, version: int, source_version: str | None = None) -> dict:
+        """The transaction item that records a version number on the claim (see RegistryStore.reserve_version),
+        with the S3 object version it is for, so a retry copies those bytes even after an overwrite."""
+        update = "SET reserved_version = :v" + (", source_version = :sv" if source_version else "")
+        values = {":v": to_value(version), ":owner": {"S": claim.owner}}
+        if source_version:
+            values[":sv"] = to_value(source_version)
         return {
             "Update": {
                 "TableName": self._table,
                 "Key": {"pk": {"S": claim.event_id}},
-                "UpdateExpression": "SET reserved_version = :v",
+                "UpdateExpression": update,
                 "ConditionExpression": "#o = :owner AND attribute_not_exists(reserved_version)",
                 "ExpressionAttributeNames": {"#o": "owner"},
-                "ExpressionAttributeValues": {":v": to_value(version), ":owner": {"S": claim.owner}},
+                "ExpressionAttributeValues": values,
             }
         }
 

@@ -42,6 +42,7 @@ _VERSION_TAIL = re.compile(r"(?P<name>.+)_v(?P<version>[0-9]+)", re.ASCII | re.D
 _ALIAS = re.compile(r"[A-Za-z0-9._@-]{1,128}", re.ASCII)
 _RESERVED_ALIAS = re.compile(r"latest|v[0-9]+", re.ASCII | re.IGNORECASE)
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}", re.ASCII)
+_EVENT_ID = re.compile(r"[0-9A-Za-z_-]{1,64}", re.ASCII)
 
 NAME_RULE = (
     "a model name is 1 to 4 segments joined by '/', each segment 1-64 ASCII characters of "
@@ -114,15 +115,21 @@ def parse_target_model(value: str) -> tuple[str, int]:
     return validate_model_name(tail["name"]), _check_version(int(tail["version"]))
 
 
-def rejected_key(name: str, stamp: datetime, etag: str, rejected_prefix: str = "rejected/") -> str:
-    """Where a rejected upload is kept: unique per upload time and content, sortable by time."""
+def rejected_key(name: str, stamp: datetime, etag: str, event_id: str, rejected_prefix: str = "rejected/") -> str:
+    """Where a rejected upload is kept: sortable by time, unique per event.
+
+    The event id is part of the key because two identical bad uploads in the same second
+    share stamp and ETag; without it the second one's copy would collide with the first.
+    """
+    if not _EVENT_ID.fullmatch(event_id or ""):
+        raise InvalidInput(f"invalid event id {event_id!r}: expected 1 to 64 letters, digits, '_' or '-'")
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
     short = etag.strip().strip('"')[:8]
     if not _HEX8.fullmatch(short):
         raise InvalidInput(f"invalid ETag {etag!r}: expected at least 8 hexadecimal digits")
     when = stamp.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return f"{rejected_prefix}{validate_model_name(name)}/{when}-{short.lower()}{SUFFIX}"
+    return f"{rejected_prefix}{validate_model_name(name)}/{when}-{short.lower()}-{event_id}{SUFFIX}"
 
 
 def report_key(rejected: str) -> str:

@@ -14,6 +14,8 @@ class ModelRecord(BaseModel):
     latest_version: int | None = None
     # The last number handed out; versions are numbered 1..next_version with no gaps.
     next_version: int = 0
+    # The SHA-256 of the bytes the last number went to: "identical to the latest" is decided against it.
+    last_sha256: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -32,7 +34,9 @@ class VersionRecord(BaseModel):
     source_etag: str
     event_id: str
     created_at: datetime
-    uploader: str | None = None
+    uploader: str | None = Field(default=None, description="the verified actor: S3 event principal or API caller")
+    claimed_uploader: str | None = Field(default=None, description="x-amz-meta-uploader as typed: a note, not an actor")
+    requested_aliases: list[str] = Field(default_factory=list, description="aliases its upload asked to move")
     metadata: dict[str, str] = Field(default_factory=dict)
     status: Literal["active", "retired"] = "active"
     # When an alias last pointed at (or moved away from) this version; retirement counts its grace from here.

@@ -193,7 +193,8 @@ class VersionView(BaseModel):
     labels_count: int | None
     source_key: str
     created_at: datetime
-    uploader: str | None
+    uploader: str | None = Field(description="who uploaded it, as S3 or the API verified")
+    claimed_uploader: str | None = Field(default=None, description="x-amz-meta-uploader as typed (unverified)")
     metadata: dict[str, str]
     status: str
 
@@ -285,3 +286,13 @@ class UploadLink(BaseModel):
     key: str
     headers: dict[str, str] = Field(description="send exactly these headers with the PUT: they are signed")
     expires_at: datetime
+
+
+class WarmupRun(BaseModel):
+    """What a re-run warm-up did: whether the version answered, and the aliases its upload requested."""
+
+    name: str
+    version: int
+    ok: bool
+    warmup: str = Field(description='"ok in 1.23 s" or "failed: <why>"')
+    aliases: dict[str, str] = Field(description="requested or following alias -> what happened to it")

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Invoke each new version once on the endpoint before aliases move to it; a failed
     # warm-up leaves the aliases where they were. An upload's x-amz-meta-warmup overrides it.
     warmup: bool = False
+    # How long a warm-up keeps retrying ModelNotReadyException (a big model's first load) before it fails.
+    warmup_budget_seconds: float = 120.0
 
     # A claim older than this with no completion is taken to be a crashed run.
     claim_timeout_seconds: int = 900
