@@ -18,9 +18,9 @@ from chalicelib.artifacts import Artifacts
 from chalicelib.catalog import Catalog
 from chalicelib.claims import ClaimStore
 from chalicelib.events import decode_sqs_records
-from chalicelib.http import Api, RegistryChalice, version_number
+from chalicelib.http import Api, RegistryChalice
 from chalicelib.ingest import Ingestor
-from chalicelib.registration import Registrar
+from chalicelib.registration import Registrar, source_pattern
 from chalicelib.settings import get_settings
 from chalicelib.store import RegistryStore
 from chalicelib.uploads import UploadLinks
@@ -28,6 +28,7 @@ from chalicelib.uploads import UploadLinks
 app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()
 api = Api(app, authorizer=IAMAuthorizer() if settings.auth == "iam" else None)
+OWNED_PREFIXES = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
 
 
 @lru_cache(maxsize=1)
@@ -70,8 +71,7 @@ def get_catalog() -> Catalog:
 
 @lru_cache(maxsize=1)
 def get_registrar() -> Registrar:
-    owned = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
-    return Registrar(get_ingestor(), settings.bucket, owned)
+    return Registrar(get_ingestor(), settings.bucket, OWNED_PREFIXES)
 
 
 @lru_cache(maxsize=1)
@@ -124,7 +124,8 @@ def list_versions(name: str, query: s.PageQuery):
 
 
 @api.route("/models/{name}/versions", "POST", summary="Register s3://bucket/key as the next version",
-           answer=s.Registration, status=201, body=s.RegisterVersion, errors=(404, 409, 503))
+           answer=s.Registration, status=201, errors=(404, 409, 503),
+           body=s.RegisterVersion.sourced_from(source_pattern(settings.bucket, OWNED_PREFIXES)))
 def register_version(name: str, body: s.RegisterVersion, actor: str):
     done = get_registrar().register(name, body.source, body.aliases, body.metadata, actor)
     answer = s.Registration(outcome=done.upload.outcome, message=done.upload.message,
@@ -134,8 +135,8 @@ def register_version(name: str, body: s.RegisterVersion, actor: str):
 
 @api.route("/models/{name}/versions/{n}", "GET", summary="One version, with its SageMaker TargetModel",
            answer=s.VersionView, errors=(404, 422))
-def get_version(name: str, n: str):
-    return s.VersionView.of(get_catalog().version(name, version_number(n)))
+def get_version(name: str, n: int):
+    return s.VersionView.of(get_catalog().version(name, n))
 
 
 @api.route("/models/{name}/uploads", "GET", summary="What became of each drop-folder upload, newest first",
