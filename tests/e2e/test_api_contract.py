@@ -8,6 +8,7 @@ must match their schemas, and a method the document does not list must get a 405
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from chalicelib import names
+from chalicelib.errors import InvalidInput
 from local_stack.api_stack import ApiStack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-contract")]
@@ -84,3 +87,29 @@ def test_a_method_the_dev_server_does_not_know_is_a_json_405(api, method, path, 
     assert headers["Content-Type"] == "application/json"
     assert body["error"]["code"] == "method_not_allowed" and set(body["error"]) == {"code", "message", "details"}
     assert headers["Allow"] == allowed
+
+
+def test_the_name_and_alias_patterns_mean_the_same_to_javascript():
+    """ECMA 262 itself (Node's RegExp, `u` flag), on the edge cases of both rules."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node is not installed; tests/unit/test_contract_rules.py reads the patterns as ECMA 262 with jsonschema_rs")
+    samples = ["resnet_18", "team-a/squeezenet_v1.0", "a..b", "m_v2", "m_v2\n", "é", "a/b/c/d/e", "latest",
+               "Latest", "v12", "v1a", "prod@eu", "a\u2028", "K" * 128, "a" * 129, "x" * 64 + "y", "٣"]
+    script = ("const [p, s] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "const r = new RegExp(p, 'u'); console.log(JSON.stringify(s.map(x => r.test(x))));")
+    for pattern, check in ((names.NAME_PATTERN, names.validate_model_name),
+                           (names.ALIAS_PATTERN, names.validate_alias_name)):
+        answer = subprocess.run([node, "-e", script], input=json.dumps([pattern, samples]), capture_output=True,
+                                text=True, timeout=30, check=True)
+        in_length = [len(s) <= 200 for s in samples]  # maxLength is its own keyword; names stay under it here
+        expected = [accepts(check, s) for s in samples]
+        assert [a and n for a, n in zip(json.loads(answer.stdout), in_length)] == expected, pattern
+
+
+def accepts(check, value: str) -> bool:
+    try:
+        check(value)
+        return True
+    except InvalidInput:
+        return False
