@@ -18,7 +18,7 @@ from local_stack.stack import HOST, REGION, REPO, StackConfig
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]):
-    """boto3 reads endpoints and credentials from the environment: set them only while provisioning."""
+    """boto3 reads endpoints and credentials from the environment: set them only while they are needed."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -35,7 +35,9 @@ class ApiStack:
     def __init__(self, workdir: Path, timeout: float = 120):
         self.workdir = Path(workdir)
         self.timeout = timeout
-        self.config = StackConfig(emulator_port=free_port(), api_port=free_port(), workdir=self.workdir)
+        # No gateway runs: its port is a free one, so a warm-up fails fast instead of reaching someone's `make up`.
+        self.config = StackConfig(emulator_port=free_port(), api_port=free_port(), gateway_port=free_port(),
+                                  workdir=self.workdir)
         self.env = self.config.client_env()
         self.emulator: ChildProcess | None = None
         self.api: ChildProcess | None = None
@@ -69,8 +71,12 @@ class ApiStack:
         from chalicelib.settings import Settings
         from local_stack.provision import provision
 
-        with _environment(self.env):
+        with self.aws():
             provision(boto3.Session(region_name=REGION), Settings())
+
+    def aws(self):
+        """A context in which boto3 clients reach this stack's emulator (and nothing else does)."""
+        return _environment(self.env)
 
     def stop(self) -> None:
         for child in (self.api, self.emulator):
