@@ -146,8 +146,10 @@ class Api:
         if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
             code = _CHALICE_CODES.get(response.status_code, "error")
             headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
-            if response.status_code == 405:  # a method no route takes (TRACE...): name the ones it does
-                headers["Allow"] = ", ".join(self.documented_methods(request))
+            if response.status_code == 405:  # a method no route takes (TRACE...): as _method_not_allowed says it
+                allowed = self.documented_methods(request)
+                return error_response(code, f"this path answers {', '.join(allowed)} only", 405,
+                                      {"allowed": allowed}, headers={**headers, "Allow": ", ".join(allowed)})
             message = "an internal error occurred; it has been logged" if response.status_code >= 500 \
                 else str(body.get("Message", ""))
             return error_response(code, message, response.status_code, headers=headers)

@@ -109,7 +109,7 @@ def test_a_method_the_dev_server_does_not_know_is_a_json_405(api, method, path, 
     assert status == 405
     assert headers["Content-Type"] == "application/json"
     assert body["error"]["code"] == "method_not_allowed" and set(body["error"]) == {"code", "message", "details"}
-    assert headers["Allow"] == allowed
+    assert headers["Allow"] == allowed and body["error"]["details"]["allowed"] == allowed.split(", ")
 
 
 def test_the_name_and_alias_patterns_mean_the_same_to_javascript():
