@@ -13,8 +13,8 @@ from .schemas import ErrorBody
 
 REF = "#/components/schemas/{model}"
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Malformed request (not JSON)",
-            404: "Not found (in a listing: a next_token that names no page of it)", 409: "Conflict", 413: f"Body larger than {MAX_BODY_BYTES} bytes", 422: "Invalid field",
-            503: "Temporarily unavailable; retry"}
+            404: "Not found (in a listing: a next_token that names no page of it)", 409: "Conflict",
+            413: f"Body larger than {MAX_BODY_BYTES} bytes", 422: "Invalid field", 503: "Temporarily unavailable; retry"}
 
 
 def build(operations: list[Operation], title: str, version: str, server: str | None = None) -> dict[str, Any]:

@@ -55,11 +55,11 @@ def test_an_integral_float_revision_is_that_integer_as_json_schema_says(client, 
     assert call(client, "PUT", "/aliases/prod", {"model": "resnet_18", "version": 1})[1]["revision"] == 1
 
     moved = call(client, "PUT", "/aliases/prod", {"model": "resnet_18", "version": 2, "expected_revision": 1.0})
-    stale = call(client, "PUT", "/aliases/prod", {"model": "resnet_18", "version": 1, "expected_revision": 1.0})
+    stale = call(client, "PUT", "/aliases/prod", {"model": "resnet_18", "version": 1, "expected_revision": 1117.0})
     rolled = call(client, "POST", "/aliases/prod/rollback", {"expected_revision": 2.0})
 
     assert (moved[0], moved[1]["revision"], moved[1]["version"]) == (200, 2, 2)
-    assert (stale[0], stale[1]["error"]["code"]) == (409, "conflict")
+    assert (stale[0], stale[1]["error"]["details"]["current_revision"]) == (409, 2)  # 1117.0 read as 1117
     assert (rolled[0], rolled[1]["version"]) == (200, 1)
 
 
