@@ -162,9 +162,9 @@ class Stack:
         return env
 
     def _chalice_argv(self) -> list[str]:
-        chalice = Path(sys.executable).parent / "chalice"
-        return [str(chalice), "local", "--no-autoreload", "--stage", "local", "--host", HOST,
-                "--port", str(self.config.api_port)]
+        from local_stack.devserver import argv
+
+        return argv(HOST, self.config.api_port)
 
     def _provision(self) -> None:
         import boto3

@@ -21,10 +21,10 @@ from chalicelib.claims import ClaimStore
 from chalicelib.deadletters import FailureLog
 from chalicelib.deferred import DeferredRegistrations
 from chalicelib.deliveries import Deliveries, receive_count
-from chalicelib.http import Api, RegistryChalice, version_number
+from chalicelib.http import Api, RegistryChalice
 from chalicelib.ingest import Ingestor
 from chalicelib.ingest_queue import IngestQueue
-from chalicelib.registration import Registrar
+from chalicelib.registration import Registrar, source_pattern
 from chalicelib.rewarm import Rewarmer
 from chalicelib.settings import get_settings
 from chalicelib.store import RegistryStore
@@ -34,6 +34,7 @@ from chalicelib.uploads import UploadLinks
 app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()
 api = Api(app, authorizer=IAMAuthorizer() if settings.auth == "iam" else None)
+OWNED_PREFIXES = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
 
 
 @lru_cache(maxsize=1)
@@ -102,10 +103,9 @@ def get_catalog() -> Catalog:
 
 @lru_cache(maxsize=1)
 def get_registrar() -> Registrar:
-    owned = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
     deferred = DeferredRegistrations(get_artifacts(), get_claims(), get_store(), get_ingest_queue(),
                                      settings.deferred_registration_bytes)
-    return Registrar(get_ingestor(), settings.bucket, owned, deferred)
+    return Registrar(get_ingestor(), settings.bucket, OWNED_PREFIXES, deferred)
 
 
 @lru_cache(maxsize=1)
@@ -171,8 +171,8 @@ def list_versions(name: str, query: s.PageQuery):
 
 
 @api.route("/models/{name}/versions", "POST", summary="Register s3://bucket/key as the next version (202: queued)",
-           answer=s.Registration, status=201, body=s.RegisterVersion, errors=(404, 409, 503),
-           answers={202: s.UploadView})
+           answer=s.Registration, status=201, errors=(404, 409, 503), answers={202: s.UploadView},
+           body=s.RegisterVersion.sourced_from(source_pattern(settings.bucket, OWNED_PREFIXES)))
 def register_version(name: str, body: s.RegisterVersion, actor: str):
     done = get_registrar().register(name, body.source, body.aliases, body.metadata, actor)
     if done.queued:
@@ -186,15 +186,15 @@ def register_version(name: str, body: s.RegisterVersion, actor: str):
 
 @api.route("/models/{name}/versions/{n}", "GET", summary="One version, with its SageMaker TargetModel",
            answer=s.VersionView, errors=(404, 422))
-def get_version(name: str, n: str):
-    return s.VersionView.of(get_catalog().version(name, version_number(n)))
+def get_version(name: str, n: int):
+    return s.VersionView.of(get_catalog().version(name, n))
 
 
 @api.route("/models/{name}/versions/{n}/warmup", "POST",
            summary="Warm a version up again, then move the aliases its upload requested",
            answer=s.WarmupRun, errors=(404, 409, 422, 503))
-def warm_version(name: str, n: str, actor: str):
-    done = get_rewarmer().run(name, version_number(n), actor)
+def warm_version(name: str, n: int, actor: str):
+    done = get_rewarmer().run(name, n, actor)
     return s.WarmupRun(name=done.version.name, version=done.version.version, ok=done.ok, warmup=done.warmup,
                        aliases=done.aliases)
 

@@ -5,11 +5,13 @@ privilege), so any other bucket would fail deep inside S3 instead of with a clea
 Not in the drop folder either: an object there is ingested by its S3 event already, and two
 runs over the same bytes could race to two versions.
 """
+import re
 from dataclasses import dataclass
 
 from . import names
 from .deferred import DeferredRegistrations
 from .errors import Conflict, InvalidInput
+from .names import ecma_escape
 from .ingest import Ingestor
 from .records import UploadRecord, VersionRecord
 
@@ -29,6 +31,15 @@ class Registered:
         return self.upload.outcome == "queued"
 
 
+def source_pattern(bucket: str, owned_prefixes: tuple[str, ...]) -> str:
+    """Which sources this registry registers, as one pattern: /openapi.json publishes it, _locate fullmatches it.
+
+    A key is any text without control characters (`.` would differ: ECMA's stops at \\r, Python's does not).
+    """
+    owned = "|".join(ecma_escape(prefix) for prefix in owned_prefixes)
+    return f"^s3://{ecma_escape(bucket)}/(?!{owned})[^\\x00-\\x1f]+$"
+
+
 class Registrar:
     def __init__(self, ingestor: Ingestor, bucket: str, owned_prefixes: tuple[str, ...],
                  deferred: DeferredRegistrations | None = None):
@@ -36,6 +47,8 @@ class Registrar:
         self._deferred = deferred
         self._bucket = bucket
         self._owned_prefixes = owned_prefixes
+        self.source_pattern = source_pattern(bucket, owned_prefixes)
+        self._source = re.compile(self.source_pattern)
 
     def register(self, name: str, source: str, aliases: list[str], metadata: dict[str, str],
                  actor: str | None) -> Registered:
@@ -61,4 +74,7 @@ class Registrar:
             raise InvalidInput(f"{source} cannot be registered: {owned} belong to the registry (drop folder, "
                                "versions, rejects); put the source elsewhere in the bucket, or drop it into the "
                                "drop folder instead", {"source": source})
+        if not self._source.fullmatch(source):
+            raise InvalidInput(f"{source!r} cannot be registered: an S3 key has no control characters",
+                               {"source": source})
         return bucket, key

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.xdist_group("moto-server")
 class UnreachableS3(Artifacts):
     """Reading an upload times out, every time: the kind of fault SQS retries and then gives up on."""
 
-    def open(self, key, etag, bucket=None):
+    def open(self, key, etag, bucket=None, version_id=None):
         raise TransientError("reading the upload timed out", {"key": key})
 
 
