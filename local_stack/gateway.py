@@ -167,7 +167,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, headers, payload)
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        """The body by its Content-Length; anything the length does not describe closes the connection.
+
+        Chunked bodies are refused with 411 rather than decoded: InvokeEndpoint is capped at
+        6 MB and boto3 always sends Content-Length, so only a hand-rolled client sends chunks,
+        and refusing keeps the local gateway no more lenient than the cloud path it stands in
+        for. Either way the bytes after the headers are not a request and must not be read as one.
+        """
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            if self.headers.get("Content-Length") is not None:  # RFC 9112 6.1: a smuggling attempt
+                raise validation_error("A request must not carry both Content-Length and Transfer-Encoding.")
+            raise RuntimeApiError(411, "MissingContentLength", "Send the body with a Content-Length header; "
+                                  f"Transfer-Encoding {self.headers['Transfer-Encoding']!r} is not accepted.")
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdigit():  # a negative length would read to the end of the stream
+            self.close_connection = True
+            raise validation_error(f"Content-Length {declared!r} is not a non-negative integer.")
+        length = int(declared)
         if length > MAX_PAYLOAD:
             self.close_connection = True  # the unread body must not be parsed as the next request
             raise validation_error(f"Request body of {length} bytes is over the {MAX_PAYLOAD}-byte limit.")
