@@ -39,6 +39,8 @@ MAX_NPY_HEADER_BYTES = 10_000
 # it); the model only sees a small resized copy. Pillow's own bomb limit (~179 Mpx) lets
 # a 170 Mpx image through and allocates ~700 MB to convert it.
 MAX_IMAGE_PIXELS = 40_000_000
+# json.loads recurses once per level; far below Python's recursion limit, far above any input's rank.
+MAX_JSON_DEPTH = 64
 NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats (not complex, not objects)
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
@@ -142,12 +144,18 @@ def json_depth(data: bytes) -> int:
 
 
 def check_json_depth(data: bytes, input_shape: list[int]) -> None:
-    """`{"instances": [...]}` for an n-dimensional input nests n + 1 deep; deeper cannot be valid."""
-    limit = len(input_shape) + 1
+    """Refuses JSON nested beyond any plausible request before json.loads recurses into it.
+
+    `{"instances": [...]}` for an n-dimensional input nests n + 1 deep; the limit leaves room
+    above that, so a request with a few dimensions too many still gets the precise
+    invalid_shape answer, and only pathological nesting is refused here.
+    """
+    limit = max(MAX_JSON_DEPTH, len(input_shape) + 1)
     depth = json_depth(data)
     if depth > limit:
-        raise PayloadError(400, "invalid_json", f"the JSON nests {depth} levels deep; a request for this model "
-                                                f"({{\"instances\": ...}} of shape {input_shape}) nests at most {limit}")
+        raise PayloadError(400, "invalid_json", f"the JSON nests {depth} levels deep, over the {limit} this server "
+                                                f"reads; a request for this model ({{\"instances\": ...}} of shape "
+                                                f"{input_shape}) nests {len(input_shape) + 1}")
 
 
 def _npy_array(body, input_shape: list[int]) -> np.ndarray:

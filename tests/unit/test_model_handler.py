@@ -116,7 +116,13 @@ def test_json_nested_deeper_than_the_input_can_be_is_a_400_not_a_recursion_error
     error = refusal(deep_json(100_000), "application/json", None, DIGITS)
 
     assert (error.status, error.code) == (400, "invalid_json")
-    assert "nests 100001 levels deep" in error.message and "at most 3" in error.message
+    assert "nests 100001 levels deep, over the 64" in error.message
+
+
+def test_json_a_few_levels_too_deep_is_told_its_shape_is_wrong():
+    body = json.dumps({"instances": np.zeros((1, 3, 8, 8)).tolist()})
+
+    assert refusal(body, "application/json", None, DIGITS).code == "invalid_shape"
 
 
 def test_brackets_inside_json_strings_are_not_nesting():
