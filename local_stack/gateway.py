@@ -27,7 +27,8 @@ import requests
 from botocore.exceptions import ClientError
 
 from local_stack.mms import MmeApi
-from local_stack.model_cache import Budget, ModelCache, RuntimeApiError, model_error, target_key, validation_error
+from local_stack.model_cache import (Budget, ModelCache, RuntimeApiError, model_error, model_not_ready, target_key,
+                                     validation_error)
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,13 @@ class Gateway:
             if headers.get(name):
                 forward[name] = headers[name]
         for _ in range(2):  # a second time only if MMS lost the model under us
-            with self.cache.use(endpoint.bucket, key) as model:
-                response = self.http.post(
-                    f"{self.mms_url}/models/{model}/invoke", data=body, headers=forward, timeout=INVOKE_TIMEOUT
-                )
+            try:
+                with self.cache.use(endpoint.bucket, key) as model:
+                    response = self.http.post(
+                        f"{self.mms_url}/models/{model}/invoke", data=body, headers=forward, timeout=INVOKE_TIMEOUT
+                    )
+            except requests.ConnectionError as exc:  # MMS is down: its supervisor is restarting it
+                raise model_not_ready(f"The model server is restarting; retry {target} shortly. ({exc})") from exc
             if not _mms_lost_model(response):
                 break
             self.cache.forget(model)
@@ -133,6 +137,12 @@ class Gateway:
         if response.headers.get(CUSTOM_ATTRIBUTES):
             answer[CUSTOM_ATTRIBUTES] = response.headers[CUSTOM_ATTRIBUTES]
         return 200, answer, response.content
+
+    def backend_restarted(self) -> None:
+        """MMS came back empty: forget every model (the next invoke loads it again) and every pooled connection."""
+        self.cache.forget_all()
+        self.http.close()
+        self.cache.mms.http.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
