@@ -123,7 +123,8 @@ class Gateway:
                     response = self.http.post(
                         f"{self.mms_url}/models/{model}/invoke", data=body, headers=forward, timeout=INVOKE_TIMEOUT
                     )
-            except requests.ConnectionError as exc:  # MMS is down: its supervisor is restarting it
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                # MMS went away (before or while answering): its supervisor is restarting it
                 raise model_not_ready(f"The model server is restarting; retry {target} shortly. ({exc})") from exc
             if not _mms_lost_model(response):
                 break
