@@ -274,6 +274,7 @@ class Stack:
 
 
 def _answers(url: str) -> bool:
+    """The API's health probe: a 200 from `url`; anything else, a refused connection included, is unhealthy."""
     import requests
 
     try:

@@ -14,6 +14,8 @@ import requests
 from local_stack.processes import ChildProcess, free_port
 from local_stack.supervisor import Supervisor, Watched
 
+pytestmark = pytest.mark.slow
+
 
 def wait_until(condition, timeout: float = 30):
     deadline = time.monotonic() + timeout
