@@ -203,8 +203,10 @@ class Stack:
                  f"at most {budget.max_models} models loaded)")
 
     def _start_pump(self) -> None:
+        journal = self.config.workdir / "pump-in-flight.json"
+        journal.unlink(missing_ok=True)  # a previous stack's: its queue died with its emulator
         argv = [sys.executable, "-m", "local_stack.pump", "--queue-url", self.resources["queue_url"],
-                "--journal", str(self.config.workdir / "pump-in-flight.json")]
+                "--journal", str(journal)]
         self.pump = ChildProcess("the event pump", argv, self.config.workdir / "logs" / "pump.log",
                                  env=self._child_env()).start()
         self.say("- event pump          draining the ingest queue into the Chalice handler")
