@@ -155,3 +155,23 @@ class ClaimStore:
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
+
+    def abandon(self, event_id: str, now: datetime) -> None:
+        """Lets a retry take an in-progress claim at once: its run is known to be dead.
+
+        Only a host that knows the run's process died may call this (the local event pump,
+        restarted after a crash); in AWS the claim timeout stands in for that knowledge.
+        A completed claim is left as it is.
+        """
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": event_id}},
+                UpdateExpression="SET expires_at = :now",
+                ConditionExpression="#s = :inprogress",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":now": {"S": now.isoformat()}, ":inprogress": {"S": IN_PROGRESS}},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
