@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from chalicelib.layouts import (
+from chalicelib.validation.layouts import (
     PARAMS_MAGIC,
     SHAPES_CAP,
     SYMBOL_CAP,
@@ -11,7 +11,7 @@ from chalicelib.layouts import (
     capture_limit,
     check_layout,
 )
-from chalicelib.tar_walk import Entry
+from chalicelib.validation.tar_walk import Entry
 
 SYMBOL = json.dumps({"nodes": [], "heads": []}).encode()
 SHAPES = json.dumps([{"name": "data", "shape": [1, 3, 224, 224]}]).encode()

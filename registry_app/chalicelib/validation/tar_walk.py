@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from chalicelib import tar_headers as th
-from chalicelib.gzip_stream import StreamProblem
+from chalicelib.validation import tar_headers as th
+from chalicelib.validation.gzip_stream import StreamProblem
 
 MAX_EXTENDED_HEADER = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -11,7 +11,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 
-from chalicelib.tar_walk import Entry
+from chalicelib.validation.tar_walk import Entry
 
 MIB = 1 << 20
 SYMBOL_CAP = 16 * MIB  # large graphs are a few MB; json.loads of more would not be constant memory

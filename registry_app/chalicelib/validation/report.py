@@ -23,10 +23,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import layouts
-from chalicelib.gzip_stream import GzipInflater, StreamProblem
-from chalicelib.tar_headers import looks_like_tar_header
-from chalicelib.tar_walk import TarWalker
+from chalicelib.validation import layouts
+from chalicelib.validation.gzip_stream import GzipInflater, StreamProblem
+from chalicelib.validation.tar_headers import looks_like_tar_header
+from chalicelib.validation.tar_walk import TarWalker
 
 GIB = 1 << 30
 READ_CHUNK = 1 << 20
