@@ -151,6 +151,10 @@ def _pax_record(body: bytes) -> bytes:
     return block + body + bytes(-len(body) % 512)
 
 
+def _shapes(shape: list[int], name: str = "data") -> bytes:
+    return json.dumps([{"name": name, "shape": shape}]).encode()
+
+
 @dataclass(frozen=True)
 class HostileCase:
     name: str
@@ -241,6 +245,12 @@ ALL_CASES: list[HostileCase] = [
                 lambda: tgz({**M(), "model-shapes.json": b'[{"name": "data", "shape": [1, -3]}]'})),
     HostileCase("shapes_not_a_list", "mxnet.shapes_invalid",
                 lambda: tgz({**M(), "model-shapes.json": b'{"name": "data", "shape": [1, 3]}'})),
+    HostileCase("shapes_of_rank_3000", "mxnet.shapes_rank",
+                lambda: tgz({**M(), "model-shapes.json": _shapes([1] * 3000)})),
+    HostileCase("shapes_of_ten_billion_elements", "mxnet.shapes_too_large",
+                lambda: tgz({**M(), "model-shapes.json": _shapes([1, 100_000, 100_000])})),
+    HostileCase("shapes_input_declared_twice", "mxnet.shapes_invalid",
+                lambda: tgz({**M(), "model-shapes.json": json.dumps([{"name": "data", "shape": [1, 2]}] * 2).encode()})),
     HostileCase("synset_not_utf8", "mxnet.synset_invalid", lambda: tgz({**M(), "synset.txt": b"caf\xe9\n"})),
     # TensorFlow Serving layout
     HostileCase("tf_wrapped_in_a_folder", "tensorflow.nested_folder", lambda: tgz(tf_files("model1/"))),

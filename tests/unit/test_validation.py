@@ -177,9 +177,18 @@ def test_the_root_dot_entry_is_not_a_member_and_names_lose_their_dot_slash():
 
 
 def test_limits_come_from_the_settings():
-    limits = Limits.from_settings(Settings(max_members=7, max_uncompressed_bytes=99, max_compression_ratio=3.5))
+    settings = Settings(max_members=7, max_uncompressed_bytes=99, max_compression_ratio=3.5, max_input_elements=64)
 
-    assert limits == Limits(max_members=7, max_uncompressed_bytes=99, max_compression_ratio=3.5)
+    limits = Limits.from_settings(settings)
+
+    assert limits == Limits(max_members=7, max_uncompressed_bytes=99, max_compression_ratio=3.5, max_input_elements=64)
+
+
+def test_the_input_element_cap_reaches_the_shapes_rule():
+    archive = tgz({**mxnet_files(), "model-shapes.json": b'[{"name": "data", "shape": [1, 3, 8, 8]}]'})
+
+    assert validate(archive).valid
+    assert rules(validate(archive, Limits(max_input_elements=191))) == ["mxnet.shapes_too_large"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
