@@ -191,6 +191,31 @@ def test_the_input_element_cap_reaches_the_shapes_rule():
     assert rules(validate(archive, Limits(max_input_elements=191))) == ["mxnet.shapes_too_large"]
 
 
+def test_a_pax_header_at_its_size_cap_is_read():
+    near_cap = entry("f", b"x", pax_headers={"comment": "c" * ((256 << 10) - 100)})
+
+    assert validate(tgz(mxnet_files(), [near_cap])).valid
+
+
+def test_global_pax_records_count_together_across_headers():
+    headers = b"".join(tarfile.TarInfo.create_pax_global_header({f"k{i}": "v"}) for i in range(256))
+
+    assert validate(gz(headers + tar_bytes(mxnet_files()))).valid
+    assert rules(validate(gz(headers * 2 + tar_bytes(mxnet_files())))) == ["limits.pax_records"]
+
+
+def test_a_git_archive_comment_in_a_global_pax_header_is_fine():
+    comment = tarfile.TarInfo.create_pax_global_header({"comment": "5f3c1e2d" * 5})
+
+    assert validate(gz(comment + tar_bytes(mxnet_files()))).valid
+
+
+def test_a_global_sparse_record_marks_the_members_after_it_sparse():
+    sparse = tarfile.TarInfo.create_pax_global_header({"GNU.sparse.realsize": "1024"})
+
+    assert "safety.member_type" in rules(validate(gz(sparse + tar_bytes(mxnet_files()))))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_damaged_archives_give_a_report_never_an_exception(data):
