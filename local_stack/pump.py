@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     sqs, settings = session.client("sqs"), get_settings()
     journal = InFlightJournal(args.journal)
     claims = ClaimStore(session.client("dynamodb"), settings.events_table, settings.claim_timeout_seconds)
-    if handed_on := hand_on_abandoned(journal, sqs, args.queue_url, claims):
+    if handed_on := hand_on_abandoned(journal, sqs, args.queue_url, claims, app.get_deliveries().claim_ids):
         log.warning("handed on %d message(s) a previous pump left in flight", handed_on)
     sweep = (app.sweep_incoming, settings.sweep_every_minutes * 60)
     pump = EventPump(sqs, args.queue_url, app.ingest_uploads, args.region, retry_delay_seconds=1,

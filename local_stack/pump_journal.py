@@ -13,10 +13,10 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from botocore.exceptions import ClientError
 
-from chalicelib.events import decode_sqs_records
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +54,18 @@ class InFlightJournal:
         partial.replace(self.path)  # whole or not at all, even if the pump is killed mid-write
 
 
-def hand_on_abandoned(journal: InFlightJournal, sqs, queue_url: str, claims) -> int:
-    """Abandons the claims and re-shows the messages a dead pump left behind; returns how many."""
+def hand_on_abandoned(journal: InFlightJournal, sqs, queue_url: str, claims,
+                      claim_ids: Callable[[str], list[str]]) -> int:
+    """Abandons the claims and re-shows the messages a dead pump left behind; returns how many.
+
+    `claim_ids` (Deliveries.claim_ids) names the claims a message's runs took: the very identity the
+    handler gives an upload (its object version), not the raw notification's.
+    """
     left = journal.left_behind()
     now = datetime.now(timezone.utc)
     for receipt_handle, body in left.items():
-        for upload in decode_sqs_records(body):
-            claims.abandon(upload.event_id, now)
+        for event_id in claim_ids(body):
+            claims.abandon(event_id, now)
         try:
             sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=0)
         except ClientError as error:  # settled after all (deleted before the crash): nothing to hand on

@@ -83,11 +83,18 @@ class Deliveries:
         final = receive_count >= self._max_receives
         for job in jobs_of(body, self._prefix):
             try:
-                job = replace(job, upload=identified(job.upload, self._artifacts)) if job.registration is None else job
+                job = self._identified(job)
                 self._run(job)
             except Exception as error:
                 self._record(job, error, receive_count, final)
                 raise
+
+    def claim_ids(self, body: str) -> list[str]:
+        """The claims the runs of this message take: what a host that saw those runs die may abandon."""
+        return [self._identified(job).upload.event_id for job in jobs_of(body, self._prefix)]
+
+    def _identified(self, job: Job) -> Job:
+        return replace(job, upload=identified(job.upload, self._artifacts)) if job.registration is None else job
 
     def _record(self, job: Job, error: Exception, receive_count: int, final: bool) -> None:
         """Never lets the bookkeeping hide the fault itself: a failure to record is logged, the fault re-raised."""
