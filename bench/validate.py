@@ -22,7 +22,7 @@ ROUNDS = 3
 # the parent held when it forked.
 CHILD = r"""
 import json, sys, time
-from chalicelib.gzip_stream import BACKEND
+from chalicelib.validation.gzip_stream import BACKEND
 from chalicelib.validation import validate_file
 best, report = float("inf"), None
 for _ in range(int(sys.argv[2])):

@@ -151,6 +151,14 @@ def _pax_record(body: bytes) -> bytes:
     return block + body + bytes(-len(body) % 512)
 
 
+def _global_pax(records: dict[str, str]) -> bytes:
+    return tarfile.TarInfo.create_pax_global_header(records)
+
+
+def _shapes(shape: list[int], name: str = "data") -> bytes:
+    return json.dumps([{"name": name, "shape": shape}]).encode()
+
+
 @dataclass(frozen=True)
 class HostileCase:
     name: str
@@ -190,6 +198,18 @@ ALL_CASES: list[HostileCase] = [
     HostileCase("long_name_without_member", "tar.bad_header", _dangling_long_name),
     HostileCase("global_pax_path", "tar.bad_header",
                 lambda: gz(tarfile.TarInfo.create_pax_global_header({"path": "evil"}) + tar_bytes(M()))),
+    HostileCase("pax_directory_name_on_an_empty_file", "tar.bad_header",
+                lambda: tgz(M(), [entry("x", b"", pax_headers={"path": "weights/"})])),
+    HostileCase("empty_file_with_a_directory_name", "tar.bad_header",
+                lambda: tgz(M(), [entry("weights/", b"")], fmt=tarfile.GNU_FORMAT)),
+    HostileCase("pax_header_over_256_kib", "limits.pax_header",
+                lambda: tgz(M(), [entry("f", b"x", pax_headers={"comment": "c" * (256 << 10)})])),
+    HostileCase("global_pax_headers_over_256_kib_together", "limits.pax_header",
+                lambda: gz(_global_pax({"comment": "c" * (100 << 10)}) * 3 + tar_bytes(M()))),
+    HostileCase("pax_header_of_300_records", "limits.pax_records",
+                lambda: tgz(M(), [entry("f", b"x", pax_headers={f"LIBARCHIVE.k{i}": "v" for i in range(300)})])),
+    HostileCase("global_pax_records_over_256_together", "limits.pax_records",
+                lambda: gz(b"".join(_global_pax({f"k{i}": "v"}) for i in range(300)) + tar_bytes(M()))),
     HostileCase("file_with_a_directory_name", "tar.bad_header", lambda: tgz(M(), [entry("weights/", b"data")])),
     # safety
     HostileCase("path_traversal", "safety.traversal", lambda: tgz(M(), [entry("../../etc/cron.d/evil", b"x")])),
@@ -210,6 +230,19 @@ ALL_CASES: list[HostileCase] = [
     HostileCase("duplicate_member", "safety.duplicate",
                 lambda: tgz(M(), [entry("./synset.txt", b"other\n")])),
     HostileCase("control_characters", "safety.control_chars", lambda: tgz(M(), [entry("evil\x1b[2J.txt", b"x")])),
+    HostileCase("bidi_override_in_a_name", "safety.control_chars", lambda: tgz(M(), [entry("evil\u202etxt.exe", b"x")])),
+    HostileCase("zero_width_space_in_a_name", "safety.control_chars", lambda: tgz(M(), [entry("syn\u200bset.txt", b"x")])),
+    HostileCase("file_then_folder_of_one_name", "safety.file_and_directory",
+                lambda: tgz(M(), [entry("extra", b"x"), entry("extra/y", b"y")])),
+    HostileCase("folder_then_file_of_one_name", "safety.file_and_directory",
+                lambda: tgz(M(), [entry("extra/y", b"y"), entry("extra", b"x")])),
+    HostileCase("names_differing_only_by_case", "safety.name_collision",
+                lambda: tgz(M(), [entry("Synset.txt", b"other\n")])),
+    HostileCase("names_differing_only_by_normalisation", "safety.name_collision",
+                lambda: tgz(M(), [entry("caf\u00e9.txt", b"nfc"), entry("cafe\u0301.txt", b"nfd")])),
+    HostileCase("folders_differing_only_by_case", "safety.name_collision",
+                lambda: tgz(M(), [entry("Extra/a", b"a"), entry("extra/b", b"b")])),
+    HostileCase("name_component_over_255_bytes", "safety.name_too_long", lambda: tgz(M(), [entry("n" * 256, b"x")])),
     HostileCase("name_not_utf8", "safety.name_encoding",
                 lambda: tgz(M(), [entry("caf\udce9.txt", b"x")], fmt=tarfile.GNU_FORMAT)),
     HostileCase("file_without_name", "safety.empty_name", lambda: tgz(M(), [entry(".", b"x")])),
@@ -241,6 +274,12 @@ ALL_CASES: list[HostileCase] = [
                 lambda: tgz({**M(), "model-shapes.json": b'[{"name": "data", "shape": [1, -3]}]'})),
     HostileCase("shapes_not_a_list", "mxnet.shapes_invalid",
                 lambda: tgz({**M(), "model-shapes.json": b'{"name": "data", "shape": [1, 3]}'})),
+    HostileCase("shapes_of_rank_3000", "mxnet.shapes_rank",
+                lambda: tgz({**M(), "model-shapes.json": _shapes([1] * 3000)})),
+    HostileCase("shapes_of_ten_billion_elements", "mxnet.shapes_too_large",
+                lambda: tgz({**M(), "model-shapes.json": _shapes([1, 100_000, 100_000])})),
+    HostileCase("shapes_input_declared_twice", "mxnet.shapes_invalid",
+                lambda: tgz({**M(), "model-shapes.json": json.dumps([{"name": "data", "shape": [1, 2]}] * 2).encode()})),
     HostileCase("synset_not_utf8", "mxnet.synset_invalid", lambda: tgz({**M(), "synset.txt": b"caf\xe9\n"})),
     # TensorFlow Serving layout
     HostileCase("tf_wrapped_in_a_folder", "tensorflow.nested_folder", lambda: tgz(tf_files("model1/"))),

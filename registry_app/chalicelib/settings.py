@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     max_members: int = 10_000
     max_uncompressed_bytes: int = 20 * GIB
     max_compression_ratio: float = 200.0
+    # Elements of one input in <p>-shapes.json (batch included); see validation/limits.py.
+    max_input_elements: int = 1 << 20
 
     # Invoke each new version once on the endpoint before aliases move to it; a failed
     # warm-up leaves the aliases where they were. An upload's x-amz-meta-warmup overrides it.

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from chalicelib.layouts import (
+from chalicelib.validation.layouts import (
     PARAMS_MAGIC,
     SHAPES_CAP,
     SYMBOL_CAP,
@@ -11,7 +11,8 @@ from chalicelib.layouts import (
     capture_limit,
     check_layout,
 )
-from chalicelib.tar_walk import Entry
+from chalicelib.validation.shapes import read_shapes
+from chalicelib.validation.tar_walk import Entry
 
 SYMBOL = json.dumps({"nodes": [], "heads": []}).encode()
 SHAPES = json.dumps([{"name": "data", "shape": [1, 3, 224, 224]}]).encode()
@@ -89,12 +90,63 @@ def test_a_synset_over_its_cap_is_refused():
         [{"name": "data", "shape": []}],
         [{"name": "", "shape": [1]}],
         [{"shape": [1]}],
+        [{"name": 7, "shape": [1]}],
         ["data"],
+        [],
+        {"name": "data", "shape": [1, 3]},
         None,
     ],
 )
 def test_shapes_need_named_inputs_with_positive_integer_dimensions(shapes):
     assert failed_rules(mxnet(**{"resnet-18-shapes.json": json.dumps(shapes).encode()})) == ["mxnet.shapes_invalid"]
+
+
+def shapes_rules(shapes: object, max_elements: int = 1 << 20) -> list[str]:
+    return [rule for rule, _ in read_shapes(json.dumps(shapes).encode(), max_elements)[1]]
+
+
+def test_an_input_name_declared_twice_is_refused():
+    assert shapes_rules([{"name": "data", "shape": [1, 2]}, {"name": "data", "shape": [1, 3]}]) == ["mxnet.shapes_invalid"]
+
+
+@pytest.mark.parametrize("dims", [[1] * 3000, [1] * 9, [8]])
+def test_a_shape_has_two_to_eight_dimensions_batch_first(dims):
+    assert shapes_rules([{"name": "data", "shape": dims}]) == ["mxnet.shapes_rank"]
+
+
+def test_the_rank_message_stays_short_for_a_3000_dimension_shape():
+    (_, message), = read_shapes(json.dumps([{"name": "data", "shape": [1] * 3000}]).encode(), 1 << 20)[1]
+
+    assert "3000 dimensions" in message and len(message) < 200
+
+
+@pytest.mark.parametrize("dims", [[1, 100_000, 100_000], [100_000, 100_000, 1], [2**40] * 8])
+def test_an_input_over_the_element_cap_is_refused(dims):
+    assert shapes_rules([{"name": "data", "shape": dims}]) == ["mxnet.shapes_too_large"]
+
+
+def test_the_element_cap_counts_the_whole_shape_batch_included():
+    assert shapes_rules([{"name": "data", "shape": [4, 256]}], max_elements=1024) == []
+    assert shapes_rules([{"name": "data", "shape": [5, 256]}], max_elements=1024) == ["mxnet.shapes_too_large"]
+
+
+def test_every_input_is_held_to_the_element_cap():
+    shapes = [{"name": "image", "shape": [1, 3, 224, 224]}, {"name": "mask", "shape": [1, 2000, 2000]}]
+
+    assert shapes_rules(shapes) == ["mxnet.shapes_too_large"]
+
+
+def test_a_shapes_file_with_several_inputs_stays_valid():
+    shapes = [{"name": "image", "shape": [1, 3, 224, 224]}, {"name": "scale", "shape": [1, 1]}]
+
+    result = check_layout(*files(mxnet(**{"resnet-18-shapes.json": json.dumps(shapes).encode()})))
+
+    assert result.failures == []
+    assert result.input_shapes == shapes
+
+
+def test_a_shape_at_the_default_cap_is_valid():
+    assert shapes_rules([{"name": "data", "shape": [1, 1024, 1024]}]) == []
 
 
 def test_a_prefix_mismatch_leaves_the_prefix_unknown():

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import chalicelib
+import chalicelib.validation
 from chalicelib.settings import Settings
 from chalicelib.validation import Limits, validate_file, validate_stream
-from chalicelib.tar_headers import looks_like_tar_header
+from chalicelib.validation.tar_headers import looks_like_tar_header
 from hostile_tarballs import (
     ALL_CASES,
     entry,
@@ -78,9 +78,8 @@ def test_each_hostile_tarball_is_rejected_for_its_rule(case):
 
 
 def test_every_rule_in_the_validator_has_a_hostile_tarball():
-    package = Path(chalicelib.__file__).parent
-    sources = ["validation.py", "layouts.py", "tar_walk.py", "tar_headers.py", "gzip_stream.py"]
-    declared = {rule for name in sources for rule in RULE_LITERAL.findall((package / name).read_text())}
+    package = Path(chalicelib.validation.__file__).parent
+    declared = {rule for source in package.glob("*.py") for rule in RULE_LITERAL.findall(source.read_text())}
 
     covered = {case.rule_id for case in ALL_CASES}
 
@@ -178,9 +177,43 @@ def test_the_root_dot_entry_is_not_a_member_and_names_lose_their_dot_slash():
 
 
 def test_limits_come_from_the_settings():
-    limits = Limits.from_settings(Settings(max_members=7, max_uncompressed_bytes=99, max_compression_ratio=3.5))
+    settings = Settings(max_members=7, max_uncompressed_bytes=99, max_compression_ratio=3.5, max_input_elements=64)
 
-    assert limits == Limits(max_members=7, max_uncompressed_bytes=99, max_compression_ratio=3.5)
+    limits = Limits.from_settings(settings)
+
+    assert limits == Limits(max_members=7, max_uncompressed_bytes=99, max_compression_ratio=3.5, max_input_elements=64)
+
+
+def test_the_input_element_cap_reaches_the_shapes_rule():
+    archive = tgz({**mxnet_files(), "model-shapes.json": b'[{"name": "data", "shape": [1, 3, 8, 8]}]'})
+
+    assert validate(archive).valid
+    assert rules(validate(archive, Limits(max_input_elements=191))) == ["mxnet.shapes_too_large"]
+
+
+def test_a_pax_header_at_its_size_cap_is_read():
+    near_cap = entry("f", b"x", pax_headers={"comment": "c" * ((256 << 10) - 100)})
+
+    assert validate(tgz(mxnet_files(), [near_cap])).valid
+
+
+def test_global_pax_records_count_together_across_headers():
+    headers = b"".join(tarfile.TarInfo.create_pax_global_header({f"k{i}": "v"}) for i in range(256))
+
+    assert validate(gz(headers + tar_bytes(mxnet_files()))).valid
+    assert rules(validate(gz(headers * 2 + tar_bytes(mxnet_files())))) == ["limits.pax_records"]
+
+
+def test_a_git_archive_comment_in_a_global_pax_header_is_fine():
+    comment = tarfile.TarInfo.create_pax_global_header({"comment": "5f3c1e2d" * 5})
+
+    assert validate(gz(comment + tar_bytes(mxnet_files()))).valid
+
+
+def test_a_global_sparse_record_marks_the_members_after_it_sparse():
+    sparse = tarfile.TarInfo.create_pax_global_header({"GNU.sparse.realsize": "1024"})
+
+    assert "safety.member_type" in rules(validate(gz(sparse + tar_bytes(mxnet_files()))))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,23 +7,14 @@ metadata and the captured heads, so its memory does not grow with the archive.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import NamedTuple
 
-from chalicelib import tar_headers as th
-from chalicelib.gzip_stream import StreamProblem
+from chalicelib.validation import tar_headers as th
+from chalicelib.validation.gzip_stream import StreamProblem
+from chalicelib.validation.member_names import Entry, collisions, name_problems, shown
 
-MAX_EXTENDED_HEADER = 1 << 20
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-class Entry(NamedTuple):
-    """One file or directory of the archive, by its name without `./`."""
-
-    name: str
-    size: int
-    type: str  # "file" | "dir"
+__all__ = ["Entry", "TarWalker"]
+MAX_LONG_NAME = 1 << 20  # a GNU long name or link; names past PATH_MAX are refused later, by rule
 
 
 class TarWalker:
@@ -39,7 +30,6 @@ class TarWalker:
         self.report = report
         self.members: list[Entry] = []
         self.captured: dict[str, bytes] = {}
-        self._seen: set[str] = set()
         self._headers = 0
         self._count = 0
         self._partial = bytearray()  # a header split across two pieces
@@ -50,7 +40,10 @@ class TarWalker:
         self._long_name: bytes | None = None
         self._long_link = False
         self._pax_local: dict[str, str] = {}
-        self._pax_global: dict[str, str] = {}
+        # Global pax records are never merged into members: none may set a path, size or link,
+        # so all a member needs from them is whether one made it sparse.
+        self._global_sparse = False
+        self._global_bytes = self._global_records = 0
         self._trailing_zeros = -1  # -1 until the first zero block
 
     def feed(self, data: bytes) -> None:
@@ -95,6 +88,8 @@ class TarWalker:
             raise StreamProblem(
                 "tar.truncated", "the tar archive has no end-of-archive marker (two zero blocks): it is truncated"
             )
+        for rule, message in collisions(self.members):
+            self.report(rule, message)
 
     def _header(self, block: bytes) -> None:
         self._headers += 1
@@ -110,7 +105,9 @@ class TarWalker:
                 raise StreamProblem("format.not_tar", "the decompressed content is not a tar archive") from None
             raise StreamProblem("tar.bad_header", f"tar header #{self._headers} is corrupt ({exc})") from None
         if header.kind in th.EXTENDED:
-            if header.size > MAX_EXTENDED_HEADER:
+            if header.kind in th.PAX:
+                self._check_pax_size(header)
+            elif header.size > MAX_LONG_NAME:
                 raise StreamProblem("tar.bad_header", f"an extended tar header of {header.size} bytes is too large")
             # tarfile reads an extended header's padding too, so it is kept and must be zeros
             self._start_body(header.size, th.padded(header.size), lambda body: self._extended(header, body))
@@ -133,17 +130,27 @@ class TarWalker:
         elif kind == b"x":
             if self._pax_local:
                 raise StreamProblem("tar.bad_header", "two pax headers precede one member")
-            self._pax_local = th.parse_pax(body)
+            self._pax_local = th.parse_pax(body, th.MAX_PAX_RECORDS)
         else:
-            records = th.parse_pax(body)
+            records = th.parse_pax(body, th.MAX_PAX_RECORDS - self._global_records)
             if {"path", "size", "linkpath"} & records.keys():
                 raise StreamProblem("tar.bad_header", "a global pax header sets a member's path or size")
-            self._pax_global.update(records)
+            self._global_records += len(records)
+            self._global_sparse = self._global_sparse or th.is_sparse(records)
         if self._long_name is not None and "path" in self._pax_local:
             raise StreamProblem("tar.bad_header", "a member has both a GNU long name and a pax path")
 
+    def _check_pax_size(self, header: th.Header) -> None:
+        """A pax header, and all global ones together, stay under MAX_PAX_BYTES."""
+        if header.kind == b"g":
+            self._global_bytes += header.size
+        if max(header.size, self._global_bytes) > th.MAX_PAX_BYTES:
+            which = "the global pax headers add up to" if header.kind == b"g" else "a pax header has"
+            raise StreamProblem("limits.pax_header", f"{which} more than {th.MAX_PAX_BYTES // 1024} KiB of records; "
+                                "tar tools write a few hundred bytes")
+
     def _member(self, header: th.Header) -> None:
-        pax = {**self._pax_global, **self._pax_local}
+        pax = self._pax_local
         raw = self._long_name if self._long_name is not None else header.name
         if "path" in pax:
             raw = pax["path"].encode("utf-8", "surrogateescape")
@@ -152,24 +159,29 @@ class TarWalker:
             name = raw.decode("utf-8")
         except UnicodeDecodeError:
             name = raw.decode("utf-8", "replace")
-            self.report("safety.name_encoding", f"member name {name!r} is not valid UTF-8")
+            self.report("safety.name_encoding", f"member name {shown(name)} is not valid UTF-8")
         size, kind = header.size, header.kind
         if "size" in pax:
             if not pax["size"].isascii() or not pax["size"].isdigit():
                 raise StreamProblem("tar.bad_header", f"a pax header gives a bad size {pax['size']!r}")
             size = int(pax["size"])
         if kind in th.REGULAR and name.endswith("/"):
-            if size:  # GNU tar lists it as a directory but skips its data; tarfile does not
-                raise StreamProblem("tar.bad_header", f"member {name!r} is a file with a directory's name")
-            kind = th.DIRECTORY
+            # GNU tar makes a folder of it and skips no data; tarfile makes a file (of a pax or GNU
+            # long name, or of a '0' type) and reads the data: neither reading is safe to pick.
+            raise StreamProblem("tar.bad_header", f"member {shown(name)} is a regular file with a folder's name "
+                                "(ending in '/'): tar tools disagree on whether it is a file or a folder")
         self._count += 1
         if self._count > self.max_members:
             raise StreamProblem("limits.members", f"the archive has more than {self.max_members} members")
-        normal = self._check_name(name, kind == th.DIRECTORY)
-        unsafe = th.unsafe_type(kind, pax)
+        normal, failures = name_problems(name, kind == th.DIRECTORY)
+        for rule, message in failures:
+            self.report(rule, message)
+        if any(rule == "safety.name_too_long" for rule, _ in failures):
+            normal = ""  # kept out of the member list: the list's memory stays bounded by PATH_MAX a member
+        unsafe = th.unsafe_type(kind, self._global_sparse or th.is_sparse(pax))
         if unsafe:
             rule, what = unsafe
-            self.report(rule, f"member {name!r} {what}: only regular files and directories are allowed")
+            self.report(rule, f"member {shown(name)} {what}: only regular files and directories are allowed")
             self._start_body(0 if kind in th.UNSAFE else size, 0, None)  # as tarfile: links carry no data
         elif kind == th.DIRECTORY:
             if normal:
@@ -179,25 +191,6 @@ class TarWalker:
                 self.members.append(Entry(normal, size, "file"))
             keep = min(size, self.capture_limit(normal)) if normal else 0
             self._start_body(size, keep, (lambda body: self.captured.__setitem__(normal, body)) if keep else None)
-
-    def _check_name(self, name: str, is_dir: bool) -> str:
-        """Reports unsafe names; returns the name without `./`, empty segments or trailing `/`."""
-        if _CONTROL.search(name):
-            self.report("safety.control_chars", f"member name {name!r} contains control characters")
-        if name.startswith("/"):
-            self.report("safety.absolute_path", f"member {name!r} has an absolute path")
-        parts = [part for part in name.split("/") if part not in ("", ".")]
-        if ".." in parts:
-            self.report("safety.traversal", f"member {name!r} climbs out of the archive with '..'")
-        normal = "/".join(parts)
-        if not normal:
-            if not (is_dir and name.rstrip("/") in ("", ".")):
-                self.report("safety.empty_name", f"member {name!r} has no name once './' is removed")
-            return normal
-        if normal in self._seen:
-            self.report("safety.duplicate", f"member {normal!r} appears more than once")
-        self._seen.add(normal)
-        return normal
 
     def _start_body(self, size: int, keep: int, on_body: Callable[[bytes], None] | None) -> None:
         self._remaining = th.padded(size)

@@ -12,7 +12,7 @@ remaining bytes are still read and hashed.
 Rule id families: `format.*` (not a gzip'd tar at all), `gzip.*` (CRC, length,
 truncation), `tar.*` (headers, end marker), `safety.*` (member types and names),
 `limits.*` (members, size, ratio), `archive.empty`, `layout.unknown`, `mxnet.*`
-and `tensorflow.*` (layouts.py); `archive.unreadable` is the catch-all for a
+and `tensorflow.*` (mxnet.py, shapes.py, tensorflow.py); `archive.unreadable` is the catch-all for a
 fault no other rule names. tests/hostile_tarballs.py has an archive for each.
 """
 from __future__ import annotations
@@ -21,36 +21,18 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from chalicelib import layouts
-from chalicelib.gzip_stream import GzipInflater, StreamProblem
-from chalicelib.tar_headers import looks_like_tar_header
-from chalicelib.tar_walk import TarWalker
+from chalicelib.validation import layouts
+from chalicelib.validation.gzip_stream import GzipInflater, StreamProblem
+from chalicelib.validation.limits import Limits
+from chalicelib.validation.tar_headers import looks_like_tar_header
+from chalicelib.validation.tar_walk import TarWalker
 
-GIB = 1 << 30
 READ_CHUNK = 1 << 20
 # Below this many uncompressed bytes the ratio cap does not apply: tar headers and
 # padding of a small archive compress far better than any model weights.
 RATIO_FLOOR_BYTES = 16 << 20
-
-
-class Limits(BaseModel):
-    """Caps that keep a hostile archive from costing more than a normal one."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_members: int = Field(10_000, ge=1)
-    max_uncompressed_bytes: int = Field(20 * GIB, ge=0)
-    max_compression_ratio: float = Field(200.0, gt=0)
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> Limits:
-        return cls(
-            max_members=settings.max_members,
-            max_uncompressed_bytes=settings.max_uncompressed_bytes,
-            max_compression_ratio=settings.max_compression_ratio,
-        )
 
 
 class Member(BaseModel):
@@ -186,7 +168,7 @@ def validate_stream(stream: Any, limits: Limits | None = None) -> ValidationRepo
         message = _not_gzip_message(run.head) if problem.rule == "format.not_gzip" else problem.message
         run.findings.add(problem.rule, message)
     else:
-        result = layouts.check_layout(run.walker.members, run.walker.captured)
+        result = layouts.check_layout(run.walker.members, run.walker.captured, run.limits.max_input_elements)
         for rule, message in result.failures:
             run.findings.add(rule, message)
     failures = run.findings.failures()

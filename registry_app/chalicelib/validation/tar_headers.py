@@ -10,12 +10,17 @@ import re
 import struct
 from typing import NamedTuple
 
-from chalicelib.gzip_stream import StreamProblem
+from chalicelib.validation.gzip_stream import StreamProblem
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
 REGULAR, DIRECTORY = (b"0", b"\0"), b"5"
 EXTENDED = (b"L", b"K", b"x", b"g")  # GNU long name / long link, pax local / global
+PAX = (b"x", b"g")
+# A pax header from a tar tool holds a few records (path, size, times, owner, some xattrs) in a
+# few hundred bytes; these caps leave room for xattrs and keep a hostile stream of records cheap.
+MAX_PAX_BYTES = 256 << 10  # one local header; all global headers together
+MAX_PAX_RECORDS = 256  # one local header; all global headers together
 UNSAFE = {
     b"1": ("safety.hardlink", "is a hard link"),
     b"2": ("safety.symlink", "is a symbolic link"),
@@ -78,10 +83,14 @@ def decode(block: bytes) -> Header:
     return Header(block[156:157], number(block[124:136]), name)
 
 
-def parse_pax(body: bytes) -> dict[str, str]:
-    """Parses pax records `<length> <key>=<value>\\n` (values UTF-8, kept lossless)."""
-    records, pos = {}, 0
+def parse_pax(body: bytes, max_records: int) -> dict[str, str]:
+    """Parses pax records `<length> <key>=<value>\\n` (values UTF-8, kept lossless), at most `max_records`."""
+    records, pos, count = {}, 0, 0
     while pos < len(body) and body[pos]:
+        count += 1
+        if count > max_records:
+            raise StreamProblem("limits.pax_records", f"pax headers hold more than {MAX_PAX_RECORDS} records; "
+                                "tar tools write a handful")
         match = _PAX_RECORD.match(body, pos)
         length = int(match[1]) if match else 0
         if not match or length <= match.end() - pos or body[pos + length - 1 : pos + length] != b"\n":
@@ -92,12 +101,17 @@ def parse_pax(body: bytes) -> dict[str, str]:
     return records
 
 
-def unsafe_type(kind: bytes, pax: dict[str, str]) -> tuple[str, str] | None:
+def is_sparse(records: dict[str, str]) -> bool:
+    """GNU's pax sparse-file records (tarfile reads them from global headers too)."""
+    return any(key.startswith("GNU.sparse.") for key in records)
+
+
+def unsafe_type(kind: bytes, sparse: bool) -> tuple[str, str] | None:
     """(rule, what it is) for a member that is not a plain regular file or directory."""
     if kind in UNSAFE:
         return UNSAFE[kind]
     if kind not in REGULAR and kind != DIRECTORY:
         return "safety.member_type", f"has tar type {kind.decode('latin-1')!r}, which is not allowed"
-    if any(key.startswith("GNU.sparse.") for key in pax):
+    if sparse:
         return "safety.member_type", "is a sparse file, which is not allowed"
     return None

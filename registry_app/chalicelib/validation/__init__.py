@@ -1,0 +1,26 @@
+"""The streaming validator: one pass over a .tar.gz gives a report of every broken rule.
+
+Modules, from the bytes up: `gzip_stream` (inflate, CRC, length), `tar_headers`
+(one 512-byte header), `tar_walk` (the member list), the layout rules, and
+`report` (the pass and the report the rest of the registry reads). Importers use
+this package, not its modules, so the split can change without touching them.
+"""
+from chalicelib.validation.limits import Limits
+from chalicelib.validation.report import (
+    Member,
+    RuleFailure,
+    ValidationReport,
+    human_size,
+    validate_file,
+    validate_stream,
+)
+
+__all__ = [
+    "Limits",
+    "Member",
+    "RuleFailure",
+    "ValidationReport",
+    "human_size",
+    "validate_file",
+    "validate_stream",
+]

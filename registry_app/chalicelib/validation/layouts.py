@@ -1,0 +1,42 @@
+"""Which model layout an archive holds, decided from the files present, then that layout's rules.
+
+Pure functions over the member list and the captured heads of the few small files
+the rules read; the per-framework rules live in `mxnet` and `tensorflow`.
+"""
+from __future__ import annotations
+
+from chalicelib.validation import mxnet, tensorflow
+from chalicelib.validation.layout_result import PACK_HINT, Failure, LayoutResult
+from chalicelib.validation.limits import DEFAULT_MAX_INPUT_ELEMENTS
+from chalicelib.validation.mxnet import PARAMS_MAGIC, SYMBOL_CAP, SYNSET_CAP
+from chalicelib.validation.shapes import SHAPES_CAP
+from chalicelib.validation.tar_walk import Entry
+
+__all__ = ["PARAMS_MAGIC", "SHAPES_CAP", "SYMBOL_CAP", "SYNSET_CAP", "Failure", "LayoutResult",
+           "capture_limit", "check_layout"]
+
+
+def capture_limit(name: str) -> int:
+    """How many leading bytes of member `name` the layout rules read (0: none)."""
+    return 0 if "/" in name else mxnet.capture_limit(name)
+
+
+def check_layout(members: list[Entry], captured: dict[str, bytes],
+                 max_input_elements: int = DEFAULT_MAX_INPUT_ELEMENTS) -> LayoutResult:
+    """Decides the layout from the files present, then applies that layout's rules."""
+    files = {entry.name: entry for entry in members if entry.type == "file"}
+    if not files:
+        return LayoutResult(failures=[("archive.empty", "the archive holds no files")])
+    if any("/" not in name and mxnet.is_mxnet_file(name) for name in files):
+        return mxnet.check(files, captured, max_input_elements)
+    if tensorflow.has_saved_model(files):
+        return tensorflow.check(files)
+    nested = sorted({name.rsplit("/", 1)[0] for name in files if mxnet.is_mxnet_file(name.rsplit("/", 1)[-1])})
+    if nested:
+        message = f"the MXNet files sit in folder '{nested[0]}/', not at the archive root: {PACK_HINT}"
+        return LayoutResult(layout="mxnet", failures=[("mxnet.not_at_root", message)])
+    message = (
+        "no known model layout: expected <prefix>-symbol.json, <prefix>-NNNN.params and <prefix>-shapes.json "
+        "at the archive root (MXNet) or <version>/saved_model.pb (TensorFlow Serving)"
+    )
+    return LayoutResult(failures=[("layout.unknown", message)])

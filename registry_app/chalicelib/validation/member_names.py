@@ -1,0 +1,93 @@
+"""Rules on member names, so that what validates unpacks to the same tree everywhere.
+
+Pure functions. `name_problems` judges one name as the walk meets it; `collisions`
+judges the whole member list once at the end, by sorting it: two names that one
+file system would merge (case-insensitive APFS and NTFS, Unicode-normalising HFS+
+and APFS) or a file that another member needs as a folder (`extra` and `extra/y`,
+which tarfile and GNU tar both fail to unpack) would make the extracted tree differ
+from the member list the report shows.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import NamedTuple
+
+from chalicelib.validation.layout_result import Failure
+
+NAME_MAX = 255  # bytes of one path component on ext4, XFS, APFS, NTFS (UTF-16 units there)
+PATH_MAX = 4095  # bytes of a whole path on Linux, without its NUL
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Cc: controls; Cf: invisible format characters such as U+202E RIGHT-TO-LEFT OVERRIDE,
+# which makes `evil\u202etxt.exe` read as `evilexe.txt`; Zl, Zp: line and paragraph breaks.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+class Entry(NamedTuple):
+    """One file or directory of the archive, by its name without `./` (the walk's output)."""
+
+    name: str
+    size: int
+    type: str  # "file" | "dir"
+
+
+def shown(name: str, limit: int = 120) -> str:
+    """The name as a message quotes it, cut short: a name can be a megabyte long."""
+    return repr(name if len(name) <= limit else name[:limit] + "…")
+
+
+def hidden_character(name: str) -> str | None:
+    """The first control or invisible formatting character in `name`, as U+XXXX."""
+    if name.isascii():
+        match = _ASCII_CONTROL.search(name)
+        return f"U+{ord(match[0]):04X}" if match else None
+    for char in name:
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def name_problems(name: str, is_dir: bool) -> tuple[str, list[Failure]]:
+    """The name without `./`, empty segments or a trailing `/`, and what is wrong with it."""
+    failures = []
+    hidden = hidden_character(name)
+    if hidden:
+        failures.append(("safety.control_chars", f"member name {shown(name)} contains the control or invisible "
+                         f"formatting character {hidden}"))
+    if name.startswith("/"):
+        failures.append(("safety.absolute_path", f"member {shown(name)} has an absolute path"))
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        failures.append(("safety.traversal", f"member {shown(name)} climbs out of the archive with '..'"))
+    normal = "/".join(parts)
+    if not normal and not (is_dir and name.rstrip("/") in ("", ".")):
+        failures.append(("safety.empty_name", f"member {shown(name)} has no name once './' is removed"))
+    longest = max((len(part.encode("utf-8", "surrogateescape")) for part in parts), default=0)
+    if longest > NAME_MAX or len(normal.encode("utf-8", "surrogateescape")) > PATH_MAX:
+        failures.append(("safety.name_too_long", f"member {shown(normal)} has a name longer than file systems allow "
+                         f"({NAME_MAX} bytes a folder or file name, {PATH_MAX} a path): it cannot be unpacked"))
+    return normal, failures
+
+
+def fold(part: str) -> str:
+    """The spelling a case-insensitive, normalisation-insensitive file system sees."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", part).casefold())
+
+
+def collisions(members: list[Entry]) -> list[Failure]:
+    """Duplicates, names only case or Unicode normalisation tell apart, and files used as folders."""
+    keyed = sorted(((tuple(map(fold, m.name.split("/"))), m.name.split("/"), m) for m in members), key=lambda k: k[0])
+    failures = []
+    for (key_a, parts_a, a), (key_b, parts_b, b) in zip(keyed, keyed[1:]):
+        common = 0
+        while common < min(len(key_a), len(key_b)) and key_a[common] == key_b[common]:
+            common += 1
+        if key_a == key_b and a.name == b.name:
+            failures.append(("safety.duplicate", f"member {shown(a.name)} appears more than once"))
+        elif parts_a[:common] != parts_b[:common]:
+            failures.append(("safety.name_collision", f"members {shown(a.name)} and {shown(b.name)} differ only by "
+                             "case or Unicode normalisation: they overwrite each other on macOS and Windows"))
+        elif common == len(key_a) and a.type == "file":
+            failures.append(("safety.file_and_directory", f"{shown(a.name)} is a file, but member {shown(b.name)} "
+                             "needs it to be a folder: the archive cannot be unpacked"))
+    return failures
