@@ -3,7 +3,7 @@
 One place decides where it lives. In the repository it is `chalicelib` (the Lambda's
 package, on the path through the editable install); in the installed client
 distribution the same files are `mme_registry.registry`, so no generic top-level name
-(`chalicelib`) lands in an application's environment. See packaging/client/pyproject.toml.
+(`chalicelib`) lands in an application's environment. See distributions/client/pyproject.toml.
 """
 from __future__ import annotations
 

@@ -1,0 +1,24 @@
+"""The registry's own code the publisher reuses to retire versions: its stores and records.
+
+One place decides where it lives: `chalicelib` in the repository, `mme_registry.registry`
+once installed (mme-registry-publisher takes it from mme-registry-client, which ships it),
+so no generic top-level name lands in an operator's environment.
+"""
+from __future__ import annotations
+
+if __name__.startswith("mme_registry."):  # installed as mme-registry-publisher
+    from ..registry.alias_store import AliasStore
+    from ..registry.artifacts import Artifacts
+    from ..registry.dynamo import every_item
+    from ..registry.records import VersionRecord, utcnow
+    from ..registry.settings import get_settings
+    from ..registry.store import RegistryStore
+else:  # the repository
+    from chalicelib.alias_store import AliasStore
+    from chalicelib.artifacts import Artifacts
+    from chalicelib.dynamo import every_item
+    from chalicelib.records import VersionRecord, utcnow
+    from chalicelib.settings import get_settings
+    from chalicelib.store import RegistryStore
+
+__all__ = ["AliasStore", "Artifacts", "RegistryStore", "VersionRecord", "every_item", "get_settings", "utcnow"]
