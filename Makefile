@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up bench package clean
+.PHONY: demo test up bench package image clean
 
 # Debian packages the stack and the tests need: Java for Multi Model Server's frontend, GNU tar
 # for the extraction property tests. Installed when missing and apt-get may run (root); otherwise
@@ -39,6 +39,10 @@ test: $(STAMP)
 # under Python 3.13 from its own small venv in .cache/lambda/ (see deploy/package.py).
 package:
 	$(PYTHON) deploy/package.py --out build/lambda
+
+# The container image, with podman (no registry needed: the base is made by debootstrap).
+image:
+	$(PYTHON) -m local_stack.image build
 
 bench: $(STAMP)
 	$(PY) bench/validate.py

@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 COMMAND_MODULES = (
     "client.validate_cmd",  # validate
     "client.commands",  # invoke, upload, alias
+    "client.warmup_cmd",  # warmup
 )
 
 INSTALLED = __name__.startswith("mme_registry.")  # the mme-registry-client distribution

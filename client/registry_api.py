@@ -24,10 +24,11 @@ class RegistryApi:
         self.http = session or requests.Session()
         self.timeout = timeout
 
-    def request(self, method: str, path: str, body: Any = None, params: dict | None = None) -> Any:
+    def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
+                timeout: float | None = None) -> Any:
         url = f"{self.base_url}{path}"
         try:
-            response = self.http.request(method, url, json=body, params=params, timeout=self.timeout)
+            response = self.http.request(method, url, json=body, params=params, timeout=timeout or self.timeout)
         except requests.RequestException as error:
             raise RegistryUnavailable(f"cannot reach the registry at {self.base_url}: {error}") from error
         if response.status_code >= 500:
@@ -56,6 +57,10 @@ class RegistryApi:
     # models ----------------------------------------------------------------
     def get_version(self, name: str, version: int) -> dict:
         return self.request("GET", f"/models/{_path(name)}/versions/{version}")
+
+    def warm_version(self, name: str, version: int, timeout: float = 300.0) -> dict:
+        """Re-runs the warm-up (which may retry for minutes while a big model loads), then the alias moves."""
+        return self.request("POST", f"/models/{_path(name)}/versions/{version}/warmup", timeout=timeout)
 
     def list_uploads(self, name: str, limit: int | None = None) -> dict:
         return self.request("GET", f"/models/{_path(name)}/uploads", params={"limit": limit} if limit else None)

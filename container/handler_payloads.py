@@ -3,11 +3,22 @@
 Kept apart from MXNet so every rule about payloads (content types, shapes,
 images, softmax, top-k, error bodies) is a pure function over bytes and numpy
 arrays, testable without a model server.
+
+A body is small (MMS caps it at about 6.5 MB) but can declare something huge: an .npy
+header saying (2**40, 4), JSON nested 100,000 levels (json.loads recurses and dies
+with RecursionError), a 1 MB PNG that decodes to 170 megapixels. Each is checked from
+its declaration alone (the .npy header, the bracket structure, the image header) before
+anything is allocated, so a hostile body is a 4xx with a clear reason, never a
+MemoryError (MMS would answer 507, which tells SageMaker to unload other models) nor a
+dead worker.
 """
 from __future__ import annotations
 
 import io
 import json
+import re
+import struct
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +32,17 @@ ARRAY_TYPES = frozenset({JSON, NPY})
 # with the ImageNet channel statistics; the exported graphs expect the same.
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype="float32")
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype="float32")
+
+# numpy itself refuses longer .npy headers from 1.24 on (max_header_size); 1.23 does not.
+MAX_NPY_HEADER_BYTES = 10_000
+# 40 Mpx: a full-resolution photo from a 40 Mpx camera (Pillow holds ~160 MB of RGBA for
+# it); the model only sees a small resized copy. Pillow's own bomb limit (~179 Mpx) lets
+# a 170 Mpx image through and allocates ~700 MB to convert it.
+MAX_IMAGE_PIXELS = 40_000_000
+# json.loads recurses once per level; far below Python's recursion limit, far above any input's rank.
+MAX_JSON_DEPTH = 64
+NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats (not complex, not objects)
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 # Last operators whose output already is a probability distribution.
 SOFTMAX_OPS = frozenset({"SoftmaxOutput", "softmax", "SoftmaxActivation", "Softmax"})
@@ -75,9 +97,9 @@ def decode(body, content_type: str | None, accept: str | None, input_shape: list
     kind = media_type(content_type)
     answer = choose_accept(accept)
     if kind == JSON:
-        return Decoded(_check_shape(_json_instances(body), input_shape), False, answer)
+        return Decoded(_check_shape(_json_instances(body, input_shape), input_shape), False, answer)
     if kind == NPY:
-        return Decoded(_check_shape(_npy_array(body), input_shape), False, answer)
+        return Decoded(_check_shape(_npy_array(body, input_shape), input_shape), False, answer)
     if kind in IMAGE_TYPES:
         return Decoded(decode_image(_as_bytes(body), input_shape), True, answer)
     supported = ", ".join(sorted(ARRAY_TYPES | IMAGE_TYPES))
@@ -92,11 +114,13 @@ def _as_bytes(body) -> bytes:
     raise PayloadError(400, "invalid_payload", "the request body is empty or not raw bytes")
 
 
-def _json_instances(body) -> np.ndarray:
+def _json_instances(body, input_shape: list[int]) -> np.ndarray:
     document = body
     if isinstance(body, (bytes, bytearray, str)):
+        data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+        check_json_depth(data, input_shape)
         try:
-            document = json.loads(body)
+            document = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise PayloadError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("instances"), list):
@@ -107,14 +131,68 @@ def _json_instances(body) -> np.ndarray:
         raise PayloadError(400, "invalid_payload", f"instances must be numbers in equal-length lists: {exc}") from exc
 
 
-def _npy_array(body) -> np.ndarray:
+def json_depth(data: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text, found without recursing.
+
+    Strings are blanked first (a "[" inside one is not structure); then a running sum
+    of opening minus closing brackets, vectorised, gives every position's depth.
+    """
+    structure = np.frombuffer(_JSON_STRING.sub(b'""', data), dtype=np.uint8)
+    steps = np.isin(structure, (ord("["), ord("{"))).astype(np.int32)
+    steps -= np.isin(structure, (ord("]"), ord("}")))
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def check_json_depth(data: bytes, input_shape: list[int]) -> None:
+    """Refuses JSON nested beyond any plausible request before json.loads recurses into it.
+
+    `{"instances": [...]}` for an n-dimensional input nests n + 1 deep; the limit leaves room
+    above that, so a request with a few dimensions too many still gets the precise
+    invalid_shape answer, and only pathological nesting is refused here.
+    """
+    limit = max(MAX_JSON_DEPTH, len(input_shape) + 1)
+    depth = json_depth(data)
+    if depth > limit:
+        raise PayloadError(400, "invalid_json", f"the JSON nests {depth} levels deep, over the {limit} this server "
+                                                f"reads; a request for this model ({{\"instances\": ...}} of shape "
+                                                f"{input_shape}) nests {len(input_shape) + 1}")
+
+
+def _npy_array(body, input_shape: list[int]) -> np.ndarray:
+    """The array, built only once its header fits the model and the body holds exactly the data declared."""
+    data = _as_bytes(body)
+    shape, fortran, dtype, offset = npy_header(data)
+    if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields:
+        raise PayloadError(400, "invalid_npy", f"the .npy array must hold plain numbers, not {dtype}")
+    expected = tuple(input_shape[1:])
+    if len(shape) != len(input_shape) or shape[1:] != expected or shape[0] < 1:
+        want = "(n, " + ", ".join(str(d) for d in expected) + ")"
+        raise PayloadError(400, "invalid_shape", f"expected an array shaped {want}, the .npy header declares {shape}")
+    count = int(np.prod(shape, dtype=object))
+    if count * dtype.itemsize != len(data) - offset:
+        raise PayloadError(400, "invalid_npy", f"the .npy header declares {shape} of {dtype} "
+                                               f"({count * dtype.itemsize} bytes) but the body carries "
+                                               f"{len(data) - offset} bytes of data")
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape, order="F" if fortran else "C")
+    return array.astype("float32")
+
+
+def npy_header(data: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Shape, Fortran order, dtype and data offset of an .npy body, reading only its header."""
+    stream = io.BytesIO(data)
     try:
-        array = np.load(io.BytesIO(_as_bytes(body)), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise PayloadError(400, "invalid_npy", f"the body is not a .npy array: {exc}") from exc
-    if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
-        raise PayloadError(400, "invalid_npy", "the .npy array must hold numbers")
-    return array.astype("float32", copy=False)
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            if len(data) < 12 or struct.unpack("<I", data[8:12])[0] > MAX_NPY_HEADER_BYTES:
+                raise ValueError(f"the header is longer than {MAX_NPY_HEADER_BYTES} bytes")
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"format version {version[0]}.{version[1]} is not supported; use 1.0 (numpy.save)")
+    except (ValueError, SyntaxError, RecursionError, MemoryError, struct.error) as exc:
+        raise PayloadError(400, "invalid_npy", f"the body is not a .npy array: {exc}") from None
+    return tuple(shape), fortran, dtype, stream.tell()
 
 
 def _check_shape(batch: np.ndarray, input_shape: list[int]) -> np.ndarray:
@@ -136,7 +214,11 @@ def decode_image(data: bytes, input_shape: list[int]) -> np.ndarray:
         raise PayloadError(400, "not_an_image_model", f"this model takes {input_shape}, not images")
     channels, height, width = input_shape[1:]
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():  # Pillow warns of a "bomb" from 89 Mpx on; the size check below decides
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))  # reads the header only
+        with image:
+            check_image_size(*image.size)
             pixels = image.convert("RGB" if channels == 3 else "L").resize((width, height), Image.BILINEAR)
             array = np.asarray(pixels, dtype="float32") / 255.0
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
@@ -146,6 +228,13 @@ def decode_image(data: bytes, input_shape: list[int]) -> np.ndarray:
     else:
         array = array[np.newaxis, :, :]
     return array[np.newaxis, ...].astype("float32")
+
+
+def check_image_size(width: int, height: int) -> None:
+    """Refuses, from the image header alone, a picture whose decoded pixels would not fit a worker."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise PayloadError(413, "image_too_large", f"the image is {width}x{height} ({width * height:,} pixels); "
+                                                   f"send at most {MAX_IMAGE_PIXELS:,} pixels (resize it first)")
 
 
 def ends_in_softmax(symbol_json: dict) -> bool:

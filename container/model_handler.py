@@ -6,6 +6,10 @@ swallows it), and 507 is what tells SageMaker to unload other models and retry.
 MMS runs one worker process per model, so the module global holds that
 worker's one model.
 
+A 507 means "this model does not fit: unload others" to SageMaker, so only a load
+raises MemoryError out of `handle`; at inference a request that runs out of memory gets
+its own 4xx/5xx answer and the rest of the batch is answered as usual.
+
 Environment:
   MME_HANDLER_MEMORY_BUDGET_MB  optional; refuse (MemoryError → 507) a model whose
                                 parameters plus estimated activations exceed it.
@@ -28,6 +32,12 @@ import handler_payloads as payloads
 
 log = logging.getLogger(__name__)
 LOAD_FAILURE_LOG_DRAIN_SECONDS = 0.5
+
+# MMS's worker json.loads every application/json body before the handler sees it (it reads
+# this variable for each request), so a body nested 100,000 deep killed the worker with a
+# RecursionError: 503 for the whole batch and a reload. Raw bytes let handler_payloads bound
+# the depth first. Set here, not in the image, so the handler is safe wherever it runs.
+os.environ["MMS_DECODE_INPUT_REQUEST"] = "false"
 
 MEMORY_BUDGET_ENV = "MME_HANDLER_MEMORY_BUDGET_MB"
 
@@ -276,13 +286,23 @@ def _answer(predictor: Predictor, data: list, context) -> list:
             accepted.append((idx, payloads.decode(body, content_type, _header(context, idx, "Accept"), predictor.input_shape)))
         except payloads.PayloadError as err:
             responses[idx] = _fail(context, idx, err.status, err.code, err.message)
+        except MemoryError:
+            responses[idx] = _fail(context, idx, 413, "payload_too_large", "decoding this body needs more memory than "
+                                                                           "the worker has; send a smaller one")
+        except Exception as exc:  # noqa: BLE001 - one undecodable body must not fail the batch
+            log.exception("decoding request %d failed", idx)
+            responses[idx] = _fail(context, idx, 400, "invalid_payload", f"cannot decode the body: {exc!r:.300}")
     if not accepted:
         return responses
     batch = np.concatenate([decoded.batch for _, decoded in accepted])
     try:
         probabilities = predictor.predict(batch)
-    except MemoryError:
-        raise  # MMS answers 507 for the whole batch
+    except MemoryError as exc:  # not raised: MMS would answer 507, "unload other models", for a request
+        log.error("inference ran out of memory on %d rows: %s", batch.shape[0], exc)
+        for idx, _ in accepted:
+            responses[idx] = _fail(context, idx, 503, "out_of_memory", "the model ran out of memory on this batch; "
+                                                                       "retry, or send fewer instances per request")
+        return responses
     except Exception as exc:  # noqa: BLE001 - any inference failure is reported per request
         log.exception("inference failed")
         for idx, _ in accepted:

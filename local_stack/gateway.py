@@ -27,7 +27,8 @@ import requests
 from botocore.exceptions import ClientError
 
 from local_stack.mms import MmeApi
-from local_stack.model_cache import Budget, ModelCache, RuntimeApiError, model_error, target_key, validation_error
+from local_stack.model_cache import (Budget, ModelCache, RuntimeApiError, model_error, model_not_ready, target_key,
+                                     validation_error)
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,14 @@ class Gateway:
             if headers.get(name):
                 forward[name] = headers[name]
         for _ in range(2):  # a second time only if MMS lost the model under us
-            with self.cache.use(endpoint.bucket, key) as model:
-                response = self.http.post(
-                    f"{self.mms_url}/models/{model}/invoke", data=body, headers=forward, timeout=INVOKE_TIMEOUT
-                )
+            try:
+                with self.cache.use(endpoint.bucket, key) as model:
+                    response = self.http.post(
+                        f"{self.mms_url}/models/{model}/invoke", data=body, headers=forward, timeout=INVOKE_TIMEOUT
+                    )
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                # MMS went away (before or while answering): its supervisor is restarting it
+                raise model_not_ready(f"The model server is restarting; retry {target} shortly. ({exc})") from exc
             if not _mms_lost_model(response):
                 break
             self.cache.forget(model)
@@ -133,6 +138,12 @@ class Gateway:
         if response.headers.get(CUSTOM_ATTRIBUTES):
             answer[CUSTOM_ATTRIBUTES] = response.headers[CUSTOM_ATTRIBUTES]
         return 200, answer, response.content
+
+    def backend_restarted(self) -> None:
+        """MMS came back empty: forget every model (the next invoke loads it again) and every pooled connection."""
+        self.cache.forget_all()
+        self.http.close()
+        self.cache.mms.http.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -167,7 +178,24 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, headers, payload)
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        """The body by its Content-Length; anything the length does not describe closes the connection.
+
+        Chunked bodies are refused with 411 rather than decoded: InvokeEndpoint is capped at
+        6 MB and boto3 always sends Content-Length, so only a hand-rolled client sends chunks,
+        and refusing keeps the local gateway no more lenient than the cloud path it stands in
+        for. Either way the bytes after the headers are not a request and must not be read as one.
+        """
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            if self.headers.get("Content-Length") is not None:  # RFC 9112 6.1: a smuggling attempt
+                raise validation_error("A request must not carry both Content-Length and Transfer-Encoding.")
+            raise RuntimeApiError(411, "MissingContentLength", "Send the body with a Content-Length header; "
+                                  f"Transfer-Encoding {self.headers['Transfer-Encoding']!r} is not accepted.")
+        declared = self.headers.get("Content-Length") or "0"
+        if not declared.isdigit():  # a negative length would read to the end of the stream
+            self.close_connection = True
+            raise validation_error(f"Content-Length {declared!r} is not a non-negative integer.")
+        length = int(declared)
         if length > MAX_PAYLOAD:
             self.close_connection = True  # the unread body must not be parsed as the next request
             raise validation_error(f"Request body of {length} bytes is over the {MAX_PAYLOAD}-byte limit.")

@@ -143,6 +143,10 @@ class MmsServer(MmeApi):
         self.env.pop("MME_IN_CONTAINER", None)
         self.process: subprocess.Popen | None = None
 
+    def alive(self) -> bool:
+        """Whether the entrypoint runs (it exits when MMS's frontend does)."""
+        return self.process is not None and self.process.poll() is None
+
     @property
     def mms_log_path(self) -> Path:
         """MMS's own log (frontend and worker output, including model load errors)."""

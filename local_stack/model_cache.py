@@ -37,6 +37,11 @@ def validation_error(message: str) -> RuntimeApiError:
     return RuntimeApiError(400, "ValidationError", message)
 
 
+def model_not_ready(message: str) -> RuntimeApiError:
+    """SageMaker's retryable "still loading" answer (HTTP 429); clients retry it with backoff."""
+    return RuntimeApiError(429, "ModelNotReadyException", message)
+
+
 def model_error(status: int, body: bytes | str, where: str) -> RuntimeApiError:
     """The container answered 4xx/5xx: SageMaker relays it as ModelError (HTTP 424)."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -155,6 +160,11 @@ class ModelCache:
                 entry = self._loaded.pop(name, None)
             if entry:
                 shutil.rmtree(entry.path.parent, ignore_errors=True)
+
+    def forget_all(self) -> None:
+        """Drops every model: the model server restarted empty, so each is loaded again on next use."""
+        for name in self.loaded_names():
+            self.forget(name)
 
     def _lock_for(self, name: str) -> threading.Lock:
         with self._state:

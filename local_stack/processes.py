@@ -20,7 +20,14 @@ class StartError(RuntimeError):
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on `port` now: only a live listener makes it busy.
+
+    SO_REUSEADDR, as every server of the stack sets it: without it, the TIME_WAIT sockets a
+    stopped stack leaves behind for a minute made a restart fail with "already in use"
+    while nothing ran. With it, Linux still refuses the bind while anything listens there.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -71,7 +78,8 @@ class ChildProcess:
 
     def start(self) -> "ChildProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "wb") as log:  # one log per run: its tail explains this run
+        # One log per stack run, so its tail explains this run; a restart appends, keeping why it died.
+        with open(self.log_path, "ab" if self.process else "wb") as log:
             self.process = subprocess.Popen(
                 self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,

@@ -8,8 +8,6 @@ import json
 
 from chalicelib.settings import Settings
 
-MAX_RECEIVES = 5  # deliveries before a message lands in the dead-letter queue
-
 
 def _create_table(dynamodb, name: str, keys: list[str]) -> None:
     existing = dynamodb.list_tables()["TableNames"]
@@ -64,7 +62,7 @@ def provision(session, settings: Settings) -> dict[str, str]:
         Attributes={
             "Policy": json.dumps(policy),
             "VisibilityTimeout": "960",  # longer than the ingest Lambda's timeout
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.max_receives)}),
         },
     )
     s3.put_bucket_notification_configuration(

@@ -2,10 +2,12 @@
 
     AWS emulator (moto, child process)   S3, SQS, DynamoDB, SageMaker control plane
     registry API (`chalice local`, child process)
-    event pump (thread)                  SQS → the Chalice ingest handler, as Lambda would
+    event pump (child process)           SQS → the Chalice ingest handler, as Lambda would
     MMS (the container entrypoint, child process)
     runtime gateway (thread)             InvokeEndpoint → MMS, loading models from models/
 
+Once up, a supervisor (supervisor.py) restarts the API, the pump and MMS when one dies
+or stops answering; the emulator holds all state, so its death is reported, not hidden.
 `Stack` is a context manager: leaving it stops everything it started. Start it from the
 main thread: its children are told to stop when the thread that started them ends.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from local_stack.processes import ChildProcess, StartError, free_port, port_is_free
+from local_stack.supervisor import Supervisor, Watched
 
 REPO = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -97,7 +100,8 @@ class Stack:
         self.api: ChildProcess | None = None
         self.mms = None
         self.gateway = None
-        self.pump = None
+        self.pump: ChildProcess | None = None
+        self.supervisor: Supervisor | None = None
         self.resources: dict[str, str] = {}
         self._mms_error: BaseException | None = None
         self._mms_thread: threading.Thread | None = None
@@ -141,6 +145,7 @@ class Stack:
             self.api.wait_for_http(f"{config.api_url}/health", config.start_timeout,
                                    healthy=lambda r: r.status_code == 200)
             self.say(f"- registry API        up on {config.api_url}")
+            self._supervise()
         except BaseException:
             self.stop()
             raise
@@ -162,9 +167,9 @@ class Stack:
         return env
 
     def _chalice_argv(self) -> list[str]:
-        chalice = Path(sys.executable).parent / "chalice"
-        return [str(chalice), "local", "--no-autoreload", "--stage", "local", "--host", HOST,
-                "--port", str(self.config.api_port)]
+        from local_stack.devserver import argv
+
+        return argv(HOST, self.config.api_port)
 
     def _provision(self) -> None:
         import boto3
@@ -209,24 +214,37 @@ class Stack:
                  f"at most {budget.max_models} models loaded)")
 
     def _start_pump(self) -> None:
-        import boto3
-
-        from local_stack.pump import EventPump
-
-        app = _registry_app()
-        sqs = boto3.Session(region_name=REGION).client("sqs")
-        self.pump = EventPump(sqs, self.resources["queue_url"], app.ingest_uploads, retry_delay_seconds=1)
-        self.pump.start(on_error=lambda error: self.say(f"  (event pump: {error})"))
-        self.say("- event pump          draining the ingest queue into the Chalice handler")
+        journal = self.config.workdir / "pump-in-flight.json"
+        journal.unlink(missing_ok=True)  # a previous stack's: its queue died with its emulator
+        argv = [sys.executable, "-m", "local_stack.pump", "--queue-url", self.resources["queue_url"],
+                "--journal", str(journal)]
+        self.pump = ChildProcess("the event pump", argv, self.config.workdir / "logs" / "pump.log",
+                                 env=self._child_env()).start()
+        self.say("- event pump          draining the ingest queue into the Chalice handler; sweeping incoming/")
 
     def _stop_pump(self) -> None:
         if self.pump is not None:
             self.pump.stop()
 
+    def _supervise(self) -> None:
+        """Restarts what dies, as SageMaker replaces a container that stops answering /ping."""
+        api_health = f"{self.config.api_url}/health"
+        self.supervisor = Supervisor([
+            Watched("the AWS emulator", self.emulator, restart=False),
+            Watched("the model server (MMS)", self.mms, healthy=self.mms.ping,
+                    on_stopped=self.gateway.gateway.backend_restarted, on_started=self.write_env_file),
+            Watched("the registry API", self.api, healthy=lambda: _answers(api_health), on_started=self.write_env_file),
+            Watched("the event pump", self.pump, on_started=self.write_env_file),
+        ], say=self.say, start_timeout=self.config.start_timeout).start()
+
     def describe(self) -> dict:
         """Every address of the running stack, including the internal ones (MMS) tests and benches look at."""
+        pids = {name: process.process.pid for name, process in (("emulator", self.emulator), ("api", self.api),
+                                                          ("pump", self.pump), ("mms", self.mms))
+                if process is not None and process.process is not None}
         return {**self.env, "mms_url": self.mms.url if self.mms else None, "workdir": str(self.config.workdir),
-                "queue_url": self.resources.get("queue_url"), "dlq_url": self.resources.get("dlq_url")}
+                "queue_url": self.resources.get("queue_url"), "dlq_url": self.resources.get("dlq_url"),
+                "pids": pids}
 
     def write_env_file(self) -> None:
         """`<env file>`: the export line; `<env file>.json`: `describe()`. Both appear whole, the line last."""
@@ -242,6 +260,8 @@ class Stack:
     # stopping ----------------------------------------------------------------
     def stop(self) -> None:
         """Stops what was started, newest first; never raises, so every piece gets its turn."""
+        if self.supervisor is not None:
+            self.supervisor.stop()  # first: nothing may be restarted (nor the env file rewritten) from now on
         if self._wrote_env_file:  # never another stack's: a start that failed on a busy port wrote none
             self.env_file.unlink(missing_ok=True)
             self.env_file.with_name(self.env_file.name + ".json").unlink(missing_ok=True)
@@ -257,7 +277,7 @@ class Stack:
                 stop()
             except Exception as error:  # noqa: BLE001 - report and carry on stopping the rest
                 self.say(f"  (stopping the {name} failed: {error})")
-        self.pump = self.gateway = self.api = self.mms = self.emulator = None
+        self.pump = self.gateway = self.api = self.mms = self.emulator = self.supervisor = None
 
     def __enter__(self) -> "Stack":
         return self.start()
@@ -266,15 +286,11 @@ class Stack:
         self.stop()
 
 
-def _registry_app():
-    """The Chalice app module, imported the way Lambda runs it: with the local stage's environment."""
-    import json
+def _answers(url: str) -> bool:
+    """The API's health probe: a 200 from `url`; anything else, a refused connection included, is unhealthy."""
+    import requests
 
-    app_dir = REPO / "registry_app"
-    stage = json.loads((app_dir / ".chalice" / "config.json").read_text())["stages"]["local"]
-    os.environ.update(stage.get("environment_variables", {}))
-    if str(app_dir) not in sys.path:
-        sys.path.insert(0, str(app_dir))
-    import app
-
-    return app
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False

@@ -1,4 +1,5 @@
-"""`python -m publisher deploy | retire`: the command line over publisher.deploy and publisher.retire."""
+"""`python -m publisher deploy | retire | dead-letters`: the command line over publisher.deploy, publisher.retire
+and publisher.deadletters."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from . import deadletters
 from .plan import Action, Plan, PlanError
 from .settings import ConfigFileError, MissingSettings, PublisherSettings
 
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retire.add_argument("--older-than", required=True, help="grace period, e.g. 7d, 12h, 30m")
     retire.add_argument("--dry-run", action="store_true", help="list what would be retired and change nothing")
+    deadletters.add_parser(commands)
     return parser
 
 
@@ -162,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     try:
+        if args.command == "dead-letters":
+            return deadletters.run(args, console)
         return run_retire(args, console) if args.command == "retire" else run_deploy(args, console)
     except (ConfigFileError, MissingSettings, ValidationError, PlanError) as exc:
         console.print(f"[red]error:[/] {exc}")

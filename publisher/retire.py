@@ -1,9 +1,10 @@
 """Retirement: removes from models/ the versions no alias has needed for a grace period.
 
-A version is retired only when no alias points at it now and none referenced it since
-the cutoff; the conditional write in RegistryStore.retire_version makes that decision
-and a concurrent alias move exclusive. Retired versions keep their record (status
-`retired`), so history still explains what aliases pointed at.
+A version is retired only when no alias points at it now, none referenced it since the
+cutoff, and it is not its model's latest version; the conditional write in
+RegistryStore.retire_version makes that decision and a concurrent alias move exclusive.
+Retired versions keep their record (status `retired`), so history still explains what
+aliases pointed at.
 """
 from __future__ import annotations
 
@@ -43,10 +44,13 @@ class Retirer:
         cutoff = now - older_than
         for name in self._model_names():
             referenced = {(ref.model, v) for ref in self._aliases.references(name) for v in ref.versions}
+            model = self._store.get_model(name)
+            newest = {model.latest_version, model.next_version} if model else set()
             for version in self._versions(name):
-                yield self._consider(version, (name, version.version) in referenced, cutoff, now, dry_run)
+                yield self._consider(version, (name, version.version) in referenced, version.version in newest,
+                                     cutoff, now, dry_run)
 
-    def _consider(self, version: VersionRecord, referenced: bool, cutoff: datetime, now: datetime,
+    def _consider(self, version: VersionRecord, referenced: bool, latest: bool, cutoff: datetime, now: datetime,
                   dry_run: bool) -> Retirement:
         def result(outcome: str) -> Retirement:
             return Retirement(version.name, version.version, version.target_key, outcome)
@@ -61,6 +65,8 @@ class Retirer:
             return result("cleaned up")
         if referenced:
             return result("kept: an alias points at it")
+        if latest:  # re-uploading its bytes answers "unchanged, equals it": its key must stay
+            return result("kept: the model's latest version")
         last_used = max(version.created_at, version.last_referenced_at or version.created_at)
         if last_used >= cutoff:
             return result(f"kept: referenced or created {last_used.isoformat(timespec='seconds')}")

@@ -5,10 +5,11 @@ Routes are declared through `api.route` (chalicelib/http.py), which decodes path
 body into the schemas, maps every error to its status, and records the route for /openapi.json.
 """
 from functools import lru_cache
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
-from chalice import IAMAuthorizer, Response
+from chalice import IAMAuthorizer, Rate, Response
 
 from chalicelib import openapi
 from chalicelib import schemas as s
@@ -17,17 +18,23 @@ from chalicelib.aliases import Aliases
 from chalicelib.artifacts import Artifacts
 from chalicelib.catalog import Catalog
 from chalicelib.claims import ClaimStore
-from chalicelib.events import decode_sqs_records
-from chalicelib.http import Api, RegistryChalice, version_number
+from chalicelib.deadletters import FailureLog
+from chalicelib.deferred import DeferredRegistrations
+from chalicelib.deliveries import Deliveries, receive_count
+from chalicelib.http import Api, RegistryChalice
 from chalicelib.ingest import Ingestor
-from chalicelib.registration import Registrar
+from chalicelib.ingest_queue import IngestQueue
+from chalicelib.registration import Registrar, source_pattern
+from chalicelib.rewarm import Rewarmer
 from chalicelib.settings import get_settings
 from chalicelib.store import RegistryStore
+from chalicelib.sweep import Sweeper
 from chalicelib.uploads import UploadLinks
 
 app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()
 api = Api(app, authorizer=IAMAuthorizer() if settings.auth == "iam" else None)
+OWNED_PREFIXES = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
 
 
 @lru_cache(maxsize=1)
@@ -45,12 +52,38 @@ def get_ingestor() -> Ingestor:
     session = get_session()
     return Ingestor(
         store=get_store(),
-        claims=ClaimStore(session.client("dynamodb"), settings.events_table, settings.claim_timeout_seconds),
-        artifacts=Artifacts(session.client("s3"), settings.bucket),
+        claims=get_claims(),
+        artifacts=get_artifacts(),
         settings=settings,
         aliases=get_aliases(),
         runtime=session.client("sagemaker-runtime") if settings.warmup else None,
     )
+
+
+@lru_cache(maxsize=1)
+def get_claims() -> ClaimStore:
+    return ClaimStore(get_session().client("dynamodb"), settings.events_table, settings.claim_timeout_seconds)
+
+
+@lru_cache(maxsize=1)
+def get_artifacts() -> Artifacts:
+    return Artifacts(get_session().client("s3"), settings.bucket)
+
+
+@lru_cache(maxsize=1)
+def get_ingest_queue() -> IngestQueue:
+    return IngestQueue(get_session().client("sqs"), settings.queue)
+
+
+@lru_cache(maxsize=1)
+def get_deliveries() -> Deliveries:
+    failures = FailureLog(get_store(), get_claims())
+    return Deliveries(get_ingestor(), get_artifacts(), failures, settings.incoming_prefix, settings.max_receives)
+
+
+@lru_cache(maxsize=1)
+def get_sweeper() -> Sweeper:
+    return Sweeper(get_session().client("s3"), get_artifacts(), get_claims(), get_ingest_queue(), settings)
 
 
 @lru_cache(maxsize=1)
@@ -65,13 +98,19 @@ def get_aliases() -> Aliases:
 
 @lru_cache(maxsize=1)
 def get_catalog() -> Catalog:
-    return Catalog(get_store(), get_alias_store())
+    return Catalog(get_store(), get_alias_store(), get_claims())
 
 
 @lru_cache(maxsize=1)
 def get_registrar() -> Registrar:
-    owned = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
-    return Registrar(get_ingestor(), settings.bucket, owned)
+    deferred = DeferredRegistrations(get_artifacts(), get_claims(), get_store(), get_ingest_queue(),
+                                     settings.deferred_registration_bytes)
+    return Registrar(get_ingestor(), settings.bucket, OWNED_PREFIXES, deferred)
+
+
+@lru_cache(maxsize=1)
+def get_rewarmer() -> Rewarmer:
+    return Rewarmer(get_store(), get_aliases(), get_session().client("sagemaker-runtime"), settings)
 
 
 @lru_cache(maxsize=1)
@@ -85,10 +124,16 @@ def get_upload_links() -> UploadLinks:
 # the account's Lambda concurrency from the API, nor pile up on one model's version counter.
 @app.on_sqs_message(queue=settings.queue, batch_size=1, maximum_concurrency=10)
 def ingest_uploads(event):
-    """Drop-folder uploads: bad tarballs end in rejected/; only transient faults raise (SQS retries, then the DLQ)."""
+    """Drop-folder uploads: bad tarballs end in rejected/; only transient faults raise (SQS retries, then the DLQ,
+    with a `failed` upload record written on the last delivery)."""
     for record in event:
-        for upload in decode_sqs_records(record.body):
-            get_ingestor().ingest(upload)
+        get_deliveries().handle(record.body, receive_count(record.to_dict()))
+
+
+@app.schedule(Rate(settings.sweep_every_minutes, unit=Rate.MINUTES))
+def sweep_incoming(event):
+    """Missed S3 events: re-announces uploads that sat in incoming/ with no claim (chalicelib/sweep.py)."""
+    get_sweeper().run()
 
 
 # health and description -------------------------------------------------------
@@ -125,10 +170,15 @@ def list_versions(name: str, query: s.PageQuery):
     return s.VersionList(items=[s.VersionView.of(v) for v in versions], next_token=token)
 
 
-@api.route("/models/{name}/versions", "POST", summary="Register s3://bucket/key as the next version",
-           answer=s.Registration, status=201, body=s.RegisterVersion, errors=(404, 409, 503))
+@api.route("/models/{name}/versions", "POST", summary="Register s3://bucket/key as the next version (202: queued)",
+           answer=s.Registration, status=201, errors=(404, 409, 503), answers={202: s.UploadView},
+           body=s.RegisterVersion.sourced_from(source_pattern(settings.bucket, OWNED_PREFIXES)))
 def register_version(name: str, body: s.RegisterVersion, actor: str):
     done = get_registrar().register(name, body.source, body.aliases, body.metadata, actor)
+    if done.queued:
+        location = f"/models/{quote(name, safe='')}/uploads/{done.upload.event_id}"
+        return Response(body=s.UploadView.of(done.upload).model_dump(mode="json"), status_code=202,
+                        headers={"Content-Type": "application/json", "Location": location})
     answer = s.Registration(outcome=done.upload.outcome, message=done.upload.message,
                             version=s.VersionView.of(done.version), aliases=done.upload.aliases)
     return answer if done.created else Response(body=answer.model_dump(mode="json"), status_code=200)
@@ -136,8 +186,17 @@ def register_version(name: str, body: s.RegisterVersion, actor: str):
 
 @api.route("/models/{name}/versions/{n}", "GET", summary="One version, with its SageMaker TargetModel",
            answer=s.VersionView, errors=(404, 422))
-def get_version(name: str, n: str):
-    return s.VersionView.of(get_catalog().version(name, version_number(n)))
+def get_version(name: str, n: int):
+    return s.VersionView.of(get_catalog().version(name, n))
+
+
+@api.route("/models/{name}/versions/{n}/warmup", "POST",
+           summary="Warm a version up again, then move the aliases its upload requested",
+           answer=s.WarmupRun, errors=(404, 409, 422, 503))
+def warm_version(name: str, n: int, actor: str):
+    done = get_rewarmer().run(name, n, actor)
+    return s.WarmupRun(name=done.version.name, version=done.version.version, ok=done.ok, warmup=done.warmup,
+                       aliases=done.aliases)
 
 
 @api.route("/models/{name}/uploads", "GET", summary="What became of each drop-folder upload, newest first",
@@ -145,6 +204,12 @@ def get_version(name: str, n: str):
 def list_uploads(name: str, query: s.PageQuery):
     uploads, token = get_catalog().uploads(name, query.limit, query.next_token)
     return s.UploadList(items=[s.UploadView.of(u) for u in uploads], next_token=token)
+
+
+@api.route("/models/{name}/uploads/{event_id}", "GET", summary="What became of one upload (a 202's Location)",
+           answer=s.UploadView, errors=(404, 422))
+def get_upload(name: str, event_id: str):
+    return s.UploadView.of(get_catalog().upload(name, event_id))
 
 
 @api.route("/models/{name}/uploads", "POST", summary="A presigned PUT into the drop folder", answer=s.UploadLink,

@@ -28,11 +28,13 @@ EVENT_DECORATORS = {"on_sqs_message", "schedule", "on_s3_event", "on_sns_message
 IAM_PREFIX = {"sagemaker-runtime": "sagemaker", "sagemaker-a2i-runtime": "sagemaker", "events": "events"}
 # Operations whose IAM action differs from "<prefix>:<OperationName>" (S3's names predate its API).
 # HEAD/GET also need s3:ListBucket: without it S3 answers a missing key with 403, not 404.
+# The registry pins the object version it reserved a number for (VersionId on reads and copy
+# sources), which IAM authorises as s3:GetObjectVersion.
 S3_ACTIONS = {
-    "head_object": ["s3:GetObject", "s3:ListBucket"],
-    "get_object": ["s3:GetObject", "s3:ListBucket"],
-    "copy_object": ["s3:GetObject", "s3:PutObject"],
-    "upload_part_copy": ["s3:GetObject", "s3:PutObject"],
+    "head_object": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
+    "get_object": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
+    "copy_object": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+    "upload_part_copy": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
     "create_multipart_upload": ["s3:PutObject"],
     "upload_part": ["s3:PutObject"],
     "complete_multipart_upload": ["s3:PutObject"],

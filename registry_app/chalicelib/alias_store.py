@@ -3,6 +3,7 @@
 Item layout (every read is a GetItem or a Query):
   pk=ALIASES         sk=<alias>                    the alias now: targets, revision, who and when
   pk=ALIAS#<alias>   sk=H#<revision, 10 digits>    one change: from, to, action, who and when
+  pk=ALIAS#<alias>   sk=E#<event id>               "this event moved this alias" (once per event)
   pk=MODEL#<name>    sk=A#<alias>                  "this alias points at versions of this model"
 
 Every change is ONE TransactWriteItems: the current item (conditional on the revision the
@@ -22,6 +23,7 @@ from .store import model_pk, version_sk
 ALIASES_PK = "ALIASES"
 HISTORY_PREFIX = "H#"
 REFERENCE_PREFIX = "A#"
+EVENT_PREFIX = "E#"
 
 
 def history_pk(alias: str) -> str:
@@ -74,7 +76,8 @@ class AliasChange(BaseModel):
     before: AliasState | None = None
     after: AliasState | None = None
     at: datetime
-    by: str | None = None
+    by: str | None = None  # a verified identity (API caller, S3 event principal), never a claim
+    event_id: str | None = None  # the upload event that made this change, when ingestion made it
 
 
 class AliasReference(BaseModel):
@@ -89,6 +92,10 @@ class AliasReference(BaseModel):
 
 class StaleRevision(Conflict):
     """The alias changed since the caller read it (or appeared, or vanished)."""
+
+
+class AlreadyApplied(Conflict):
+    """This event already moved this alias once; doing it again would undo whatever changed it since."""
 
 
 class AliasStore:
@@ -129,6 +136,7 @@ class AliasStore:
         """
         record = after_change(change, current)
         items = [self._current_item(change, record, current), self._history_item(change)]
+        items += self._event_items(change)
         items += self._reference_items(change, current)
         items += self._released_versions(change, current)
         checks = self._version_checks(change)
@@ -140,6 +148,9 @@ class AliasStore:
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
             failed_checks = [i for i, code in enumerate(reasons)
                              if code == "ConditionalCheckFailed" and i >= len(items)]
+            if change.event_id and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                raise AlreadyApplied(f"event {change.event_id} already moved alias {change.alias}",
+                                     {"alias": change.alias, "event_id": change.event_id}) from error
             if failed_checks:
                 target = change.after.targets[failed_checks[0] - len(items)]
                 raise NotFound(f"{target.model} v{target.version} does not exist or is retired",
@@ -164,6 +175,15 @@ class AliasStore:
         item = {"pk": history_pk(change.alias), "sk": history_sk(change.revision), **change.model_dump(mode="json")}
         return {"Put": {"TableName": self._table, "Item": to_item(item),
                         "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _event_items(self, change: AliasChange) -> list[dict]:
+        """The once-per-event marker: a second move by the same event fails the whole transaction."""
+        if not change.event_id:
+            return []
+        item = {"pk": history_pk(change.alias), "sk": f"{EVENT_PREFIX}{change.event_id}",
+                "revision": change.revision, "at": change.at.isoformat()}
+        return [{"Put": {"TableName": self._table, "Item": to_item(item),
+                         "ConditionExpression": "attribute_not_exists(pk)"}}]
 
     def _reference_items(self, change: AliasChange, current: AliasRecord | None) -> list[dict]:
         before = current.models if current else set()

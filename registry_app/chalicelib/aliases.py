@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import names
-from .alias_store import AliasChange, AliasRecord, AliasState, AliasStore, AliasTarget, StaleRevision
+from .alias_store import AliasChange, AliasRecord, AliasState, AliasStore, AliasTarget, AlreadyApplied, StaleRevision
+from .alias_rules import FollowDecision
 from .errors import Conflict, InvalidInput, NotFound, RegistryError, TransientError
 from .records import utcnow
 from .store import RegistryStore
@@ -99,12 +100,15 @@ class Aliases:
         state = AliasState(targets=last.before.targets, tracks_latest=False)
         return self._change(alias, lambda current: state, "rollback", expected_revision, actor).record
 
-    def follow_new_version(self, model: str, version: int, requested: list[str], actor: str | None) -> dict[str, str]:
+    def follow_new_version(self, model: str, version: int, requested: list[str], actor: str | None,
+                           event_id: str | None = None) -> dict[str, str]:
         """Moves the aliases an accepted version concerns and answers {alias: what happened}.
 
-        Each requested alias (from the upload) moves to this version, created if missing;
-        aliases that follow the model's latest version move forward only (versions can finish
-        out of order). Never raises for one alias; running it twice changes nothing the second time.
+        Ingestion is not the API: an upload may create a requested alias, or move one that
+        already follows its own model (every target a version of `model`), and only forward
+        (a late or retried upload must not undo a newer version or an operator's rollback).
+        Moving an alias to another model goes through the API, compare-and-set. `event_id`
+        makes each move happen once per event even after a rollback. Never raises for one alias.
         """
         try:
             self._require_version(model, version)
@@ -117,33 +121,32 @@ class Aliases:
             except InvalidInput as error:
                 outcome[alias] = f"invalid: {error.message}"
                 continue
-            outcome[alias] = self._follow(alias, model, version, actor, forward_only=False)
+            outcome[alias] = self._follow(alias, model, version, actor, event_id, tracking_only=False)
         for reference in self._aliases.references(model):
             if reference.tracks_latest and reference.alias not in outcome:
-                outcome[reference.alias] = self._follow(reference.alias, model, version, actor, forward_only=True)
+                outcome[reference.alias] = self._follow(reference.alias, model, version, actor, event_id,
+                                                        tracking_only=True)
         return outcome
 
     # plumbing ---------------------------------------------------------------
-    def _follow(self, alias: str, model: str, version: int, actor: str | None, forward_only: bool) -> str:
-        target = AliasTarget(model=model, version=version)
-
-        def decide(current: AliasRecord | None) -> AliasState | None:
-            follows = bool(current and current.tracks_latest and current.models == {model})
-            if forward_only and not (follows and current.targets[0].version < version):
-                return current.state if current else None
-            return AliasState(targets=[target], tracks_latest=follows)
-
+    def _follow(self, alias: str, model: str, version: int, actor: str | None, event_id: str | None,
+                tracking_only: bool) -> str:
+        decision = FollowDecision(alias, model, version, tracking_only)
         try:
-            done = self._change(alias, decide, "follow", None, actor)
+            done = self._change(alias, decision, "follow", None, actor, event_id)
+        except AlreadyApplied:
+            return f"not moved: this upload already moved it once (v{version}); it was changed since"
         except (Conflict, NotFound, TransientError) as error:
             return f"failed: {error.message}"
+        if decision.refusal:
+            return decision.refusal
         if done.change is None:
             now = done.record.targets if done.record else []
             return f"unchanged (at v{now[0].version})" if len(now) == 1 else "unchanged"
         return f"moved to v{version}" if done.before else f"created at v{version}"
 
     def _change(self, alias: str, decide: Decide, action: str, expected_revision: int | None,
-                actor: str | None) -> Outcome:
+                actor: str | None, event_id: str | None = None) -> Outcome:
         """Reads, decides, writes compare-and-set; only writes that named no revision re-read and retry."""
         for _ in range(UNCONDITIONAL_ATTEMPTS if expected_revision is None else 1):
             current = self._aliases.get(alias)
@@ -156,7 +159,8 @@ class Aliases:
             revision = (current.revision if current else self._last_revision(alias)) + 1
             named = "create" if current is None and action == "update" else action
             change = AliasChange(alias=alias, revision=revision, action=named,
-                                 before=current.state if current else None, after=after, at=self._clock(), by=actor)
+                                 before=current.state if current else None, after=after, at=self._clock(), by=actor,
+                                 event_id=event_id)
             try:
                 return Outcome(change, self._aliases.write(change, current), current)
             except StaleRevision:

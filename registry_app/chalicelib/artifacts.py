@@ -6,6 +6,7 @@ so S3 itself refuses a second write where it enforces conditions.
 """
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +28,9 @@ class ObjectInfo:
     etag: str
     size: int
     metadata: dict[str, str]
+    # The S3 object version, in a versioned bucket (an overwrite leaves it readable); None in an
+    # unversioned bucket ("null" when versioning was suspended).
+    version_id: str | None = None
 
 
 def _code(error: ClientError) -> str:
@@ -44,19 +48,37 @@ class Artifacts:
         self._threshold = multipart_threshold
         self._part_size = part_size
 
-    def head(self, key: str, bucket: str | None = None) -> ObjectInfo | None:
+    def head(self, key: str, bucket: str | None = None, version_id: str | None = None) -> ObjectInfo | None:
+        """The object now, or the given version of it."""
+        pinned = {"VersionId": version_id} if version_id else {}
         try:
-            answer = self._s3.head_object(Bucket=bucket or self.bucket, Key=key)
+            answer = self._s3.head_object(Bucket=bucket or self.bucket, Key=key, **pinned)
         except ClientError as error:
-            if _missing(error):
+            if _missing(error) or (version_id and _code(error) in ("400", "InvalidArgument")):
                 return None
             raise
-        return ObjectInfo(key, answer["ETag"].strip('"'), answer["ContentLength"], answer.get("Metadata", {}))
+        return ObjectInfo(key, answer["ETag"].strip('"'), answer["ContentLength"], answer.get("Metadata", {}),
+                          answer.get("VersionId") or version_id)
 
-    def open(self, key: str, etag: str, bucket: str | None = None):
-        """The object's body as a stream, only if it still has the notified ETag."""
+    def version_of(self, key: str, etag: str, not_after: datetime | None, bucket: str | None = None) -> str | None:
+        """The id of the newest version of `key` with `etag` written no later than `not_after`; None if unversioned.
+
+        Still answers after the upload was deleted (a delete marker hides it, the version stays).
+        Reads one page of versions (the newest 1,000 of the key).
+        """
+        answer = self._s3.list_object_versions(Bucket=bucket or self.bucket, Prefix=key)
+        for version in answer.get("Versions", []):
+            if version["Key"] != key or version["ETag"].strip('"') != etag or version["VersionId"] == "null":
+                continue
+            if not_after is None or version["LastModified"] <= not_after:
+                return version["VersionId"]
+        return None
+
+    def open(self, key: str, etag: str, bucket: str | None = None, version_id: str | None = None):
+        """The object's body as a stream (of the given version, when known), only if it has the notified ETag."""
+        pinned = {"VersionId": version_id} if version_id else {}
         try:
-            return self._s3.get_object(Bucket=bucket or self.bucket, Key=key, IfMatch=f'"{etag}"')["Body"]
+            return self._s3.get_object(Bucket=bucket or self.bucket, Key=key, IfMatch=f'"{etag}"', **pinned)["Body"]
         except ClientError as error:
             if _missing(error) or _code(error) in ("PreconditionFailed", "412"):
                 raise SourceChanged(key) from error
@@ -71,6 +93,8 @@ class Artifacts:
             return
         tagged = {**metadata, EVENT_METADATA: event_id}
         copy_source = {"Bucket": source_bucket or self.bucket, "Key": source.key}
+        if source.version_id:  # the exact bytes that were validated, even if the key was overwritten since
+            copy_source["VersionId"] = source.version_id
         try:
             if source.size > self._threshold:
                 self._multipart_copy(copy_source, source, target_key, tagged)

@@ -3,13 +3,18 @@
 Kept apart from ingestion so the API's listings cannot grow a side effect, and so every
 answer's cost is visible here: a GetItem or one page of a Query, never a scan.
 """
+import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from . import names
 from .alias_store import AliasReference, AliasStore
+from .claims import ClaimStore
 from .errors import NotFound
 from .records import ModelRecord, UploadRecord, VersionRecord
 from .store import RegistryStore
+
+EVENT_ID = re.compile(r"[0-9a-f]{32}")  # events.S3Upload.event_id
 
 
 @dataclass(frozen=True)
@@ -20,9 +25,10 @@ class ModelOverview:
 
 
 class Catalog:
-    def __init__(self, store: RegistryStore, aliases: AliasStore):
+    def __init__(self, store: RegistryStore, aliases: AliasStore, claims: ClaimStore | None = None):
         self._store = store
         self._aliases = aliases
+        self._claims = claims
 
     def models(self, limit: int, token: str | None) -> tuple[list[ModelRecord], str | None]:
         return self._store.list_models(limit, token)
@@ -46,6 +52,18 @@ class Catalog:
     def uploads(self, name: str, limit: int, token: str | None) -> tuple[list[UploadRecord], str | None]:
         """Newest first; a model whose every upload was rejected has uploads but no model record."""
         return self._store.list_uploads(names.validate_model_name(name), limit, token)
+
+    def upload(self, name: str, event_id: str) -> UploadRecord:
+        """One upload by its event id: two reads, the claim (it holds the start stamp the record is filed under)
+        and the record. Claims expire after 14 days (claims.RETENTION); the model's upload listing keeps the record."""
+        name = names.validate_model_name(name)
+        claim = self._claims.get(event_id) if self._claims is not None and EVENT_ID.fullmatch(event_id) else None
+        record = None
+        if claim and "started_at" in claim:
+            record = self._store.get_upload(name, datetime.fromisoformat(claim["started_at"]), event_id)
+        if record is None:
+            raise NotFound(f"no upload {event_id} of model {name}", {"model": name, "event_id": event_id})
+        return record
 
     def _model(self, name: str) -> ModelRecord:
         model = self._store.get_model(names.validate_model_name(name))

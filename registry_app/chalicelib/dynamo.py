@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from .errors import BadRequest
+from .errors import NotFound
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -55,7 +55,7 @@ def encode_token(last_key: dict[str, Any] | None) -> str | None:
 
 
 def decode_token(token: str | None, pk: str) -> dict[str, Any] | None:
-    """The inverse of encode_token; a token from another listing is a bad request, not a 500."""
+    """The inverse of encode_token; a well-formed token this listing did not issue names no page: 404, not 500."""
     if not token:
         return None
     try:
@@ -64,7 +64,8 @@ def decode_token(token: str | None, pk: str) -> dict[str, Any] | None:
         if key["pk"]["S"] != pk or set(key) != {"pk", "sk"} or not isinstance(key["sk"]["S"], str):
             raise ValueError("token from another listing")
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadRequest("next_token is not a token this listing issued", {"next_token": token}) from exc
+        raise NotFound("next_token names no page of this listing; list again without it",
+                       {"next_token": token}) from exc
     return key
 
 

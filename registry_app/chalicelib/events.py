@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +77,19 @@ def _decode_record(record: dict) -> S3Upload | None:
     except (KeyError, TypeError, ValueError):
         log.warning("skipping a malformed S3 record: %.200r", record)
         return None
+
+
+def notification_body(upload: S3Upload) -> str:
+    """An S3 ObjectCreated notification for `upload`, as S3 would queue it; decode_sqs_records reads it back.
+
+    The sweep re-announces uploads whose events were missed this way, so they take the very path a real event takes.
+    """
+    obj = {"key": quote_plus(upload.key), "size": upload.size, "eTag": upload.etag}
+    obj.update({k: v for k, v in (("versionId", upload.version_id), ("sequencer", upload.sequencer)) if v})
+    record = {"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+              "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": upload.bucket}, "object": obj}}
+    if upload.event_time:
+        record["eventTime"] = upload.event_time
+    if upload.principal:
+        record["userIdentity"] = {"principalId": upload.principal}
+    return json.dumps({"Records": [record]})

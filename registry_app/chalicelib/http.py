@@ -8,16 +8,18 @@ into the same shape, so a client has one error format to read, locally and deplo
 import inspect
 import json
 import logging
+import re
 import threading
-from dataclasses import dataclass
-from functools import wraps
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from functools import lru_cache, wraps
+from typing import Annotated, Any, Callable, get_origin
 from urllib.parse import unquote
 
 from chalice import Chalice, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .errors import BadRequest, InvalidInput, PayloadTooLarge, RegistryError, http_status
+from .fields import PATH_PARAMETERS
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,9 @@ class Operation:
     errors: tuple[int, ...] = ()
     body_optional: bool = False
     view_name: str = ""
+    # Other success answers, e.g. {202: UploadView} for a registration that is queued instead of done.
+    answers: dict[int, type[BaseModel]] = field(default_factory=dict)
+    path_types: dict[str, Any] = field(default_factory=dict)
 
 
 class Api:
@@ -81,12 +86,13 @@ class Api:
 
     def route(self, path: str, method: str, *, summary: str, answer: type[BaseModel] | None, status: int = 200,
               body: type[BaseModel] | None = None, body_optional: bool = False, query: type[BaseModel] | None = None,
-              errors: tuple[int, ...] = ()) -> Callable:
+              errors: tuple[int, ...] = (), answers: dict[int, type[BaseModel]] | None = None) -> Callable:
         """Registers a view that receives decoded path parameters, `body=` and `query=`, and returns a model."""
 
         def declare(view: Callable) -> Callable:
+            path_types = path_parameter_types(path, view)
             operation = Operation(path, method, summary, status, answer, body, query, errors, body_optional,
-                                  view.__name__)
+                                  view.__name__, dict(answers or {}), path_types)
             self.operations.append(operation)
             wants_actor = "actor" in inspect.signature(view).parameters
 
@@ -94,7 +100,7 @@ class Api:
             def handle(**params: str) -> Response:
                 try:
                     request = self.app.current_request
-                    kwargs: dict[str, Any] = {name: unquote(value) for name, value in params.items()}
+                    kwargs: dict[str, Any] = decode_path(params, path_types)
                     if body is not None:
                         kwargs["body"] = decode_body(request.raw_body, body, body_optional)
                     if query is not None:
@@ -142,10 +148,62 @@ class Api:
         if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
             code = _CHALICE_CODES.get(response.status_code, "error")
             headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+            if response.status_code == 405:  # a method no route takes (TRACE...): as _method_not_allowed says it
+                allowed = self.documented_methods(request)
+                return error_response(code, f"this path answers {', '.join(allowed)} only", 405,
+                                      {"allowed": allowed}, headers={**headers, "Allow": ", ".join(allowed)})
             message = "an internal error occurred; it has been logged" if response.status_code >= 500 \
                 else str(body.get("Message", ""))
             return error_response(code, message, response.status_code, headers=headers)
         return response
+
+    def documented_methods(self, request) -> list[str]:
+        path = ((request.context if request is not None else None) or {}).get("resourcePath")
+        return sorted(op.method for op in self.operations if op.path == path) or list(METHODS)
+
+
+_PARAMETER = re.compile(r"{(\w+)}")
+
+
+def path_parameter_types(path: str, view: Callable) -> dict[str, Any]:
+    """Each path parameter's type: the view's annotation if it names a constrained type, else PATH_PARAMETERS."""
+    annotations = inspect.signature(view).parameters
+    types = {}
+    for name in _PARAMETER.findall(path):
+        annotation = annotations[name].annotation if name in annotations else inspect.Parameter.empty
+        types[name] = annotation if get_origin(annotation) is Annotated else PATH_PARAMETERS.get(name, str)
+    return types
+
+
+@lru_cache(maxsize=None)
+def _reader(kind: Any) -> tuple[TypeAdapter, bool]:
+    """A parameter type's validator, and whether it is an integer (sent as digits): built once per type."""
+    adapter = TypeAdapter(kind)
+    return adapter, adapter.json_schema().get("type") == "integer"
+
+
+def decode_path(params: dict[str, str], types: dict[str, Any]) -> dict[str, Any]:
+    """Path parameters, URL-decoded and validated by their types (an integer is sent as its digits)."""
+    decoded, problems = {}, []
+    for name, raw in params.items():
+        text = unquote(raw)
+        adapter, is_integer = _reader(types.get(name, str))
+        try:
+            if is_integer:
+                if not (text.isascii() and text.isdigit()) or len(text) > 100:  # int() refuses 4300+ digits
+                    raise InvalidInput(f"{text[:40]!r} is not a whole number of at most 100 digits")
+                decoded[name] = adapter.validate_python(int(text))
+            else:
+                decoded[name] = adapter.validate_python(text)
+        except InvalidInput as error:
+            problems.append({"loc": ["path", name], "msg": error.message, "type": "int_parsing"})
+        except ValidationError as error:
+            problems += [{"loc": ["path", name], "msg": e["msg"], "type": e["type"]}
+                         for e in error.errors(include_url=False, include_context=False, include_input=False)]
+    if problems:
+        summary = "; ".join(f"{p['loc'][-1]}: {p['msg']}" for p in problems)
+        raise InvalidInput(f"invalid request: {summary}", {"errors": problems})
+    return decoded
 
 
 def _method_not_allowed(allowed: str) -> Callable:
@@ -176,8 +234,10 @@ def decode_body(raw: bytes | None, schema: type[BaseModel], optional: bool) -> B
     return validate(schema, data)
 
 
-def version_number(text: str) -> int:
-    """A version in a path: digits only (no sign, no spaces), from 1."""
+def version_number(text: str | int) -> int:
+    """A version in a path: digits only (no sign, no spaces), from 1 (a route's `n` arrives decoded already)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
     if not text.isascii() or not text.isdigit() or int(text) < 1 or len(text) > 10:
         raise InvalidInput(f"invalid version {text!r}: versions are whole numbers from 1", {"version": text})
     return int(text)

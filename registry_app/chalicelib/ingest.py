@@ -17,7 +17,7 @@ from .errors import InvalidInput, ValidationFailed
 from .events import S3Upload
 from .records import UploadRecord, VersionRecord, utcnow
 from .settings import Settings
-from .store import RegistryStore
+from .store import IdenticalToLatest, RegistryStore
 from .validation import Limits, RuleFailure, ValidationReport, validate_stream
 from .warmup import warm
 
@@ -38,8 +38,14 @@ class Source:
     owned: bool
     aliases: list[str] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
-    uploader: str | None = None
+    uploader: str | None = None  # the verified actor: the S3 event's principal or the API caller
+    claimed_uploader: str | None = None  # x-amz-meta-uploader: what the uploader typed, kept as a note only
     version_hint: int | None = None
+
+
+def rest_upload(name: str, bucket: str, key: str, info: ObjectInfo, actor: str | None) -> S3Upload:
+    """A REST registration's identity; the sequencer slot keeps it apart from a drop-folder event of the same object."""
+    return S3Upload(bucket=bucket, key=key, etag=info.etag, size=info.size, principal=actor, sequencer=f"rest:{name}")
 
 
 class Ingestor:
@@ -73,9 +79,7 @@ class Ingestor:
                  actor: str | None) -> tuple[UploadRecord, VersionRecord | None]:
         """REST registration: the same path, synchronously; the caller's object stays where it is."""
         name = names.validate_model_name(name)
-        info = self._artifacts.require(key, bucket)
-        # The sequencer slot keeps a REST registration's identity apart from the drop-folder event of the same object.
-        upload = S3Upload(bucket=bucket, key=key, etag=info.etag, size=info.size, principal=actor, sequencer=f"rest:{name}")
+        upload = rest_upload(name, bucket, key, self._artifacts.require(key, bucket), actor)
         source = Source(name, upload, owned=False, aliases=aliases, metadata=metadata, uploader=actor)
         record = self._run(source)
         if record is None:  # the same registration already ran: answer what it produced
@@ -85,6 +89,12 @@ class Ingestor:
                                    {"rules": record.rules, "failures": record.failures})
         version = record.version or record.equals_version
         return record, self._store.get_version(name, version) if version else None
+
+    def run_registration(self, name: str, upload: S3Upload, aliases: list[str], metadata: dict[str, str],
+                         actor: str | None) -> UploadRecord | None:
+        """A queued REST registration (deferred.py): register()'s run, answered through its upload record."""
+        source = Source(name, upload, owned=False, aliases=aliases, metadata=metadata, uploader=actor)
+        return self._run(source)
 
     # the run ----------------------------------------------------------------
     def _run(self, source: Source, name_error: InvalidInput | None = None) -> UploadRecord | None:
@@ -102,29 +112,33 @@ class Ingestor:
 
     def _process(self, source: Source, claim: Claim, name_error: InvalidInput | None) -> UploadRecord:
         done = self._store.get_upload(source.name, claim.started_at, claim.event_id)
-        if done is not None:  # a crashed run recorded the outcome; only the clean-up may be missing
+        if done is not None and done.final:  # a crashed run recorded the outcome; only the clean-up may be missing
             self._discard(source)
             return done
         upload = source.upload
-        info = self._artifacts.head(upload.key, upload.bucket)
+        # Once this event holds a version number, the number is delivered from the object version it was
+        # reserved for (an overwrite leaves that version readable): numbers never go unused. Before that, an
+        # object replaced since its notification is superseded, and the newer upload's own event handles it.
+        pinned = claim.source_version if claim.reserved_version is not None else None
+        info = self._artifacts.head(upload.key, upload.bucket, pinned)
         if info is None or info.etag != upload.etag:
             return self._finish(source, claim, "superseded",
                                 message="the object was replaced or deleted before it was processed")
         source = self._with_object_metadata(source, info)
         try:
-            report = self._validate(source, name_error)
+            report = self._validate(source, name_error, info.version_id)
         except SourceChanged:
             return self._finish(source, claim, "superseded", message="the object was replaced while it was being read")
         if not report.valid:
             return self._reject(source, claim, report)
-        latest = self._store.latest_version(source.name)
+        latest = self._store.latest_version(source.name) if claim.reserved_version is None else None
         if latest and latest.sha256 == report.sha256 and latest.event_id != upload.event_id:
             return self._finish(source, claim, "unchanged", equals_version=latest.version,
                                 message=f"identical to v{latest.version}: no new version")
-        return self._accept(source, claim, info, report)
+        return self._accept(source, claim, info, report)  # a number this event already holds is always delivered
 
-    def _validate(self, source: Source, name_error: InvalidInput | None) -> ValidationReport:
-        stream = self._artifacts.open(source.upload.key, source.upload.etag, source.upload.bucket)
+    def _validate(self, source: Source, name_error: InvalidInput | None, version_id: str | None) -> ValidationReport:
+        stream = self._artifacts.open(source.upload.key, source.upload.etag, source.upload.bucket, version_id)
         try:
             report = validate_stream(stream, self._limits)
         finally:
@@ -136,8 +150,13 @@ class Ingestor:
 
     def _accept(self, source: Source, claim: Claim, info: ObjectInfo, report: ValidationReport) -> UploadRecord:
         upload = source.upload
-        version = self._store.reserve_version(source.name, claim, self._claims, self._clock())
-        claim = replace(claim, reserved_version=version)
+        try:
+            version = self._store.reserve_version(source.name, claim, self._claims, self._clock(), report.sha256,
+                                                  info.version_id)
+        except IdenticalToLatest as same:  # an identical upload took the number first
+            return self._finish(source, claim, "unchanged", equals_version=same.version,
+                                message=f"identical to v{same.version}: no new version")
+        claim = replace(claim, reserved_version=version, source_version=info.version_id)
         target_key = names.target_key(source.name, version, self._settings.models_prefix)
         self._artifacts.copy_once(info, target_key, upload.event_id,
                                   {"model": source.name, "version": str(version), "sha256": report.sha256},
@@ -147,7 +166,8 @@ class Ingestor:
             target_model=names.target_model(source.name, version), sha256=report.sha256,
             size=report.compressed_bytes, layout=report.layout, input_shapes=report.input_shapes,
             labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
-            event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader, metadata=source.metadata,
+            event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader,
+            claimed_uploader=source.claimed_uploader, requested_aliases=source.aliases, metadata=source.metadata,
         ))
         self._store.mark_latest(source.name, version, self._clock())
         message = f"registered as v{version}"
@@ -169,13 +189,13 @@ class Ingestor:
         if not wanted or self._runtime is None or not report.input_shapes:
             return None
         return warm(self._runtime, self._settings.endpoint, names.target_model(source.name, version),
-                    report.input_shapes)
+                    report.input_shapes, budget_seconds=self._settings.warmup_budget_seconds)
 
     def _move_aliases(self, source: Source, version: int) -> dict[str, str]:
         if self._aliases is None:
             return {}
         actor = source.uploader or "ingest"
-        return self._aliases.follow_new_version(source.name, version, source.aliases, actor)
+        return self._aliases.follow_new_version(source.name, version, source.aliases, actor, source.upload.event_id)
 
     def _reject(self, source: Source, claim: Claim, report: ValidationReport) -> UploadRecord:
         rules = [failure.rule for failure in report.failures]
@@ -183,7 +203,8 @@ class Ingestor:
         rejected_key = report_key = None
         if source.owned:
             upload = source.upload
-            rejected_key = names.rejected_key(source.name, claim.started_at, upload.etag, self._settings.rejected_prefix)
+            rejected_key = names.rejected_key(source.name, claim.started_at, upload.etag, upload.event_id,
+                                              self._settings.rejected_prefix)
             report_key = names.report_key(rejected_key)
             info = ObjectInfo(upload.key, upload.etag, upload.size, {})
             self._artifacts.copy_once(info, rejected_key, upload.event_id, {"rules": ",".join(rules)[:1024]},
@@ -212,12 +233,17 @@ class Ingestor:
             self._artifacts.delete_if_unchanged(source.upload.key, source.upload.etag, source.upload.bucket)
 
     def _with_object_metadata(self, source: Source, info: ObjectInfo) -> Source:
-        """Aliases and uploader travel as object metadata (x-amz-meta-alias, x-amz-meta-uploader)."""
+        """Requested aliases travel as object metadata (x-amz-meta-alias).
+
+        The actor is the principal S3 verified for the PUT; x-amz-meta-uploader is anyone's
+        to type, so it is kept as `claimed_uploader` and never acts.
+        """
         if not source.owned:
             return source
         requested = [a.strip() for a in info.metadata.get(ALIAS_METADATA, "").split(",") if a.strip()]
-        uploader = info.metadata.get(UPLOADER_METADATA) or source.upload.principal
-        return replace(source, aliases=requested, uploader=uploader, metadata=dict(info.metadata))
+        metadata = {k: v for k, v in info.metadata.items() if k != UPLOADER_METADATA}
+        return replace(source, aliases=requested, uploader=source.upload.principal,
+                       claimed_uploader=info.metadata.get(UPLOADER_METADATA), metadata=metadata)
 
     def _recorded(self, source: Source, claim_item: dict) -> UploadRecord:
         started_at = datetime.fromisoformat(claim_item["started_at"])

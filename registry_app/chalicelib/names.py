@@ -23,6 +23,13 @@ Versions
 Aliases
     1 to 128 characters of ``[A-Za-z0-9._@-]``; ``latest`` and ``v<digits>`` (any
     case) are reserved because they read as versions.
+
+Each string rule is ONE regular expression (NAME_PATTERN, ALIAS_PATTERN) that the checks
+here fullmatch and /openapi.json publishes as its `pattern`, so clients and the server
+apply the same rule. The patterns are written in the part of the syntax that Python `re`
+and ECMA 262 (JSON Schema's dialect) read alike: ASCII classes, `{m,n}`, `(?:)`, `(?!)`,
+`^...$`, no `\\w`/`\\d`, no inline flags. Python's `$` also matches before a final newline;
+fullmatch leaves it no room to, so the server reads `$` as ECMA does.
 """
 from __future__ import annotations
 
@@ -35,14 +42,21 @@ from .errors import InvalidInput
 SUFFIX = ".tar.gz"
 MAX_NAME_LENGTH = 200
 MAX_SEGMENTS = 4
+MAX_ALIAS_LENGTH = 128
+MAX_NUMBER = 10**10 - 1  # versions and revisions: their sort keys hold 10 digits (store.version_sk, history_sk)
 
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
-_NAME = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,{MAX_SEGMENTS - 1}}}", re.ASCII)
+_STRUCTURE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,{MAX_SEGMENTS - 1}}}", re.ASCII)
 _VERSION_TAIL = re.compile(r"(?P<name>.+)_v(?P<version>[0-9]+)", re.ASCII | re.DOTALL)
-_ALIAS = re.compile(r"[A-Za-z0-9._@-]{1,128}", re.ASCII)
 _RESERVED_ALIAS = re.compile(r"latest|v[0-9]+", re.ASCII | re.IGNORECASE)
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}", re.ASCII)
+_EVENT_ID = re.compile(r"[0-9A-Za-z_-]{1,64}", re.ASCII)
 
+# The whole rules (length aside: MAX_NAME_LENGTH, MAX_ALIAS_LENGTH), as published in /openapi.json.
+NAME_PATTERN = rf"^(?!.*\.\.)(?!.*_v[0-9]+$){_SEGMENT}(?:/{_SEGMENT}){{0,{MAX_SEGMENTS - 1}}}$"
+ALIAS_PATTERN = rf"^(?![Ll][Aa][Tt][Ee][Ss][Tt]$)(?![Vv][0-9]+$)[A-Za-z0-9._@-]{{1,{MAX_ALIAS_LENGTH}}}$"
+_NAME = re.compile(NAME_PATTERN, re.ASCII)
+_ALIAS = re.compile(ALIAS_PATTERN, re.ASCII)
 NAME_RULE = (
     "a model name is 1 to 4 segments joined by '/', each segment 1-64 ASCII characters of "
     "letters, digits, '.', '_' and '-' starting with a letter or digit, at most 200 characters "
@@ -64,15 +78,15 @@ class IncomingName:
 
 def validate_model_name(name: str) -> str:
     """Returns `name` unchanged if it follows NAME_RULE, else raises InvalidInput."""
-    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name):
-        raise InvalidInput(f"invalid model name {name!r}: {NAME_RULE}")
-    if ".." in name:
-        raise InvalidInput(f"invalid model name {name!r}: it contains '..'; {NAME_RULE}")
-    if _VERSION_TAIL.fullmatch(name):
+    if isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and _NAME.fullmatch(name):
+        return name
+    if isinstance(name, str) and _STRUCTURE.fullmatch(name) and len(name) <= MAX_NAME_LENGTH:
+        if ".." in name:
+            raise InvalidInput(f"invalid model name {name!r}: it contains '..'; {NAME_RULE}")
         raise InvalidInput(
             f"invalid model name {name!r}: it ends in '_v<digits>', which is how versions are spelled; {NAME_RULE}"
         )
-    return name
+    raise InvalidInput(f"invalid model name {name!r}: {NAME_RULE}")
 
 
 def parse_incoming_key(key: str, incoming_prefix: str = "incoming/") -> IncomingName:
@@ -114,15 +128,21 @@ def parse_target_model(value: str) -> tuple[str, int]:
     return validate_model_name(tail["name"]), _check_version(int(tail["version"]))
 
 
-def rejected_key(name: str, stamp: datetime, etag: str, rejected_prefix: str = "rejected/") -> str:
-    """Where a rejected upload is kept: unique per upload time and content, sortable by time."""
+def rejected_key(name: str, stamp: datetime, etag: str, event_id: str, rejected_prefix: str = "rejected/") -> str:
+    """Where a rejected upload is kept: sortable by time, unique per event.
+
+    The event id is part of the key because two identical bad uploads in the same second
+    share stamp and ETag; without it the second one's copy would collide with the first.
+    """
+    if not _EVENT_ID.fullmatch(event_id or ""):
+        raise InvalidInput(f"invalid event id {event_id!r}: expected 1 to 64 letters, digits, '_' or '-'")
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
     short = etag.strip().strip('"')[:8]
     if not _HEX8.fullmatch(short):
         raise InvalidInput(f"invalid ETag {etag!r}: expected at least 8 hexadecimal digits")
     when = stamp.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return f"{rejected_prefix}{validate_model_name(name)}/{when}-{short.lower()}{SUFFIX}"
+    return f"{rejected_prefix}{validate_model_name(name)}/{when}-{short.lower()}-{event_id}{SUFFIX}"
 
 
 def report_key(rejected: str) -> str:
@@ -134,8 +154,13 @@ def report_key(rejected: str) -> str:
 
 def validate_alias_name(alias: str) -> str:
     """Returns `alias` unchanged if it follows ALIAS_RULE, else raises InvalidInput."""
-    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
-        raise InvalidInput(f"invalid alias {alias!r}: {ALIAS_RULE}")
-    if _RESERVED_ALIAS.fullmatch(alias):
+    if isinstance(alias, str) and _ALIAS.fullmatch(alias):
+        return alias
+    if isinstance(alias, str) and _RESERVED_ALIAS.fullmatch(alias):
         raise InvalidInput(f"alias {alias!r} is reserved: {ALIAS_RULE}")
-    return alias
+    raise InvalidInput(f"invalid alias {alias!r}: {ALIAS_RULE}")
+
+
+def ecma_escape(text: str) -> str:
+    """`text` as a literal in a pattern both Python `re` and ECMA 262 read (re.escape's `\\-` is not ECMA)."""
+    return "".join("\\" + c if c in "\\^$.|?*+()[]{}" else c for c in text)

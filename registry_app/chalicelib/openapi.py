@@ -3,27 +3,19 @@
 Generated, never written by hand, so the document cannot drift from what the app accepts:
 a route exists in it exactly when it is declared, with the very models that validate it.
 """
-import re
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from . import names
 from .http import MAX_BODY_BYTES, Operation
 from .schemas import ErrorBody
 
 REF = "#/components/schemas/{model}"
-_PARAM = re.compile(r"{(\w+)}")
-_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Malformed request (not JSON)", 404: "Not found",
-            409: "Conflict", 413: f"Body larger than {MAX_BODY_BYTES} bytes", 422: "Invalid field",
-            503: "Temporarily unavailable; retry"}
-PATH_PARAMS = {
-    "name": {"type": "string", "minLength": 1, "maxLength": names.MAX_NAME_LENGTH,
-             "description": f"{names.NAME_RULE}; a '/' inside it is sent as %2F"},
-    "alias": {"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,128}$", "description": names.ALIAS_RULE},
-    "n": {"type": "integer", "minimum": 1, "description": "a version number"},
-}
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted: queued; the Location header names the upload record",
+            204: "No Content", 400: "Malformed request (not JSON)",
+            404: "Not found (in a listing: a next_token that names no page of it)", 409: "Conflict",
+            413: f"Body larger than {MAX_BODY_BYTES} bytes", 422: "Invalid field", 503: "Temporarily unavailable; retry"}
 
 
 def build(operations: list[Operation], title: str, version: str, server: str | None = None) -> dict[str, Any]:
@@ -51,6 +43,7 @@ def _components(operations: list[Operation]) -> tuple[dict, dict]:
             wanted.append((op.body, "validation"))
         if op.answer is not None:
             wanted.append((op.answer, "serialization"))
+        wanted.extend((model, "serialization") for model in op.answers.values())
     wanted = list(dict.fromkeys(wanted))
     refs, top = models_json_schema(wanted, ref_template=REF)
     return top.get("$defs", {}), refs
@@ -67,8 +60,16 @@ def _operation(op: Operation, refs: dict) -> dict[str, Any]:
     if op.answer is not None:
         answer["content"] = {"application/json": {"schema": refs[(op.answer, "serialization")]}}
     responses = {str(op.status): answer}
+    for status, model in sorted(op.answers.items()):
+        responses[str(status)] = {"description": _REASONS.get(status, "OK"),
+                                  "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
+        if status == 202:
+            responses["202"]["headers"] = {"Location": {"description": "where to read the outcome",
+                                                        "schema": {"type": "string"}}}
     error_schema = refs[(ErrorBody, "serialization")]
     statuses = set(op.errors) | ({400, 413, 422} if op.body is not None else set()) | ({422} if op.query else set())
+    statuses |= {422} if op.path_types else set()  # every path parameter has a rule
+    statuses |= {404} if op.query is not None and "next_token" in op.query.model_fields else set()
     for status in sorted(statuses):
         responses[str(status)] = {"description": _REASONS.get(status, "Error"),
                                   "content": {"application/json": {"schema": error_schema}}}
@@ -78,13 +79,24 @@ def _operation(op: Operation, refs: dict) -> dict[str, Any]:
 
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     parameters = []
-    for name in _PARAM.findall(op.path):
-        schema = dict(PATH_PARAMS.get(name, {"type": "string", "minLength": 1}))
+    for name, kind in op.path_types.items():  # the types http.Api validates them with
+        schema = TypeAdapter(kind).json_schema(ref_template=REF)
+        if schema.get("type") == "string":
+            schema.setdefault("minLength", 1)  # an empty segment never reaches a route
         parameters.append({"name": name, "in": "path", "required": True, "description": schema.pop("description", name),
                            "schema": schema})
     if op.query is not None:
         query_schema = op.query.model_json_schema(ref_template=REF)
         required = set(query_schema.get("required", []))
         for name, schema in query_schema["properties"].items():
+            schema = _without_null(schema)  # a query string has no null: absent is how it says none
             parameters.append({"name": name, "in": "query", "required": name in required, "schema": schema})
     return parameters
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) != 1 or len(branches) == len(schema.get("anyOf", [])):
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**branches[0], **rest}

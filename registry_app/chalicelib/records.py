@@ -14,6 +14,8 @@ class ModelRecord(BaseModel):
     latest_version: int | None = None
     # The last number handed out; versions are numbered 1..next_version with no gaps.
     next_version: int = 0
+    # The SHA-256 of the bytes the last number went to: "identical to the latest" is decided against it.
+    last_sha256: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -32,7 +34,9 @@ class VersionRecord(BaseModel):
     source_etag: str
     event_id: str
     created_at: datetime
-    uploader: str | None = None
+    uploader: str | None = Field(default=None, description="the verified actor: S3 event principal or API caller")
+    claimed_uploader: str | None = Field(default=None, description="x-amz-meta-uploader as typed: a note, not an actor")
+    requested_aliases: list[str] = Field(default_factory=list, description="aliases its upload asked to move")
     metadata: dict[str, str] = Field(default_factory=dict)
     status: Literal["active", "retired"] = "active"
     # When an alias last pointed at (or moved away from) this version; retirement counts its grace from here.
@@ -40,7 +44,10 @@ class VersionRecord(BaseModel):
     retired_at: datetime | None = None
 
 
-UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded"]
+UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded", "failed", "queued"]
+# Not outcomes yet: `failed` (every delivery failed; the message is in the dead-letter queue) and `queued`
+# (a REST registration waiting for the ingest handler). A later run replaces either with a real outcome.
+PENDING_OUTCOMES = ("failed", "queued")
 
 
 class UploadRecord(BaseModel):
@@ -62,3 +69,10 @@ class UploadRecord(BaseModel):
     warmup: str | None = Field(default=None, description="how the warm-up invoke went, when one ran")
     started_at: datetime
     finished_at: datetime
+    error: str | None = Field(default=None, description="the last fault of a failed upload")
+    attempts: int | None = Field(default=None, description="deliveries a failed upload was given")
+
+    @property
+    def final(self) -> bool:
+        """True once a run finished it; a failed or queued record still waits for one."""
+        return self.outcome not in PENDING_OUTCOMES

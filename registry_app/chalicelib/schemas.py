@@ -7,20 +7,16 @@ the `of` constructors, so storage fields never leak by accident.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from . import names
+from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Version, integer
 from .alias_store import AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
 from .records import ModelRecord, UploadRecord, VersionRecord
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 MAX_TARGETS = 10
-
-Version = Annotated[StrictInt, Field(ge=1, description="a version number, from 1")]
-Revision = Annotated[StrictInt, Field(ge=0, description="0 means: the alias must not exist yet")]
-ModelName = Annotated[str, Field(min_length=1, max_length=names.MAX_NAME_LENGTH, description=names.NAME_RULE)]
-AliasName = Annotated[str, Field(min_length=1, max_length=128, description=names.ALIAS_RULE)]
 
 
 class Request(BaseModel):
@@ -30,21 +26,34 @@ class Request(BaseModel):
 # requests -------------------------------------------------------------------
 class PageQuery(Request):
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
-    next_token: Annotated[str, Field(max_length=2048)] | None = None
+    next_token: PageToken | None = None
 
 
 class DeleteAliasQuery(Request):
-    expected_revision: Annotated[int, Field(ge=1)] | None = None
+    expected_revision: Annotated[int, Field(ge=1, le=names.MAX_NUMBER)] | None = None
 
 
 class WeightedTarget(Request):
     model: ModelName
     version: Version
-    weight: Annotated[StrictInt, Field(ge=1, le=100, description="percent of traffic; the weights add up to 100")]
+    weight: integer(ge=1, le=100, description="percent of traffic; the weights add up to 100")
+
+
+# Either model + version, or targets (a null counts as absent). JSON Schema cannot add up the
+# weights nor compare targets, so those two rules are stated in the descriptions only.
+_ONE_WAY = [
+    {"required": ["model", "version"], "properties": {"model": {"type": "string"}, "version": {"not": {"type": "null"}},
+                                                      "targets": {"type": "null"}}},
+    {"required": ["targets"], "properties": {"targets": {"type": "array"}, "model": {"type": "null"},
+                                             "version": {"type": "null"}}},
+]
 
 
 class PutAlias(Request):
-    """Either `model` + `version` (a number, or "latest" to follow every new version), or weighted `targets`."""
+    """Either `model` + `version` (a number, or "latest" to follow every new version), or weighted `targets`
+    (weights adding up to 100, each version once)."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": _ONE_WAY})
 
     model: ModelName | None = None
     version: Version | Literal["latest"] | None = None
@@ -76,7 +85,7 @@ class PutAlias(Request):
 
 
 class Rollback(Request):
-    expected_revision: Annotated[StrictInt, Field(ge=1)] | None = None
+    expected_revision: ExistingRevision | None = None
 
 
 class RegisterVersion(Request):
@@ -86,10 +95,17 @@ class RegisterVersion(Request):
     metadata: Annotated[dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=1024)]],
                         Field(max_length=32)] = {}
 
+    @classmethod
+    def sourced_from(cls, pattern: str) -> "type[RegisterVersion]":
+        """This body as one deployment reads it: `source` documented with the registrar's own rule."""
+        source = Annotated[str, Field(max_length=1100, description="s3://bucket/key of a .tar.gz",
+                                      json_schema_extra={"pattern": pattern})]
+        return create_model(cls.__name__, __base__=cls, __doc__=cls.__doc__, source=(source, ...))
+
 
 class RequestUpload(Request):
     aliases: Annotated[list[AliasName], Field(max_length=MAX_TARGETS)] = []
-    expires_in: Annotated[StrictInt, Field(ge=60, le=43200, description="seconds the link stays valid")] = 3600
+    expires_in: integer(ge=60, le=43200, description="seconds the link stays valid") = 3600
 
 
 # responses ------------------------------------------------------------------
@@ -193,7 +209,8 @@ class VersionView(BaseModel):
     labels_count: int | None
     source_key: str
     created_at: datetime
-    uploader: str | None
+    uploader: str | None = Field(description="who uploaded it, as S3 or the API verified")
+    claimed_uploader: str | None = Field(default=None, description="x-amz-meta-uploader as typed (unverified)")
     metadata: dict[str, str]
     status: str
 
@@ -248,7 +265,9 @@ class ModelDetail(ModelSummary):
 
 
 class UploadView(BaseModel):
-    outcome: Literal["accepted", "unchanged", "rejected", "superseded"]
+    outcome: Literal["accepted", "unchanged", "rejected", "superseded", "failed", "queued"] = Field(
+        description="failed: every delivery failed and the upload waits in the dead-letter queue; "
+                    "queued: a large registration the ingest handler has not finished yet")
     version: int | None = Field(description="the version it became (accepted)")
     equals_version: int | None = Field(description="the version it is identical to (unchanged)")
     rules: list[str] = Field(description="the rule ids it broke (rejected)")
@@ -262,6 +281,9 @@ class UploadView(BaseModel):
     source_etag: str
     started_at: datetime
     finished_at: datetime
+    event_id: str = Field(description="the upload's id: GET /models/{name}/uploads/{event_id}")
+    error: str | None = Field(None, description="the last fault (failed)")
+    attempts: int | None = Field(None, description="deliveries it was given (failed)")
 
     @classmethod
     def of(cls, record: UploadRecord) -> "UploadView":
@@ -280,3 +302,13 @@ class UploadLink(BaseModel):
     key: str
     headers: dict[str, str] = Field(description="send exactly these headers with the PUT: they are signed")
     expires_at: datetime
+
+
+class WarmupRun(BaseModel):
+    """What a re-run warm-up did: whether the version answered, and the aliases its upload requested."""
+
+    name: str
+    version: int
+    ok: bool
+    warmup: str = Field(description='"ok in 1.23 s" or "failed: <why>"')
+    aliases: dict[str, str] = Field(description="requested or following alias -> what happened to it")

@@ -34,9 +34,28 @@ class Settings(BaseSettings):
     # Invoke each new version once on the endpoint before aliases move to it; a failed
     # warm-up leaves the aliases where they were. An upload's x-amz-meta-warmup overrides it.
     warmup: bool = False
+    # How long a warm-up keeps retrying ModelNotReadyException (a big model's first load) before it fails.
+    warmup_budget_seconds: float = 120.0
 
     # A claim older than this with no completion is taken to be a crashed run.
     claim_timeout_seconds: int = 900
+
+    # The ingest queue's maxReceiveCount (deploy/resources.yaml, local_stack/provision.py): a failure on
+    # this delivery is the last one before SQS dead-letters the message, so it is recorded as `failed`.
+    max_receives: int = 5
+
+    # The sweep re-announces uploads that sat in incoming/ this long with no claim (missed S3 events),
+    # every `sweep_every_minutes`, reading at most `sweep_max_pages` listing pages within `sweep_budget_seconds`.
+    sweep_after_seconds: int = 900
+    sweep_every_minutes: int = 5
+    sweep_max_pages: int = 10
+    sweep_budget_seconds: int = 60
+
+    # REST registrations of a source larger than this are queued (202 Accepted) instead of validated behind
+    # API Gateway's 29 s limit. `python bench/validate.py` measured 100-107 MB/s (resnet_152, resnet_18; one
+    # core of a busy 2-core machine); 20 s of that is 2 GB, halved for a 1 GB Lambda's ~0.6 vCPU and the
+    # S3 read: 1 GB.
+    deferred_registration_bytes: int = 1_000_000_000
 
 
 @lru_cache(maxsize=1)

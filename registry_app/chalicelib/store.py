@@ -18,6 +18,14 @@ MODELS_PK = "MODELS"
 RESERVE_ATTEMPTS = 25
 
 
+class IdenticalToLatest(Exception):
+    """The bytes are the ones the model's last version number went to: no new version."""
+
+    def __init__(self, version: int):
+        super().__init__(f"identical to v{version}")
+        self.version = version
+
+
 def model_pk(name: str) -> str:
     return f"MODEL#{name}"
 
@@ -44,39 +52,45 @@ class RegistryStore:
         items, next_token = self._query(MODELS_PK, None, limit, token, newest_first=False)
         return [ModelRecord(**item) for item in items], next_token
 
-    def reserve_version(self, name: str, claim: Claim, claims: ClaimStore, now: datetime) -> int:
+    def reserve_version(self, name: str, claim: Claim, claims: ClaimStore, now: datetime,
+                        sha256: str | None = None, source_version: str | None = None) -> int:
         """Hands out the model's next version number and records it on the claim, in one transaction.
 
-        Compare-and-set on the counter keeps numbers free of gaps and duplicates under
-        concurrency; writing the number onto the claim in the same transaction means a
-        retry after a crash reuses it instead of taking another.
+        Compare-and-set on the counter keeps numbers free of duplicates under concurrency;
+        writing the number onto the claim in the same transaction means a retry after a crash
+        reuses it instead of taking another. The counter also keeps the SHA-256 of the bytes
+        the last number went to, and the write is conditional on it: two deliveries of the
+        same bytes racing each other make one version, and the loser raises IdenticalToLatest.
         """
         if claim.reserved_version is not None:
             return claim.reserved_version
         for _ in range(RESERVE_ATTEMPTS):
             model = self.get_model(name)
+            if sha256 is not None and model is not None and model.last_sha256 == sha256:
+                raise IdenticalToLatest(model.next_version)
             current = model.next_version if model else 0
             version = current + 1
+            values = {":v": to_value(version), ":current": to_value(current), ":name": to_value(name),
+                      ":now": to_value(now.isoformat())}
+            condition = "attribute_not_exists(pk) OR next_version = :current"
+            if model is None:
+                condition = "attribute_not_exists(pk)"
+                del values[":current"]
+            update = "SET next_version = :v, #n = :name, updated_at = :now, created_at = if_not_exists(created_at, :now)"
+            if sha256 is not None:
+                update += ", last_sha256 = :sha"
+                condition = f"({condition}) AND (attribute_not_exists(last_sha256) OR last_sha256 <> :sha)"
+                values[":sha"] = to_value(sha256)
             counter = {
                 "TableName": self._table,
                 "Key": to_item({"pk": MODELS_PK, "sk": name}),
-                "UpdateExpression": (
-                    "SET next_version = :v, #n = :name, updated_at = :now, created_at = if_not_exists(created_at, :now)"
-                ),
-                "ConditionExpression": "attribute_not_exists(pk) OR next_version = :current",
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#n": "name"},
-                "ExpressionAttributeValues": {
-                    ":v": to_value(version),
-                    ":current": to_value(current),
-                    ":name": to_value(name),
-                    ":now": to_value(now.isoformat()),
-                },
+                "ExpressionAttributeValues": values,
             }
-            if model is None:
-                counter["ConditionExpression"] = "attribute_not_exists(pk)"
-                del counter["ExpressionAttributeValues"][":current"]
             try:
-                self._db.transact_write_items(TransactItems=[{"Update": counter}, claims.reservation_update(claim, version)])
+                self._db.transact_write_items(TransactItems=[{"Update": counter}, claims.reservation_update(claim, version, source_version)])
                 return version
             except ClientError as error:
                 if not is_condition_failure(error):
@@ -127,26 +141,35 @@ class RegistryStore:
         return [VersionRecord(**item) for item in items], next_token
 
     def retire_version(self, name: str, version: int, cutoff: datetime, now: datetime) -> bool:
-        """Marks a version retired unless an alias referenced it after `cutoff`; False when one did.
+        """Marks a version retired unless an alias referenced it after `cutoff`, or it is the model's
+        latest (or last numbered) version; False when it was kept.
 
         Alias writes stamp `last_referenced_at` and require `active` in the same item, so
-        this condition and an alias pointing at the version cannot both succeed.
+        this condition and an alias pointing at the version cannot both succeed. The latest
+        version stays because a re-upload of its bytes is answered "unchanged, equals it".
         """
+        mark = {
+            "TableName": self._table,
+            "Key": to_item({"pk": model_pk(name), "sk": version_sk(version)}),
+            "UpdateExpression": "SET #s = :retired, retired_at = :now",
+            "ConditionExpression": (
+                "attribute_exists(pk) AND #s = :active AND created_at < :cutoff"
+                " AND (attribute_not_exists(last_referenced_at) OR last_referenced_at < :cutoff)"
+            ),
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {
+                ":retired": to_value("retired"), ":active": to_value("active"),
+                ":cutoff": to_value(cutoff.isoformat()), ":now": to_value(now.isoformat()),
+            },
+        }
+        not_latest = {
+            "TableName": self._table,
+            "Key": to_item({"pk": MODELS_PK, "sk": name}),
+            "ConditionExpression": "latest_version <> :v AND next_version <> :v",
+            "ExpressionAttributeValues": {":v": to_value(version)},
+        }
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=to_item({"pk": model_pk(name), "sk": version_sk(version)}),
-                UpdateExpression="SET #s = :retired, retired_at = :now",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND #s = :active AND created_at < :cutoff"
-                    " AND (attribute_not_exists(last_referenced_at) OR last_referenced_at < :cutoff)"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":retired": to_value("retired"), ":active": to_value("active"),
-                    ":cutoff": to_value(cutoff.isoformat()), ":now": to_value(now.isoformat()),
-                },
-            )
+            self._db.transact_write_items(TransactItems=[{"Update": mark}, {"ConditionCheck": not_latest}])
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
@@ -157,6 +180,21 @@ class RegistryStore:
     def put_upload(self, record: UploadRecord) -> None:
         item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
         self._db.put_item(TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}))
+
+    def put_pending_upload(self, record: UploadRecord) -> bool:
+        """Writes a `failed` or `queued` record unless a run already recorded a real outcome there; False if one did."""
+        item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
+        try:
+            self._db.put_item(
+                TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}),
+                ConditionExpression="attribute_not_exists(pk) OR outcome IN (:failed, :queued)",
+                ExpressionAttributeValues={":failed": to_value("failed"), ":queued": to_value("queued")},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            return False
+        return True
 
     def get_upload(self, name: str, started_at: datetime, event_id: str) -> UploadRecord | None:
         item = self._get(model_pk(name), upload_sk(started_at, event_id))

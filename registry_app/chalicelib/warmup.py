@@ -1,7 +1,12 @@
 """Warm-up: one invoke with a sample input right after a version is published, so the
 model is downloaded and loaded before the first real caller pays for it.
 
-boto3 only (no numpy, no sagemaker-core): it runs inside the ingest Lambda.
+boto3 only (no numpy, no sagemaker-core): it runs inside the ingest Lambda. A big model's
+first load on an MME answers ModelNotReadyException until it is loaded; that is retried
+with backoff within a time budget. botocore's retry modes do not count that error as
+retryable and cannot be told to without patching its data files, hence the small loop.
+A warm-up never raises: whatever goes wrong (an AWS error, an input too large to build,
+RecursionError, MemoryError) is a failed warm-up, and the version's aliases stay put.
 """
 from __future__ import annotations
 
@@ -10,9 +15,14 @@ import random
 import time
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 JSON = "application/json"
+MAX_RANK = 32  # deeper nesting than any real input; deeper would hit Python's recursion limit
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's request limit for real-time endpoints
+RETRYABLE = frozenset({"ModelNotReadyException", "ThrottlingException", "ServiceUnavailable", "InternalFailure"})
+FIRST_DELAY_SECONDS = 1.0
+MAX_DELAY_SECONDS = 16.0
 
 
 def _nested(shape: list[int], leaf) -> list:
@@ -31,6 +41,14 @@ def sample_payload(input_shapes: list[dict], *, fill: str = "zeros", seed: int =
     shape = input_shapes[0].get("shape")
     if not isinstance(shape, list) or len(shape) < 2 or not all(isinstance(d, int) and d > 0 for d in shape):
         raise ValueError(f"the shape must be a list of positive integers, batch first, got {shape!r}")
+    if len(shape) > MAX_RANK:
+        raise ValueError(f"the shape has rank {len(shape)}; a sample input is built for rank {MAX_RANK} at most")
+    elements = 1
+    for dimension in shape[1:]:
+        elements *= dimension
+        if elements * 4 > MAX_PAYLOAD_BYTES:  # at least "0.0," per element
+            raise ValueError(f"a sample input of shape {shape[:MAX_RANK]!r} exceeds InvokeEndpoint's "
+                             f"{MAX_PAYLOAD_BYTES // 2**20} MB request limit")
     if fill == "zeros":
         leaf = float  # float() == 0.0
     elif fill == "random":
@@ -61,19 +79,37 @@ def _describe(exc: Exception) -> tuple[str, int | None]:
             detail = response.get("OriginalMessage") or message
             return f"{code}: the model answered {original}: {detail}", int(original)
         return f"{code}: {message}", None
-    return f"{type(exc).__name__}: {exc}", None
-
-
-def warm(runtime_client, endpoint: str, target_model: str, input_shapes: list[dict]) -> WarmResult:
-    """Invokes `target_model` once with a zero input; never raises for an AWS or model error."""
-    started = time.monotonic()
     try:
-        body, content_type = sample_payload(input_shapes)
-        response = runtime_client.invoke_endpoint(
-            EndpointName=endpoint, TargetModel=target_model, Body=body, ContentType=content_type, Accept=JSON
-        )
-        response["Body"].read()
-    except (ClientError, BotoCoreError, ValueError) as exc:
-        error, status = _describe(exc)
-        return WarmResult(False, target_model, time.monotonic() - started, error, status)
-    return WarmResult(True, target_model, time.monotonic() - started)
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - an exception that cannot even describe itself is still a failed warm-up
+        text = "(no description)"
+    return f"{type(exc).__name__}: {text[:500]}", None
+
+
+def _retryable(exc: Exception) -> bool:
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code", "") in RETRYABLE
+
+
+def warm(runtime_client, endpoint: str, target_model: str, input_shapes: list[dict], *,
+         budget_seconds: float = 120.0, sleep=time.sleep, clock=time.monotonic) -> WarmResult:
+    """Invokes `target_model` with a zero input until it answers, a non-retryable error, or the budget; never raises."""
+    started = clock()
+    delay, attempts = FIRST_DELAY_SECONDS, 0
+    while True:
+        attempts += 1
+        try:
+            body, content_type = sample_payload(input_shapes)
+            response = runtime_client.invoke_endpoint(
+                EndpointName=endpoint, TargetModel=target_model, Body=body, ContentType=content_type, Accept=JSON
+            )
+            response["Body"].read()
+            return WarmResult(True, target_model, clock() - started)
+        except Exception as exc:  # noqa: BLE001 - see the module docstring: a warm-up fails, it never crashes
+            if _retryable(exc) and clock() - started + delay <= budget_seconds:
+                sleep(delay)
+                delay = min(delay * 2, MAX_DELAY_SECONDS)
+                continue
+            error, status = _describe(exc)
+            if attempts > 1:
+                error += f" (after {attempts} attempts in {clock() - started:.0f} s)"
+            return WarmResult(False, target_model, clock() - started, error, status)

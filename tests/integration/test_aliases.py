@@ -93,7 +93,7 @@ def test_a_version_retired_between_check_and_write_fails_the_whole_transaction(a
     from chalicelib.alias_store import AliasChange, AliasState
     from chalicelib.records import utcnow
 
-    seed.version("resnet_18")
+    seed.version("resnet_18"), seed.version("resnet_18")  # v2 is the latest, which is never retired
     tomorrow = utcnow() + timedelta(days=1)
     assert registry_app.get_store().retire_version("resnet_18", 1, cutoff=tomorrow, now=utcnow())
     change = AliasChange(alias="classifier", revision=1, action="create", after=AliasState(targets=at("resnet_18", 1)),

@@ -55,4 +55,3 @@ def test_the_local_stage_has_no_authorizer():
 
     assert set(local["methods"].values()) == {None}
     assert "GET /aliases/{alias}" in local["methods"]
-

@@ -108,14 +108,14 @@ def test_a_bad_page_parameter_is_422(client, query):
     assert (status, error["code"]) == (422, "invalid_input")
 
 
-def test_a_token_from_another_listing_is_400(client, seed):
+def test_a_token_from_another_listing_names_no_page_of_this_one_404(client, seed):
     for _ in range(3):
         seed.version("resnet_18")
     token = json.loads(client.get("/models/resnet_18/versions?limit=1").body)["next_token"]
 
     status, error, _ = send(client, "GET", f"/aliases?next_token={token}")
 
-    assert (status, error["code"]) == (400, "bad_request")
+    assert (status, error["code"]) == (404, "not_found")
 
 
 @pytest.mark.parametrize("method, path, body", [

@@ -37,6 +37,7 @@ def test_an_upload_through_a_presigned_link_becomes_a_version_and_creates_its_re
     # THEN the upload is version 1, the alias points at it, and the upload's outcome says so
     assert emulator.keys("models/") == ["models/team-a/digits_v1.tar.gz"]
     alias = json.loads(emulated_api.get("/aliases/prod").body)
-    assert (alias["target_model"], alias["updated_by"]) == ("team-a/digits_v1.tar.gz", "anonymous")
+    # The emulator's notifications carry no principal; the link's x-amz-meta-uploader is a claim, never the actor.
+    assert (alias["target_model"], alias["updated_by"]) == ("team-a/digits_v1.tar.gz", "ingest")
     uploads = json.loads(emulated_api.get("/models/team-a%2Fdigits/uploads").body)["items"]
     assert [(u["outcome"], u["version"], u["aliases"]) for u in uploads] == [("accepted", 1, {"prod": "created at v1"})]

@@ -49,7 +49,7 @@ def test_a_drop_becomes_version_one_with_its_record(emulator, emulated_app, pump
     assert record.labels_count == 10
     assert record.size == len(body)
     assert record.source_etag == etag
-    assert record.uploader == "ada"
+    assert record.claimed_uploader == "ada"  # typed by the uploader: a note, never the actor
     assert record.sha256 == hashlib.sha256(body).hexdigest()
 
 

@@ -114,6 +114,25 @@ def test_a_live_claim_makes_a_concurrent_delivery_retry_later(emulator):
     assert emulator.keys("models/") == []
 
 
+def test_an_abandoned_claim_is_taken_over_at_once_and_keeps_its_reserved_version(emulator):
+    # GIVEN a run that died after reserving v1, its claim still live for the whole timeout
+    emulator.drop("incoming/digits.tar.gz", cached_tarball("digits").read_bytes())
+    upload = upload_of(emulator, "incoming/digits.tar.gz")
+    parts = adapters(emulator)
+    with pytest.raises(Crash):
+        Ingestor(settings=emulator.settings, **{**parts, "store": CrashAfter(parts["store"], "reserve_version")}
+                 ).ingest(upload)
+    # WHEN its host knows it died and abandons the claim
+    parts["claims"].abandon(upload.event_id, utcnow())
+    # THEN a redelivery right now finishes the run, with the number reserved before the crash
+    Ingestor(settings=emulator.settings, **parts).ingest(upload)
+    assert emulator.keys("models/") == ["models/digits_v1.tar.gz"]
+    assert parts["claims"].get(upload.event_id)["status"] == "COMPLETED"
+    # AND abandoning a completed claim does not reopen it
+    parts["claims"].abandon(upload.event_id, utcnow())
+    assert parts["claims"].get(upload.event_id)["status"] == "COMPLETED"
+
+
 def test_a_version_key_written_by_another_upload_is_never_overwritten(emulator):
     # GIVEN models/digits_v1.tar.gz already exists but the table does not know it
     emulator.drop("models/digits_v1.tar.gz", b"someone else's bytes")

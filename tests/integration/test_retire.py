@@ -47,17 +47,34 @@ def test_ages_read_as_a_number_and_a_unit():
         parse_age("a week")
 
 
-def test_versions_past_the_grace_period_with_no_alias_are_retired_and_the_aliased_one_is_kept(registry):
-    # GIVEN an alias on v2, and a clock two weeks ahead
+def test_versions_past_the_grace_period_with_no_alias_are_retired_but_aliased_and_latest_ones_are_kept(registry):
+    # GIVEN an alias on v2, v3 the latest, and a clock two weeks ahead
     point(registry, "digits", 2)
     later = utcnow() + 2 * WEEK
-    # WHEN retirement runs with a one-week grace period... but v2 is still pointed at
+    # WHEN retirement runs with a one-week grace period
     outcomes = {r.version: r.outcome for r in retirer(registry).run(WEEK, later)}
-    # THEN v1 and v3 are gone from models/ and marked retired; v2 is untouched
-    assert outcomes == {1: "retired", 2: "kept: an alias points at it", 3: "retired"}
-    assert model_keys(registry) == ["models/digits_v2.tar.gz"]
+    # THEN only v1 is gone from models/ and marked retired; v2 (aliased) and v3 (latest) are untouched
+    assert outcomes == {1: "retired", 2: "kept: an alias points at it", 3: "kept: the model's latest version"}
+    assert model_keys(registry) == ["models/digits_v2.tar.gz", "models/digits_v3.tar.gz"]
     store = registry.get_store()
-    assert [store.get_version("digits", n).status for n in (1, 2, 3)] == ["retired", "active", "retired"]
+    assert [store.get_version("digits", n).status for n in (1, 2, 3)] == ["retired", "active", "active"]
+
+
+def test_the_store_refuses_to_retire_the_latest_version_whatever_the_caller_decided(registry):
+    later = utcnow() + 2 * WEEK
+
+    assert registry.get_store().retire_version("digits", 3, cutoff=later - WEEK, now=later) is False
+
+    assert registry.get_store().get_version("digits", 3).status == "active"
+
+
+def test_after_retirement_reuploading_the_latest_bytes_still_finds_a_served_version(registry):
+    # GIVEN everything retirement may take is gone
+    list(retirer(registry).run(WEEK, utcnow() + 2 * WEEK))
+    # THEN the version a re-upload of the latest bytes would be "identical to" still has its key
+    latest = registry.get_store().latest_version("digits")
+    assert latest.status == "active"
+    assert latest.target_key in model_keys(registry)
 
 
 def test_a_version_an_alias_left_recently_keeps_its_grace_period(registry):
@@ -74,7 +91,7 @@ def test_a_version_an_alias_left_recently_keeps_its_grace_period(registry):
 def test_a_dry_run_lists_candidates_and_changes_nothing(registry):
     outcomes = [r.outcome for r in retirer(registry).run(WEEK, utcnow() + 2 * WEEK, dry_run=True)]
 
-    assert outcomes == ["would retire"] * 3
+    assert outcomes == ["kept: the model's latest version", "would retire", "would retire"]  # newest first
     assert len(model_keys(registry)) == 3
     assert registry.get_store().get_version("digits", 1).status == "active"
 

@@ -18,7 +18,16 @@ CHALICE_DIR = iam_calls.APP_DIR / ".chalice"
 NOT_REACHED = {
     ("api_handler", "s3:DeleteObject"): "Ingestor deletes only drop-folder uploads (Source.owned); "
                                         "REST registration never owns its source",
+    ("api_handler", "s3:ListBucketVersions"): "Artifacts.version_of serves only Deliveries, in the ingest handler",
+    ("ingest_uploads", "sqs:GetQueueUrl"): "deliveries imports deferred for the queued message's format only; "
+                                           "the API and the sweep put messages on the queue, ingest never does",
+    ("ingest_uploads", "sqs:SendMessage"): "as sqs:GetQueueUrl",
+    **{("sweep_incoming", action): "the sweep calls Artifacts.head and ClaimStore.get only; the rest of "
+                                   "those adapters' modules serves ingest"
+       for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "s3:AbortMultipartUpload",
+                      "s3:DeleteObject", "s3:PutObject", "s3:GetObjectVersion", "s3:ListBucketVersions")},
 }
+WRITERS = ["api_handler", "ingest_uploads"]  # the functions that register versions and park rejects
 
 
 def prod_functions() -> dict:
@@ -108,7 +117,8 @@ def test_every_documented_exception_is_still_reached_by_the_scan():
 
 
 @pytest.mark.parametrize("function, log_group", [("api_handler", "APIHandlerLogGroup"),
-                                                 ("ingest_uploads", "IngestUploadsLogGroup")])
+                                                 ("ingest_uploads", "IngestUploadsLogGroup"),
+                                                 ("sweep_incoming", "SweepIncomingLogGroup")])
 def test_a_function_writes_only_to_its_own_log_group(function, log_group):
     assert granted(function)["logs:PutLogEvents"] == [f"<{log_group}.Arn>"]
     assert granted(function)["logs:CreateLogStream"] == [f"<{log_group}.Arn>"]
@@ -126,26 +136,40 @@ def test_the_api_signs_uploads_into_the_drop_folder_only():
     assert not allowed("api_handler", "s3:PutObject", "<BucketArn>/elsewhere/m.tar.gz")
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("function", WRITERS)
 @pytest.mark.parametrize("key", ["models/m_v1.tar.gz", "rejected/m/20260101T000000Z-0123abcd.tar.gz"])
 def test_writers_of_versions_and_rejects_may_abort_their_multipart_copies(function, key):
     assert allowed(function, "s3:PutObject", f"<BucketArn>/{key}")
     assert allowed(function, "s3:AbortMultipartUpload", f"<BucketArn>/{key}")
 
 
-def test_only_the_ingest_function_reads_the_queue():
+def test_only_the_ingest_function_reads_the_queue_and_others_only_send_to_it():
     assert allowed("ingest_uploads", "sqs:ReceiveMessage", "<IngestQueueArn>")
-    assert not any(action.startswith("sqs:") for action in granted("api_handler"))
+    for function in ("api_handler", "sweep_incoming"):
+        sqs = {action: resources for action, resources in granted(function).items() if action.startswith("sqs:")}
+        assert sqs == {"sqs:GetQueueUrl": ["<IngestQueueArn>"], "sqs:SendMessage": ["<IngestQueueArn>"]}
+
+
+def test_the_sweep_only_lists_and_reads_the_drop_folder():
+    assert allowed("sweep_incoming", "s3:GetObject", "<BucketArn>/incoming/m.tar.gz")
+    assert not allowed("sweep_incoming", "s3:GetObject", "<BucketArn>/models/m_v1.tar.gz")
+    assert not any(action in granted("sweep_incoming") for action in ("s3:PutObject", "s3:DeleteObject"))
+
+
+def test_pinned_reads_of_an_object_version_are_granted_where_versions_are_read():
+    """Ingestion reads and copies the notified object version (VersionId), which IAM calls s3:GetObjectVersion."""
+    assert allowed("ingest_uploads", "s3:GetObjectVersion", "<BucketArn>/incoming/m.tar.gz")
+    assert allowed("api_handler", "s3:GetObjectVersion", "<BucketArn>/team/m.tar.gz")
 
 
 def test_event_claims_live_in_the_events_table_only():
-    for function in FUNCTIONS:
+    for function in WRITERS:
         assert allowed(function, "dynamodb:PutItem", "<EventsTableArn>")
         assert not allowed(function, "dynamodb:DeleteItem", "<EventsTableArn>")
         assert allowed(function, "dynamodb:Query", "<TableArn>")
 
 
 def test_warm_up_may_invoke_only_the_registry_endpoint():
-    for function in FUNCTIONS:
+    for function in WRITERS:
         expected = ["arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint/<EndpointName>"]
         assert granted(function)["sagemaker:InvokeEndpoint"] == expected

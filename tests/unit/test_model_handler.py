@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "container"))
 
 import handler_payloads as payloads  # noqa: E402
 import model_handler  # noqa: E402
+from hostile_payloads import deep_json, npy_declaring, png_bomb  # noqa: E402
 
 DIGITS = [1, 64]
 IMAGE = [1, 3, 224, 224]
@@ -86,6 +87,58 @@ def test_npy_arrays_decode_and_pickles_are_refused():
 
     assert decoded.batch.shape == (3, 64) and decoded.batch.dtype == np.float32
     assert refusal(npy(np.array([{"a": 1}], dtype=object)), "application/x-npy", None, DIGITS).code == "invalid_npy"
+
+
+@pytest.mark.parametrize("shape", [(2**40, 4), (2**40, 64), (3, 64)], ids=["wrong-shape", "huge", "truncated"])
+def test_an_npy_header_is_checked_against_the_model_and_the_body_before_anything_is_allocated(shape):
+    body = npy_declaring(shape)
+
+    error = refusal(body, "application/x-npy", None, DIGITS)
+
+    assert len(body) < 256
+    assert error.status == 400 and error.code in ("invalid_shape", "invalid_npy")
+    assert str(shape) in error.message
+
+
+def test_an_npy_header_longer_than_numpys_own_limit_is_refused():
+    body = b"\x93NUMPY\x02\x00" + struct.pack("<I", 2**20) + b"{" * 64
+
+    assert refusal(body, "application/x-npy", None, DIGITS).code == "invalid_npy"
+
+
+def test_a_fortran_ordered_npy_array_keeps_its_values():
+    array = np.asfortranarray(np.arange(128, dtype="float64").reshape(2, 64))
+
+    np.testing.assert_array_equal(payloads.decode(npy(array), "application/x-npy", None, DIGITS).batch, array)
+
+
+def test_json_nested_deeper_than_the_input_can_be_is_a_400_not_a_recursion_error():
+    error = refusal(deep_json(100_000), "application/json", None, DIGITS)
+
+    assert (error.status, error.code) == (400, "invalid_json")
+    assert "nests 100001 levels deep, over the 64" in error.message
+
+
+def test_json_a_few_levels_too_deep_is_told_its_shape_is_wrong():
+    body = json.dumps({"instances": np.zeros((1, 3, 8, 8)).tolist()})
+
+    assert refusal(body, "application/json", None, DIGITS).code == "invalid_shape"
+
+
+def test_brackets_inside_json_strings_are_not_nesting():
+    body = json.dumps({"instances": [[1, 2]], "note": "[[[[[[[[{{{{"})
+
+    assert payloads.json_depth(body.encode()) == 3
+    assert payloads.decode(body, "application/json", None, [1, 2]).batch.shape == (1, 2)
+
+
+def test_a_small_png_that_decodes_to_170_megapixels_is_refused_from_its_header():
+    bomb = png_bomb(13_000, 13_000)
+
+    error = refusal(bomb, "image/png", None, IMAGE)
+
+    assert len(bomb) < 1_000_000
+    assert (error.status, error.code) == (413, "image_too_large") and "13000x13000" in error.message
 
 
 def test_an_unknown_content_type_is_415():
@@ -211,6 +264,46 @@ def test_handle_answers_each_request_of_a_batch_and_fails_only_the_bad_one(tmp_p
     assert json.loads(answers[1])["error"]["code"] == "invalid_json"
     assert np.load(io.BytesIO(answers[2])).shape == (1, 3)
     assert [context.get_response_content_type(i) for i in range(3)] == ["application/json"] * 2 + [payloads.NPY]
+
+
+def test_hostile_bodies_in_a_batch_get_their_own_4xx_and_the_good_request_its_answer(tmp_path):
+    # GIVEN the model loaded as MMS loads it, and a batch with two hostile bodies around a good one
+    context = mms_context(write_model(tmp_path, False), [])
+    model_handler.handle(None, context)
+    requests = [
+        ({"Content-Type": "application/json"}, deep_json(100_000)),
+        ({"Content-Type": "application/json"}, json.dumps({"instances": [[1, 2, 3, 4]]}).encode()),
+        ({"Content-Type": "application/x-npy"}, npy_declaring((2**40, 4))),
+    ]
+    context = mms_context(tmp_path, [headers for headers, _ in requests])
+    # WHEN the handler answers them in one call
+    answers = model_handler.handle([{"body": body} for _, body in requests], context)
+    # THEN only the hostile ones fail, each with a 400 that says why
+    assert [context.get_response_status(i)[0] for i in range(3)] == [400, 200, 400]
+    assert json.loads(answers[0])["error"]["code"] == "invalid_json"
+    assert np.array(json.loads(answers[1])["predictions"]).shape == (1, 3)
+    assert json.loads(answers[2])["error"]["code"] == "invalid_npy"
+
+
+def test_the_handler_asks_mms_for_raw_json_bodies_so_it_can_bound_their_depth():
+    from mms.protocol.otf_message_handler import _retrieve_input_data
+
+    frame = io.BytesIO()
+    for part in (b"body", b"application/json", deep_json(100_000)):
+        frame.write(struct.pack("!i", len(part)) + part)
+    connection = FakeSocket(frame.getvalue())
+
+    assert _retrieve_input_data(connection)["value"] == deep_json(100_000)
+
+
+class FakeSocket:
+    """The one socket method MMS's frame reader calls (recv), over bytes in memory."""
+
+    def __init__(self, data: bytes):
+        self.stream = io.BytesIO(data)
+
+    def recv(self, size: int) -> bytes:
+        return self.stream.read(size)
 
 
 def test_content_types_reach_mms_without_a_response_header_map(tmp_path):

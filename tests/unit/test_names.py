@@ -125,20 +125,31 @@ def test_parse_target_model_refuses_anything_that_is_not_a_version(value):
         parse_target_model(value)
 
 
-def test_the_rejected_key_carries_the_utc_stamp_and_the_etag_head():
+def test_the_rejected_key_carries_the_utc_stamp_the_etag_head_and_the_event():
     stamp = datetime(2024, 5, 6, 9, 8, 7, tzinfo=timezone(timedelta(hours=2)))
-    key = rejected_key("team-a/m", stamp, '"0123ABCDef99"')
-    assert key == "rejected/team-a/m/20240506T070807Z-0123abcd.tar.gz"
+    key = rejected_key("team-a/m", stamp, '"0123ABCDef99"', "e1")
+    assert key == "rejected/team-a/m/20240506T070807Z-0123abcd-e1.tar.gz"
+
+
+def test_identical_uploads_in_the_same_second_get_different_rejected_keys():
+    stamp = datetime(2024, 5, 6, 9, 8, 7, tzinfo=timezone.utc)
+    assert rejected_key("m", stamp, "0123abcd", "event-a") != rejected_key("m", stamp, "0123abcd", "event-b")
+
+
+def test_an_event_id_that_is_not_key_safe_is_refused():
+    with pytest.raises(InvalidInput, match="event id"):
+        rejected_key("m", datetime(2024, 1, 1), "0123abcd", "../x")
 
 
 def test_a_naive_stamp_is_taken_as_utc_and_multipart_etags_work():
-    key = rejected_key("m", datetime(2024, 1, 2, 3, 4, 5), "d41d8cd98f00b204e9800998ecf8427e-2", rejected_prefix="r/")
-    assert key == "r/m/20240102T030405Z-d41d8cd9.tar.gz"
+    key = rejected_key("m", datetime(2024, 1, 2, 3, 4, 5), "d41d8cd98f00b204e9800998ecf8427e-2", "e1",
+                       rejected_prefix="r/")
+    assert key == "r/m/20240102T030405Z-d41d8cd9-e1.tar.gz"
 
 
 def test_an_etag_without_eight_hex_digits_is_refused():
     with pytest.raises(InvalidInput, match="8 hexadecimal digits"):
-        rejected_key("m", datetime(2024, 1, 1), '"abc"')
+        rejected_key("m", datetime(2024, 1, 1), '"abc"', "e1")
 
 
 def test_the_report_sits_beside_the_rejected_upload():

@@ -5,6 +5,7 @@ import pytest
 from openapi_spec_validator import validate
 
 import app as registry
+from chalicelib import names
 
 FALLBACKS = {"method_not_allowed", "_unknown_route"}
 
@@ -25,7 +26,7 @@ def test_every_route_the_app_serves_is_in_the_document_and_nothing_else(document
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
 
     assert documented == served
-    assert len(served) == 15
+    assert len(served) == 17
 
 
 def test_request_bodies_reject_unknown_fields(document):
@@ -51,9 +52,10 @@ def test_every_error_answer_has_the_one_error_shape(document):
 def test_path_parameters_carry_their_naming_rules(document):
     parameters = document["paths"]["/aliases/{alias}"]["get"]["parameters"]
     [alias] = [p for p in parameters if p["name"] == "alias"]
-    assert alias["schema"]["pattern"] == "^[A-Za-z0-9._@-]{1,128}$"
-    versions = document["paths"]["/models/{name}/versions/{n}"]["get"]["parameters"]
-    assert {p["name"]: p["schema"]["type"] for p in versions} == {"name": "string", "n": "integer"}
+    assert (alias["schema"]["pattern"], alias["schema"]["maxLength"]) == (names.ALIAS_PATTERN, names.MAX_ALIAS_LENGTH)
+    versions = {p["name"]: p["schema"] for p in document["paths"]["/models/{name}/versions/{n}"]["get"]["parameters"]}
+    assert (versions["name"]["pattern"], versions["name"]["maxLength"]) == (names.NAME_PATTERN, names.MAX_NAME_LENGTH)
+    assert versions["n"] == {"type": "integer", "minimum": 1, "maximum": names.MAX_NUMBER}
 
 
 def test_listings_document_their_page_parameters(document):

@@ -28,3 +28,76 @@ def test_a_random_sample_payload_is_seeded_and_within_zero_and_one():
 def test_a_sample_payload_needs_exactly_one_input_with_a_positive_shape(shapes):
     with pytest.raises(ValueError):
         sample_payload(shapes)
+
+
+# warm(): retries within a budget, never raises ------------------------------------------
+from aws_fakes import ScriptedRuntime, client_error, model_not_ready  # noqa: E402
+
+from chalicelib.warmup import warm  # noqa: E402
+
+SHAPES = [{"name": "data", "shape": [1, 64]}]
+
+
+class FakeTime:
+    """A monotonic clock that sleeping advances."""
+
+    def __init__(self):
+        self.now, self.sleeps = 0.0, []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_a_model_that_is_still_loading_is_retried_with_growing_pauses_until_it_answers():
+    time = FakeTime()
+    runtime = ScriptedRuntime(model_not_ready(), model_not_ready(), "ok")
+
+    result = warm(runtime, "ep", "m_v1.tar.gz", SHAPES, budget_seconds=60, sleep=time.sleep, clock=time.clock)
+
+    assert result.ok
+    assert time.sleeps == [1.0, 2.0]
+    assert len(runtime.calls) == 3
+
+
+def test_a_model_that_never_loads_within_the_budget_is_a_failed_warm_up():
+    time = FakeTime()
+    runtime = ScriptedRuntime(*[model_not_ready() for _ in range(100)])
+
+    result = warm(runtime, "ep", "m_v1.tar.gz", SHAPES, budget_seconds=30, sleep=time.sleep, clock=time.clock)
+
+    assert not result.ok
+    assert result.error.startswith("ModelNotReadyException")
+    assert sum(time.sleeps) <= 30
+    assert len(runtime.calls) == len(time.sleeps) + 1
+
+
+def test_a_model_error_is_not_retried():
+    time = FakeTime()
+    runtime = ScriptedRuntime(client_error("ModelError", "boom"))
+
+    result = warm(runtime, "ep", "m_v1.tar.gz", SHAPES, sleep=time.sleep, clock=time.clock)
+
+    assert (result.ok, time.sleeps, len(runtime.calls)) == (False, [], 1)
+
+
+@pytest.mark.parametrize("raised", [RecursionError("maximum recursion depth exceeded"), MemoryError(),
+                                    KeyError("Body"), RuntimeError("anything at all")])
+def test_any_exception_during_the_invoke_is_a_failed_warm_up_not_a_crash(raised):
+    result = warm(ScriptedRuntime(raised), "ep", "m_v1.tar.gz", SHAPES, sleep=lambda s: None)
+
+    assert not result.ok
+    assert result.error.startswith(type(raised).__name__)
+
+
+@pytest.mark.parametrize("shape", [[1] * 5000, [1, 10**9], [1] + [10] * 31, [1, 2**40, 2**40]])
+def test_a_shape_too_deep_or_too_large_to_send_fails_the_warm_up_before_any_invoke(shape):
+    runtime = ScriptedRuntime()
+
+    result = warm(runtime, "ep", "m_v1.tar.gz", [{"name": "data", "shape": shape}], sleep=lambda s: None)
+
+    assert not result.ok and result.error.startswith("ValueError")
+    assert runtime.calls == []

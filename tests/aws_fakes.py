@@ -1,0 +1,100 @@
+"""Hand-written stand-ins at the AWS client boundary, for what moto cannot show.
+
+moto answers sagemaker-runtime with canned bodies, ignores IfNoneMatch on CopyObject,
+and cannot be paused between a read and a conditional write. These classes wrap or
+replace a boto3 client (never the registry's own code) so tests can drive those paths.
+"""
+from __future__ import annotations
+
+import io
+import json
+
+from botocore.exceptions import ClientError
+
+
+def client_error(code: str, message: str = "", operation: str = "InvokeEndpoint", status: int = 400) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message or code},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+
+
+def model_not_ready() -> ClientError:
+    return client_error("ModelNotReadyException", "Model is still loading", status=429)
+
+
+class ScriptedRuntime:
+    """A sagemaker-runtime client whose invoke_endpoint answers from a script, then 'ok' forever.
+
+    A script entry is an exception instance to raise, or "ok". Every request body is decoded
+    as the real gateway would (json.loads), so a payload that cannot be parsed fails here too.
+    """
+
+    def __init__(self, *script):
+        self.script = list(script)
+        self.calls: list[dict] = []
+
+    def invoke_endpoint(self, **request):
+        self.calls.append({k: v for k, v in request.items() if k != "Body"})
+        json.loads(request["Body"])
+        answer = self.script.pop(0) if self.script else "ok"
+        if isinstance(answer, BaseException):
+            raise answer
+        return {"Body": io.BytesIO(b'{"predictions": [[1.0]]}'), "ContentType": "application/json"}
+
+
+class BeforeFirstTransaction:
+    """A DynamoDB client that lets another writer run just before its first TransactWriteItems.
+
+    It stands where a concurrent Lambda would interleave: after this run read the table,
+    before its conditional write. `reasons` keeps the cancellation reasons DynamoDB gave.
+    """
+
+    def __init__(self, client, concurrently):
+        self._client, self._concurrently = client, concurrently
+        self.reasons: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **kwargs):
+        concurrently, self._concurrently = self._concurrently, None
+        if concurrently is not None:
+            concurrently()
+        try:
+            return self._client.transact_write_items(**kwargs)
+        except ClientError as error:
+            self.reasons = [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
+            raise
+
+
+class ConditionalS3:
+    """An S3 client that enforces IfNoneMatch='*' on CopyObject (moto ignores it), and can let
+    another writer put the target key right after the caller's HEAD of it found nothing."""
+
+    def __init__(self, client, race_key: str | None = None, race_body: bytes = b""):
+        self._client = client
+        self._race_key, self._race_body = race_key, race_body
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def head_object(self, **kwargs):
+        try:
+            return self._client.head_object(**kwargs)
+        except ClientError:
+            if kwargs.get("Key") == self._race_key:  # it was missing: now someone else writes it
+                self._race_key = None
+                self._client.put_object(Bucket=kwargs["Bucket"], Key=kwargs["Key"], Body=self._race_body)
+            raise
+
+    def copy_object(self, **kwargs):
+        if kwargs.get("IfNoneMatch") == "*" and self._exists(kwargs["Bucket"], kwargs["Key"]):
+            raise client_error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                               operation="CopyObject", status=412)
+        return self._client.copy_object(**kwargs)
+
+    def _exists(self, bucket: str, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=bucket, Key=key)
+        except ClientError:
+            return False
+        return True

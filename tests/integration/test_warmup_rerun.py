@@ -1,0 +1,110 @@
+"""Warm-up at ingestion retries a model that is still loading; a failed one can be re-run by API or CLI."""
+import json
+import json as jsonlib
+from urllib.parse import urlsplit
+
+import pytest
+from aws_fakes import ScriptedRuntime, client_error, model_not_ready
+
+from chalicelib.artifacts import Artifacts
+from chalicelib.claims import ClaimStore
+from chalicelib.events import S3Upload
+from chalicelib.ingest import Ingestor
+from client.registry_api import RegistryApi
+from client.warmup_cmd import warm_and_report
+from local_stack.sample_models import cached_tarball
+
+
+def ingest(app, key: str, runtime, metadata: dict):
+    """Drops `key` into the in-process moto and ingests it with warm-up on, through `runtime`."""
+    settings = app.settings.model_copy(update={"warmup": True})
+    session = app.get_session()
+    s3 = session.client("s3")
+    s3.put_object(Bucket=settings.bucket, Key=key, Body=cached_tarball("digits").read_bytes(), Metadata=metadata)
+    head = s3.head_object(Bucket=settings.bucket, Key=key)
+    ingestor = Ingestor(store=app.get_store(), artifacts=Artifacts(s3, settings.bucket), settings=settings,
+                        claims=ClaimStore(session.client("dynamodb"), settings.events_table, 900),
+                        aliases=app.get_aliases(), runtime=runtime)
+    return ingestor.ingest(S3Upload(bucket=settings.bucket, key=key, etag=head["ETag"].strip('"'),
+                                    size=head["ContentLength"], version_id=head.get("VersionId"),
+                                    principal="AWS:AIDAUPLOADER"))
+
+
+class ChaliceSession:
+    """requests.Session.request over Chalice's test client: the HTTP boundary the CLI talks across."""
+
+    def __init__(self, http):
+        self._http = http
+
+    def request(self, method, url, json=None, params=None, timeout=None):
+        body = b"" if json is None else jsonlib.dumps(json).encode()
+        answer = self._http.request(method, urlsplit(url).path, body=body, headers={"Content-Type": "application/json"})
+        return Answer(answer.status_code, answer.body)
+
+
+class Answer:
+    def __init__(self, status_code: int, content: bytes):
+        self.status_code, self.content, self.text = status_code, content, content.decode(errors="replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+def test_a_model_still_loading_at_first_is_retried_and_its_alias_moves(app_module):
+    runtime = ScriptedRuntime(model_not_ready())
+
+    record = ingest(app_module, "incoming/digits.tar.gz", runtime, {"alias": "prod"})
+
+    assert record.warmup.startswith("ok in ")
+    assert record.aliases == {"prod": "created at v1"}
+    assert len(runtime.calls) == 2
+
+
+def test_a_failed_warm_up_rerun_through_the_api_moves_the_requested_alias(api, app_module):
+    # GIVEN v1 whose warm-up failed, so its requested alias did not move
+    record = ingest(app_module, "incoming/digits.tar.gz", ScriptedRuntime(client_error("ModelError", "no GPU")),
+                    {"alias": "prod"})
+    assert record.aliases == {"prod": "not moved: the warm-up failed"}
+    # WHEN the warm-up is re-run through the API (moto's runtime answers)
+    answer = api.http.post("/models/digits/versions/1/warmup")
+    # THEN it answered, and the alias its upload requested now points at v1
+    assert answer.status_code == 200
+    document = json.loads(answer.body)
+    assert (document["ok"], document["aliases"]) == (True, {"prod": "created at v1"})
+    assert app_module.get_aliases().get("prod").targets[0].version == 1
+
+
+def test_a_rerun_may_not_take_over_an_alias_of_another_model(api, app_module):
+    ingest(app_module, "incoming/fraud.tar.gz", ScriptedRuntime(), {"alias": "prod"})
+    ingest(app_module, "incoming/digits.tar.gz", ScriptedRuntime(client_error("ModelError")), {"alias": "prod"})
+
+    document = json.loads(api.http.post("/models/digits/versions/1/warmup").body)
+
+    assert document["aliases"] == {"prod": "refused: alias prod points at model fraud; move it through the API"}
+    assert app_module.get_aliases().get("prod").targets[0].model == "fraud"
+
+
+def test_rerunning_the_warm_up_of_a_missing_version_is_a_404(api):
+    answer = api.http.post("/models/digits/versions/7/warmup")
+
+    assert answer.status_code == 404
+    assert json.loads(answer.body)["error"]["code"]
+
+
+def test_the_cli_warmup_command_reruns_it_and_prints_the_alias_moves(api, app_module, capsys):
+    ingest(app_module, "incoming/digits.tar.gz", ScriptedRuntime(client_error("ModelError")), {"alias": "prod"})
+    registry = RegistryApi("http://registry.test", session=ChaliceSession(api.http))
+
+    status = warm_and_report(registry, "digits", 1, timeout=30, as_json=False)
+
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "warm-up ok in" in out and "alias prod: created at v1" in out
+
+
+def test_the_cli_command_is_registered_with_the_client():
+    from client.cli import build_parser
+
+    args = build_parser().parse_args(["warmup", "digits", "2"])
+
+    assert (args.model, args.version, args.run.__name__) == ("digits", 2, "run_warmup")
