@@ -1,5 +1,6 @@
-"""What the validator accepts, tarfile (with the `data` filter) and GNU tar extract to the very
-tree the report lists: the same files with the same sizes, the same folders, nothing else.
+"""What the validator accepts, tarfile (with the `data` filter), GNU tar and the local runtime
+gateway's extractor unpack to the very tree the report lists: the same files with the same
+sizes, the same folders, nothing else.
 
 Runs GNU `tar -x` as a process, hence not a unit test. Names come from a small alphabet
 chosen to hit the cases where extractors disagree: '.', '..', empty segments, a trailing
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from chalicelib.validation import validate_stream
 from hostile_tarballs import entry, gz, mxnet_files
+from local_stack.model_cache import extract_safely
 
 pytestmark = pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is not installed")
 
@@ -97,14 +100,19 @@ def test_what_validates_is_what_tarfile_and_gnu_tar_extract(members, fmt):
 
     # THEN both extractors produce exactly the tree the report lists
     expected = reported_tree(report)
-    with tempfile.TemporaryDirectory() as by_tarfile, tempfile.TemporaryDirectory() as by_gnu_tar:
+    with tempfile.TemporaryDirectory() as by_tarfile, tempfile.TemporaryDirectory() as by_gnu_tar, \
+            tempfile.TemporaryDirectory() as scratch:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(by_tarfile, filter="data")
         done = subprocess.run(["tar", "--no-same-owner", "-xzf", "-", "-C", by_gnu_tar], input=archive,
                               capture_output=True)
         assert done.returncode == 0, done.stderr
+        tarball, by_gateway = Path(scratch) / "model.tar.gz", Path(scratch) / "model"
+        tarball.write_bytes(archive)
+        extract_safely(tarball, by_gateway)
         assert tree(by_tarfile) == expected
         assert tree(by_gnu_tar) == expected
+        assert tree(str(by_gateway)) == expected
 
 
 def test_the_generator_reaches_accepted_archives_with_extra_members():

@@ -81,10 +81,15 @@ def test_a_folder_entry_and_files_inside_it_are_fine():
         ("caf\u00e9.txt", "cafe\u0301.txt"),  # NFC against NFD (HFS+ stores NFD)
         ("\u212a.txt", "k.txt"),  # KELVIN SIGN folds to k
         ("Models/a", "models/b"),  # two spellings of one folder
+        ("m/Caf\u00e9/a", "m/cafe\u0301/b"),
     ],
 )
 def test_names_that_only_case_or_unicode_normalisation_tell_apart_collide(first, second):
     assert collision_rules((first, "file"), (second, "file")) == ["safety.name_collision"]
+
+
+def test_a_folder_entry_and_a_file_under_another_spelling_of_it_collide():
+    assert collision_rules(("Models", "dir"), ("models/a", "file")) == ["safety.name_collision"]
 
 
 def test_look_alike_letters_of_other_scripts_do_not_collide():

@@ -1,9 +1,11 @@
 """The streaming validator: one pass over a .tar.gz gives a report of every broken rule.
 
 Modules, from the bytes up: `gzip_stream` (inflate, CRC, length), `tar_headers`
-(one 512-byte header), `tar_walk` (the member list), the layout rules, and
-`report` (the pass and the report the rest of the registry reads). Importers use
-this package, not its modules, so the split can change without touching them.
+(one 512-byte header, pax records), `tar_walk` (the member list), `member_names`
+(names that would unpack differently), `layouts` with one module per framework
+(`mxnet` and its `shapes`, `tensorflow`), `limits`, and `report` (the pass and the
+report the rest of the registry reads). Importers use this package, not its
+modules, so the split can change without touching them.
 """
 from .limits import Limits
 from .report import (

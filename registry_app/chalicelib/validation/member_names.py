@@ -54,40 +54,61 @@ def name_problems(name: str, is_dir: bool) -> tuple[str, list[Failure]]:
     if hidden:
         failures.append(("safety.control_chars", f"member name {shown(name)} contains the control or invisible "
                          f"formatting character {hidden}"))
-    if name.startswith("/"):
-        failures.append(("safety.absolute_path", f"member {shown(name)} has an absolute path"))
-    parts = [part for part in name.split("/") if part not in ("", ".")]
-    if ".." in parts:
-        failures.append(("safety.traversal", f"member {shown(name)} climbs out of the archive with '..'"))
-    normal = "/".join(parts)
-    if not normal and not (is_dir and name.rstrip("/") in ("", ".")):
-        failures.append(("safety.empty_name", f"member {shown(name)} has no name once './' is removed"))
-    longest = max((len(part.encode("utf-8", "surrogateescape")) for part in parts), default=0)
-    if longest > NAME_MAX or len(normal.encode("utf-8", "surrogateescape")) > PATH_MAX:
+    if name and not name.startswith(("/", ".")) and "/." not in name and "//" not in name and name[-1] != "/":
+        normal = name  # the common case: already normal, and no '..' can hide in it
+    else:
+        if name.startswith("/"):
+            failures.append(("safety.absolute_path", f"member {shown(name)} has an absolute path"))
+        parts = [part for part in name.split("/") if part not in ("", ".")]
+        if ".." in parts:
+            failures.append(("safety.traversal", f"member {shown(name)} climbs out of the archive with '..'"))
+        normal = "/".join(parts)
+        if not normal and not (is_dir and name.rstrip("/") in ("", ".")):
+            failures.append(("safety.empty_name", f"member {shown(name)} has no name once './' is removed"))
+    size = len(normal.encode("utf-8", "surrogateescape"))
+    if size > NAME_MAX and (size > PATH_MAX or any(len(p.encode("utf-8", "surrogateescape")) > NAME_MAX
+                                                   for p in normal.split("/"))):
         failures.append(("safety.name_too_long", f"member {shown(normal)} has a name longer than file systems allow "
                          f"({NAME_MAX} bytes a folder or file name, {PATH_MAX} a path): it cannot be unpacked"))
     return normal, failures
 
 
-def fold(part: str) -> str:
-    """The spelling a case-insensitive, normalisation-insensitive file system sees."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", part).casefold())
+def fold(name: str) -> str:
+    """The spelling a case-insensitive, normalisation-insensitive file system sees.
+
+    Folding a whole path equals folding each segment: no character composes with '/'
+    under NFC, and none case-folds into one.
+    """
+    if name.isascii():
+        return name.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
 
 
 def collisions(members: list[Entry]) -> list[Failure]:
-    """Duplicates, names only case or Unicode normalisation tell apart, and files used as folders."""
-    keyed = sorted(((tuple(map(fold, m.name.split("/"))), m.name.split("/"), m) for m in members), key=lambda k: k[0])
+    """Duplicates, names only case or Unicode normalisation tell apart, and files used as folders.
+
+    Sorted on their folded segments, a name is followed by the names one file system would
+    merge with it, then by the names under it, so comparing neighbours finds every conflict.
+    """
+    keyed = sorted(((fold(m.name), m) for m in members), key=lambda pair: pair[0].split("/"))
     failures = []
-    for (key_a, parts_a, a), (key_b, parts_b, b) in zip(keyed, keyed[1:]):
-        common = 0
-        while common < min(len(key_a), len(key_b)) and key_a[common] == key_b[common]:
-            common += 1
-        if key_a == key_b and a.name == b.name:
+    for (folded_a, a), (folded_b, b) in zip(keyed, keyed[1:]):
+        if a.name == b.name:
             failures.append(("safety.duplicate", f"member {shown(a.name)} appears more than once"))
-        elif parts_a[:common] != parts_b[:common]:
+        elif folded_a == folded_b or (folded_a != a.name or folded_b != b.name) and _folders_differ(a.name, b.name):
             failures.append(("safety.name_collision", f"members {shown(a.name)} and {shown(b.name)} differ only by "
                              "case or Unicode normalisation: they overwrite each other on macOS and Windows"))
-        elif common == len(key_a) and a.type == "file":
+        elif a.type == "file" and folded_b.startswith(folded_a + "/"):
             failures.append(("safety.file_and_directory", f"{shown(a.name)} is a file, but member {shown(b.name)} "
                              "needs it to be a folder: the archive cannot be unpacked"))
     return failures
+
+
+def _folders_differ(name_a: str, name_b: str) -> bool:
+    """True when the leading segments the two names share once folded are spelled differently."""
+    for part_a, part_b in zip(name_a.split("/"), name_b.split("/")):
+        if fold(part_a) != fold(part_b):
+            return False
+        if part_a != part_b:
+            return True
+    return False

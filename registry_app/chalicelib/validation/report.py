@@ -10,10 +10,11 @@ problem (a cap crossed, a corrupt stream) decompression stops at once, but the
 remaining bytes are still read and hashed.
 
 Rule id families: `format.*` (not a gzip'd tar at all), `gzip.*` (CRC, length,
-truncation), `tar.*` (headers, end marker), `safety.*` (member types and names),
-`limits.*` (members, size, ratio), `archive.empty`, `layout.unknown`, `mxnet.*`
-and `tensorflow.*` (mxnet.py, shapes.py, tensorflow.py); `archive.unreadable` is the catch-all for a
-fault no other rule names. tests/hostile_tarballs.py has an archive for each.
+truncation), `tar.*` (headers, end marker), `safety.*` (member types and names,
+member_names.py), `limits.*` (members, size, ratio, pax headers), `archive.empty`,
+`layout.unknown`, `mxnet.*` and `tensorflow.*` (mxnet.py, shapes.py,
+tensorflow.py); `archive.unreadable` is the catch-all for a fault no other rule
+names. tests/hostile_tarballs.py has an archive for each.
 """
 from __future__ import annotations
 

@@ -22,44 +22,44 @@ WELL_FORMED = 'must be a non-empty list of {"name": "<input>", "shape": [positiv
 
 def read_shapes(data: bytes, max_elements: int, file: str = "shapes.json") -> tuple[list[dict] | None, list[Failure]]:
     """The inputs of a shapes file and its failures; the inputs only when there are none."""
-    problem = _well_formed_problem(data)
+    shapes, problem = _parse(data)
     if problem:
         return None, [("mxnet.shapes_invalid", f"{file} {problem}")]
-    shapes = json.loads(data)
     failures = [failure for item in shapes for failure in _input_failures(item, max_elements, file)]
     return (None if failures else shapes), failures
 
 
-def _well_formed_problem(data: bytes) -> str | None:
+def _parse(data: bytes) -> tuple[list[dict], str | None]:
+    """The decoded list, or why it is not a well-formed list of named shapes."""
     if len(data) > SHAPES_CAP:
-        return f"is larger than {SHAPES_CAP // MIB} MiB"
+        return [], f"is larger than {SHAPES_CAP // MIB} MiB"
     try:
         shapes = json.loads(data)
     except (ValueError, RecursionError):
-        return "is not valid JSON"
+        return [], "is not valid JSON"
     if not isinstance(shapes, list) or not shapes:
-        return WELL_FORMED
+        return [], WELL_FORMED
     names = set()
     for item in shapes:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
-            return WELL_FORMED
+            return [], WELL_FORMED
         dims = item.get("shape")
         if not isinstance(dims, list) or not dims or not all(type(d) is int and d > 0 for d in dims):
-            return f"{WELL_FORMED}; input {item['name']!r} has shape {_brief(dims)}"
+            return [], f"{WELL_FORMED}; input {_brief(item['name'])} has shape {_brief(dims)}"
         if item["name"] in names:
-            return f"{WELL_FORMED}; input {item['name']!r} is declared twice"
+            return [], f"{WELL_FORMED}; input {_brief(item['name'])} is declared twice"
         names.add(item["name"])
-    return None
+    return shapes, None
 
 
 def _input_failures(item: dict, max_elements: int, file: str) -> list[Failure]:
-    name, dims = item["name"], item["shape"]
+    name, dims = _brief(item["name"]), item["shape"]
     if not MIN_RANK <= len(dims) <= MAX_RANK:
-        return [("mxnet.shapes_rank", f"{file}: input {name!r} has {len(dims)} dimensions; a shape has "
+        return [("mxnet.shapes_rank", f"{file}: input {name} has {len(dims)} dimensions; a shape has "
                  f"{MIN_RANK} to {MAX_RANK}, batch first, e.g. [1, 3, 224, 224]")]
     elements = math.prod(dims)
     if elements > max_elements:
-        return [("mxnet.shapes_too_large", f"{file}: input {name!r} of shape {_brief(dims)} has {_count(elements)} "
+        return [("mxnet.shapes_too_large", f"{file}: input {name} of shape {_brief(dims)} has {_count(elements)} "
                  f"elements, more than the {max_elements:,} the container and the warm-up may allocate "
                  "(REGISTRY_MAX_INPUT_ELEMENTS)")]
     return []

@@ -163,7 +163,7 @@ class TarWalker:
         size, kind = header.size, header.kind
         if "size" in pax:
             if not pax["size"].isascii() or not pax["size"].isdigit():
-                raise StreamProblem("tar.bad_header", f"a pax header gives a bad size {pax['size']!r}")
+                raise StreamProblem("tar.bad_header", f"a pax header gives a bad size {shown(pax['size'])}")
             size = int(pax["size"])
         if kind in th.REGULAR and name.endswith("/"):
             # GNU tar makes a folder of it and skips no data; tarfile makes a file (of a pax or GNU
