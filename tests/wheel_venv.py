@@ -3,7 +3,8 @@
 The venv is made without pip (`venv --without-pip`; the repository's pip installs into it
 through `pip --python`), so what it holds is exactly the wheel's dependency closure. It is
 cached under .cache/wheel-venvs/<wheel sha256> (distributions/build.py makes wheels
-reproducible): a rerun with unchanged code reuses it, a code change gets a new one.
+reproducible): a rerun with unchanged code reuses it, a code change gets a new one, and
+venvs unused for a day are removed (worktrees sharing the cache keep theirs while in use).
 Versions come from requirements.txt as constraints, so pip takes them from the warm cache.
 """
 from __future__ import annotations
@@ -14,11 +15,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MME_REGISTRY_CACHE", REPO / ".cache")) / "wheel-venvs"
 DONE = ".installed"
+UNUSED_SECONDS = 24 * 3600
 
 
 def wheel_venv(wheel: Path) -> Path:
@@ -34,8 +37,16 @@ def wheel_venv(wheel: Path) -> Path:
             subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
                             "--quiet", "--disable-pip-version-check", "--constraint", str(REPO / "requirements.txt"),
                             str(wheel)], check=True)
-            (venv / DONE).touch()
+            _remove_unused(venv)
+        (venv / DONE).touch()  # marks it used
     return venv
+
+
+def _remove_unused(keep: Path) -> None:
+    cutoff = time.time() - UNUSED_SECONDS
+    for done in CACHE.glob(f"*/{DONE}"):
+        if done.parent != keep and done.stat().st_mtime < cutoff:
+            shutil.rmtree(done.parent, ignore_errors=True)
 
 
 def application_env(venv: Path, home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
