@@ -1,6 +1,6 @@
 """Invoke-by-alias client for the model registry: `from client import AliasClient`."""
-from client.alias_client import AliasClient, InvokeResult
-from client.errors import (
+from .alias_client import AliasClient, InvokeResult
+from .errors import (
     AliasClientError,
     ModelInvocationError,
     ModelNotReady,

@@ -1,4 +1,4 @@
 """`python -m client ...`"""
-from client.cli import main
+from .cli import main
 
 raise SystemExit(main())

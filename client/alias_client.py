@@ -15,10 +15,10 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from client.config import ClientSettings
-from client.errors import ModelInvocationError, ModelNotReady, RegistryRequestError, UnknownAlias
-from client.registry_api import RegistryApi
-from client.routing import AliasCache, ResolvedAlias, Target, pick_target, resolved_from
+from .config import ClientSettings
+from .errors import ModelInvocationError, ModelNotReady, RegistryRequestError, UnknownAlias
+from .registry_api import RegistryApi
+from .routing import AliasCache, ResolvedAlias, Target, pick_target, resolved_from
 
 JSON = "application/json"
 NOT_READY = "ModelNotReadyException"

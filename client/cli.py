@@ -1,13 +1,16 @@
-"""`python -m client`: one parser; each command module adds its own subcommands.
+"""`mme-registry` (installed) or `python -m client` (the repository): one parser; each
+command module adds its own subcommands.
 
 A command module exposes `add_commands(subparsers)` and gives every subcommand a
 `run(args) -> exit status` default, so commands live beside the code they drive
-and this file only lists the modules.
+and this file only lists the modules. They are listed by their repository names and
+resolved against this package, so the list also works installed as `mme_registry.client`.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+from importlib.metadata import PackageNotFoundError, version
 
 COMMAND_MODULES = (
     "client.validate_cmd",  # validate
@@ -15,15 +18,27 @@ COMMAND_MODULES = (
     "client.warmup_cmd",  # warmup
 )
 
+INSTALLED = __name__.startswith("mme_registry.")  # the mme-registry-client distribution
+PROG, DISTRIBUTION = ("mme-registry", "mme-registry-client") if INSTALLED else ("python -m client", "mme-registry")
+
+
+def _version() -> str:
+    try:
+        return f"{DISTRIBUTION} {version(DISTRIBUTION)}"
+    except PackageNotFoundError:
+        return f"{DISTRIBUTION} (not installed)"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m client",
+        prog=PROG,
         description="Validate model tarballs, upload them as versions, move aliases and invoke models by alias.",
     )
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    package = __name__.rpartition(".")[0]
     for module in COMMAND_MODULES:
-        importlib.import_module(module).add_commands(commands)
+        importlib.import_module(package + module.removeprefix("client")).add_commands(commands)
     return parser
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from client.config import ClientSettings
-from client.errors import AliasClientError
-from client.registry_api import RegistryApi
+from .config import ClientSettings
+from .errors import AliasClientError
+from .registry_api import RegistryApi
 
 err = Console(stderr=True, highlight=False)
 
@@ -37,13 +37,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     upload.add_argument("--json", action="store_true", help="print the upload record as JSON")
     upload.set_defaults(run=run_upload)
 
-    from client.commands_alias import add_alias_command
+    from .commands_alias import add_alias_command
 
     add_alias_command(commands)
 
 
 def run_invoke(args: argparse.Namespace) -> int:
-    from client.alias_client import AliasClient
+    from .alias_client import AliasClient
 
     body = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
     try:
@@ -64,7 +64,7 @@ def run_invoke(args: argparse.Namespace) -> int:
 def run_upload(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn, TimeRemainingColumn
 
-    from client.uploads import upload_model
+    from .uploads import upload_model
 
     if not args.file.is_file():
         err.print(f"[red]error:[/] {args.file} is not a file")

@@ -7,7 +7,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from client.errors import AliasClientError, RegistryRequestError
+from .errors import AliasClientError, RegistryRequestError
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -50,7 +50,7 @@ def add_alias_command(commands: argparse._SubParsersAction) -> None:
 
 def _guarded(run):
     def wrapper(args: argparse.Namespace) -> int:
-        from client.commands import registry
+        from .commands import registry
 
         try:
             return run(args, registry())

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import requests
 
-from client.errors import RegistryRequestError, RegistryUnavailable
+from .errors import RegistryRequestError, RegistryUnavailable
 
 
 def _path(value: str) -> str:

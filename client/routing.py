@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from client.errors import AliasClientError, RegistryUnavailable, UnknownAlias
+from .errors import AliasClientError, RegistryUnavailable, UnknownAlias
 
 SUFFIX = ".tar.gz"
 

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from client.config import ClientSettings
-from client.errors import AliasClientError, RegistryRequestError
-from client.registry_api import RegistryApi
+from .config import ClientSettings
+from .errors import AliasClientError, RegistryRequestError
+from .registry_api import RegistryApi
 
 MB = 1024**2
 CHUNK = 8 * MB
@@ -48,7 +48,7 @@ class UploadOutcome:
 
 
 def drop_key(name: str, settings: ClientSettings) -> str:
-    from chalicelib.names import validate_model_name  # the registry's own rule, checked before any byte moves
+    from .registry_code import validate_model_name  # the registry's own rule, checked before any byte moves
 
     return f"{settings.incoming_prefix}{validate_model_name(name)}.tar.gz"
 

@@ -10,8 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from chalicelib.settings import get_settings
-from chalicelib.validation import Limits, ValidationReport, human_size, validate_file
+from .registry_code import Limits, ValidationReport, get_settings, human_size, validate_file
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ import json
 
 from rich.console import Console
 
-from client.errors import AliasClientError
+from .errors import AliasClientError
 
 err = Console(stderr=True, highlight=False)
 
@@ -29,7 +29,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_warmup(args: argparse.Namespace) -> int:
-    from client.commands import registry
+    from .commands import registry
 
     return warm_and_report(registry(), args.model, args.version, args.timeout, args.json)
 

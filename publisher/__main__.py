@@ -1,6 +1,6 @@
 """`python -m publisher deploy …` (see publisher/cli.py)."""
 import sys
 
-from publisher.cli import main
+from .cli import main
 
 sys.exit(main())

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from publisher import deadletters
-from publisher.plan import Action, Plan, PlanError
-from publisher.settings import ConfigFileError, MissingSettings, PublisherSettings
+from . import deadletters
+from .plan import Action, Plan, PlanError
+from .settings import ConfigFileError, MissingSettings, PublisherSettings
 
 STYLES = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.UNCHANGED: "dim"}
 
@@ -27,7 +27,8 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m publisher", description=__doc__)
+    prog = "mme-registry-publisher" if __name__.startswith("mme_registry.") else "python -m publisher"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     deploy = commands.add_parser(
         "deploy",
@@ -92,10 +93,10 @@ def plan_table(plan: Plan, title: str) -> Table:
 
 
 def run_deploy(args: argparse.Namespace, console: Console) -> int:
-    from publisher.connection import Unreachable, unreachable_message
-    from publisher.deploy import SageMakerResources, apply, plan_deploy  # sagemaker-core takes ~2 s to import
-    from publisher.outcome import DeployFailed
-    from publisher.rollout import Rollout
+    from .connection import Unreachable, unreachable_message
+    from .deploy import SageMakerResources, apply, plan_deploy  # sagemaker-core takes ~2 s to import
+    from .outcome import DeployFailed
+    from .rollout import Rollout
     from sagemaker.core.utils.exceptions import WaiterError
 
     settings = settings_from(args)
@@ -134,13 +135,8 @@ def run_deploy(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_retire(args: argparse.Namespace, console: Console) -> int:
-    from publisher.retire import Retirer, parse_age
-
-    from chalicelib.alias_store import AliasStore
-    from chalicelib.artifacts import Artifacts
-    from chalicelib.records import utcnow
-    from chalicelib.settings import get_settings
-    from chalicelib.store import RegistryStore
+    from .registry_code import AliasStore, Artifacts, RegistryStore, get_settings, utcnow
+    from .retire import Retirer, parse_age
 
     try:
         older_than = parse_age(args.older_than)

@@ -82,7 +82,7 @@ class DeadLetters:
         self._prefix = incoming_prefix
 
     def entries(self, messages: list[dict]) -> list[Entry]:
-        from chalicelib.deliveries import identified, jobs_of
+        from .registry_code import identified, jobs_of
 
         entries = []
         for message in messages:
@@ -126,11 +126,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from chalicelib.artifacts import Artifacts
-    from chalicelib.claims import ClaimStore
-    from chalicelib.deadletters import FailureLog
-    from chalicelib.settings import Settings
-    from chalicelib.store import RegistryStore
+    from .registry_code import Artifacts, ClaimStore, FailureLog, RegistryStore, Settings
 
     registry = Settings()
     queue = args.queue or (registry.queue if "queue" in registry.model_fields_set else None)

@@ -13,9 +13,9 @@ from sagemaker.core.resources import Endpoint, EndpointConfig, Model
 from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
 from sagemaker.core.utils.exceptions import FailedStatusError
 
-from publisher.connection import use_bounded_client
-from publisher.outcome import check_outcome
-from publisher.plan import (
+from .connection import use_bounded_client
+from .outcome import check_outcome
+from .plan import (
     IN_SERVICE,
     MULTI_MODEL,
     TRANSITIONAL,
@@ -27,7 +27,7 @@ from publisher.plan import (
     desired_from,
     make_plan,
 )
-from publisher.rollout import Rollout
+from .rollout import Rollout
 
 
 def _is_not_found(exc: ClientError) -> bool:

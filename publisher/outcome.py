@@ -7,7 +7,7 @@ FailureReason. Only the config name tells a finished update from a rolled-back o
 """
 from __future__ import annotations
 
-from publisher.plan import IN_SERVICE, Desired, EndpointState
+from .plan import IN_SERVICE, Desired, EndpointState
 
 NO_REASON = "SageMaker gave no FailureReason"
 

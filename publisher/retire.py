@@ -13,11 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from chalicelib.alias_store import AliasStore
-from chalicelib.artifacts import Artifacts
-from chalicelib.dynamo import every_item
-from chalicelib.records import VersionRecord
-from chalicelib.store import RegistryStore
+from .registry_code import AliasStore, Artifacts, RegistryStore, VersionRecord, every_item
 
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 

@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from chalicelib.errors import InvalidInput
+from .errors import InvalidInput
 
 SUFFIX = ".tar.gz"
 MAX_NAME_LENGTH = 200

@@ -7,8 +7,8 @@ Modules, from the bytes up: `gzip_stream` (inflate, CRC, length), `tar_headers`
 report the rest of the registry reads). Importers use this package, not its
 modules, so the split can change without touching them.
 """
-from chalicelib.validation.limits import Limits
-from chalicelib.validation.report import (
+from .limits import Limits
+from .report import (
     Member,
     RuleFailure,
     ValidationReport,

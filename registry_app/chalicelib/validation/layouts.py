@@ -5,12 +5,12 @@ the rules read; the per-framework rules live in `mxnet` and `tensorflow`.
 """
 from __future__ import annotations
 
-from chalicelib.validation import mxnet, tensorflow
-from chalicelib.validation.layout_result import PACK_HINT, Failure, LayoutResult
-from chalicelib.validation.limits import DEFAULT_MAX_INPUT_ELEMENTS
-from chalicelib.validation.mxnet import PARAMS_MAGIC, SYMBOL_CAP, SYNSET_CAP
-from chalicelib.validation.shapes import SHAPES_CAP
-from chalicelib.validation.tar_walk import Entry
+from . import mxnet, tensorflow
+from .layout_result import PACK_HINT, Failure, LayoutResult
+from .limits import DEFAULT_MAX_INPUT_ELEMENTS
+from .mxnet import PARAMS_MAGIC, SYMBOL_CAP, SYNSET_CAP
+from .shapes import SHAPES_CAP
+from .tar_walk import Entry
 
 __all__ = ["PARAMS_MAGIC", "SHAPES_CAP", "SYMBOL_CAP", "SYNSET_CAP", "Failure", "LayoutResult",
            "capture_limit", "check_layout"]

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from chalicelib.validation.layout_result import Failure
+from .layout_result import Failure
 
 NAME_MAX = 255  # bytes of one path component on ext4, XFS, APFS, NTFS (UTF-16 units there)
 PATH_MAX = 4095  # bytes of a whole path on Linux, without its NUL

@@ -9,9 +9,9 @@ import json
 import re
 import struct
 
-from chalicelib.validation.layout_result import LayoutResult
-from chalicelib.validation.shapes import SHAPES_CAP, read_shapes
-from chalicelib.validation.tar_walk import Entry
+from .layout_result import LayoutResult
+from .shapes import SHAPES_CAP, read_shapes
+from .tar_walk import Entry
 
 MIB = 1 << 20
 SYMBOL_CAP = 16 * MIB  # large graphs are a few MB; json.loads of more would not be constant memory

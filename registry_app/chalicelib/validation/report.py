@@ -24,11 +24,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from chalicelib.validation import layouts
-from chalicelib.validation.gzip_stream import GzipInflater, StreamProblem
-from chalicelib.validation.limits import Limits
-from chalicelib.validation.tar_headers import looks_like_tar_header
-from chalicelib.validation.tar_walk import TarWalker
+from . import layouts
+from .gzip_stream import GzipInflater, StreamProblem
+from .limits import Limits
+from .tar_headers import looks_like_tar_header
+from .tar_walk import TarWalker
 
 READ_CHUNK = 1 << 20
 # Below this many uncompressed bytes the ratio cap does not apply: tar headers and

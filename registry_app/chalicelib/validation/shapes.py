@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 
-from chalicelib.validation.layout_result import Failure
+from .layout_result import Failure
 
 MIB = 1 << 20
 SHAPES_CAP = 1 * MIB

@@ -10,7 +10,7 @@ import re
 import struct
 from typing import NamedTuple
 
-from chalicelib.validation.gzip_stream import StreamProblem
+from .gzip_stream import StreamProblem
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)

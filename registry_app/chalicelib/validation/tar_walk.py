@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chalicelib.validation import tar_headers as th
-from chalicelib.validation.gzip_stream import StreamProblem
-from chalicelib.validation.member_names import Entry, collisions, name_problems, shown
+from . import tar_headers as th
+from .gzip_stream import StreamProblem
+from .member_names import Entry, collisions, name_problems, shown
 
 __all__ = ["Entry", "TarWalker"]
 MAX_LONG_NAME = 1 << 20  # a GNU long name or link; names past PATH_MAX are refused later, by rule

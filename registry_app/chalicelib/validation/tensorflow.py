@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.validation.layout_result import PACK_HINT, LayoutResult
-from chalicelib.validation.tar_walk import Entry
+from .layout_result import PACK_HINT, LayoutResult
+from .tar_walk import Entry
 
 _VERSION_DIR = re.compile(r"[0-9]+", re.ASCII)
 

@@ -1,0 +1,32 @@
+"""The registry's own code the publisher reuses: its stores and records (retire), and how
+the ingest queue's messages name uploads (dead-letters).
+
+One place decides where it lives: `chalicelib` in the repository, `mme_registry.registry`
+once installed (mme-registry-publisher takes it from mme-registry-client, which ships it),
+so no generic top-level name lands in an operator's environment.
+"""
+from __future__ import annotations
+
+if __name__.startswith("mme_registry."):  # installed as mme-registry-publisher
+    from ..registry.alias_store import AliasStore
+    from ..registry.artifacts import Artifacts
+    from ..registry.claims import ClaimStore
+    from ..registry.deadletters import FailureLog
+    from ..registry.deliveries import identified, jobs_of
+    from ..registry.dynamo import every_item
+    from ..registry.records import VersionRecord, utcnow
+    from ..registry.settings import Settings, get_settings
+    from ..registry.store import RegistryStore
+else:  # the repository
+    from chalicelib.alias_store import AliasStore
+    from chalicelib.artifacts import Artifacts
+    from chalicelib.claims import ClaimStore
+    from chalicelib.deadletters import FailureLog
+    from chalicelib.deliveries import identified, jobs_of
+    from chalicelib.dynamo import every_item
+    from chalicelib.records import VersionRecord, utcnow
+    from chalicelib.settings import Settings, get_settings
+    from chalicelib.store import RegistryStore
+
+__all__ = ["AliasStore", "Artifacts", "ClaimStore", "FailureLog", "RegistryStore", "Settings", "VersionRecord",
+           "every_item", "get_settings", "identified", "jobs_of", "utcnow"]
