@@ -25,6 +25,7 @@ import numpy as np
 
 JSON = "application/json"
 NPY = "application/x-npy"
+VERBOSE_JSON = "application/json; verbose=true"  # an Accept value: image answers with probabilities
 IMAGE_TYPES = frozenset({"application/x-image", "image/jpeg", "image/png"})
 ARRAY_TYPES = frozenset({JSON, NPY})
 
@@ -80,16 +81,26 @@ def media_type(header_value: str | None) -> str:
 
 
 def choose_accept(header_value: str | None) -> str:
-    """The response type to use: the first acceptable entry of `Accept`, JSON by default."""
+    """The response type to use: the first acceptable entry of `Accept`, JSON by default.
+
+    `application/json; verbose=true` asks an image model for the structured top-5
+    (label and probability); plain JSON answers the labels alone (see `encode`).
+    """
     if not header_value or not header_value.strip():
         return JSON
     for entry in header_value.split(","):
         kind = media_type(entry)
         if kind in (JSON, "*/*", "application/*", ""):
-            return JSON
+            return VERBOSE_JSON if _wants_verbose(entry) else JSON
         if kind == NPY:
             return NPY
-    raise PayloadError(406, "not_acceptable", f"cannot answer with {header_value!r}; use {JSON} or {NPY}")
+    raise PayloadError(406, "not_acceptable", f"cannot answer with {header_value!r}; use {JSON}, {VERBOSE_JSON} "
+                                              f"or {NPY}")
+
+
+def _wants_verbose(entry: str) -> bool:
+    parameters = [p.strip().lower().replace(" ", "") for p in entry.split(";")[1:]]
+    return "verbose=true" in parameters
 
 
 def decode(body, content_type: str | None, accept: str | None, input_shape: list[int]) -> Decoded:
@@ -257,12 +268,18 @@ def top_k(probabilities: np.ndarray, labels: list[str], k: int = 5) -> list[dict
 
 
 def encode(probabilities: np.ndarray, decoded: Decoded, labels: list[str] | None) -> tuple[bytes | str, str]:
-    """The response body and its content type for one request's rows of probabilities."""
+    """The response body and its content type for one request's rows of probabilities.
+
+    An image is answered as the reference MME handler did, a JSON list of strings with the
+    best class first (its synset label, or its index without a synset.txt), so the AWS
+    notebook's `results[json.loads(body)[0]] += 1` counts classes; `verbose=true` adds the
+    probabilities, and npy gives the whole vector.
+    """
     if decoded.accept == NPY:
         buffer = io.BytesIO()
         np.save(buffer, probabilities.astype("float32"), allow_pickle=False)
         return buffer.getvalue(), NPY
     if decoded.is_image:
-        row = probabilities[0]
-        return json.dumps(top_k(row, labels) if labels else row.tolist()), JSON
+        top = top_k(probabilities[0], labels or [])
+        return json.dumps(top if decoded.accept == VERBOSE_JSON else [entry["label"] for entry in top]), JSON
     return json.dumps({"predictions": probabilities.tolist()}), JSON
