@@ -108,16 +108,16 @@ def decode(body, content_type: str | None, accept: str | None, input_shape: list
     kind = media_type(content_type)
     answer = choose_accept(accept)
     if kind == JSON:
-        return Decoded(_check_shape(_json_instances(body, input_shape), input_shape), False, answer)
+        return Decoded(check_batch(_json_instances(body, input_shape), input_shape), False, answer)
     if kind == NPY:
-        return Decoded(_check_shape(_npy_array(body, input_shape), input_shape), False, answer)
+        return Decoded(check_batch(npy_array(body, input_shape), input_shape), False, answer)
     if kind in IMAGE_TYPES:
-        return Decoded(decode_image(_as_bytes(body), input_shape), True, answer)
+        return Decoded(decode_image(as_bytes(body), input_shape), True, answer)
     supported = ", ".join(sorted(ARRAY_TYPES | IMAGE_TYPES))
     raise PayloadError(415, "unsupported_media_type", f"Content-Type {content_type!r} is not one of: {supported}")
 
 
-def _as_bytes(body) -> bytes:
+def as_bytes(body) -> bytes:
     if isinstance(body, (bytes, bytearray)):
         return bytes(body)
     if isinstance(body, str):
@@ -169,9 +169,9 @@ def check_json_depth(data: bytes, input_shape: list[int]) -> None:
                                                 f"{input_shape}) nests {len(input_shape) + 1}")
 
 
-def _npy_array(body, input_shape: list[int]) -> np.ndarray:
+def npy_array(body, input_shape: list[int]) -> np.ndarray:
     """The array, built only once its header fits the model and the body holds exactly the data declared."""
-    data = _as_bytes(body)
+    data = as_bytes(body)
     shape, fortran, dtype, offset = npy_header(data)
     if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields:
         raise PayloadError(400, "invalid_npy", f"the .npy array must hold plain numbers, not {dtype}")
@@ -206,7 +206,7 @@ def npy_header(data: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     return tuple(shape), fortran, dtype, stream.tell()
 
 
-def _check_shape(batch: np.ndarray, input_shape: list[int]) -> np.ndarray:
+def check_batch(batch: np.ndarray, input_shape: list[int]) -> np.ndarray:
     """A batch must be (n, *input_shape[1:]) with n ≥ 1: one instance is a batch of one."""
     expected = tuple(input_shape[1:])
     if batch.ndim != len(input_shape) or batch.shape[1:] != expected or batch.shape[0] < 1:

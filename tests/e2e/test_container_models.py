@@ -116,7 +116,7 @@ def test_squeezenet_answers_json_instances_like_plain_mxnet(mms_server, served):
 BAD_PAYLOADS = {
     "wrong shape": ("digits", json.dumps({"instances": [[1.0, 2.0]]}), "application/json", None, 400, "invalid_shape"),
     "invalid JSON": ("digits", '{"instances": [[1,', "application/json", None, 400, "invalid_json"),
-    "no instances": ("digits", '{"inputs": []}', "application/json", None, 400, "invalid_payload"),
+    "no instances": ("digits", '{"rows": []}', "application/json", None, 400, "invalid_payload"),
     "words for numbers": ("digits", '{"instances": [["a"]]}', "application/json", None, 400, "invalid_payload"),
     "not an npy": ("digits", b"\x93NUMPY broken", "application/x-npy", None, 400, "invalid_npy"),
     "unknown content type": ("digits", "1,2,3", "text/csv", None, 415, "unsupported_media_type"),
