@@ -152,6 +152,9 @@ def _read_shapes(data: bytes) -> tuple[list[dict] | None, str | None]:
         dims = item.get("shape")
         if not isinstance(dims, list) or not dims or not all(type(d) is int and d > 0 for d in dims):
             return None, f"{rule}; input {item['name']!r} has shape {dims!r}"
+    names = [item["name"] for item in shapes]
+    if len(set(names)) != len(names):  # the handler feeds inputs by name: two of one name cannot both be fed
+        return None, f"{rule}; each input once, but it names {names!r}"
     return shapes, None
 
 

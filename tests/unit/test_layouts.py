@@ -97,6 +97,14 @@ def test_shapes_need_named_inputs_with_positive_integer_dimensions(shapes):
     assert failed_rules(mxnet(**{"resnet-18-shapes.json": json.dumps(shapes).encode()})) == ["mxnet.shapes_invalid"]
 
 
+def test_a_shapes_file_may_name_several_inputs_each_once():
+    two = [{"name": "pixels", "shape": [1, 1, 4, 4]}, {"name": "extra", "shape": [1, 3]}]
+    twice = [{"name": "data", "shape": [1, 3]}, {"name": "data", "shape": [1, 4]}]
+
+    assert check_layout(*files(mxnet(**{"resnet-18-shapes.json": json.dumps(two).encode()}))).input_shapes == two
+    assert failed_rules(mxnet(**{"resnet-18-shapes.json": json.dumps(twice).encode()})) == ["mxnet.shapes_invalid"]
+
+
 def test_a_prefix_mismatch_leaves_the_prefix_unknown():
     result = check_layout(*files({**mxnet("a"), "b-shapes.json": SHAPES}))
 
