@@ -70,7 +70,7 @@ def error_body(code: str, message: str) -> str:
 class Decoded:
     """One request turned into a batch of model inputs, plus how to answer it."""
 
-    batch: np.ndarray
+    batch: np.ndarray | dict[str, np.ndarray]  # handler_inputs.decode gives {input name: batch}
     is_image: bool
     accept: str
 

@@ -174,7 +174,7 @@ class Predictor:
         files = find_model_files(model_dir)
         self.files = files
         self.inputs = read_input_shapes(files.shapes)
-        self.data_name, self.input_shape = next(iter(self.inputs.items()))  # the first (for one-input models, the) input
+        self.data_name, self.input_shape = next(iter(self.inputs.items()))  # the first input; most models have one
         self.labels = files.synset.read_text().splitlines() if files.synset else None
         try:
             graph = json.loads(files.symbol.read_text())
