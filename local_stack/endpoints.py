@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 from local_stack.model_cache import validation_error
 
 _S3_URL = re.compile(r"s3://([^/]+)/?(.*)", re.DOTALL)
-# Path style: https://s3.amazonaws.com/b/p, https://s3-us-west-2.amazonaws.com/b/p, https://s3.us-west-2.amazonaws.com/b/p
+# Path style: https://s3.amazonaws.com/b/p, https://s3-us-west-2.amazonaws.com/b/p,
+# https://s3.us-west-2.amazonaws.com/b/p
 _PATH_STYLE = re.compile(r"https://s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?/([^/]+)/?(.*)", re.DOTALL)
 # Virtual-hosted style: https://b.s3.amazonaws.com/p, https://b.s3.us-west-2.amazonaws.com/p, https://b.s3-us-west-2...
 _HOST_STYLE = re.compile(r"https://([^/]+)\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?/?(.*)", re.DOTALL)

@@ -299,8 +299,9 @@ def test_an_endpoint_a_user_creates_is_served_with_subfolder_targets(aws, runtim
     sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
     # WHEN it is invoked with a TargetModel in the subfolder
-    response = runtime.invoke_endpoint(EndpointName=name, TargetModel="team-a/digits.tar.gz", Accept="application/json",
-                                       Body=json.dumps({"instances": held_out.tolist()}), ContentType="application/json")
+    body = json.dumps({"instances": held_out.tolist()})
+    response = runtime.invoke_endpoint(EndpointName=name, TargetModel="team-a/digits.tar.gz", Body=body,
+                                       ContentType="application/json", Accept="application/json")
 
     # THEN the model under the user's prefix answers
     served = np.array(json.loads(response["Body"].read())["predictions"]).argmax(axis=1)

@@ -107,7 +107,8 @@ def test_the_notebooks_count_of_best_classes_adds_up(notebook_run):
     assert sum(count for _, count in printed) == INVOCATIONS
 
 
-def test_subfolder_targets_and_resnet_152_are_served_under_a_budget_that_forces_eviction(notebook_run, local_stack):  # noqa: F811
+def test_subfolder_targets_and_resnet_152_are_served_under_a_budget_that_forces_eviction(
+        notebook_run, local_stack):  # noqa: F811
     _, invocations = notebook_run
     targets = {invocation["target_model"] for invocation in invocations}
 

@@ -82,7 +82,8 @@ def test_an_unnamed_body_to_a_model_of_several_inputs_says_how_to_name_them(body
 
 @pytest.mark.parametrize(
     "body",
-    [{"inputs": {"pixels": PIXELS.tolist()}}, {"inputs": {"pixels": PIXELS.tolist(), "extra": EXTRA.tolist(), "x": [1]}},
+    [{"inputs": {"pixels": PIXELS.tolist()}},
+     {"inputs": {"pixels": PIXELS.tolist(), "extra": EXTRA.tolist(), "x": [1]}},
      {"instances": [{"pixels": PIXELS[0].tolist()}]}],
     ids=["missing", "unknown", "row-missing"],
 )
