@@ -25,6 +25,7 @@ import numpy as np
 
 JSON = "application/json"
 NPY = "application/x-npy"
+VERBOSE_JSON = "application/json; verbose=true"  # an Accept value: image answers with probabilities
 IMAGE_TYPES = frozenset({"application/x-image", "image/jpeg", "image/png"})
 ARRAY_TYPES = frozenset({JSON, NPY})
 
@@ -69,7 +70,7 @@ def error_body(code: str, message: str) -> str:
 class Decoded:
     """One request turned into a batch of model inputs, plus how to answer it."""
 
-    batch: np.ndarray
+    batch: np.ndarray | dict[str, np.ndarray]  # handler_inputs.decode gives {input name: batch}
     is_image: bool
     accept: str
 
@@ -80,16 +81,26 @@ def media_type(header_value: str | None) -> str:
 
 
 def choose_accept(header_value: str | None) -> str:
-    """The response type to use: the first acceptable entry of `Accept`, JSON by default."""
+    """The response type to use: the first acceptable entry of `Accept`, JSON by default.
+
+    `application/json; verbose=true` asks an image model for the structured top-5
+    (label and probability); plain JSON answers the labels alone (see `encode`).
+    """
     if not header_value or not header_value.strip():
         return JSON
     for entry in header_value.split(","):
         kind = media_type(entry)
         if kind in (JSON, "*/*", "application/*", ""):
-            return JSON
+            return VERBOSE_JSON if _wants_verbose(entry) else JSON
         if kind == NPY:
             return NPY
-    raise PayloadError(406, "not_acceptable", f"cannot answer with {header_value!r}; use {JSON} or {NPY}")
+    raise PayloadError(406, "not_acceptable", f"cannot answer with {header_value!r}; use {JSON}, {VERBOSE_JSON} "
+                                              f"or {NPY}")
+
+
+def _wants_verbose(entry: str) -> bool:
+    parameters = [p.strip().lower().replace(" ", "") for p in entry.split(";")[1:]]
+    return "verbose=true" in parameters
 
 
 def decode(body, content_type: str | None, accept: str | None, input_shape: list[int]) -> Decoded:
@@ -97,16 +108,16 @@ def decode(body, content_type: str | None, accept: str | None, input_shape: list
     kind = media_type(content_type)
     answer = choose_accept(accept)
     if kind == JSON:
-        return Decoded(_check_shape(_json_instances(body, input_shape), input_shape), False, answer)
+        return Decoded(check_batch(_json_instances(body, input_shape), input_shape), False, answer)
     if kind == NPY:
-        return Decoded(_check_shape(_npy_array(body, input_shape), input_shape), False, answer)
+        return Decoded(check_batch(npy_array(body, input_shape), input_shape), False, answer)
     if kind in IMAGE_TYPES:
-        return Decoded(decode_image(_as_bytes(body), input_shape), True, answer)
+        return Decoded(decode_image(as_bytes(body), input_shape), True, answer)
     supported = ", ".join(sorted(ARRAY_TYPES | IMAGE_TYPES))
     raise PayloadError(415, "unsupported_media_type", f"Content-Type {content_type!r} is not one of: {supported}")
 
 
-def _as_bytes(body) -> bytes:
+def as_bytes(body) -> bytes:
     if isinstance(body, (bytes, bytearray)):
         return bytes(body)
     if isinstance(body, str):
@@ -158,9 +169,9 @@ def check_json_depth(data: bytes, input_shape: list[int]) -> None:
                                                 f"{input_shape}) nests {len(input_shape) + 1}")
 
 
-def _npy_array(body, input_shape: list[int]) -> np.ndarray:
+def npy_array(body, input_shape: list[int]) -> np.ndarray:
     """The array, built only once its header fits the model and the body holds exactly the data declared."""
-    data = _as_bytes(body)
+    data = as_bytes(body)
     shape, fortran, dtype, offset = npy_header(data)
     if dtype.kind not in NUMERIC_KINDS or dtype.hasobject or dtype.fields:
         raise PayloadError(400, "invalid_npy", f"the .npy array must hold plain numbers, not {dtype}")
@@ -195,7 +206,7 @@ def npy_header(data: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     return tuple(shape), fortran, dtype, stream.tell()
 
 
-def _check_shape(batch: np.ndarray, input_shape: list[int]) -> np.ndarray:
+def check_batch(batch: np.ndarray, input_shape: list[int]) -> np.ndarray:
     """A batch must be (n, *input_shape[1:]) with n ≥ 1: one instance is a batch of one."""
     expected = tuple(input_shape[1:])
     if batch.ndim != len(input_shape) or batch.shape[1:] != expected or batch.shape[0] < 1:
@@ -257,12 +268,18 @@ def top_k(probabilities: np.ndarray, labels: list[str], k: int = 5) -> list[dict
 
 
 def encode(probabilities: np.ndarray, decoded: Decoded, labels: list[str] | None) -> tuple[bytes | str, str]:
-    """The response body and its content type for one request's rows of probabilities."""
+    """The response body and its content type for one request's rows of probabilities.
+
+    An image is answered as the reference MME handler did, a JSON list of strings with the
+    best class first (its synset label, or its index without a synset.txt), so the AWS
+    notebook's `results[json.loads(body)[0]] += 1` counts classes; `verbose=true` adds the
+    probabilities, and npy gives the whole vector.
+    """
     if decoded.accept == NPY:
         buffer = io.BytesIO()
         np.save(buffer, probabilities.astype("float32"), allow_pickle=False)
         return buffer.getvalue(), NPY
     if decoded.is_image:
-        row = probabilities[0]
-        return json.dumps(top_k(row, labels) if labels else row.tolist()), JSON
+        top = top_k(probabilities[0], labels or [])
+        return json.dumps(top if decoded.accept == VERBOSE_JSON else [entry["label"] for entry in top]), JSON
     return json.dumps({"predictions": probabilities.tolist()}), JSON

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+import handler_inputs
 import handler_payloads as payloads
 
 log = logging.getLogger(__name__)
@@ -86,14 +87,17 @@ def find_model_files(model_dir: Path) -> ModelFiles:
     return ModelFiles(prefix, symbols[0], params[-1], shapes, synset if synset.is_file() else None)
 
 
-def read_input_shape(shapes_file: Path) -> tuple[str, list[int]]:
-    """The single input's name and shape from `<p>-shapes.json`."""
+def read_input_shapes(shapes_file: Path) -> dict[str, list[int]]:
+    """Each input's name and shape from `<p>-shapes.json`, in the file's order (one or more inputs)."""
+    rule = f'{shapes_file.name} must be [{{"name": ..., "shape": [...]}}, ...] with distinct names'
     try:
         entries = json.loads(shapes_file.read_text())
-        (entry,) = entries
-        return str(entry["name"]), [int(d) for d in entry["shape"]]
+        inputs = {str(entry["name"]): [int(d) for d in entry["shape"]] for entry in entries}
     except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f'{shapes_file.name} must be [{{"name": ..., "shape": [...]}}] for one input: {exc}') from exc
+        raise ValueError(f"{rule}: {exc}") from exc
+    if not inputs or len(inputs) != len(entries):
+        raise ValueError(f"{rule}: it names {[entry.get('name') for entry in entries]}")
+    return inputs
 
 
 def _is_allocation_failure(exc: Exception) -> bool:
@@ -104,26 +108,29 @@ def _is_allocation_failure(exc: Exception) -> bool:
 # --- executor variants (timed by bench/container.py; EXECUTOR picks one) ---------------
 
 
-def _module_executor(sym, arg_params, aux_params, data_name, data_shape):
+# Each takes the inputs as {name: shape} and returns forward({name: batch}) -> the first output.
+
+
+def _module_executor(sym, arg_params, aux_params, inputs):
     """Module bind; MXNet 1.9 applies its default MKLDNN subgraph pass at bind time."""
     import mxnet as mx
 
-    module = mx.mod.Module(sym, data_names=[data_name], label_names=None, context=mx.cpu())
-    module.bind(data_shapes=[(data_name, tuple(data_shape))], for_training=False)
+    module = mx.mod.Module(sym, data_names=list(inputs), label_names=None, context=mx.cpu())
+    module.bind(data_shapes=[(name, tuple(shape)) for name, shape in inputs.items()], for_training=False)
     module.set_params(arg_params, aux_params, allow_missing=False, allow_extra=True)
 
-    def forward(batch: np.ndarray) -> np.ndarray:
-        module.forward(_Batch([mx.nd.array(batch)]), is_train=False)
+    def forward(batch: dict[str, np.ndarray]) -> np.ndarray:
+        module.forward(_Batch([mx.nd.array(batch[name]) for name in inputs]), is_train=False)
         return module.get_outputs()[0].asnumpy()
 
     return forward
 
 
-def _block(sym, arg_params, aux_params, data_name):
+def _block(sym, arg_params, aux_params, inputs):
     import mxnet as mx
     from mxnet import gluon
 
-    block = gluon.SymbolBlock(sym, [mx.sym.var(data_name)])
+    block = gluon.SymbolBlock(sym, [mx.sym.var(name) for name in inputs])
     values = {**arg_params, **aux_params}
     for name, param in block.collect_params().items():
         if name not in values:
@@ -132,21 +139,22 @@ def _block(sym, arg_params, aux_params, data_name):
     return block
 
 
-def _block_executor(sym, arg_params, aux_params, data_name, data_shape, backend=None):
+def _block_executor(sym, arg_params, aux_params, inputs, backend=None):
     """Gluon SymbolBlock with a static-memory CachedOp, optionally partitioned for MKLDNN."""
     import mxnet as mx
 
-    block = _block(sym, arg_params, aux_params, data_name)
+    block = _block(sym, arg_params, aux_params, inputs)
     if backend:
-        block.optimize_for(mx.nd.zeros(data_shape), backend=backend, static_alloc=True, static_shape=True)
+        zeros = [mx.nd.zeros(shape) for shape in inputs.values()]
+        block.optimize_for(*zeros, backend=backend, static_alloc=True, static_shape=True)
     else:
         block.hybridize(static_alloc=True, static_shape=True)
-    return lambda batch: block(mx.nd.array(batch)).asnumpy()
+    return lambda batch: block(*[mx.nd.array(batch[name]) for name in inputs]).asnumpy()
 
 
-def _module_mkldnn_executor(sym, arg_params, aux_params, data_name, data_shape):
+def _module_mkldnn_executor(sym, arg_params, aux_params, inputs):
     """Module bind of the graph explicitly partitioned with the MKLDNN subgraph backend."""
-    return _module_executor(sym.get_backend_symbol("MKLDNN"), arg_params, aux_params, data_name, data_shape)
+    return _module_executor(sym.get_backend_symbol("MKLDNN"), arg_params, aux_params, inputs)
 
 
 EXECUTOR_VARIANTS = {
@@ -165,7 +173,8 @@ class Predictor:
 
         files = find_model_files(model_dir)
         self.files = files
-        self.data_name, self.input_shape = read_input_shape(files.shapes)
+        self.inputs = read_input_shapes(files.shapes)
+        self.data_name, self.input_shape = next(iter(self.inputs.items()))  # the first input; most models have one
         self.labels = files.synset.read_text().splitlines() if files.synset else None
         try:
             graph = json.loads(files.symbol.read_text())
@@ -174,12 +183,13 @@ class Predictor:
             raise ValueError(f"{files.symbol.name} is not an MXNet symbol graph: {exc}") from exc
         try:
             sym = inference_graph(mx.sym.load(str(files.symbol)), graph)
-            _check_memory_budget(sym, self.data_name, self.input_shape, files.params, batch_size)
+            _check_memory_budget(sym, self.inputs, files.params, batch_size)
             loaded = mx.nd.load(str(files.params))
             arg_params = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
             aux_params = {k[4:]: v for k, v in loaded.items() if k.startswith("aux:")}
-            self._forward = EXECUTOR_VARIANTS[variant](sym, arg_params, aux_params, self.data_name, self.input_shape)
-            self.predict(np.zeros(self.input_shape, dtype="float32"))  # fail now, not on the first request
+            self._forward = EXECUTOR_VARIANTS[variant](sym, arg_params, aux_params, self.inputs)
+            # fail now, not on the first request
+            self.predict({name: np.zeros(shape, dtype="float32") for name, shape in self.inputs.items()})
         except MemoryError:
             raise
         except Exception as exc:  # noqa: BLE001 - MXNet reports broken files in many shapes
@@ -187,10 +197,12 @@ class Predictor:
                 raise MemoryError(f"MXNet could not allocate memory for {model_dir}: {exc}") from exc
             raise ValueError(f"cannot load the MXNet model in {model_dir}: {type(exc).__name__}: {exc}") from exc
 
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities (rows sum to 1) for a (n, *input_shape[1:]) batch."""
+    def predict(self, batch: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+        """Probabilities (rows sum to 1) for {input name: (n, *shape[1:])}, or one array for a one-input model."""
         import mxnet as mx
 
+        if not isinstance(batch, dict):
+            batch = {self.data_name: batch}
         try:
             outputs = self._forward(batch)
         except mx.base.MXNetError as exc:
@@ -219,19 +231,19 @@ def inference_graph(sym, graph: dict):
     return mx.sym.softmax(sym.get_children()[0], axis=1 if multi_output else -1)
 
 
-def estimate_memory_bytes(sym, data_name: str, input_shape: list[int], params_bytes: int, batch_size: int) -> int:
+def estimate_memory_bytes(sym, inputs: dict[str, list[int]], params_bytes: int, batch_size: int) -> int:
     """Parameters plus every intermediate output at the largest batch: an upper bound (no reuse)."""
-    shape = [max(batch_size, input_shape[0])] + list(input_shape[1:])
-    _, out_shapes, _ = sym.get_internals().infer_shape(**{data_name: tuple(shape)})
+    shapes = {name: (max(batch_size, shape[0]), *shape[1:]) for name, shape in inputs.items()}
+    _, out_shapes, _ = sym.get_internals().infer_shape(**shapes)
     activations = sum(int(np.prod(s)) for s in out_shapes if s) * 4
     return params_bytes + activations
 
 
-def _check_memory_budget(sym, data_name, input_shape, params_file: Path, batch_size: int) -> None:
+def _check_memory_budget(sym, inputs: dict[str, list[int]], params_file: Path, batch_size: int) -> None:
     budget_mb = os.environ.get(MEMORY_BUDGET_ENV)
     if not budget_mb:
         return
-    needed = estimate_memory_bytes(sym, data_name, input_shape, params_file.stat().st_size, batch_size)
+    needed = estimate_memory_bytes(sym, inputs, params_file.stat().st_size, batch_size)
     if needed > float(budget_mb) * 2**20:
         raise MemoryError(f"model needs about {needed / 2**20:.0f} MB, over {MEMORY_BUDGET_ENV}={budget_mb}")
 
@@ -283,7 +295,8 @@ def _answer(predictor: Predictor, data: list, context) -> list:
     for idx, request in enumerate(data):
         body, content_type = _body_and_type(request, context, idx)
         try:
-            accepted.append((idx, payloads.decode(body, content_type, _header(context, idx, "Accept"), predictor.input_shape)))
+            accept = _header(context, idx, "Accept")
+            accepted.append((idx, handler_inputs.decode(body, content_type, accept, predictor.inputs)))
         except payloads.PayloadError as err:
             responses[idx] = _fail(context, idx, err.status, err.code, err.message)
         except MemoryError:
@@ -294,11 +307,11 @@ def _answer(predictor: Predictor, data: list, context) -> list:
             responses[idx] = _fail(context, idx, 400, "invalid_payload", f"cannot decode the body: {exc!r:.300}")
     if not accepted:
         return responses
-    batch = np.concatenate([decoded.batch for _, decoded in accepted])
+    batch = {name: np.concatenate([decoded.batch[name] for _, decoded in accepted]) for name in predictor.inputs}
     try:
         probabilities = predictor.predict(batch)
     except MemoryError as exc:  # not raised: MMS would answer 507, "unload other models", for a request
-        log.error("inference ran out of memory on %d rows: %s", batch.shape[0], exc)
+        log.error("inference ran out of memory on %d rows: %s", _rows(batch), exc)
         for idx, _ in accepted:
             responses[idx] = _fail(context, idx, 503, "out_of_memory", "the model ran out of memory on this batch; "
                                                                        "retry, or send fewer instances per request")
@@ -310,12 +323,18 @@ def _answer(predictor: Predictor, data: list, context) -> list:
         return responses
     start = 0
     for idx, decoded in accepted:
-        rows = probabilities[start : start + decoded.batch.shape[0]]
-        start += decoded.batch.shape[0]
+        count = _rows(decoded.batch)
+        rows = probabilities[start : start + count]
+        start += count
         body, content_type = payloads.encode(rows, decoded, predictor.labels)
         _set_content_type(context, idx, content_type)
         responses[idx] = body
     return responses
+
+
+def _rows(batch: dict[str, np.ndarray]) -> int:
+    """How many instances a batch holds (every input has as many rows)."""
+    return len(next(iter(batch.values())))
 
 
 def _fail(context, idx: int, status: int, code: str, message: str) -> str:

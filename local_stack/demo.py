@@ -142,7 +142,8 @@ def run(stack: Stack, built: dict, models_thread: threading.Thread) -> None:
     step(8, "Upload ResNet-18 and classify an image by alias 'resnet'")
     upload(built["resnet_18"], "resnet_18", ["resnet"])
     started = time.monotonic()
-    result = caller.invoke("resnet", sample_image(), content_type="image/jpeg", accept="application/json")
+    result = caller.invoke("resnet", sample_image(), content_type="image/jpeg",
+                           accept="application/json; verbose=true")
     console.print(f"  {result.target_model} answered in {time.monotonic() - started:.1f} s (already loaded by the registry's warm-up); "
                   "top 3 (random weights, so the classes mean nothing):")
     for row in result.json()[:3]:

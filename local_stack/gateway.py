@@ -4,9 +4,10 @@ sagemaker-runtime API speaks it, in front of one MMS.
 The emulator's SageMaker runtime only returns canned bodies; this makes a local
 InvokeEndpoint real, so plain boto3 code with AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME set
 to this server behaves as against AWS: it reads the endpoint's ModelDataUrl from the
-(emulated) control plane, loads the TargetModel on first use (model_cache.py), and
-answers errors in the AWS JSON error shape so boto3 raises ValidationError or
-ModelError (with OriginalStatusCode and OriginalMessage).
+(emulated) control plane (endpoints.py: any MultiModel endpoint a user creates), loads
+the TargetModel on first use (model_cache.py), and answers errors in the AWS JSON error
+shape so boto3 raises ValidationError or ModelError (with OriginalStatusCode and
+OriginalMessage).
 """
 from __future__ import annotations
 
@@ -16,16 +17,14 @@ import logging
 import re
 import socket
 import threading
-import time
 import uuid
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import requests
-from botocore.exceptions import ClientError
 
+from local_stack.endpoints import EndpointDirectory
 from local_stack.mms import MmeApi
 from local_stack.model_cache import (Budget, ModelCache, RuntimeApiError, model_error, model_not_ready, target_key,
                                      validation_error)
@@ -37,54 +36,6 @@ TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 MAX_PAYLOAD = 6 * 1024 * 1024  # SageMaker's real-time InvokeEndpoint limit
 INVOKE_TIMEOUT = 60  # seconds SageMaker gives a container to answer
-
-
-@dataclass(frozen=True)
-class EndpointTarget:
-    name: str
-    bucket: str
-    prefix: str
-    variant: str
-
-
-class EndpointDirectory:
-    """Endpoint → config → model → ModelDataUrl, read from the SageMaker control plane, cached briefly."""
-
-    def __init__(self, sagemaker, ttl: float = 5.0):
-        self.sagemaker, self.ttl = sagemaker, ttl
-        self._cache: dict[str, tuple[float, EndpointTarget]] = {}
-        self._lock = threading.Lock()
-
-    def resolve(self, name: str) -> EndpointTarget:
-        with self._lock:
-            hit = self._cache.get(name)
-        if hit and time.monotonic() - hit[0] < self.ttl:
-            return hit[1]
-        target = self._describe(name)
-        with self._lock:
-            self._cache[name] = (time.monotonic(), target)
-        return target
-
-    def _describe(self, name: str) -> EndpointTarget:
-        try:
-            endpoint = self.sagemaker.describe_endpoint(EndpointName=name)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("ValidationException", "ValidationError"):
-                raise
-            raise validation_error(f"Endpoint {name} not found.") from exc
-        if endpoint["EndpointStatus"] != "InService":
-            raise validation_error(f"Endpoint {name} is {endpoint['EndpointStatus']}, not InService.")
-        config = self.sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-        variant = config["ProductionVariants"][0]
-        container = self.sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]
-        if container.get("Mode") != "MultiModel":
-            raise validation_error(f"Endpoint {name} is not a multi-model endpoint; this gateway serves only those.")
-        match = re.fullmatch(r"s3://([^/]+)/(.*)", container.get("ModelDataUrl", ""))
-        if not match:
-            raise validation_error(f"Endpoint {name} has no s3:// ModelDataUrl.")
-        prefix = match.group(2)
-        prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-        return EndpointTarget(name, match.group(1), prefix, variant["VariantName"])
 
 
 def _mms_lost_model(response: requests.Response) -> bool:

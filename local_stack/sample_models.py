@@ -107,6 +107,28 @@ def train_digits(model_dir: Path, hidden: int = 64, epochs: int = 20, seed: int 
     return float((predicted == split.test_y).mean())
 
 
+TWO_INPUTS = [{"name": "pixels", "shape": [1, 1, 4, 4]}, {"name": "extra", "shape": [1, 3]}]
+
+
+def export_two_input(model_dir: Path, seed: int = 0) -> Path:
+    """A small symbolic network with two inputs (a 4x4 picture and 3 numbers) and 5 classes, random weights."""
+    mx = _import_mxnet()
+
+    mx.random.seed(seed)
+    pixels, extra = (mx.sym.var(entry["name"]) for entry in TWO_INPUTS)
+    seen = mx.sym.FullyConnected(mx.sym.flatten(pixels), num_hidden=8, name="seen")
+    told = mx.sym.FullyConnected(extra, num_hidden=8, name="told")
+    joined = mx.sym.Activation(mx.sym.concat(seen, told, dim=1), act_type="relu")
+    head = mx.sym.FullyConnected(joined, num_hidden=5, name="head")
+    module = mx.mod.Module(head, data_names=[e["name"] for e in TWO_INPUTS], label_names=None, context=mx.cpu())
+    module.bind(data_shapes=[(e["name"], tuple(e["shape"])) for e in TWO_INPUTS], for_training=False)
+    module.init_params(mx.init.Xavier(magnitude=3))
+    model_dir.mkdir(parents=True, exist_ok=True)
+    module.save_checkpoint(str(model_dir / "two_input"), 0)
+    (model_dir / "two_input-shapes.json").write_text(json.dumps(TWO_INPUTS))
+    return model_dir
+
+
 def pack(model_dir: Path, tarball: Path) -> Path:
     """Packs a model folder the way the AWS notebooks do (`arcname="."`)."""
     tarball.parent.mkdir(parents=True, exist_ok=True)

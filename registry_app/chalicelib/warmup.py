@@ -32,23 +32,19 @@ def _nested(shape: list[int], leaf) -> list:
 
 
 def sample_payload(input_shapes: list[dict], *, fill: str = "zeros", seed: int = 0) -> tuple[bytes, str]:
-    """`{"instances": [...]}` for the one input of a `<p>-shapes.json`, with a batch of 1.
+    """A batch of 1 for the inputs of a `<p>-shapes.json`, in the form the container takes:
+    `{"instances": [...]}` for one input, `{"inputs": {"<name>": [...], ...}}` for several.
 
     `fill` is "zeros" (the smallest body) or "random" (uniform in [0, 1), seeded).
     """
-    if not isinstance(input_shapes, list) or len(input_shapes) != 1 or not isinstance(input_shapes[0], dict):
-        raise ValueError('input_shapes must be [{"name": ..., "shape": [...]}] with exactly one input')
-    shape = input_shapes[0].get("shape")
-    if not isinstance(shape, list) or len(shape) < 2 or not all(isinstance(d, int) and d > 0 for d in shape):
-        raise ValueError(f"the shape must be a list of positive integers, batch first, got {shape!r}")
-    if len(shape) > MAX_RANK:
-        raise ValueError(f"the shape has rank {len(shape)}; a sample input is built for rank {MAX_RANK} at most")
-    elements = 1
-    for dimension in shape[1:]:
-        elements *= dimension
-        if elements * 4 > MAX_PAYLOAD_BYTES:  # at least "0.0," per element
-            raise ValueError(f"a sample input of shape {shape[:MAX_RANK]!r} exceeds InvokeEndpoint's "
-                             f"{MAX_PAYLOAD_BYTES // 2**20} MB request limit")
+    if not isinstance(input_shapes, list) or not input_shapes or not all(isinstance(e, dict) for e in input_shapes):
+        raise ValueError('input_shapes must be [{"name": ..., "shape": [...]}, ...] with at least one input')
+    names = [entry.get("name") for entry in input_shapes]
+    if len(names) > 1 and (not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names)):
+        raise ValueError(f"several inputs need distinct names, got {names!r}")
+    elements = 0
+    for entry in input_shapes:
+        elements += _checked_elements(entry.get("shape"), elements)
     if fill == "zeros":
         leaf = float  # float() == 0.0
     elif fill == "random":
@@ -56,8 +52,24 @@ def sample_payload(input_shapes: list[dict], *, fill: str = "zeros", seed: int =
         leaf = lambda: round(rng.random(), 4)  # noqa: E731 - four digits keep the body small
     else:
         raise ValueError(f"fill must be 'zeros' or 'random', not {fill!r}")
-    body = json.dumps({"instances": _nested([1] + shape[1:], leaf)}, separators=(",", ":"))
-    return body.encode(), JSON
+    samples = [_nested([1] + entry["shape"][1:], leaf) for entry in input_shapes]
+    document = {"instances": samples[0]} if len(samples) == 1 else {"inputs": dict(zip(names, samples))}
+    return json.dumps(document, separators=(",", ":")).encode(), JSON
+
+
+def _checked_elements(shape, before: int) -> int:
+    """The elements of one input's sample (batch 1), refusing shapes no request could carry."""
+    if not isinstance(shape, list) or len(shape) < 2 or not all(isinstance(d, int) and d > 0 for d in shape):
+        raise ValueError(f"the shape must be a list of positive integers, batch first, got {shape!r}")
+    if len(shape) > MAX_RANK:
+        raise ValueError(f"the shape has rank {len(shape)}; a sample input is built for rank {MAX_RANK} at most")
+    elements = 1
+    for dimension in shape[1:]:
+        elements *= dimension
+        if (before + elements) * 4 > MAX_PAYLOAD_BYTES:  # at least "0.0," per element
+            raise ValueError(f"a sample input of shape {shape[:MAX_RANK]!r} exceeds InvokeEndpoint's "
+                             f"{MAX_PAYLOAD_BYTES // 2**20} MB request limit")
+    return elements
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,9 @@ def test_npy_in_and_npy_out_match_the_json_answer(mms_server, served, held_out):
 
 
 @pytest.mark.parametrize("fmt,content_type", [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("PNG", "application/x-image")])
-def test_an_image_to_resnet_answers_the_top_5_labels_with_probabilities(mms_server, served, fmt, content_type):
-    result = mms_server.invoke("resnet_18", image_bytes(fmt), content_type)
+def test_an_image_to_resnet_answers_the_top_5_labels_with_probabilities_when_verbose(mms_server, served, fmt,
+                                                                                     content_type):
+    result = mms_server.invoke("resnet_18", image_bytes(fmt), content_type, accept="application/json; verbose=true")
 
     top5 = result.json()
     labels = (served["resnet_18"] / "synset.txt").read_text().splitlines()
@@ -90,6 +91,15 @@ def test_an_image_to_resnet_answers_the_top_5_labels_with_probabilities(mms_serv
     assert all(entry["label"] in labels for entry in top5)
     assert all(0 <= p <= 1 for p in probabilities) and sum(probabilities) <= 1 + 1e-6
     assert probabilities == sorted(probabilities, reverse=True)
+
+
+def test_an_image_answer_by_default_is_the_top_5_labels_best_first(mms_server, served):
+    verbose = mms_server.invoke("resnet_18", image_bytes("JPEG"), "application/x-image",
+                                accept="application/json; verbose=true").json()
+
+    plain = mms_server.invoke("resnet_18", image_bytes("JPEG"), "application/x-image").json()
+
+    assert plain == [entry["label"] for entry in verbose] and all(isinstance(label, str) for label in plain)
 
 
 def test_squeezenet_answers_json_instances_like_plain_mxnet(mms_server, served):
@@ -106,7 +116,7 @@ def test_squeezenet_answers_json_instances_like_plain_mxnet(mms_server, served):
 BAD_PAYLOADS = {
     "wrong shape": ("digits", json.dumps({"instances": [[1.0, 2.0]]}), "application/json", None, 400, "invalid_shape"),
     "invalid JSON": ("digits", '{"instances": [[1,', "application/json", None, 400, "invalid_json"),
-    "no instances": ("digits", '{"inputs": []}', "application/json", None, 400, "invalid_payload"),
+    "no instances": ("digits", '{"rows": []}', "application/json", None, 400, "invalid_payload"),
     "words for numbers": ("digits", '{"instances": [["a"]]}', "application/json", None, 400, "invalid_payload"),
     "not an npy": ("digits", b"\x93NUMPY broken", "application/x-npy", None, 400, "invalid_npy"),
     "unknown content type": ("digits", "1,2,3", "text/csv", None, 415, "unsupported_media_type"),

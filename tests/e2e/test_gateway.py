@@ -278,3 +278,31 @@ def test_a_model_mms_cannot_fit_unloads_the_idle_ones_and_then_is_a_507_model_er
 
     assert raised.value.response["OriginalStatusCode"] == 507
     assert mms.all_models() == []
+
+
+@pytest.mark.parametrize("naming", ["PrimaryContainer", "Containers"])
+def test_an_endpoint_a_user_creates_is_served_with_subfolder_targets(aws, runtime, tarballs, held_out, mxnet_argmax,
+                                                                     naming):
+    # GIVEN a user's own bucket prefix with a model in a subfolder, and their own MultiModel endpoint on it,
+    # its ModelDataUrl in the https form the AWS notebook writes
+    s3, sagemaker = aws.client("s3"), aws.client("sagemaker")
+    s3.create_bucket(Bucket="users-bucket")
+    s3.put_object(Bucket="users-bucket", Key="demo-multimodel-endpoint/team-a/digits.tar.gz", Body=tarballs["digits"])
+    container = {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo:latest", "Mode": "MultiModel",
+                 "ModelDataUrl": "https://s3-us-east-1.amazonaws.com/users-bucket/demo-multimodel-endpoint/"}
+    name = f"users-endpoint-{naming.lower()}"
+    placement = {"PrimaryContainer": container} if naming == "PrimaryContainer" else {"Containers": [container]}
+    sagemaker.create_model(ModelName=name, ExecutionRoleArn="arn:aws:iam::123456789012:role/r", **placement)
+    sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+        {"InstanceType": "ml.m5.xlarge", "InitialInstanceCount": 1, "ModelName": name, "VariantName": "AllTraffic"}])
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
+    # WHEN it is invoked with a TargetModel in the subfolder
+    body = json.dumps({"instances": held_out.tolist()})
+    response = runtime.invoke_endpoint(EndpointName=name, TargetModel="team-a/digits.tar.gz", Body=body,
+                                       ContentType="application/json", Accept="application/json")
+
+    # THEN the model under the user's prefix answers
+    served = np.array(json.loads(response["Body"].read())["predictions"]).argmax(axis=1)
+    assert served.tolist() == mxnet_argmax["digits"].tolist()

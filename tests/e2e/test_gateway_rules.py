@@ -6,6 +6,7 @@ import tarfile
 
 import pytest
 
+from local_stack.endpoints import parse_model_data_url, serving_container
 from local_stack.model_cache import Budget, RuntimeApiError, extract_safely, mms_name, target_key
 
 
@@ -87,3 +88,44 @@ def test_a_budget_counts_models_and_bytes_either_or_both():
     assert Budget(max_models=2).exceeded(3, 0) and not Budget(max_models=2).exceeded(2, 10**12)
     assert Budget(max_models=None, max_bytes=100).exceeded(1, 101)
     assert not Budget(max_models=None, max_bytes=None).exceeded(10**6, 10**12)
+
+
+@pytest.mark.parametrize(
+    "url,location",
+    [("s3://b/demo-multimodel-endpoint/", ("b", "demo-multimodel-endpoint/")), ("s3://b/models", ("b", "models/")),
+     ("s3://b", ("b", "")), ("s3://b/", ("b", "")),
+     ("https://s3-us-west-2.amazonaws.com/b/demo/", ("b", "demo/")), ("https://s3.amazonaws.com/b/p", ("b", "p/")),
+     ("https://s3.eu-west-1.amazonaws.com/b/a/c/", ("b", "a/c/")),
+     ("https://b.s3.amazonaws.com/p/", ("b", "p/")), ("https://b.s3.us-east-2.amazonaws.com/p", ("b", "p/"))],
+)
+def test_a_model_data_url_is_an_s3_bucket_and_prefix_in_any_form_sagemaker_accepts(url, location):
+    assert parse_model_data_url(url) == location
+
+
+@pytest.mark.parametrize("url", ["", "http://example.com/b/p", "file:///models", "https://example.com/b/p"])
+def test_a_model_data_url_that_names_no_s3_location_is_refused(url):
+    assert parse_model_data_url(url) is None
+
+
+MME_CONTAINER = {"Image": "img", "ModelDataUrl": "s3://b/p/", "Mode": "MultiModel"}
+
+
+@pytest.mark.parametrize(
+    "model",
+    [{"PrimaryContainer": MME_CONTAINER}, {"Containers": [MME_CONTAINER]},
+     {"PrimaryContainer": {}, "Containers": [MME_CONTAINER]}],  # moto describes an unset PrimaryContainer as {}
+    ids=["PrimaryContainer", "Containers", "Containers-beside-an-empty-PrimaryContainer"],
+)
+def test_the_serving_container_is_found_however_create_model_named_it(model):
+    assert serving_container("e", model) == MME_CONTAINER
+
+
+@pytest.mark.parametrize(
+    "model,reason",
+    [({"PrimaryContainer": {**MME_CONTAINER, "Mode": "SingleModel"}}, "not a multi-model endpoint"),
+     ({"Containers": [MME_CONTAINER, MME_CONTAINER]}, "2 containers"), ({}, "0 containers")],
+)
+def test_anything_but_one_multi_model_container_is_a_validation_error(model, reason):
+    with pytest.raises(RuntimeApiError, match=reason) as raised:
+        serving_container("e", model)
+    assert raised.value.code == "ValidationError"

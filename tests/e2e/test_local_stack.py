@@ -234,3 +234,20 @@ def test_a_version_that_fails_its_warm_up_is_kept_but_its_alias_stays_put(stack_
     assert outcome.record["warmup"].startswith("failed")
     assert outcome.record["aliases"] == {"e2e-warm": "not moved: the warm-up failed"}
     assert requests.get(f"{registry}/aliases/e2e-warm", timeout=10).json()["version"] == 1
+
+
+def test_a_dropped_two_input_model_warms_up_and_answers_by_alias(stack_env, tmp_path):  # noqa: F811
+    # GIVEN a model whose shapes.json names two inputs, dropped with an alias
+    from client import AliasClient
+    from local_stack.sample_models import export_two_input
+
+    tarball = pack(export_two_input(tmp_path / "two_input"), tmp_path / "two_input.tar.gz")
+
+    record = drop("e2e_two_input", tarball, aliases=("e2e-two-input",))
+
+    # THEN its warm-up (a sample batch per input, by name) succeeds, so the alias moves to it
+    assert record["warmup"].startswith("ok") and record["aliases"] == {"e2e-two-input": "created at v1"}
+    # AND a caller feeds both inputs by name through the alias
+    body = json.dumps({"inputs": {"pixels": np.ones((2, 1, 4, 4)).tolist(), "extra": [[1, 2, 3], [4, 5, 6]]}})
+    answer = AliasClient().invoke("e2e-two-input", body, content_type="application/json").json()
+    assert np.allclose(np.array(answer["predictions"]).sum(axis=1), 1) and len(answer["predictions"]) == 2

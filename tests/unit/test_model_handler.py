@@ -175,6 +175,31 @@ def test_top_k_lists_the_most_probable_labels_first():
     assert top == [{"label": "b", "probability": pytest.approx(0.6)}, {"label": "c", "probability": pytest.approx(0.3)}]
 
 
+def _image_answer(accept, labels):
+    decoded = payloads.decode(png(), "image/png", accept, IMAGE)
+    body, content_type = payloads.encode(np.array([[0.1, 0.6, 0.3]]), decoded, labels)
+    return json.loads(body), content_type
+
+
+def test_an_image_answer_is_a_list_of_strings_best_class_first_so_the_notebook_can_count_it():
+    answer, content_type = _image_answer(None, ["a", "b", "c"])
+    counts: dict = {}
+    counts[answer[0]] = counts.get(answer[0], 0) + 1  # the AWS notebook's `results[json.loads(body)[0]] += 1`
+
+    assert answer == ["b", "c", "a"] and counts == {"b": 1} and content_type == payloads.JSON
+
+
+def test_without_a_synset_an_image_answer_names_classes_by_their_index():
+    assert _image_answer("application/json", None)[0] == ["1", "2", "0"]
+
+
+def test_verbose_json_answers_an_image_with_labels_and_probabilities():
+    answer, _ = _image_answer("application/json; verbose=true", ["a", "b", "c"])
+
+    assert answer[0] == {"label": "b", "probability": pytest.approx(0.6)} and len(answer) == 3
+    assert payloads.choose_accept("text/html, application/json;verbose=TRUE") == payloads.VERBOSE_JSON
+
+
 def test_graphs_ending_in_softmax_are_told_apart_from_raw_logits():
     logits = mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=3, name="fc")
 

@@ -20,12 +20,24 @@ def test_a_random_sample_payload_is_seeded_and_within_zero_and_one():
     assert first == again and len(set(first)) > 1 and all(0 <= v < 1 for v in first)
 
 
+def test_a_model_with_several_inputs_gets_a_sample_batch_of_one_per_input_by_name():
+    body, _ = sample_payload([{"name": "pixels", "shape": [4, 1, 2, 2]}, {"name": "extra", "shape": [1, 3]}])
+
+    assert json.loads(body) == {"inputs": {"pixels": [[[[0.0, 0.0], [0.0, 0.0]]]], "extra": [[0.0, 0.0, 0.0]]}}
+
+
+def test_several_inputs_together_must_fit_one_request():
+    half = 6 * 1024 * 1024 // 4 // 2 + 1  # each alone fits; both do not
+    with pytest.raises(ValueError, match="request limit"):
+        sample_payload([{"name": "a", "shape": [1, half]}, {"name": "b", "shape": [1, half]}])
+
+
 @pytest.mark.parametrize(
     "shapes",
-    [[], [{"name": "a", "shape": [1, 2]}, {"name": "b", "shape": [1, 2]}], [{"name": "a", "shape": [1, 0]}],
-     [{"name": "a"}], [{"name": "a", "shape": [3]}]],
+    [[], [{"name": "a", "shape": [1, 2]}, {"name": "a", "shape": [1, 2]}], [{"name": "a", "shape": [1, 0]}],
+     [{"name": "a"}], [{"name": "a", "shape": [3]}], [{"name": "a", "shape": [1, 2]}, {"shape": [1, 2]}]],
 )
-def test_a_sample_payload_needs_exactly_one_input_with_a_positive_shape(shapes):
+def test_a_sample_payload_needs_inputs_with_distinct_names_and_positive_shapes(shapes):
     with pytest.raises(ValueError):
         sample_payload(shapes)
 
