@@ -115,14 +115,22 @@ def _identity(record: dict) -> tuple:
 
 
 def _find_record(api: RegistryApi, name: str, key: str, etag: str, since: datetime, known: frozenset) -> dict | None:
-    for item in _records(api, name):  # newest first
-        if item.get("source_key") != key or _identity(item) in known:
-            continue
-        if item.get("source_etag") != etag:
-            continue
-        if datetime.fromisoformat(item["started_at"].replace("Z", "+00:00")) >= since:
-            return item
-    return None
+    return record_of_upload(_records(api, name), key, etag, since, known)
+
+
+def record_of_upload(items: list[dict], key: str, etag: str, since: datetime, known: frozenset) -> dict | None:
+    """The record that says what became of this upload: same key and ETag, new, handled after `since`.
+
+    One object can have more than one record: an emulator that sends two notifications for one
+    multipart upload, neither naming the object version, gives them two identities. The first run
+    makes the version and clears incoming/; the second finds the object gone and records
+    `superseded`. That record is about a notification, not about the bytes, so the uploader is told
+    `superseded` only when no other record speaks of this upload.
+    """
+    mine = [item for item in items  # newest first
+            if item.get("source_key") == key and item.get("source_etag") == etag and _identity(item) not in known
+            and datetime.fromisoformat(item["started_at"].replace("Z", "+00:00")) >= since]
+    return next((item for item in mine if item["outcome"] != "superseded"), mine[0] if mine else None)
 
 
 def _read_report(s3, bucket: str | None, report_key: str | None) -> dict | None:
