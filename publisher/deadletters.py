@@ -82,14 +82,13 @@ class DeadLetters:
         self._prefix = incoming_prefix
 
     def entries(self, messages: list[dict]) -> list[Entry]:
-        from .registry_code import identified, jobs_of
+        from .registry_code import claimed_as, jobs_of
 
         entries = []
         for message in messages:
             letters = []
             for job in jobs_of(message["Body"], self._prefix):
-                upload = job.upload if job.registration else identified(job.upload, self._artifacts)
-                letters.append(self._failures.look_up(job.name, upload))
+                letters.append(self._failures.look_up(job.name, claimed_as(job, self._artifacts)))
             entries.append(Entry(message, letters))
         return entries
 

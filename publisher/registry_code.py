@@ -12,7 +12,7 @@ if __name__.startswith("mme_registry."):  # installed as mme-registry-publisher
     from ..registry.artifacts import Artifacts
     from ..registry.claims import ClaimStore
     from ..registry.deadletters import FailureLog
-    from ..registry.deliveries import identified, jobs_of
+    from ..registry.deliveries import claimed_as, jobs_of
     from ..registry.dynamo import every_item
     from ..registry.records import VersionRecord, utcnow
     from ..registry.settings import Settings, get_settings
@@ -22,11 +22,11 @@ else:  # the repository
     from chalicelib.artifacts import Artifacts
     from chalicelib.claims import ClaimStore
     from chalicelib.deadletters import FailureLog
-    from chalicelib.deliveries import identified, jobs_of
+    from chalicelib.deliveries import claimed_as, jobs_of
     from chalicelib.dynamo import every_item
     from chalicelib.records import VersionRecord, utcnow
     from chalicelib.settings import Settings, get_settings
     from chalicelib.store import RegistryStore
 
 __all__ = ["AliasStore", "Artifacts", "ClaimStore", "FailureLog", "RegistryStore", "Settings", "VersionRecord",
-           "every_item", "get_settings", "identified", "jobs_of", "utcnow"]
+           "claimed_as", "every_item", "get_settings", "jobs_of", "utcnow"]

@@ -69,6 +69,12 @@ def identified(upload: S3Upload, artifacts: Artifacts) -> S3Upload:
     return replace(upload, version_id=version_id) if version_id else upload
 
 
+def claimed_as(job: Job, artifacts: Artifacts) -> S3Upload:
+    """The upload under the identity its run claims: whoever looks for that claim (a restarted pump, the
+    dead-letter tools) must name it as the handler did."""
+    return job.upload if job.registration is not None else identified(job.upload, artifacts)
+
+
 class Deliveries:
     def __init__(self, ingestor: Ingestor, artifacts: Artifacts, failures: FailureLog, incoming_prefix: str,
                  max_receives: int):
@@ -83,7 +89,7 @@ class Deliveries:
         final = receive_count >= self._max_receives
         for job in jobs_of(body, self._prefix):
             try:
-                job = self._identified(job)
+                job = replace(job, upload=claimed_as(job, self._artifacts))
                 self._run(job)
             except Exception as error:
                 self._record(job, error, receive_count, final)
@@ -91,10 +97,7 @@ class Deliveries:
 
     def claim_ids(self, body: str) -> list[str]:
         """The claims the runs of this message take: what a host that saw those runs die may abandon."""
-        return [self._identified(job).upload.event_id for job in jobs_of(body, self._prefix)]
-
-    def _identified(self, job: Job) -> Job:
-        return replace(job, upload=identified(job.upload, self._artifacts)) if job.registration is None else job
+        return [claimed_as(job, self._artifacts).event_id for job in jobs_of(body, self._prefix)]
 
     def _record(self, job: Job, error: Exception, receive_count: int, final: bool) -> None:
         """Never lets the bookkeeping hide the fault itself: a failure to record is logged, the fault re-raised."""
