@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from .dynamo import every_item, get_item, is_condition_failure, query_page, to_item, to_value
 from .errors import Conflict, NotFound
+from .outbox import changes, items as outbox
 from .store import model_pk, version_sk
 
 ALIASES_PK = "ALIASES"
@@ -140,14 +141,15 @@ class AliasStore:
         items += self._reference_items(change, current)
         items += self._released_versions(change, current)
         checks = self._version_checks(change)
+        announce = [outbox.put(self._table, changes.alias_moved(change))]  # last: failures index items and checks
         try:
-            self._db.transact_write_items(TransactItems=items + checks)
+            self._db.transact_write_items(TransactItems=items + checks + announce)
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
             reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
             failed_checks = [i for i, code in enumerate(reasons)
-                             if code == "ConditionalCheckFailed" and i >= len(items)]
+                             if code == "ConditionalCheckFailed" and len(items) <= i < len(items) + len(checks)]
             if change.event_id and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
                 raise AlreadyApplied(f"event {change.event_id} already moved alias {change.alias}",
                                      {"alias": change.alias, "event_id": change.event_id}) from error

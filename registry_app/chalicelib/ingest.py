@@ -223,7 +223,7 @@ class Ingestor:
         record = UploadRecord(name=source.name, event_id=upload.event_id, source_key=upload.key,
                               source_etag=upload.etag, outcome=outcome, started_at=claim.started_at,
                               finished_at=self._clock(), **fields)
-        self._store.put_upload(record)
+        self._store.put_upload(record, source.uploader)
         if outcome != "superseded":
             self._discard(source)
         return record

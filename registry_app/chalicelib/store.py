@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from .claims import Claim, ClaimStore
 from .dynamo import get_item, is_condition_failure, query_page, to_item, to_value
 from .errors import Conflict, TransientError
+from .outbox import changes, items as outbox
 from .records import ModelRecord, UploadRecord, VersionRecord
 
 MODELS_PK = "MODELS"
@@ -115,10 +116,10 @@ class RegistryStore:
     def put_version(self, record: VersionRecord) -> None:
         """Writes a version once; the same event writing it again is a no-op, anything else a conflict."""
         item = {"pk": model_pk(record.name), "sk": version_sk(record.version), **record.model_dump(mode="json")}
+        put = {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}
+        announce = outbox.put(self._table, changes.version_registered(record, record.uploader))
         try:
-            self._db.put_item(
-                TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
-            )
+            self._db.transact_write_items(TransactItems=[{"Put": put}, announce])
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
@@ -140,7 +141,8 @@ class RegistryStore:
         items, next_token = self._query(model_pk(name), "V#", limit, token, newest_first=True)
         return [VersionRecord(**item) for item in items], next_token
 
-    def retire_version(self, name: str, version: int, cutoff: datetime, now: datetime) -> bool:
+    def retire_version(self, name: str, version: int, cutoff: datetime, now: datetime,
+                       actor: str | None = None) -> bool:
         """Marks a version retired unless an alias referenced it after `cutoff`, or it is the model's
         latest (or last numbered) version; False when it was kept.
 
@@ -169,7 +171,8 @@ class RegistryStore:
             "ExpressionAttributeValues": {":v": to_value(version)},
         }
         try:
-            self._db.transact_write_items(TransactItems=[{"Update": mark}, {"ConditionCheck": not_latest}])
+            announce = outbox.put(self._table, changes.version_retired(name, version, now, actor))
+            self._db.transact_write_items(TransactItems=[{"Update": mark}, {"ConditionCheck": not_latest}, announce])
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
@@ -177,9 +180,22 @@ class RegistryStore:
         return True
 
     # uploads ----------------------------------------------------------------
-    def put_upload(self, record: UploadRecord) -> None:
+    def put_upload(self, record: UploadRecord, actor: str | None = None) -> None:
+        """Records an outcome; one that is announced (rejected, unchanged, warm-up failed) is written together
+        with its event, once: only over no record or a pending one, so a replayed run announces nothing twice."""
         item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
-        self._db.put_item(TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}))
+        event = changes.for_upload(record, actor)
+        if event is None:
+            self._db.put_item(TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}))
+            return
+        put = {"TableName": self._table, "Item": to_item({**item, **record.model_dump(mode="json")}),
+               "ConditionExpression": "attribute_not_exists(pk) OR outcome IN (:failed, :queued)",
+               "ExpressionAttributeValues": {":failed": to_value("failed"), ":queued": to_value("queued")}}
+        try:
+            self._db.transact_write_items(TransactItems=[{"Put": put}, outbox.put(self._table, event)])
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
 
     def put_pending_upload(self, record: UploadRecord) -> bool:
         """Writes a `failed` or `queued` record unless a run already recorded a real outcome there; False if one did."""
