@@ -1,5 +1,6 @@
 """Creates the registry's AWS resources on an emulator (or any account): bucket, tables,
-ingest queue with its dead-letter queue, and the S3 → SQS notification for incoming/.
+ingest queue with its dead-letter queue, the S3 → SQS notification for incoming/, and
+the change-event bus with its queues (event_bus.py).
 
 Idempotent: existing resources are left as they are. Production uses the same shapes
 from deploy/resources.yaml.
@@ -7,6 +8,8 @@ from deploy/resources.yaml.
 import json
 
 from chalicelib.settings import Settings
+
+from .event_bus import provision_event_bus
 
 
 def _create_table(dynamodb, name: str, keys: list[str]) -> None:
@@ -79,4 +82,5 @@ def provision(session, settings: Settings) -> dict[str, str]:
             }]
         },
     )
-    return {"queue_url": queue_url, "queue_arn": queue_arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn}
+    return {"queue_url": queue_url, "queue_arn": queue_arn, "dlq_url": dlq_url, "dlq_arn": dlq_arn,
+            **provision_event_bus(session, settings)}

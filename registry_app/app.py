@@ -24,6 +24,8 @@ from chalicelib.deliveries import Deliveries, receive_count
 from chalicelib.http import Api, RegistryChalice
 from chalicelib.ingest import Ingestor
 from chalicelib.ingest_queue import IngestQueue
+from chalicelib.outbox.items import Outbox
+from chalicelib.outbox.publisher import OutboxPublisher
 from chalicelib.registration import Registrar, source_pattern
 from chalicelib.rewarm import Rewarmer
 from chalicelib.settings import get_settings
@@ -120,6 +122,15 @@ def get_upload_links() -> UploadLinks:
     return UploadLinks(s3, settings.bucket, settings.incoming_prefix)
 
 
+@lru_cache(maxsize=1)
+def get_event_publisher() -> OutboxPublisher:
+    session = get_session()
+    sqs = session.client("sqs")
+    dead_letters = sqs.get_queue_url(QueueName=settings.events_dead_letter_queue)["QueueUrl"]
+    return OutboxPublisher(Outbox(session.client("dynamodb"), settings.table), session.client("events"),
+                           settings.event_bus, sqs, dead_letters, settings.publish_budget)
+
+
 # At most 10 uploads are ingested at once (SQS maximum concurrency): a bulk drop must not take
 # the account's Lambda concurrency from the API, nor pile up on one model's version counter.
 @app.on_sqs_message(queue=settings.queue, batch_size=1, maximum_concurrency=10)
@@ -134,6 +145,12 @@ def ingest_uploads(event):
 def sweep_incoming(event):
     """Missed S3 events: re-announces uploads that sat in incoming/ with no claim (chalicelib/sweep.py)."""
     get_sweeper().run()
+
+
+@app.schedule(Rate(settings.publish_every_minutes, unit=Rate.MINUTES))
+def publish_events(event):
+    """Registry change events: drains the outbox onto EventBridge (chalicelib/outbox/publisher.py)."""
+    get_event_publisher().run()
 
 
 # health and description -------------------------------------------------------

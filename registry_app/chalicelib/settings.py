@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     sweep_max_pages: int = 10
     sweep_budget_seconds: int = 60
 
+    # Registry change events (chalicelib/outbox): the EventBridge bus they go to, how often the publisher drains
+    # the outbox, and how many failed publishes an event gets before it goes to the dead-letter queue.
+    event_bus: str = "mme-registry-local"
+    events_dead_letter_queue: str = "mme-registry-local-events-dlq"
+    publish_every_minutes: int = 1
+    publish_budget: int = 8
+
     # REST registrations of a source larger than this are queued (202 Accepted) instead of validated behind
     # API Gateway's 29 s limit. `python bench/validate.py` measured 100-107 MB/s (resnet_152, resnet_18; one
     # core of a busy 2-core machine); 20 s of that is 2 GB, halved for a 1 GB Lambda's ~0.6 vCPU and the

@@ -26,6 +26,9 @@ NOT_REACHED = {
                                    "those adapters' modules serves ingest"
        for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "s3:AbortMultipartUpload",
                       "s3:DeleteObject", "s3:PutObject", "s3:GetObjectVersion", "s3:ListBucketVersions")},
+    ("publish_events", "dynamodb:GetItem"): "the outbox imports dynamo's codec; get_item serves the stores",
+    ("publish_events", "dynamodb:PutItem"): "outbox.items.put builds an element of the stores' transactions; "
+                                            "the publisher only reads, updates and deletes outbox items",
 }
 WRITERS = ["api_handler", "ingest_uploads"]  # the functions that register versions and park rejects
 
@@ -118,7 +121,8 @@ def test_every_documented_exception_is_still_reached_by_the_scan():
 
 @pytest.mark.parametrize("function, log_group", [("api_handler", "APIHandlerLogGroup"),
                                                  ("ingest_uploads", "IngestUploadsLogGroup"),
-                                                 ("sweep_incoming", "SweepIncomingLogGroup")])
+                                                 ("sweep_incoming", "SweepIncomingLogGroup"),
+                                                 ("publish_events", "PublishEventsLogGroup")])
 def test_a_function_writes_only_to_its_own_log_group(function, log_group):
     assert granted(function)["logs:PutLogEvents"] == [f"<{log_group}.Arn>"]
     assert granted(function)["logs:CreateLogStream"] == [f"<{log_group}.Arn>"]
@@ -173,3 +177,10 @@ def test_warm_up_may_invoke_only_the_registry_endpoint():
     for function in WRITERS:
         expected = ["arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint/<EndpointName>"]
         assert granted(function)["sagemaker:InvokeEndpoint"] == expected
+
+
+def test_the_publisher_touches_only_outbox_items_and_puts_only_on_the_registry_bus():
+    [outbox] = [st for st in policy("publish_events")["Statement"] if "dynamodb:Query" in st["Action"]]
+    assert outbox["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["OUTBOX"]}}
+    assert granted("publish_events")["events:PutEvents"] == ["<EventBusArn>"]
+    assert not any(action.startswith("s3:") for action in granted("publish_events"))

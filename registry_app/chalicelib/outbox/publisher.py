@@ -1,0 +1,86 @@
+"""Hands outbox events to EventBridge: at least once, each alias's events in revision order, none dropped.
+
+Each round sends the oldest waiting event of up to ten streams (one PutEvents, ten
+entries at most), so two events of one alias are never in flight together and cannot
+overtake each other. A published event leaves the outbox after PutEvents accepted it: a
+crash in between publishes it again with the same event_id (consumers de-duplicate). A
+failed event stays, its stream waits for the next run; past `budget` failures it goes to
+the dead-letter queue (an alarm watches it) and its stream moves on, the revision gap
+telling consumers what is missing until someone re-drives it.
+"""
+import json
+import logging
+from dataclasses import dataclass, field
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .changes import SOURCE
+from .items import Outbox, Pending
+
+log = logging.getLogger(__name__)
+
+ENTRIES_PER_CALL = 10  # the PutEvents maximum
+
+
+@dataclass
+class Drained:
+    published: list[str] = field(default_factory=list)  # event ids
+    failed: list[str] = field(default_factory=list)
+    dead_lettered: list[str] = field(default_factory=list)
+
+
+class OutboxPublisher:
+    def __init__(self, outbox: Outbox, events_client, bus: str, sqs_client, dead_letter_queue_url: str,
+                 budget: int, batch: int = 500):
+        self._outbox = outbox
+        self._events = events_client
+        self._bus = bus
+        self._sqs = sqs_client
+        self._dead_letters = dead_letter_queue_url
+        self._budget = budget
+        self._batch = batch
+
+    def run(self) -> Drained:
+        """Publishes what is waiting now; a stream whose head failed waits for the next run."""
+        done = Drained()
+        streams: dict[str, list[Pending]] = {}
+        for pending in self._outbox.pending(self._batch):
+            streams.setdefault(pending.stream, []).append(pending)
+        while streams:
+            heads = [queue[0] for queue in list(streams.values())[:ENTRIES_PER_CALL]]
+            for pending, error in zip(heads, self._put(heads)):
+                queue = streams[pending.stream]
+                if error is None:
+                    self._outbox.published(pending)
+                    done.published.append(pending.event["event_id"])
+                elif self._outbox.failed(pending, error) >= self._budget:
+                    self._dead_letter(pending, error)
+                    done.dead_lettered.append(pending.event["event_id"])
+                else:
+                    done.failed.append(pending.event["event_id"])
+                    del streams[pending.stream]  # keep the order: nothing after it goes before it
+                    continue
+                queue.pop(0)
+                if not queue:
+                    del streams[pending.stream]
+        return done
+
+    def _put(self, heads: list[Pending]) -> list[str | None]:
+        """One PutEvents; the error of each entry, None where EventBridge accepted it."""
+        entries = [{"Source": SOURCE, "DetailType": p.event["type"], "Detail": json.dumps(p.event, sort_keys=True),
+                    "EventBusName": self._bus} for p in heads]
+        try:
+            answer = self._events.put_events(Entries=entries)
+        except (ClientError, BotoCoreError) as error:
+            log.warning("PutEvents failed for %d events: %s", len(entries), error)
+            return [str(error)] * len(heads)
+        return [f"{r['ErrorCode']}: {r.get('ErrorMessage', '')}" if r.get("ErrorCode") else None
+                for r in answer["Entries"]]
+
+    def _dead_letter(self, pending: Pending, error: str) -> None:
+        """Parks the event where the alarm sees it; only then leaves the outbox (a failure here raises, it stays)."""
+        log.error("event %s dead-lettered after %d failed publishes: %s", pending.event["event_id"],
+                  self._budget, error)
+        self._sqs.send_message(QueueUrl=self._dead_letters, MessageBody=json.dumps(pending.event, sort_keys=True),
+                               MessageAttributes={"error": {"DataType": "String", "StringValue": error[:1000]}})
+        self._outbox.published(pending)

@@ -1,0 +1,108 @@
+"""The publisher hands outbox events to EventBridge: the rule's queue gets each once, each alias's in order."""
+import gzip
+import json
+
+import boto3
+import pytest
+
+from change_events import check
+from chalicelib.outbox.items import Outbox
+from chalicelib.outbox.publisher import OutboxPublisher
+from local_stack.event_bus import provision_event_bus, tail_queue_name
+from local_stack.sample_models import cached_tarball
+
+pytestmark = pytest.mark.xdist_group("moto-server")
+
+
+def publisher(emulator, bus: str | None = None, budget: int = 8, events=None) -> OutboxPublisher:
+    settings = emulator.settings
+    dlq = emulator.sqs.get_queue_url(QueueName=settings.events_dead_letter_queue)["QueueUrl"]
+    return OutboxPublisher(Outbox(emulator.session.client("dynamodb"), settings.table),
+                           events or emulator.session.client("events"), bus or settings.event_bus, emulator.sqs, dlq, budget)
+
+
+def received(emulator, queue: str) -> list[dict]:
+    """Every message now on `queue`, deleted as read."""
+    url = emulator.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    found = []
+    while messages := emulator.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            emulator.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def waiting(emulator) -> int:
+    return len(Outbox(emulator.session.client("dynamodb"), emulator.settings.table).pending(1000))
+
+
+def drop_and_move(emulator, pump, alias: str = "digits-prod") -> None:
+    emulator.drop("incoming/digits.tar.gz", cached_tarball("digits").read_bytes(), metadata={"alias": alias})
+    pump.drain()
+
+
+def test_each_waiting_event_reaches_the_queue_behind_the_rule_once(emulator, pump):
+    drop_and_move(emulator, pump)
+
+    done = publisher(emulator).run()
+    again = publisher(emulator).run()
+
+    envelopes = received(emulator, tail_queue_name(emulator.settings))
+    assert sorted(e["detail-type"] for e in envelopes) == ["AliasMoved", "ModelVersionRegistered"]
+    assert all(e["source"] == "mme-registry" for e in envelopes)
+    assert sorted(e["detail"]["event_id"] for e in envelopes) == sorted(done.published)
+    for envelope in envelopes:
+        check(envelope["detail"])
+    assert again.published == [] and waiting(emulator) == 0
+
+
+def test_a_failed_publish_then_recovery_delivers_everything_once(emulator, pump):
+    # GIVEN events waiting and a bus that does not exist yet
+    drop_and_move(emulator, pump)
+    late = publisher(emulator, bus="registry-late-bus")
+    # WHEN the publisher runs against it, twice
+    assert late.run().failed and late.run().failed
+    assert waiting(emulator) == 2
+    # AND the bus appears, with the rule, and the publisher runs again
+    provision_event_bus(emulator.session, emulator.settings.model_copy(update={"event_bus": "registry-late-bus"}))
+    done = late.run()
+    late.run()
+    # THEN every event arrived once, and nothing went to the dead-letter queue
+    late_settings = emulator.settings.model_copy(update={"event_bus": "registry-late-bus"})
+    envelopes = received(emulator, tail_queue_name(late_settings))
+    assert len(envelopes) == 2 and len({e["detail"]["event_id"] for e in envelopes}) == 2
+    assert sorted(done.published) == sorted(e["detail"]["event_id"] for e in envelopes)
+    assert received(emulator, emulator.settings.events_dead_letter_queue) == []
+
+
+def test_past_its_budget_a_failing_event_goes_to_the_dead_letter_queue_and_is_never_dropped(emulator, pump):
+    drop_and_move(emulator, pump)
+    failing = publisher(emulator, bus="registry-missing-bus", budget=2)
+
+    first, second = failing.run(), failing.run()
+
+    assert len(first.failed) == 2 and len(second.dead_lettered) == 2
+    parked = received(emulator, emulator.settings.events_dead_letter_queue)
+    assert sorted(e["event_id"] for e in parked) == sorted(second.dead_lettered)
+    assert waiting(emulator) == 0
+
+
+def test_an_alias_events_are_published_in_revision_order_one_at_a_time(emulator, emulated_app, pump):
+    # GIVEN an alias that moved three times (three versions, each following the alias)
+    for mtime in range(3):
+        body = gzip.compress(gzip.decompress(cached_tarball("digits").read_bytes()), mtime=mtime)
+        emulator.drop("incoming/digits.tar.gz", body, metadata={"alias": "digits-prod"})
+        pump.drain()
+    calls = []
+    events = emulator.session.client("events")
+    events.meta.events.register("provide-client-params.events.PutEvents",
+                                lambda params, **_: calls.append([json.loads(e["Detail"]) for e in params["Entries"]]))
+    # WHEN the publisher runs
+    publisher(emulator, events=events).run()
+    # THEN no PutEvents carried two events of the alias, and its revisions went out in order
+    revisions = [e["revision"] for call in calls for e in call if e["type"] == "AliasMoved"]
+    assert revisions == [1, 2, 3]
+    assert all(sum(e["type"] == "AliasMoved" for e in call) <= 1 for call in calls)
+    moved = [e["detail"]["revision"] for e in received(emulator, tail_queue_name(emulator.settings))
+             if e["detail-type"] == "AliasMoved"]
+    assert sorted(moved) == [1, 2, 3]
