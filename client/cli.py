@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "client.validate_cmd",  # validate
     "client.commands",  # invoke, upload, alias
     "client.warmup_cmd",  # warmup
+    "client.events_cmd",  # events tail
 )
 
 INSTALLED = __name__.startswith("mme_registry.")  # the mme-registry-client distribution

@@ -14,3 +14,5 @@ class ClientSettings(BaseSettings):
     incoming_prefix: str = "incoming/"
     cache_ttl: float = 30.0
     registry_timeout: float = 10.0
+    # The queue `events tail` reads: an EventBridge rule fills it with the registry's change events.
+    events_queue: str = "mme-registry-local-events-tail"
