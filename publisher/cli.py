@@ -146,8 +146,9 @@ def run_retire(args: argparse.Namespace, console: Console) -> int:
     settings = get_settings()
     session = boto3.Session(region_name=settings.region)
     dynamodb = session.client("dynamodb")
+    actor = session.client("sts").get_caller_identity()["Arn"]  # who retires, as AWS verified it
     retirer = Retirer(RegistryStore(dynamodb, settings.table), AliasStore(dynamodb, settings.table),
-                      Artifacts(session.client("s3"), settings.bucket))
+                      Artifacts(session.client("s3"), settings.bucket), actor)
     table = Table(title=f"Versions unreferenced for {args.older_than}" + (" (dry run)" if args.dry_run else ""),
                   title_justify="left")
     for column in ("model", "version", "key", "outcome"):

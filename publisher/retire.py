@@ -35,7 +35,9 @@ class Retirement:
 
 
 class Retirer:
-    def __init__(self, store: RegistryStore, aliases: AliasStore, artifacts: Artifacts):
+    def __init__(self, store: RegistryStore, aliases: AliasStore, artifacts: Artifacts, actor: str | None = None):
+        """`actor` is the verified identity running the retirement (the caller's ARN): VersionRetired names it."""
+        self._actor = actor
         self._store = store
         self._aliases = aliases
         self._artifacts = artifacts
@@ -72,7 +74,7 @@ class Retirer:
             return result(f"kept: referenced or created {last_used.isoformat(timespec='seconds')}")
         if dry_run:
             return result("would retire")
-        if not self._store.retire_version(version.name, version.version, cutoff, now):
+        if not self._store.retire_version(version.name, version.version, cutoff, now, self._actor):
             return result("kept: an alias took it meanwhile")
         info = self._artifacts.head(version.target_key)
         if info is not None:

@@ -108,3 +108,19 @@ def test_a_failed_warm_up_announces_warmup_failed_and_no_alias_move(app_module):
     [failed] = of_type(found, "WarmupFailed")
     assert (failed["model"], failed["version"], failed["held_aliases"]) == ("digits", 1, ["prod"])
     assert "no GPU" in failed["error"] and failed["actor"] == "AWS:AIDAUPLOADER"
+
+
+def test_a_rest_registration_announces_its_version_by_the_caller_once(client, registry_app):
+    from local_stack.sample_models import cached_tarball
+
+    s3 = registry_app.get_session().client("s3")
+    s3.put_object(Bucket=registry_app.settings.bucket, Key="team/digits.tar.gz",
+                  Body=cached_tarball("digits").read_bytes())
+    body = json.dumps({"source": f"s3://{registry_app.settings.bucket}/team/digits.tar.gz"})
+
+    first = client.post("/models/digits/versions", body=body, headers={"Content-Type": "application/json"})
+    again = client.post("/models/digits/versions", body=body, headers={"Content-Type": "application/json"})
+
+    assert (first.status_code, again.status_code) == (201, 201)  # the same registration, answered again
+    registered = [e for e in of_type(events(registry_app), "ModelVersionRegistered") if e["model"] == "digits"]
+    assert [(e["version"], e["source_key"]) for e in registered] == [(1, "team/digits.tar.gz")]

@@ -130,3 +130,15 @@ def test_the_cli_dry_run_prints_the_plan(registry, capsys):
     out = capsys.readouterr().out
     assert "would retire" in out and "digits_v1.tar.gz" in out
     assert len(model_keys(registry)) == 3
+
+
+def test_a_retirement_by_the_cli_announces_version_retired_by_the_caller(registry):
+    from change_events import of_type, outbox_events
+
+    assert publisher_main(["retire", "--older-than", "0s"]) == 0
+
+    retired = of_type(outbox_events(registry.get_session().client("dynamodb"), registry.settings.table),
+                      "VersionRetired")
+    assert sorted((e["model"], e["version"]) for e in retired) == [("digits", 1), ("digits", 2)]
+    caller = registry.get_session().client("sts").get_caller_identity()["Arn"]
+    assert {e["actor"] for e in retired} == {caller}
