@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from typing import Iterator
 
 from rich.console import Console
@@ -55,14 +56,19 @@ def run_tail(args: argparse.Namespace) -> int:
     return 0
 
 
-def follow(sqs, url: str, once: bool) -> Iterator[dict]:
-    """Each event (an EventBridge envelope's detail) once, deleting what it reads."""
+def follow(sqs, url: str, once: bool, idle_seconds: float = 1.0) -> Iterator[dict]:
+    """Each event (an EventBridge envelope's detail) once, deleting what it reads.
+
+    Short polls with a pause when the queue is empty, not long polls: the local emulator
+    answers one request at a time, and a long poll would hold the pump's every call.
+    """
     seen: set[str] = set()
     while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                       WaitTimeSeconds=1 if once else 10).get("Messages", [])
-        if not messages and once:
-            return
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            if once:
+                return
+            time.sleep(idle_seconds)
         for message in messages:
             detail = json.loads(message["Body"]).get("detail", {})
             if detail.get("event_id") not in seen:
