@@ -4,6 +4,8 @@ from datetime import timedelta
 import pytest
 
 from change_events import of_type, outbox_events
+from chalicelib.alias_store import AliasStore
+from chalicelib.aliases import Aliases
 from chalicelib.ingest import Ingestor
 from chalicelib.records import utcnow
 from local_stack.pump import lambda_sqs_event
@@ -76,19 +78,29 @@ def test_a_message_delivered_three_times_announces_each_change_once(emulator, em
     assert len({e["event_id"] for e in found}) == 2
 
 
+def with_aliases(emulator, parts: dict) -> dict:
+    """The adapters ingestion uses, plus the alias use cases on the same store."""
+    alias_store = AliasStore(emulator.session.client("dynamodb"), emulator.settings.table)
+    return {**parts, "aliases": Aliases(parts["store"], alias_store)}
+
+
 @pytest.mark.parametrize("adapter,method", STEPS, ids=[f"{a}.{m}" for a, m in STEPS])
-def test_a_crash_after_any_step_then_a_retry_announces_the_version_once(emulator, adapter, method):
-    # GIVEN a run that dies right after one step
-    emulator.drop("incoming/digits.tar.gz", digits())
+def test_a_crash_after_any_step_then_a_retry_announces_the_version_and_the_alias_move_once(
+        emulator, adapter, method):
+    # GIVEN a run that dies right after one step of an upload that asks for an alias
+    emulator.drop("incoming/digits.tar.gz", digits(), metadata={"alias": "digits-prod"})
     upload = upload_of(emulator, "incoming/digits.tar.gz")
     parts = adapters(emulator)
+    dying = {**parts, adapter: CrashAfter(parts[adapter], method)}
     with pytest.raises(Crash):
-        Ingestor(settings=emulator.settings, **{**parts, adapter: CrashAfter(parts[adapter], method)}).ingest(upload)
+        Ingestor(settings=emulator.settings, **with_aliases(emulator, dying)).ingest(upload)
     # WHEN the message is redelivered after the claim expired
     later = utcnow() + timedelta(seconds=2 * emulator.settings.claim_timeout_seconds)
-    Ingestor(settings=emulator.settings, clock=lambda: later, **parts).ingest(upload)
-    # THEN the version was announced exactly once
-    assert [(e["type"], e["version"]) for e in events(emulator)] == [("ModelVersionRegistered", 1)]
+    Ingestor(settings=emulator.settings, clock=lambda: later, **with_aliases(emulator, parts)).ingest(upload)
+    # THEN the version and the alias's creation were each announced exactly once
+    found = events(emulator)
+    assert sorted((e["type"], e.get("version", e.get("revision"))) for e in found) == [
+        ("AliasMoved", 1), ("ModelVersionRegistered", 1)]
 
 
 @pytest.mark.parametrize("method", ["put_upload", "delete_if_unchanged", "complete"])
