@@ -17,8 +17,9 @@ pytestmark = pytest.mark.xdist_group("moto-server")
 def publisher(emulator, bus: str | None = None, budget: int = 8, events=None) -> OutboxPublisher:
     settings = emulator.settings
     dlq = emulator.sqs.get_queue_url(QueueName=settings.events_dead_letter_queue)["QueueUrl"]
-    return OutboxPublisher(Outbox(emulator.session.client("dynamodb"), settings.table),
-                           events or emulator.session.client("events"), bus or settings.event_bus, emulator.sqs, dlq, budget)
+    outbox = Outbox(emulator.session.client("dynamodb"), settings.table)
+    return OutboxPublisher(outbox, events or emulator.session.client("events"), bus or settings.event_bus,
+                           emulator.sqs, dlq, budget)
 
 
 def received(emulator, queue: str) -> list[dict]:

@@ -1,4 +1,5 @@
-"""End to end on the emulator: drop → version → alias move reach the queue behind the rule, and `events tail` shows them."""
+"""End to end on the emulator: drop → version → alias move reach the queue behind the rule,
+and `events tail` shows them."""
 import json
 
 import pytest

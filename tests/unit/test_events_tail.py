@@ -1,0 +1,36 @@
+"""`events tail`'s pure rules: which events a filter keeps, and the line each event reads as."""
+import json
+
+import pytest
+
+from change_events import SCHEMAS
+from chalicelib.outbox import changes
+from client.events_cmd import describe, matches
+
+
+def example(kind: str) -> dict:
+    return json.loads((SCHEMAS / "examples" / f"{kind}.json").read_text())
+
+
+def test_an_alias_filter_keeps_only_that_alias_moves():
+    assert matches(example("AliasMoved"), "fraud@prod", None)
+    assert not matches(example("AliasMoved"), "fraud@staging", None)
+    assert not matches(example("ModelVersionRegistered"), "fraud@prod", None)
+
+
+def test_a_model_filter_keeps_its_events_and_the_alias_moves_that_touch_it():
+    assert matches(example("ModelVersionRegistered"), None, "fraud")
+    assert matches(example("AliasMoved"), None, "fraud")
+    assert not matches(example("UploadRejected"), None, "digits")
+
+
+@pytest.mark.parametrize("kind", changes.TYPES)
+def test_every_event_type_reads_as_one_line_naming_its_type_and_actor(kind):
+    line = describe(example(kind))
+    assert "\n" not in line and kind in line
+    if example(kind)["actor"]:
+        assert line.endswith(f"by {example(kind)['actor']}")
+
+
+def test_an_alias_move_reads_from_where_to_where():
+    assert "fraud@prod r7 follow: fraud v2 -> fraud v3" in describe(example("AliasMoved"))
