@@ -1,5 +1,5 @@
-"""`python -m publisher deploy | retire | dead-letters`: the command line over publisher.deploy, publisher.retire
-and publisher.deadletters."""
+"""`python -m publisher deploy | retire | dead-letters | events-redrive`: the command line over publisher.deploy,
+publisher.retire, publisher.deadletters and the change events' redrive."""
 from __future__ import annotations
 
 import argparse
@@ -66,7 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
     retire.add_argument("--older-than", required=True, help="grace period, e.g. 7d, 12h, 30m")
     retire.add_argument("--dry-run", action="store_true", help="list what would be retired and change nothing")
     deadletters.add_parser(commands)
+    commands.add_parser(
+        "events-redrive",
+        help="put dead-lettered change events back in the outbox, for the publisher's next run",
+        description="Moves every message of the change events' dead-letter queue (REGISTRY_EVENTS_DEAD_LETTER_QUEUE) "
+        "back into the outbox; run it once the cause of the failed publishes is fixed.",
+    )
     return parser
+
+
+def run_events_redrive(console: Console) -> int:
+    from .registry_code import get_settings, redrive_events
+
+    settings = get_settings()
+    session = boto3.Session(region_name=settings.region)
+    sqs = session.client("sqs")
+    url = sqs.get_queue_url(QueueName=settings.events_dead_letter_queue)["QueueUrl"]
+    moved = redrive_events(sqs, url, session.client("dynamodb"), settings.table)
+    console.print(f"{len(moved)} change event(s) back in the outbox; the publisher sends them on its next run")
+    return 0
 
 
 def settings_from(args: argparse.Namespace) -> PublisherSettings:
@@ -168,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "dead-letters":
             return deadletters.run(args, console)
+        if args.command == "events-redrive":
+            return run_events_redrive(console)
         return run_retire(args, console) if args.command == "retire" else run_deploy(args, console)
     except (ConfigFileError, MissingSettings, ValidationError, PlanError) as exc:
         console.print(f"[red]error:[/] {exc}")

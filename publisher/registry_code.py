@@ -1,5 +1,6 @@
 """The registry's own code the publisher reuses: its stores and records (retire), and how
-the ingest queue's messages name uploads (dead-letters).
+the ingest queue's messages name uploads (dead-letters), and how change events return to the
+outbox (events-redrive).
 
 One place decides where it lives: `chalicelib` in the repository, `mme_registry.registry`
 once installed (mme-registry-publisher takes it from mme-registry-client, which ships it),
@@ -14,6 +15,7 @@ if __name__.startswith("mme_registry."):  # installed as mme-registry-publisher
     from ..registry.deadletters import FailureLog
     from ..registry.deliveries import claimed_as, jobs_of
     from ..registry.dynamo import every_item
+    from ..registry.outbox.redrive import redrive_events
     from ..registry.records import VersionRecord, utcnow
     from ..registry.settings import Settings, get_settings
     from ..registry.store import RegistryStore
@@ -24,9 +26,10 @@ else:  # the repository
     from chalicelib.deadletters import FailureLog
     from chalicelib.deliveries import claimed_as, jobs_of
     from chalicelib.dynamo import every_item
+    from chalicelib.outbox.redrive import redrive_events
     from chalicelib.records import VersionRecord, utcnow
     from chalicelib.settings import Settings, get_settings
     from chalicelib.store import RegistryStore
 
 __all__ = ["AliasStore", "Artifacts", "ClaimStore", "FailureLog", "RegistryStore", "Settings", "VersionRecord",
-           "claimed_as", "every_item", "get_settings", "jobs_of", "utcnow"]
+           "claimed_as", "every_item", "get_settings", "jobs_of", "redrive_events", "utcnow"]

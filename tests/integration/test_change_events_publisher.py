@@ -107,3 +107,20 @@ def test_an_alias_events_are_published_in_revision_order_one_at_a_time(emulator,
     moved = [e["detail"]["revision"] for e in received(emulator, tail_queue_name(emulator.settings))
              if e["detail-type"] == "AliasMoved"]
     assert sorted(moved) == [1, 2, 3]
+
+
+def test_dead_lettered_events_redriven_by_the_operator_reach_the_queue_once(emulator, pump):
+    from publisher.cli import main as publisher_main
+
+    # GIVEN events dead-lettered by a publisher whose bus is missing
+    drop_and_move(emulator, pump)
+    parked = publisher(emulator, bus="registry-missing-bus", budget=1).run().dead_lettered
+    assert len(parked) == 2 and waiting(emulator) == 0
+    # WHEN the operator redrives them (twice: the second finds nothing) and the publisher runs on the right bus
+    assert publisher_main(["events-redrive"]) == 0
+    assert publisher_main(["events-redrive"]) == 0
+    done = publisher(emulator).run()
+    # THEN each reaches the queue behind the rule once, with its own event id, and the dead-letter queue is empty
+    envelopes = received(emulator, tail_queue_name(emulator.settings))
+    assert sorted(e["detail"]["event_id"] for e in envelopes) == sorted(parked) == sorted(done.published)
+    assert received(emulator, emulator.settings.events_dead_letter_queue) == []
