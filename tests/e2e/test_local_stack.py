@@ -251,3 +251,23 @@ def test_a_dropped_two_input_model_warms_up_and_answers_by_alias(stack_env, tmp_
     body = json.dumps({"inputs": {"pixels": np.ones((2, 1, 4, 4)).tolist(), "extra": [[1, 2, 3], [4, 5, 6]]}})
     answer = AliasClient().invoke("e2e-two-input", body, content_type="application/json").json()
     assert np.allclose(np.array(answer["predictions"]).sum(axis=1), 1) and len(answer["predictions"]) == 2
+
+
+def test_events_tail_on_the_stack_shows_a_drop_its_version_and_the_alias_move(stack_env):  # noqa: F811
+    # GIVEN a drop that asks for an alias, then a move of that alias through the API
+    registry = stack_env["MME_REGISTRY_URL"]
+    drop("e2e_events", cached_tarball("digits"), aliases=("e2e-events",))
+    answer = requests.delete(f"{registry}/aliases/e2e-events", timeout=10)
+    assert answer.status_code == 200, answer.text
+    # WHEN the CLI tails the stack's events (the pump publishes every 2 s)
+    events: list[dict] = []
+    deadline = time.monotonic() + 60
+    while len(events) < 3 and time.monotonic() < deadline:
+        done = subprocess.run([sys.executable, "-m", "client", "events", "tail", "--once", "--json",
+                               "--model", "e2e_events"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        events += [json.loads(line) for line in done.stdout.splitlines()]
+    # THEN the version, the alias's creation at it and its deletion, once each and in order for the alias
+    assert [e["type"] for e in events if e["type"] != "AliasMoved"] == ["ModelVersionRegistered"]
+    moves = [(e["revision"], e["action"]) for e in events if e["type"] == "AliasMoved"]
+    assert moves == [(1, "follow"), (2, "delete")]
