@@ -246,6 +246,7 @@ ALL_CASES: list[HostileCase] = [
     HostileCase("name_not_utf8", "safety.name_encoding",
                 lambda: tgz(M(), [entry("caf\udce9.txt", b"x")], fmt=tarfile.GNU_FORMAT)),
     HostileCase("file_without_name", "safety.empty_name", lambda: tgz(M(), [entry(".", b"x")])),
+    HostileCase("file_named_dot_in_a_folder", "safety.empty_name", lambda: tgz(M(), [entry("extra/.", b"x")])),
     # limits
     HostileCase("gzip_bomb", "limits.compression_ratio", gzip_bomb),
     HostileCase("too_many_members", "limits.members", lambda: tgz({**M(), "a": b"", "b": b""}), Limits(max_members=5)),

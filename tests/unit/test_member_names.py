@@ -53,6 +53,12 @@ def test_a_file_without_a_name_is_refused_but_the_root_folder_is_not():
     assert problems("./", True) == []
 
 
+def test_a_file_named_dot_is_refused_while_a_folder_named_so_is_its_parent():
+    """`a/.` as a file would have to be written over the folder `a`: tarfile and GNU tar both fail on it."""
+    assert problems("a/.", False) == ["safety.empty_name"]
+    assert problems("a/.", True) == []
+
+
 def test_a_name_twice_is_a_duplicate():
     assert collision_rules(("a/b", "file"), ("x", "file"), ("a/b", "file")) == ["safety.duplicate"]
 

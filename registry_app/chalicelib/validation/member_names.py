@@ -65,6 +65,9 @@ def name_problems(name: str, is_dir: bool) -> tuple[str, list[Failure]]:
         normal = "/".join(parts)
         if not normal and not (is_dir and name.rstrip("/") in ("", ".")):
             failures.append(("safety.empty_name", f"member {shown(name)} has no name once './' is removed"))
+        elif not is_dir and name.split("/")[-1] == ".":
+            failures.append(("safety.empty_name", f"member {shown(name)} is a file named '.': that names the folder "
+                             f"{shown(normal)}, so no extractor can write it"))
     size = len(normal.encode("utf-8", "surrogateescape"))
     if size > NAME_MAX and (size > PATH_MAX or any(len(p.encode("utf-8", "surrogateescape")) > NAME_MAX
                                                    for p in normal.split("/"))):
