@@ -18,7 +18,6 @@ names. tests/hostile_tarballs.py has an archive for each.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +26,7 @@ from pydantic import BaseModel
 from . import layouts
 from .gzip_stream import GzipInflater, StreamProblem
 from .limits import Limits
+from .read_ahead import ReadAhead
 from .tar_headers import looks_like_tar_header
 from .tar_walk import TarWalker
 
@@ -105,7 +105,7 @@ class _Pass:
 
     def __init__(self, stream: Any, limits: Limits):
         self.stream, self.limits = stream, limits
-        self.digest = hashlib.sha256()
+        self.sha256 = ""
         self.compressed = self.uncompressed = 0
         self.head = b""
         self.findings = _Findings()
@@ -114,14 +114,14 @@ class _Pass:
 
     def run(self) -> StreamProblem | None:
         problem = None
-        read, update = self.stream.read, self.digest.update
-        while chunk := read(READ_CHUNK):  # errors of the stream itself propagate
-            update(chunk)
-            self.compressed += len(chunk)
-            if len(self.head) < 512:
-                self.head += chunk[: 512 - len(self.head)]
-            if problem is None:
-                problem = self._guarded(self._feed, chunk)
+        with ReadAhead(self.stream, READ_CHUNK) as chunks:  # errors of the stream itself propagate
+            for chunk in chunks:
+                self.compressed += len(chunk)
+                if len(self.head) < 512:
+                    self.head += chunk[: 512 - len(self.head)]
+                if problem is None:
+                    problem = self._guarded(self._feed, chunk)
+            self.sha256 = chunks.hexdigest()
         if problem is None:
             problem = self._guarded(self._finish)
         return problem
@@ -176,7 +176,7 @@ def validate_stream(stream: Any, limits: Limits | None = None) -> ValidationRepo
     return ValidationReport(
         valid=not failures,
         layout=result.layout,
-        sha256=run.digest.hexdigest(),
+        sha256=run.sha256,
         compressed_bytes=run.compressed,
         uncompressed_bytes=run.uncompressed,
         members=[Member(name=m.name, size=m.size, type=m.type) for m in run.walker.members],
