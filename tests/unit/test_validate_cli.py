@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, get_settings
 from chalicelib.validation import Limits
 from client.cli import COMMAND_MODULES, build_parser, main, modules_for
 from client.validate_cmd import limits
@@ -75,7 +75,15 @@ def test_without_registry_variables_the_limits_are_the_settings_defaults(monkeyp
     assert limits() == Limits.from_settings(Settings())
 
 
-def test_a_registry_variable_reaches_the_limits(monkeypatch):
+@pytest.fixture
+def fresh_settings():
+    """get_settings() is cached for the process: read it anew, and leave no test's variables in it."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_a_registry_variable_reaches_the_limits(monkeypatch, fresh_settings):
     monkeypatch.setenv("REGISTRY_MAX_MEMBERS", "3")
 
     assert limits().max_members == 3
