@@ -62,7 +62,7 @@ def run_validate(args: argparse.Namespace) -> int:
 def _as_json(path: Path, report: ValidationReport | None, error: str | None) -> dict:
     if report is None:
         return {"file": str(path), "valid": False, "error": error}
-    return {"file": str(path), **report.model_dump(mode="json")}
+    return {"file": str(path), **report.as_json()}
 
 
 def describe(path: Path, report: ValidationReport) -> str:
