@@ -10,43 +10,13 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-
-class _ZlibInflater:
-    """Stdlib zlib behind the interface of ISA-L's IgzipDecompressor: the input it could not take yet stays inside."""
-
-    def __init__(self) -> None:
-        self._inflate, self._tail = _zlib.decompressobj(-15), b""
-
-    def decompress(self, data: bytes, max_length: int) -> bytes:
-        out = self._inflate.decompress(self._tail + data if self._tail else data, max_length)
-        self._tail = self._inflate.unconsumed_tail
-        return out
-
-    @property
-    def eof(self) -> bool:
-        return self._inflate.eof
-
-    @property
-    def unused_data(self) -> bytes:
-        return self._inflate.unused_data
-
-    @property
-    def needs_input(self) -> bool:
-        return not self._tail
-
-
-try:  # ISA-L: about twice zlib's speed, and its decompressor keeps the input it has not used yet (no copy)
+try:  # ISA-L's zlib-compatible API; stdlib zlib is the same API, only slower.
     from isal import isal_zlib as _zlib
-    from isal.igzip_lib import DECOMP_DEFLATE, IgzipDecompressor
-
-    def _raw_inflater() -> IgzipDecompressor:
-        return IgzipDecompressor(DECOMP_DEFLATE, 15)
 
     BACKEND = "isal"
 except ImportError:  # pragma: no cover - exercised only where isal is absent
     import zlib as _zlib
 
-    _raw_inflater = _ZlibInflater
     BACKEND = "zlib"
 
 # 1 MiB pieces: glibc keeps reusing their memory from one piece to the next, where 4 MiB
@@ -130,16 +100,15 @@ class GzipInflater:
             return b""
         self._buf = b""
         self._state = "body"
-        self._inflate = _raw_inflater()
+        self._inflate = _zlib.decompressobj(-15)
         self._crc = self._size = 0
         return buf[length:]
 
     def _body(self, data: bytes) -> Iterator[bytes]:
         inflate = self._inflate
         try:
-            while True:
+            while data:
                 out = inflate.decompress(data, OUT_PIECE)
-                data = b""
                 if out:
                     self._crc = _zlib.crc32(out, self._crc)
                     self._size += len(out)
@@ -148,8 +117,7 @@ class GzipInflater:
                     self._buf = inflate.unused_data
                     self._state = "trailer"
                     return
-                if inflate.needs_input:
-                    return
+                data = inflate.unconsumed_tail
         except _zlib.error as exc:
             raise StreamProblem("gzip.corrupt", f"the compressed data is corrupt ({exc})") from None
 
