@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up bench package image clean
+.PHONY: demo test up bench bench-all package image clean
 
 # Debian packages the stack and the tests need: Java for Multi Model Server's frontend, GNU tar
 # for the extraction property tests. Installed when missing and apt-get may run (root); otherwise
@@ -44,8 +44,15 @@ package:
 image:
 	$(PYTHON) -m local_stack.image build
 
+# The cheap benchmarks (about two minutes): the validator against tar -tzf, ISA-L and SHA-256,
+# and the client's import cost. `make bench-all` adds the ones that start MMS or the local stack.
 bench: $(STAMP)
 	$(PY) bench/validate.py
+	$(PY) bench/client_import.py
+
+bench-all: bench
+	$(PY) bench/container.py
+	$(PY) bench/client.py
 
 clean:
 	rm -rf $(VENV) .cache .local

@@ -1,61 +1,102 @@
-"""Validator throughput and memory against `tar -tzf` on the same files, in the same run.
+"""The validator against its references, all measured in the same run on the same bytes.
 
-    python bench/validate.py [FILE...]
+    .venv/bin/python bench/validate.py [--rounds 5] [--no-installed] [FILE...]
 
-With no FILE it uses the cached resnet_18 (~45 MB) and resnet_152 (~220 MB)
-tarballs (built once, which takes a while for resnet_152). For each file: the
-best of 3 wall times of the validator and of `tar -tzf`, their ratio, and the
-validator's peak RSS measured in a fresh process, so it counts validation only
-(beside the interpreter and its imports, shown as the baseline).
+With no FILE it uses the cached resnet_18 (~45 MB) and resnet_152 (~220 MB) tarballs
+(built once). For each file, best of `--rounds`, interleaved so load hits all alike:
+
+- the whole command, `python -m client validate FILE` (and the installed `mme-registry
+  validate`, from the client wheel in a fresh cached venv), against `tar -tzf FILE`
+  (goal: ratio of wall times <= 0.5);
+- in a fresh interpreter, `validate_file` alone against ISA-L inflating the same bytes
+  from memory in 1 MiB pieces, and SHA-256 alone (goal: >= 90 % of ISA-L's rate), with
+  the main thread's CPU time (the critical path when a second core is free);
+- on one core (a busy machine, the ingest Lambda) every thread's CPU counts: ISA-L's CPU
+  time against the validator's, all threads;
+- the validator's peak RSS (VmHWM of that interpreter, which holds nothing else;
+  goal: <= 64 MiB and flat with size);
+- start-up: `validate --help` against `python -c pass` (goal: <= 0.1 s).
+
+Wall times on a shared machine are noisy: the load average is printed, and the CPU
+times beside them are what the validator itself costs.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROUNDS = 3
-# VmHWM belongs to the process image, which exec replaces; ru_maxrss would also count what
-# the parent held when it forked.
-CHILD = r"""
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+VALIDATOR = r"""
 import json, sys, time
 from chalicelib.validation.gzip_stream import BACKEND
 from chalicelib.validation import validate_file
-best, report = float("inf"), None
+best = best_cpu = best_main = float("inf")
 for _ in range(int(sys.argv[2])):
-    start = time.perf_counter()
-    report = validate_file(sys.argv[1]) if sys.argv[1] != "-" else None
-    best = min(best, time.perf_counter() - start)
-status = dict(line.split(":", 1) for line in open("/proc/self/status"))
-print(json.dumps({"seconds": best, "valid": report.valid if report else None, "backend": BACKEND,
-                  "failures": [f.rule for f in report.failures] if report else [],
+    wall, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
+    report = validate_file(sys.argv[1])
+    best = min(best, time.perf_counter() - wall)
+    best_cpu, best_main = min(best_cpu, time.process_time() - cpu), min(best_main, time.thread_time() - main)
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))  # VmHWM: this process image only
+print(json.dumps({"seconds": best, "cpu": best_cpu, "main_thread_cpu": best_main, "backend": BACKEND,
+                  "valid": report.valid, "failures": [f.rule for f in report.failures],
                   "peak_rss_kib": int(status["VmHWM"].split()[0])}))
+"""
+# ISA-L inflating the file's bytes from memory, as the validator streams them (1 MiB pieces of
+# output), with nothing else: no read, no hash, no tar walk. And SHA-256 alone, also from memory.
+REFERENCES = r"""
+import hashlib, json, sys, time
+from isal.igzip_lib import DECOMP_GZIP, IgzipDecompressor
+data = memoryview(open(sys.argv[1], "rb").read())
+def inflate():
+    inflater = IgzipDecompressor(DECOMP_GZIP)
+    for start in range(0, len(data), 1 << 20):
+        inflater.decompress(data[start : start + (1 << 20)], 1 << 20)
+        while not inflater.needs_input and not inflater.eof:
+            inflater.decompress(b"", 1 << 20)
+def sha256():
+    hashlib.sha256(data).hexdigest()
+out = {}
+for name, step in (("isal", inflate), ("sha256", sha256)):
+    best = best_cpu = float("inf")
+    for _ in range(int(sys.argv[2])):
+        wall, cpu = time.perf_counter(), time.process_time()
+        step()
+        best, best_cpu = min(best, time.perf_counter() - wall), min(best_cpu, time.process_time() - cpu)
+    out[name], out[name + "_cpu"] = best, best_cpu
+print(json.dumps(out))
 """
 
 
-def run_validator(path: str, rounds: int) -> dict:
-    """Runs the validator in a fresh interpreter, which reports its own peak RSS."""
-    done = subprocess.run([sys.executable, "-c", CHILD, path, str(rounds)], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
-
-
-def time_tar(path: Path, rounds: int) -> float:
+def best_wall(command: list[str], rounds: int, **options) -> float:
     best = float("inf")
     for _ in range(rounds):
         start = time.perf_counter()
-        subprocess.run(["tar", "-tzf", str(path)], stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(command, stdout=subprocess.DEVNULL, check=False, **options)
         best = min(best, time.perf_counter() - start)
     return best
 
 
-def warm_page_cache(path: Path) -> None:
-    """Both contenders then start from the page cache, and this process stays small."""
-    with open(path, "rb", buffering=0) as stream:
-        while stream.read(1 << 20):
-            pass
+def child(script: str, path: str, rounds: int) -> dict:
+    done = subprocess.run([sys.executable, "-c", script, path, str(rounds)], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout)
+
+
+def installed_commands() -> dict[str, list[str]]:
+    """`mme-registry` from the client wheel in fresh cached venvs (tests/wheel_venv.py): as installed
+    plainly (stdlib zlib) and with the `fast` extra (ISA-L)."""
+    from client_import import installed_python  # bench/ is this script's folder, first on sys.path
+
+    return {name: [str(installed_python(extras).parent / "mme-registry")]
+            for name, extras in (("mme-registry", ""), ("mme-registry[fast]", "fast"))}
 
 
 def default_files() -> list[Path]:
@@ -70,24 +111,95 @@ def default_files() -> list[Path]:
     return files
 
 
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                 platform.processor())
+    return f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def measure(path: Path, rounds: int, installed: dict[str, list[str]]) -> dict:
+    size = path.stat().st_size
+    with open(path, "rb", buffering=0) as stream:  # every contender starts from the page cache
+        while stream.read(1 << 20):
+            pass
+    commands = {"tar -tzf": (["tar", "-tzf", str(path)], REPO),
+                "python -m client": ([sys.executable, "-m", "client", "validate", str(path)], REPO),
+                **{name: ([*command, "validate", str(path)], "/") for name, command in installed.items()}}
+    walls = dict.fromkeys(commands, float("inf"))
+    for _ in range(rounds):  # interleaved: a burst of load on the machine hits every contender
+        for name, (command, cwd) in commands.items():
+            walls[name] = min(walls[name], best_wall(command, 1, cwd=cwd))
+    return {"size": size, "walls": walls, **child(VALIDATOR, str(path), rounds), **child(REFERENCES, str(path), rounds)}
+
+
+def startup(rounds: int, installed: dict[str, list[str]]) -> dict:
+    commands = {"python -c pass": [sys.executable, "-c", "pass"],
+                "python -m client": [sys.executable, "-m", "client", "validate", "--help"],
+                **{name: [*command, "validate", "--help"] for name, command in installed.items()}}
+    out = dict.fromkeys(commands, float("inf"))
+    for _ in range(rounds * 3):
+        for name, command in commands.items():
+            out[name] = min(out[name], best_wall(command, 1, cwd=REPO))
+    return out
+
+
 def main(argv: list[str]) -> int:
-    files = [Path(arg) for arg in argv] or default_files()
-    baseline = run_validator("-", 1)
-    print(f"backend {baseline['backend']}, {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; best of {ROUNDS}; MB = 10^6 bytes")
-    print(f"interpreter + imports alone: {baseline['peak_rss_kib'] / 1024:.1f} MiB RSS\n")
-    header = f"{'file':<28} {'size MB':>9} {'validator MB/s':>15} {'tar -tzf MB/s':>14} {'ratio':>6} {'peak RSS MiB':>13}"
-    print(header)
-    print("-" * len(header))
-    for path in files:
-        size = path.stat().st_size
-        warm_page_cache(path)
-        tar_seconds = time_tar(path, ROUNDS)
-        result = run_validator(str(path), ROUNDS)
-        mine, theirs = size / result["seconds"] / 1e6, size / tar_seconds / 1e6
-        verdict = "" if result["valid"] else f"  (invalid: {', '.join(result['failures'])})"
-        print(f"{path.name:<28} {size / 1e6:>9.1f} {mine:>15.0f} {theirs:>14.0f} {mine / theirs:>5.2f}x "
-              f"{result['peak_rss_kib'] / 1024:>13.1f}{verdict}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-installed", action="store_true", help="skip the installed `mme-registry validate`")
+    args = parser.parse_args(argv)
+    files = args.files or default_files()
+    installed = {} if args.no_installed else installed_commands()
+    print(f"{machine()}; load average {load()} at the start; best of {args.rounds}; MB = 10^6 bytes\n")
+    results = {path.name: measure(path, args.rounds, installed) for path in files}
+    start = startup(args.rounds, installed)
+
+    names = list(next(iter(results.values()))["walls"])
+    print("whole command, wall seconds (ratio to tar -tzf)")
+    print(f"{'file':<20} {'MB':>6} " + " ".join(f"{name:>22}" for name in names))
+    for name, r in results.items():
+        walls = r["walls"]
+        cells = [f"{walls[n]:>8.2f} ({walls[n] / walls['tar -tzf']:.2f}x)" for n in names]
+        print(f"{name:<20} {r['size'] / 1e6:>6.1f} " + " ".join(f"{cell:>22}" for cell in cells))
+
+    print("\nin a fresh interpreter (MB/s of the .tar.gz; CPU seconds)")
+    print(f"{'file':<20} {'validate':>9} {'ISA-L alone':>12} {'ratio':>6} {'SHA-256 alone':>14} "
+          f"{'CPU all':>8} {'CPU main':>9} {'peak RSS MiB':>13}")
+    for name, r in results.items():
+        mb = r["size"] / 1e6
+        verdict = "" if r["valid"] else f"  (invalid: {', '.join(r['failures'])})"
+        print(f"{name:<20} {mb / r['seconds']:>9.0f} {mb / r['isal']:>12.0f} {r['isal'] / r['seconds']:>5.2f}x "
+              f"{mb / r['sha256']:>14.0f} {r['cpu']:>8.2f} {r['main_thread_cpu']:>9.2f} "
+              f"{r['peak_rss_kib'] / 1024:>13.1f}{verdict}")
+
+    print("\nstart-up, wall seconds: " + ", ".join(
+        f"{name}{'' if name == 'python -c pass' else ' validate --help'} {seconds:.3f}" for name, seconds in start.items()))
+
+    biggest_name = max(results, key=lambda n: results[n]["size"])
+    biggest = results[biggest_name]
+    rss = [r["peak_rss_kib"] / 1024 for r in results.values()]
+    rows = [(f"{name} validate / tar -tzf (wall)", f"{seconds / biggest['walls']['tar -tzf']:.2f}", "<= 0.50")
+            for name, seconds in biggest["walls"].items() if name != "tar -tzf"]
+    rows += [
+        ("in-process rate / ISA-L alone", f"{biggest['isal'] / biggest['seconds']:.2f}", ">= 0.90"),
+        ("on one core: ISA-L CPU / validator CPU (all threads)", f"{biggest['isal_cpu'] / biggest['cpu']:.2f}", ""),
+        ("peak RSS MiB, every file", "..".join(f"{x:.0f}" for x in (min(rss), max(rss))), "<= 64, flat"),
+        *((f"{name} validate --help (s)", f"{seconds:.3f}", "<= 0.100")
+          for name, seconds in start.items() if name != "python -c pass"),
+    ]
+    print(f"\nsummary: {biggest_name}, {machine()}; load average {load()} at the end")
+    print(f"| {'measure':<52} | {'value':>8} | {'goal':<11} |")
+    print(f"|{'-' * 54}|{'-' * 10}|{'-' * 13}|")
+    for what, value, goal in rows:
+        print(f"| {what:<52} | {value:>8} | {goal:<11} |")
+    rate = biggest["size"] / 1e6 / biggest["cpu"]
+    print(f"\nbackend {biggest['backend']}; one core's CPU rate (all threads): {rate:.0f} MB/s, so a 5 GB tarball "
+          f"takes about {5e3 / rate:.0f} s of CPU (the ingest Lambda at 1,769 MB has one vCPU)")
     return 0
 
 

@@ -4,16 +4,30 @@ One place decides where it lives. In the repository it is `chalicelib` (the Lamb
 package, on the path through the editable install); in the installed client
 distribution the same files are `mme_registry.registry`, so no generic top-level name
 (`chalicelib`) lands in an application's environment. See distributions/client/pyproject.toml.
+The settings are imported on first use: pydantic-settings takes a few tenths of a second
+to import, more than the rest of `validate` together.
 """
 from __future__ import annotations
 
-if __name__.startswith("mme_registry."):  # installed as mme-registry-client
+from typing import Any
+
+INSTALLED = __name__.startswith("mme_registry.")  # installed as mme-registry-client
+
+if INSTALLED:
     from ..registry.names import validate_model_name
-    from ..registry.settings import get_settings
     from ..registry.validation import Limits, ValidationReport, human_size, validate_file
 else:  # the repository
     from chalicelib.names import validate_model_name
-    from chalicelib.settings import get_settings
     from chalicelib.validation import Limits, ValidationReport, human_size, validate_file
+
+
+def get_settings() -> Any:
+    """The registry's settings (REGISTRY_* variables), as the Lambda reads them."""
+    if INSTALLED:
+        from ..registry.settings import get_settings as registry_settings
+    else:
+        from chalicelib.settings import get_settings as registry_settings
+    return registry_settings()
+
 
 __all__ = ["Limits", "ValidationReport", "get_settings", "human_size", "validate_file", "validate_model_name"]

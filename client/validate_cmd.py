@@ -2,15 +2,20 @@
 
 Why locally: the same validator the ingest Lambda runs, with the same limits
 (REGISTRY_* settings), so a bad tarball is caught in seconds instead of
-turning up later in `rejected/`.
+turning up later in `rejected/`. The validator is imported only once a file is checked,
+and the settings only when a REGISTRY_ variable could change a limit (pydantic-settings
+alone takes longer to import than `validate --help` may take to answer).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .registry_code import Limits, ValidationReport, get_settings, human_size, validate_file
+if TYPE_CHECKING:
+    from .registry_code import Limits, ValidationReport
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -25,12 +30,25 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     validate.set_defaults(run=run_validate)
 
 
+def limits() -> Limits:
+    """The registry's limits: the defaults unless a REGISTRY_ variable is set, then the settings' (as the Lambda)."""
+    from .registry_code import Limits
+
+    if not any(name.upper().startswith("REGISTRY_") for name in os.environ):
+        return Limits()  # what Settings() gives with no REGISTRY_ variable (tests/unit/test_validate_cli.py)
+    from .registry_code import get_settings
+
+    return Limits.from_settings(get_settings())
+
+
 def run_validate(args: argparse.Namespace) -> int:
-    limits = Limits.from_settings(get_settings())
+    from .registry_code import validate_file
+
+    limits_ = limits()
     results: list[tuple[Path, ValidationReport | None, str | None]] = []
     for path in args.files:
         try:
-            results.append((path, validate_file(path, limits), None))
+            results.append((path, validate_file(path, limits_), None))
         except OSError as error:
             results.append((path, None, f"cannot read {path}: {error.strerror or error}"))
     if args.json:
@@ -44,11 +62,13 @@ def run_validate(args: argparse.Namespace) -> int:
 def _as_json(path: Path, report: ValidationReport | None, error: str | None) -> dict:
     if report is None:
         return {"file": str(path), "valid": False, "error": error}
-    return {"file": str(path), **report.model_dump(mode="json")}
+    return {"file": str(path), **report.as_json()}
 
 
 def describe(path: Path, report: ValidationReport) -> str:
     """A report in a few lines a person reads: the verdict first, then the facts, then each broken rule."""
+    from .registry_code import human_size
+
     files = sum(1 for member in report.members if member.type == "file")
     verdict = "OK" if report.valid else f"INVALID ({len(report.failures)} rule{'s' if len(report.failures) > 1 else ''})"
     lines = [f"{path}: {verdict}", f"  layout    {_layout(report)}"]

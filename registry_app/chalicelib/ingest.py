@@ -145,7 +145,7 @@ class Ingestor:
             stream.close()
         if name_error is not None:
             failure = RuleFailure(rule="name.invalid", message=name_error.message)
-            report = report.model_copy(update={"valid": False, "failures": [*report.failures, failure]})
+            report = report.with_failure(failure)
         return report
 
     def _accept(self, source: Source, claim: Claim, info: ObjectInfo, report: ValidationReport) -> UploadRecord:
@@ -211,9 +211,9 @@ class Ingestor:
                                       source_bucket=upload.bucket)
             self._artifacts.put_json(report_key, {
                 "source": f"s3://{upload.bucket}/{upload.key}", "etag": upload.etag, "model": source.name,
-                "rejected_at": claim.started_at.isoformat(), "rules": rules, "report": report.model_dump(mode="json"),
+                "rejected_at": claim.started_at.isoformat(), "rules": rules, "report": report.as_json(),
             })
-        failures = [failure.model_dump() for failure in report.failures]
+        failures = [failure.as_json() for failure in report.failures]
         return self._finish(source, claim, "rejected", rules=rules, failures=failures, rejected_key=rejected_key,
                             report_key=report_key, message=message)
 

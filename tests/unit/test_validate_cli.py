@@ -1,9 +1,13 @@
 """`python -m client validate`, run in-process: readable reports, JSON, and exit statuses."""
 import json
+import os
 
 import pytest
 
-from client.cli import main
+from chalicelib.settings import Settings, get_settings
+from chalicelib.validation import Limits
+from client.cli import COMMAND_MODULES, build_parser, main, modules_for
+from client.validate_cmd import limits
 from hostile_tarballs import tgz, valid_mxnet
 
 
@@ -62,3 +66,41 @@ def test_no_file_is_a_usage_error():
         main(["validate"])
 
     assert exit_info.value.code == 2
+
+
+def test_without_registry_variables_the_limits_are_the_settings_defaults(monkeypatch):
+    for name in [name for name in os.environ if name.upper().startswith("REGISTRY_")]:
+        monkeypatch.delenv(name)
+
+    assert limits() == Limits.from_settings(Settings())
+
+
+@pytest.fixture
+def fresh_settings():
+    """get_settings() is cached for the process: read it anew, and leave no test's variables in it."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_a_registry_variable_reaches_the_limits(monkeypatch, fresh_settings):
+    monkeypatch.setenv("REGISTRY_MAX_MEMBERS", "3")
+
+    assert limits().max_members == 3
+
+
+@pytest.mark.parametrize("argv,modules", [
+    (["validate", "a.tar.gz"], ["client.validate_cmd"]),
+    (["--json", "alias", "get", "x"], ["client.commands"]),
+    (["--help"], list(COMMAND_MODULES)),
+    (["frobnicate"], list(COMMAND_MODULES)),
+])
+def test_only_the_named_commands_module_is_imported(argv, modules):
+    assert modules_for(argv) == modules
+
+
+def test_every_command_is_listed_with_its_module():
+    parser = build_parser()
+    listed = {command for commands in COMMAND_MODULES.values() for command in commands}
+
+    assert set(parser._subparsers._group_actions[0].choices) == listed

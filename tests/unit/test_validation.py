@@ -316,3 +316,28 @@ def test_the_real_sample_models_are_valid(name, prefix, labels, shape):
     with tarfile.open(path) as tar:
         listed = [(m.name.removeprefix("./"), m.size) for m in tar if m.isfile()]
     assert [(m.name, m.size) for m in report.members if m.type == "file"] == listed
+
+
+def test_the_report_as_json_keeps_every_field_in_its_order():
+    data = valid_mxnet(dot_root=True)
+
+    as_json = validate(data).as_json()
+
+    assert as_json == {
+        "valid": True, "layout": "mxnet", "sha256": hashlib.sha256(data).hexdigest(),
+        "compressed_bytes": len(data), "uncompressed_bytes": 10240,
+        "members": [{"name": "model-symbol.json", "size": 97, "type": "file"},
+                    {"name": "model-0000.params", "size": 4096, "type": "file"},
+                    {"name": "model-shapes.json", "size": 35, "type": "file"},
+                    {"name": "synset.txt", "size": 14, "type": "file"}],
+        "failures": [], "input_shapes": [{"name": "data", "shape": [1, 8]}], "labels_count": 3, "prefix": "model",
+    }
+    assert list(as_json) == ["valid", "layout", "sha256", "compressed_bytes", "uncompressed_bytes", "members",
+                             "failures", "input_shapes", "labels_count", "prefix"]
+
+
+@pytest.mark.parametrize("field,value", [("max_members", 0), ("max_uncompressed_bytes", -1),
+                                         ("max_compression_ratio", 0), ("max_input_elements", "8")])
+def test_a_limit_out_of_its_range_is_refused(field, value):
+    with pytest.raises(ValueError, match=field):
+        Limits(**{field: value})

@@ -10,19 +10,54 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-try:  # ISA-L's zlib-compatible API; stdlib zlib is the same API, only slower.
+
+class _ZlibInflater:
+    """Stdlib zlib behind the interface of ISA-L's IgzipDecompressor: the input it could not take yet stays inside."""
+
+    def __init__(self) -> None:
+        self._inflate, self._tail = _zlib.decompressobj(-15), b""
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        out = self._inflate.decompress(self._tail + data if self._tail else data, max_length)
+        self._tail = self._inflate.unconsumed_tail
+        return out
+
+    @property
+    def eof(self) -> bool:
+        return self._inflate.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._inflate.unused_data
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._tail
+
+
+try:  # ISA-L: about twice zlib's speed, and its decompressor releases the GIL (the read-ahead thread runs)
     from isal import isal_zlib as _zlib
+    from isal.igzip_lib import DECOMP_DEFLATE, IgzipDecompressor
+
+    def _raw_inflater() -> IgzipDecompressor:
+        return IgzipDecompressor(DECOMP_DEFLATE, 15)
 
     BACKEND = "isal"
 except ImportError:  # pragma: no cover - exercised only where isal is absent
     import zlib as _zlib
 
+    _raw_inflater = _ZlibInflater
     BACKEND = "zlib"
 
 # 1 MiB pieces: glibc keeps reusing their memory from one piece to the next, where 4 MiB
 # pieces were mapped and unmapped each time (6,500 to 12,000 page faults per 42 MB archive,
 # depending on what else the heap held, against about 1,000): 5-15% less CPU, and steadier.
 OUT_PIECE = 1 << 20
+# Input goes to the inflater in 256 KiB slices (views, not copies): model weights inflate at most
+# about 4 times, so a slice rarely fills a piece, and ISA-L then never copies input it could not
+# take yet into a buffer of its own. Whole 1 MiB chunks cost 50,000 page faults and 15% more CPU
+# on the ResNet-152 tarball in a fresh process.
+IN_SLICE = 256 << 10
 MAX_HEADER = 64 << 10
 _FHCRC, _FEXTRA, _FNAME, _FCOMMENT = 2, 4, 8, 16
 
@@ -100,24 +135,28 @@ class GzipInflater:
             return b""
         self._buf = b""
         self._state = "body"
-        self._inflate = _zlib.decompressobj(-15)
+        self._inflate = _raw_inflater()
         self._crc = self._size = 0
         return buf[length:]
 
     def _body(self, data: bytes) -> Iterator[bytes]:
-        inflate = self._inflate
+        inflate, view = self._inflate, memoryview(data)
         try:
-            while data:
-                out = inflate.decompress(data, OUT_PIECE)
-                if out:
-                    self._crc = _zlib.crc32(out, self._crc)
-                    self._size += len(out)
-                    yield out
-                if inflate.eof:
-                    self._buf = inflate.unused_data
-                    self._state = "trailer"
-                    return
-                data = inflate.unconsumed_tail
+            for start in range(0, len(view), IN_SLICE):
+                piece = view[start : start + IN_SLICE]
+                while True:
+                    out = inflate.decompress(piece, OUT_PIECE)
+                    piece = b""
+                    if out:
+                        self._crc = _zlib.crc32(out, self._crc)
+                        self._size += len(out)
+                        yield out
+                    if inflate.eof:
+                        self._buf = bytes(inflate.unused_data) + view[start + IN_SLICE :]
+                        self._state = "trailer"
+                        return
+                    if inflate.needs_input:
+                        break
         except _zlib.error as exc:
             raise StreamProblem("gzip.corrupt", f"the compressed data is corrupt ({exc})") from None
 
