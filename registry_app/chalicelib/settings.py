@@ -59,9 +59,9 @@ class Settings(BaseSettings):
     publish_budget: int = 8
 
     # REST registrations of a source larger than this are queued (202 Accepted) instead of validated behind
-    # API Gateway's 29 s limit. `python bench/validate.py` measured 100-107 MB/s (resnet_152, resnet_18; one
-    # core of a busy 2-core machine); 20 s of that is 2 GB, halved for a 1 GB Lambda's ~0.6 vCPU and the
-    # S3 read: 1 GB.
+    # API Gateway's 29 s limit. `python bench/validate.py` measures about 280 MB/s of one core's CPU; the API
+    # function's 1,024 MB is ~0.6 vCPU, about 165 MB/s, so 1 GB takes ~6 s of validation and leaves the rest
+    # of the 28 s for the S3 read (not measurable here) and the copy.
     deferred_registration_bytes: int = 1_000_000_000
 
 
