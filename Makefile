@@ -53,6 +53,7 @@ bench: $(STAMP)
 bench-all: bench
 	$(PY) bench/container.py
 	$(PY) bench/client.py
+	$(PY) bench/registry_api.py
 
 clean:
 	rm -rf $(VENV) .cache .local
