@@ -54,6 +54,7 @@ bench-all: bench
 	$(PY) bench/container.py
 	$(PY) bench/client.py
 	$(PY) bench/registry_api.py
+	$(PY) bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .cache .local
