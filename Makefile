@@ -55,6 +55,7 @@ bench-all: bench
 	$(PY) bench/client.py
 	$(PY) bench/registry_api.py
 	$(PY) bench/ingest.py
+	$(PY) bench/large_model.py
 
 clean:
 	rm -rf $(VENV) .cache .local

@@ -1,0 +1,166 @@
+"""The 220 MB ResNet-152 through the local stack, each against a reference measured in the same run:
+
+- drop -> version (goal: <= 1.3x): from the end of the put into incoming/ until `GET /models/{name}`
+  shows the version, against the validator alone on the same file (validate_file, in this process);
+- cold TargetModel through the gateway (goal: <= 1.3x): the first invoke_endpoint of the new version
+  (download from the emulator, check, extract, load into MMS, first answer) against a fresh Python
+  doing a plain download of the same object, a `tarfile` extract and an MXNet load + first forward.
+
+    MME_REGISTRY_CACHE=/work/main/.cache .venv/bin/python bench/large_model.py [--rounds 2]
+
+Starts `python -m local_stack up` on free ports (local_stack.background) and stops it at the end.
+Uploads carry `x-amz-meta-warmup: false`, so the version's first load is the measured cold invoke.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "registry_app"))
+
+import boto3  # noqa: E402
+import requests  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+from chalicelib.validation import validate_file  # noqa: E402
+from local_stack.background import BackgroundStack  # noqa: E402
+from local_stack.sample_models import cached_tarball  # noqa: E402
+from local_stack.stack import local_endpoint_settings  # noqa: E402
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def drop_to_version(s3, api_url: str, bucket: str, tarball: Path, name: str, timeout: float = 300) -> tuple[float, float]:
+    """(put seconds, seconds from the end of the put until the version is listed)."""
+    put = timed(lambda: s3.upload_file(str(tarball), bucket, f"incoming/{name}.tar.gz",
+                                       ExtraArgs={"Metadata": {"warmup": "false"}}))
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        answer = requests.get(f"{api_url}/models/{name}", timeout=30)
+        if answer.status_code == 200 and answer.json().get("latest_version"):
+            return put, time.perf_counter() - started
+        time.sleep(0.05)
+    raise TimeoutError(f"{name} did not become a version within {timeout:.0f} s")
+
+
+def jpeg() -> bytes:
+    import numpy as np
+    from PIL import Image
+
+    pixels = (np.random.default_rng(1).random((224, 224, 3)) * 255).astype("uint8")
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def cold_invoke(runtime, endpoint: str, target_model: str, body: bytes, timeout: float = 300) -> float:
+    """Wall time of the first answer, counting ModelNotReadyException retries (as AliasClient would)."""
+    started = time.perf_counter()
+    while True:
+        try:
+            runtime.invoke_endpoint(EndpointName=endpoint, TargetModel=target_model, Body=body,
+                                    ContentType="image/jpeg")["Body"].read()
+            return time.perf_counter() - started
+        except runtime.exceptions.ModelNotReadyException:
+            if time.perf_counter() - started > timeout:
+                raise
+            time.sleep(0.1)
+
+
+PLAIN = """
+import json, sys, tarfile, time, pathlib
+t0 = time.perf_counter()
+import boto3, mxnet as mx
+bucket, key, workdir = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+s3 = boto3.Session(region_name="us-east-1").client("s3")
+t1 = time.perf_counter()
+s3.download_file(bucket, key, str(workdir / "model.tar.gz"))
+t2 = time.perf_counter()
+with tarfile.open(workdir / "model.tar.gz") as archive:
+    archive.extractall(workdir / "model", filter="data")
+t3 = time.perf_counter()
+prefix = str(workdir / "model" / "resnet-152")
+sym, args, aux = mx.model.load_checkpoint(prefix, 0)
+shape = json.load(open(prefix + "-shapes.json"))[0]["shape"]
+mod = mx.mod.Module(sym, data_names=["data"], label_names=None, context=mx.cpu())
+mod.bind(data_shapes=[("data", shape)], for_training=False)
+mod.set_params(args, aux)
+mod.forward(mx.io.DataBatch([mx.nd.zeros(shape)]), is_train=False)
+mod.get_outputs()[0].asnumpy()
+t4 = time.perf_counter()
+print(json.dumps({"total": t4 - t0, "download": t2 - t1, "extract": t3 - t2, "load_forward": t4 - t3}))
+"""
+
+
+def plain_cold(env: dict, bucket: str, key: str) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-plain-") as workdir:
+        out = subprocess.run([sys.executable, "-c", PLAIN, bucket, key, workdir], capture_output=True, text=True,
+                             check=True, env={**os.environ, **env}, timeout=600)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(rounds: int) -> int:
+    tarball = cached_tarball("resnet_152")
+    size = tarball.stat().st_size
+    validate_file(tarball)  # the page cache holds the file for every measurement below
+    with tempfile.TemporaryDirectory(prefix="bench-large-") as workdir:
+        with BackgroundStack(Path(workdir)) as stack:
+            env = {**stack.env}
+            session = boto3.Session(region_name="us-east-1", aws_access_key_id="testing",
+                                    aws_secret_access_key="testing")
+            s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+            runtime = session.client("sagemaker-runtime", endpoint_url=env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"],
+                                     config=Config(read_timeout=600, retries={"max_attempts": 1}))
+            local = local_endpoint_settings()
+            bucket, endpoint, models_prefix = local["bucket"], local["endpoint_name"], local["models_prefix"]
+            api_url = env["MME_REGISTRY_URL"]
+            image = jpeg()
+            rows = []
+            for index in range(rounds):
+                validator = timed(lambda: validate_file(tarball))
+                name = f"bench_resnet152_{index}"
+                put, version = drop_to_version(s3, api_url, bucket, tarball, name)
+                cold = cold_invoke(runtime, endpoint, f"{name}_v1.tar.gz", image)
+                plain = plain_cold(env, bucket, f"{models_prefix}{name}_v1.tar.gz")
+                rows.append((validator, put, version, cold, plain))
+                print(f"round {index + 1}: validator {validator:.2f} s; put {put:.2f} s, then version after "
+                      f"{version:.2f} s; cold invoke {cold:.2f} s; plain {plain['total']:.2f} s "
+                      f"(download {plain['download']:.2f}, extract {plain['extract']:.2f}, "
+                      f"load + forward {plain['load_forward']:.2f})", flush=True)
+    best = lambda column: min(row[column] for row in rows)  # noqa: E731
+    best_plain = min((row[4] for row in rows), key=lambda p: p["total"])
+    print(f"\nResNet-152, {size / 1e6:.0f} MB; best of {rounds}; load average "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPUs")
+    print(f"drop -> version (after the put) / validator alone: {best(2) / best(0):.2f} "
+          f"({best(2):.2f} s / {best(0):.2f} s; goal <= 1.3); the put itself {best(1):.2f} s")
+    download = min(row[4]["download"] for row in rows)
+    print(f"  for scale, a plain download of the version from the emulator: {download:.2f} s "
+          f"(drop -> version / that {best(2) / download:.2f}): the ingest reads the object from S3 once")
+    print(f"cold TargetModel through the gateway / plain download + tarfile + MXNet: "
+          f"{best(3) / best_plain['total']:.2f} ({best(3):.2f} s / {best_plain['total']:.2f} s; goal <= 1.3); plain: "
+          f"download {best_plain['download']:.2f}, extract {best_plain['extract']:.2f}, "
+          f"load + forward {best_plain['load_forward']:.2f} s")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    return run(parser.parse_args().rounds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
