@@ -6,17 +6,19 @@ gateway (gateway.py) puts the InvokeEndpoint wire protocol in front of it.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import logging
+import queue
 import shutil
 import tarfile
-import tempfile
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from botocore.exceptions import ClientError
 
@@ -97,12 +99,18 @@ def target_key(prefix: str, target_model: str) -> str:
     return prefix + target_model
 
 
-def extract_safely(tarball: Path, destination: Path) -> int:
-    """Extracts regular files and directories only, each inside `destination`; returns the bytes written."""
+def extract_safely(tarball: Path | BinaryIO, destination: Path) -> int:
+    """Extracts regular files and directories only, each inside `destination`; returns the bytes written.
+
+    `tarball` is a path, or a stream of the .tar.gz read once, front to back (no seeking)."""
     destination.mkdir(parents=True)
     root = destination.resolve()
     written = 0
-    with tarfile.open(tarball, "r:gz") as archive:
+    if isinstance(tarball, (str, Path)):
+        opened = tarfile.open(tarball, "r:gz")
+    else:  # GzipFile reads every gzip member, as the validator does; "r|" reads the tar in order
+        opened = tarfile.open(fileobj=gzip.GzipFile(fileobj=tarball, mode="rb"), mode="r|")
+    with opened as archive:
         for member in archive:
             parts = [p for p in PurePosixPath(member.name).parts if p != "."]
             if member.name.startswith("/") or ".." in parts:
@@ -126,6 +134,69 @@ def extract_safely(tarball: Path, destination: Path) -> int:
             else:
                 raise validation_error(f"the model archive member {member.name!r} is not a regular file or directory")
     return written
+
+
+class _Pipe:
+    """Bytes from the extracting thread to the validating one, at most `depth` chunks in flight.
+
+    The validator's end has `.read(n)`; once it stops reading (done, or it gave up on the archive),
+    what is fed is dropped instead of blocking the extractor."""
+
+    def __init__(self, depth: int = 8):
+        self._queue: queue.Queue = queue.Queue(depth)
+        self._pending = b""
+        self._eof = False
+        self._reader_done = threading.Event()
+        self.rejected = threading.Event()  # the validator refused the archive: stop extracting it
+
+    def feed(self, data: bytes | None) -> None:
+        """`None` ends the stream."""
+        while not self._reader_done.is_set():
+            try:
+                self._queue.put(data, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._pending and not self._eof:
+            item = self._queue.get()
+            if item is None:
+                self._eof = True
+            else:
+                self._pending = item
+        if size is None or size < 0:
+            size = len(self._pending)
+        chunk, self._pending = self._pending[:size], self._pending[size:]
+        return chunk
+
+    def reader_done(self) -> None:
+        self._reader_done.set()
+
+
+class _Tee(io.RawIOBase):
+    """Reads `source` for the extractor and feeds every byte to the validator's pipe as well."""
+
+    def __init__(self, source, pipe: _Pipe):
+        self._source, self._pipe = source, pipe
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._pipe.rejected.is_set():  # a bomb or a hostile archive is not extracted to its end
+            raise validation_error("the model archive was refused by the validator")
+        data = self._source.read(len(buffer))
+        if data:
+            self._pipe.feed(data)
+            buffer[:len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        """Reads (and feeds) what the extractor left: the tar's end blocks, the gzip trailer."""
+        buffer = bytearray(1 << 20)
+        while not self._pipe.rejected.is_set() and self.readinto(buffer):
+            pass
 
 
 class ModelCache:
@@ -190,31 +261,63 @@ class ModelCache:
             return name
 
     def _fetch(self, bucket: str, key: str, name: str) -> tuple[Path, int]:
-        """Downloads, validates and extracts into <cache>/<name>/model; returns it and its size."""
-        from chalicelib.validation import validate_file
+        """Streams the object once into <cache>/<name>/model and returns it and its size.
+
+        The download is extracted as it arrives while the validator checks the same bytes on another
+        thread; no copy of the tarball touches the disk. What was extracted is removed unless the
+        validator accepts the whole archive; a refused one stops being extracted as soon as the
+        validator refuses it (a gzip bomb: after what it inflated within its ratio limit)."""
+        from chalicelib.validation import validate_stream
 
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         folder = self.cache_dir / name
         shutil.rmtree(folder, ignore_errors=True)  # a leftover of a failed or earlier load
-        with tempfile.NamedTemporaryFile(dir=self.cache_dir, suffix=".tar.gz") as download:
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as exc:
+            raise validation_error(
+                f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is "
+                "an object located at the URL and that the role passed to CreateModel has permissions to "
+                f"download the model. ({exc.response.get('Error', {}).get('Code')})"
+            ) from exc
+        pipe = _Pipe()
+        verdict: dict = {}
+
+        def check() -> None:
             try:
-                self.s3.download_fileobj(bucket, key, download)
-            except ClientError as exc:
-                raise validation_error(
-                    f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is "
-                    "an object located at the URL and that the role passed to CreateModel has permissions to "
-                    f"download the model. ({exc.response.get('Error', {}).get('Code')})"
-                ) from exc
-            download.flush()
-            report = validate_file(download.name)
+                verdict["report"] = validate_stream(pipe)
+                if not verdict["report"].valid:
+                    pipe.rejected.set()
+            finally:
+                pipe.reader_done()
+
+        checker = threading.Thread(target=check, name=f"validate {key}", daemon=True)
+        checker.start()
+        tee = _Tee(body, pipe)
+        try:
+            try:
+                size = extract_safely(io.BufferedReader(tee, 1 << 20), folder / "model")
+            except Exception as exc:
+                extraction_error = exc
+                size = 0
+            else:
+                extraction_error = None
+            tee.drain()  # the validator reads to the gzip trailer, even past what extraction refused
+            pipe.feed(None)
+            checker.join()
+            report = verdict.get("report")
+            if report is None:
+                raise validation_error(f"The model data at s3://{bucket}/{key} could not be checked")
             if not report.valid:
                 reasons = "; ".join(f"{f.rule}: {f.message}" for f in report.failures)
                 raise validation_error(f"The model data at s3://{bucket}/{key} is not a servable archive: {reasons}")
-            try:
-                size = extract_safely(Path(download.name), folder / "model")
-            except BaseException:
-                shutil.rmtree(folder, ignore_errors=True)
-                raise
+            if extraction_error is not None:
+                raise extraction_error
+        except BaseException:
+            pipe.reader_done()
+            body.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         return folder / "model", size
 
     def _make_room(self, incoming: int) -> None:
