@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import requests
+from botocore.config import Config
 
 from local_stack.endpoints import EndpointDirectory
 from local_stack.mms import MmeApi
@@ -54,7 +55,12 @@ class Gateway:
     def __init__(self, mms_url: str, session, cache_dir: Path, budget: Budget):
         self.mms_url = mms_url.rstrip("/")
         self.endpoints = EndpointDirectory(session.client("sagemaker"))
-        self.cache = ModelCache(MmeApi(self.mms_url), session.client("s3"), Path(cache_dir), budget)
+        # The model is streamed from one GetObject. botocore would check the object's CRC against the
+        # bytes read, but the emulator gives a multipart object a whole-object checksum that is really
+        # the parts' (no "-N" suffix), which never matches; the validator checks the gzip CRC-32 and
+        # length of every byte instead.
+        s3 = session.client("s3", config=Config(response_checksum_validation="when_required"))
+        self.cache = ModelCache(MmeApi(self.mms_url), s3, Path(cache_dir), budget)
         self.http = requests.Session()
         self.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
 
