@@ -314,6 +314,7 @@ class ModelCache:
             if extraction_error is not None:
                 raise extraction_error
         except BaseException:
+            pipe.feed(None)  # a validator still waiting for bytes (the download failed) ends
             pipe.reader_done()
             body.close()
             shutil.rmtree(folder, ignore_errors=True)
