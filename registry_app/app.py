@@ -1,4 +1,5 @@
-"""The registry's entry points: REST routes and the SQS ingest handler.
+"""The registry's entry points: REST routes, the SQS ingest handler, and the scheduled sweep of the drop
+folder and publisher of change events.
 
 Each handler decodes its input, calls one function in chalicelib, and shapes the answer.
 Routes are declared through `api.route` (chalicelib/http.py), which decodes path, query and
