@@ -3,7 +3,7 @@
 Chalice's dev server handles GET, PUT, POST, HEAD, DELETE, PATCH and OPTIONS; for any other
 method (TRACE, CONNECT, PROPFIND...) Python's http.server answers an HTML 501 before the
 app sees the request. Routed into Chalice instead, such a request meets the route's method
-check and leaves as a JSON 405 with an Allow header (chalicelib/http.py), like every other
+check and leaves as a JSON 405 with an Allow header (chalicelib/api/http.py), like every other
 error. Otherwise this is exactly `chalice local --no-autoreload`: same config, same stage,
 except that accepted connections get TCP_NODELAY (see AnyMethodHandler.setup).
 """

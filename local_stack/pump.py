@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
     app = registry_app()
-    from chalicelib.claims import ClaimStore
+    from chalicelib.versions.claims import ClaimStore
     from chalicelib.settings import get_settings
 
     session = boto3.Session(region_name=args.region)

@@ -69,7 +69,7 @@ class DeadLetterQueue:
 @dataclass(frozen=True)
 class Entry:
     message: dict
-    letters: list  # chalicelib.deadletters.DeadLetter, one per upload the message names
+    letters: list  # chalicelib.versions.deadletters.DeadLetter, one per upload the message names
 
 
 class DeadLetters:

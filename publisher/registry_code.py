@@ -9,27 +9,27 @@ so no generic top-level name lands in an operator's environment.
 from __future__ import annotations
 
 if __name__.startswith("mme_registry."):  # installed as mme-registry-publisher
-    from ..registry.alias_store import AliasStore
-    from ..registry.artifacts import Artifacts
-    from ..registry.claims import ClaimStore
-    from ..registry.deadletters import FailureLog
-    from ..registry.deliveries import claimed_as, jobs_of
+    from ..registry.aliases.alias_store import AliasStore
+    from ..registry.versions.artifacts import Artifacts
+    from ..registry.versions.claims import ClaimStore
+    from ..registry.versions.deadletters import FailureLog
+    from ..registry.versions.deliveries import claimed_as, jobs_of
     from ..registry.dynamo import every_item
     from ..registry.outbox.redrive import redrive_events
     from ..registry.records import VersionRecord, utcnow
     from ..registry.settings import Settings, get_settings
-    from ..registry.store import RegistryStore
+    from ..registry.versions.store import RegistryStore
 else:  # the repository
-    from chalicelib.alias_store import AliasStore
-    from chalicelib.artifacts import Artifacts
-    from chalicelib.claims import ClaimStore
-    from chalicelib.deadletters import FailureLog
-    from chalicelib.deliveries import claimed_as, jobs_of
+    from chalicelib.aliases.alias_store import AliasStore
+    from chalicelib.versions.artifacts import Artifacts
+    from chalicelib.versions.claims import ClaimStore
+    from chalicelib.versions.deadletters import FailureLog
+    from chalicelib.versions.deliveries import claimed_as, jobs_of
     from chalicelib.dynamo import every_item
     from chalicelib.outbox.redrive import redrive_events
     from chalicelib.records import VersionRecord, utcnow
     from chalicelib.settings import Settings, get_settings
-    from chalicelib.store import RegistryStore
+    from chalicelib.versions.store import RegistryStore
 
 __all__ = ["AliasStore", "Artifacts", "ClaimStore", "FailureLog", "RegistryStore", "Settings", "VersionRecord",
            "claimed_as", "every_item", "get_settings", "jobs_of", "redrive_events", "utcnow"]

@@ -2,7 +2,7 @@
 folder and publisher of change events.
 
 Each handler decodes its input, calls one function in chalicelib, and shapes the answer.
-Routes are declared through `api.route` (chalicelib/http.py), which decodes path, query and
+Routes are declared through `api.route` (chalicelib/api/http.py), which decodes path, query and
 body into the schemas, maps every error to its status, and records the route for /openapi.json.
 """
 from functools import lru_cache
@@ -12,27 +12,27 @@ import boto3
 from botocore.config import Config
 from chalice import IAMAuthorizer, Rate, Response
 
-from chalicelib import openapi
-from chalicelib import schemas as s
-from chalicelib.alias_store import AliasStore
-from chalicelib.aliases import Aliases
-from chalicelib.artifacts import Artifacts
-from chalicelib.catalog import Catalog
-from chalicelib.claims import ClaimStore
-from chalicelib.deadletters import FailureLog
-from chalicelib.deferred import DeferredRegistrations
-from chalicelib.deliveries import Deliveries, receive_count
-from chalicelib.http import Api, RegistryChalice
-from chalicelib.ingest import Ingestor
-from chalicelib.ingest_queue import IngestQueue
+from chalicelib.aliases.alias_store import AliasStore
+from chalicelib.aliases.aliases import Aliases
+from chalicelib.api import openapi
+from chalicelib.api import schemas as s
+from chalicelib.api.http import Api, RegistryChalice
 from chalicelib.outbox.items import Outbox
 from chalicelib.outbox.publisher import OutboxPublisher
-from chalicelib.registration import Registrar, source_pattern
-from chalicelib.rewarm import Rewarmer
 from chalicelib.settings import get_settings
-from chalicelib.store import RegistryStore
-from chalicelib.sweep import Sweeper
-from chalicelib.uploads import UploadLinks
+from chalicelib.versions.artifacts import Artifacts
+from chalicelib.versions.catalog import Catalog
+from chalicelib.versions.claims import ClaimStore
+from chalicelib.versions.deadletters import FailureLog
+from chalicelib.versions.deferred import DeferredRegistrations
+from chalicelib.versions.deliveries import Deliveries, receive_count
+from chalicelib.versions.ingest import Ingestor
+from chalicelib.versions.ingest_queue import IngestQueue
+from chalicelib.versions.registration import Registrar, source_pattern
+from chalicelib.versions.rewarm import Rewarmer
+from chalicelib.versions.store import RegistryStore
+from chalicelib.versions.sweep import Sweeper
+from chalicelib.versions.uploads import UploadLinks
 
 app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()
@@ -144,7 +144,7 @@ def ingest_uploads(event):
 
 @app.schedule(Rate(settings.sweep_every_minutes, unit=Rate.MINUTES))
 def sweep_incoming(event):
-    """Missed S3 events: re-announces uploads that sat in incoming/ with no claim (chalicelib/sweep.py)."""
+    """Missed S3 events: re-announces uploads that sat in incoming/ with no claim (chalicelib/versions/sweep.py)."""
     get_sweeper().run()
 
 

@@ -24,7 +24,7 @@ from local_stack.sample_models import cached_tarball, digits_split, unpack
 from local_stack.stack import local_endpoint_settings
 from publisher.deploy import deploy
 from publisher.settings import PublisherSettings
-from chalicelib.warmup import warm
+from chalicelib.versions.warmup import warm
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mms")]
 

@@ -196,7 +196,7 @@ def client(registry_app):
 
 
 def seeder_for(app) -> Seeder:
-    from chalicelib.claims import ClaimStore
+    from chalicelib.versions.claims import ClaimStore
 
     settings = app.settings
     claims = ClaimStore(app.get_session().client("dynamodb"), settings.events_table, settings.claim_timeout_seconds)

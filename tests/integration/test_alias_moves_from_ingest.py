@@ -1,7 +1,7 @@
 """Invariant 8: an alias never moves backwards because of a late or retried event."""
 import pytest
 
-from chalicelib.alias_store import AliasTarget
+from chalicelib.aliases.alias_store import AliasTarget
 
 pytestmark = pytest.mark.xdist_group("aliases")  # shares the alias tests' worker and moto
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.alias_store import AliasTarget
+from chalicelib.aliases.alias_store import AliasTarget
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 
 pytestmark = pytest.mark.xdist_group("aliases")  # one worker builds this module's moto once
@@ -90,7 +90,7 @@ def test_an_alias_cannot_point_at_a_retired_version(aliases, seed):
 
 def test_a_version_retired_between_check_and_write_fails_the_whole_transaction(aliases, alias_store, registry_app, seed):
     """The in-transaction ConditionCheck is what holds the invariant; the use case's read is only a courtesy."""
-    from chalicelib.alias_store import AliasChange, AliasState
+    from chalicelib.aliases.alias_store import AliasChange, AliasState
     from chalicelib.records import utcnow
 
     seed.version("resnet_18"), seed.version("resnet_18")  # v2 is the latest, which is never retired

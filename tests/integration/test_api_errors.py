@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from chalicelib.http import MAX_BODY_BYTES
+from chalicelib.api.http import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.xdist_group("api-errors")  # one worker builds this module's moto once
 

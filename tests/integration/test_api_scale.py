@@ -11,7 +11,7 @@ import pytest
 from chalicelib import names
 from chalicelib.dynamo import to_item
 from chalicelib.records import ModelRecord, VersionRecord, utcnow
-from chalicelib.store import MODELS_PK, model_pk, version_sk
+from chalicelib.versions.store import MODELS_PK, model_pk, version_sk
 
 pytestmark = pytest.mark.xdist_group("api-scale")  # one worker builds this module's moto once
 

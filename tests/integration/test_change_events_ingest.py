@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 
 from change_events import of_type, outbox_events
-from chalicelib.alias_store import AliasStore
-from chalicelib.aliases import Aliases
-from chalicelib.ingest import Ingestor
+from chalicelib.aliases.alias_store import AliasStore
+from chalicelib.aliases.aliases import Aliases
+from chalicelib.versions.ingest import Ingestor
 from chalicelib.records import utcnow
 from local_stack.pump import lambda_sqs_event
 from local_stack.sample_models import cached_tarball

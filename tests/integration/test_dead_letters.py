@@ -5,7 +5,7 @@ message after `max_receives` deliveries, exactly as in AWS.
 """
 import pytest
 
-from chalicelib.artifacts import Artifacts
+from chalicelib.versions.artifacts import Artifacts
 from chalicelib.errors import TransientError
 from local_stack.sample_models import cached_tarball
 from publisher.cli import main as publisher

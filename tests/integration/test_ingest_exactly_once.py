@@ -6,9 +6,9 @@ import pytest
 from aws_fakes import BeforeFirstTransaction
 from test_ingest_recovery import Crash, CrashAfter, adapters, upload_of
 
-from chalicelib.ingest import Ingestor
+from chalicelib.versions.ingest import Ingestor
 from chalicelib.records import utcnow
-from chalicelib.store import RegistryStore
+from chalicelib.versions.store import RegistryStore
 from local_stack.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")

@@ -2,7 +2,7 @@
 within one delivery, whatever its bytes, with warm-up on.
 
 Inputs range from noise to near-valid MXNet tarballs whose shapes.json has a huge rank, huge
-element counts or pathological JSON; the warm-up builds its real payload (chalicelib.warmup)
+element counts or pathological JSON; the warm-up builds its real payload (chalicelib.versions.warmup)
 and sends it to a sagemaker-runtime stand-in that decodes it as the gateway would.
 """
 import gzip
@@ -14,13 +14,13 @@ from aws_fakes import ScriptedRuntime, client_error
 from hostile_tarballs import mxnet_files, tgz
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from chalicelib.alias_store import AliasStore
-from chalicelib.aliases import Aliases
-from chalicelib.artifacts import Artifacts
-from chalicelib.claims import ClaimStore
+from chalicelib.aliases.alias_store import AliasStore
+from chalicelib.aliases.aliases import Aliases
+from chalicelib.versions.artifacts import Artifacts
+from chalicelib.versions.claims import ClaimStore
 from chalicelib.events import S3Upload
-from chalicelib.ingest import Ingestor
-from chalicelib.store import RegistryStore
+from chalicelib.versions.ingest import Ingestor
+from chalicelib.versions.store import RegistryStore
 
 shapes_documents = st.one_of(
     st.lists(st.integers(1, 2**62), min_size=1, max_size=3000).map(

@@ -3,13 +3,13 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.artifacts import Artifacts
-from chalicelib.claims import ClaimStore
+from chalicelib.versions.artifacts import Artifacts
+from chalicelib.versions.claims import ClaimStore
 from chalicelib.errors import Conflict
 from chalicelib.events import S3Upload
-from chalicelib.ingest import Ingestor
+from chalicelib.versions.ingest import Ingestor
 from chalicelib.records import utcnow
-from chalicelib.store import RegistryStore
+from chalicelib.versions.store import RegistryStore
 from local_stack.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")

@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 from conftest import seeder_for
 
-from chalicelib.alias_store import AliasTarget
-from chalicelib.artifacts import Artifacts
+from chalicelib.aliases.alias_store import AliasTarget
+from chalicelib.versions.artifacts import Artifacts
 from chalicelib.errors import Conflict
 from chalicelib.records import utcnow
 from publisher.cli import main as publisher_main

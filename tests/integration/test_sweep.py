@@ -2,7 +2,7 @@
 import pytest
 
 from chalicelib.settings import Settings
-from chalicelib.sweep import Sweeper
+from chalicelib.versions.sweep import Sweeper
 from local_stack.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")

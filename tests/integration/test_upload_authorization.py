@@ -48,7 +48,7 @@ def test_an_upload_may_create_an_alias_and_move_one_that_follows_its_model(emula
 
 
 def test_a_split_alias_that_includes_another_model_is_refused(emulator, emulated_app):
-    from chalicelib.alias_store import AliasTarget
+    from chalicelib.aliases.alias_store import AliasTarget
 
     drop(emulator, emulated_app, "incoming/fraud.tar.gz", tarball(1), {})
     drop(emulator, emulated_app, "incoming/scratch.tar.gz", tarball(2), {})

@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 import pytest
 from aws_fakes import ScriptedRuntime, client_error, model_not_ready
 
-from chalicelib.artifacts import Artifacts
-from chalicelib.claims import ClaimStore
+from chalicelib.versions.artifacts import Artifacts
+from chalicelib.versions.claims import ClaimStore
 from chalicelib.events import S3Upload
-from chalicelib.ingest import Ingestor
+from chalicelib.versions.ingest import Ingestor
 from client.registry_api import RegistryApi
 from client.warmup_cmd import warm_and_report
 from local_stack.sample_models import cached_tarball

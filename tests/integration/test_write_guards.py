@@ -7,11 +7,11 @@ import pytest
 from aws_fakes import BeforeFirstTransaction, ConditionalS3
 from test_ingest_recovery import adapters, upload_of
 
-from chalicelib.alias_store import AliasStore, AliasTarget
-from chalicelib.aliases import Aliases
-from chalicelib.artifacts import Artifacts
+from chalicelib.aliases.alias_store import AliasStore, AliasTarget
+from chalicelib.aliases.aliases import Aliases
+from chalicelib.versions.artifacts import Artifacts
 from chalicelib.errors import Conflict
-from chalicelib.ingest import Ingestor
+from chalicelib.versions.ingest import Ingestor
 from local_stack.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 import app as registry
-from chalicelib import fields, names
+from chalicelib import names
+from chalicelib.api import fields
 from chalicelib.dynamo import decode_token, encode_token
 from chalicelib.errors import InvalidInput
 
@@ -116,7 +117,7 @@ def test_a_route_declared_later_gets_the_path_rules_without_asking():
     """A new route (here the warm-up one another change adds) validates and documents {name} and {n}."""
     from chalice.test import Client
 
-    from chalicelib.http import Api, RegistryChalice
+    from chalicelib.api.http import Api, RegistryChalice
 
     app = RegistryChalice(app_name="contract")
     api = Api(app)

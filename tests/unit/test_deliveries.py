@@ -1,6 +1,6 @@
 """What the ingest handler reads from a queue message: re-announced S3 events, queued registrations, receive counts."""
-from chalicelib.deferred import QueuedRegistration
-from chalicelib.deliveries import jobs_of, receive_count
+from chalicelib.versions.deferred import QueuedRegistration
+from chalicelib.versions.deliveries import jobs_of, receive_count
 from chalicelib.events import S3Upload, decode_sqs_records, notification_body
 
 

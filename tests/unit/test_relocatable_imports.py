@@ -21,6 +21,8 @@ SHIPPED = {
     "registry_app/chalicelib/validation": ("chalicelib",),
     "registry_app/chalicelib/outbox": ("chalicelib",),
 }
+LIB = REPO / "registry_app" / "chalicelib"
+PREFIX = "mme_registry.registry."
 CHOOSERS = {"registry_code.py"}
 
 
@@ -28,7 +30,12 @@ def shipped_registry_modules() -> list[Path]:
     """The chalicelib modules the client wheel ships one by one (its `py-modules`)."""
     config = tomllib.loads((REPO / "distributions" / "client" / "pyproject.toml").read_text())
     names = config["tool"]["setuptools"]["py-modules"]
-    return [REPO / "registry_app" / "chalicelib" / f"{name.rpartition('.')[2]}.py" for name in names]
+    return [LIB.joinpath(*name.removeprefix(PREFIX).split(".")).with_suffix(".py") for name in names]
+
+
+def _dotted(path: Path) -> list[str]:
+    """A chalicelib module's name, as parts relative to chalicelib."""
+    return list(path.relative_to(LIB).with_suffix("").parts)
 
 
 def absolute_imports_of(path: Path, packages: tuple[str, ...]) -> list[str]:
@@ -58,11 +65,26 @@ def test_the_registry_modules_the_client_wheel_ships_import_each_other_relativel
 def test_the_registry_modules_the_client_wheel_ships_need_no_module_it_leaves_out():
     modules = shipped_registry_modules()
     config = tomllib.loads((REPO / "distributions" / "client" / "pyproject.toml").read_text())
-    packages = {name.rpartition(".")[2] for name in config["tool"]["setuptools"]["packages"]
-                if name.startswith("mme_registry.registry.")}
-    shipped = {path.stem for path in modules} | packages
-    needed = {f"{path.name} needs {name}" for path in modules for node in ast.walk(ast.parse(path.read_text()))
-              if isinstance(node, ast.ImportFrom) and node.level == 1
-              for name in ([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
-              if name not in shipped}
+    packages = [name.removeprefix(PREFIX).split(".") for name in config["tool"]["setuptools"]["packages"]
+                if name.startswith(PREFIX)]
+    shipped = {tuple(_dotted(path)) for path in modules}
+
+    def ships(target: list[str]) -> bool:
+        is_package = (LIB.joinpath(*target) / "__init__.py").exists()
+        return (tuple(target) in shipped or any(target[:len(p)] == p for p in packages)
+                or (is_package and any(m[:len(target)] == tuple(target) for m in shipped)))
+
+    needed = set()
+    for path in modules:
+        here = _dotted(path)[:-1]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level >= 1):
+                continue
+            base = here[:len(here) - (node.level - 1)]
+            targets = ([base + node.module.split(".")] if node.module
+                       else [base + [alias.name] for alias in node.names])
+            for target in targets:
+                if (LIB.joinpath(*target).with_suffix(".py").exists() or (LIB.joinpath(*target) / "__init__.py").exists()) \
+                        and not ships(target):
+                    needed.add(f"{path.relative_to(LIB)} needs {'.'.join(target)}")
     assert not needed, "add them to py-modules in distributions/client/pyproject.toml:\n" + "\n".join(sorted(needed))

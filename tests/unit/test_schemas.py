@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 import pytest
 from pydantic import ValidationError
 
-from chalicelib import schemas as s
-from chalicelib.alias_store import AliasChange, AliasRecord, AliasState, AliasTarget
+from chalicelib.api import schemas as s
+from chalicelib.aliases.alias_store import AliasChange, AliasRecord, AliasState, AliasTarget
 from chalicelib.records import VersionRecord
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from chalicelib.warmup import sample_payload
+from chalicelib.versions.warmup import sample_payload
 
 def test_a_sample_payload_has_the_shape_of_shapes_json_with_a_batch_of_one():
     body, content_type = sample_payload([{"name": "data", "shape": [8, 3, 4, 5]}])
@@ -45,7 +45,7 @@ def test_a_sample_payload_needs_inputs_with_distinct_names_and_positive_shapes(s
 # warm(): retries within a budget, never raises ------------------------------------------
 from aws_fakes import ScriptedRuntime, client_error, model_not_ready  # noqa: E402
 
-from chalicelib.warmup import warm  # noqa: E402
+from chalicelib.versions.warmup import warm  # noqa: E402
 
 SHAPES = [{"name": "data", "shape": [1, 64]}]
 

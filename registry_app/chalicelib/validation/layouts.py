@@ -5,7 +5,8 @@ the rules read; the per-framework rules live in `mxnet` and `tensorflow`.
 """
 from __future__ import annotations
 
-from . import mxnet, tensorflow
+from . import mxnet
+from . import tensorflow
 from .layout_result import PACK_HINT, Failure, LayoutResult
 from .limits import DEFAULT_MAX_INPUT_ELEMENTS
 from .mxnet import PARAMS_MAGIC, SYMBOL_CAP, SYNSET_CAP

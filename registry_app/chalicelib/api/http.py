@@ -18,7 +18,7 @@ from urllib.parse import unquote
 from chalice import Chalice, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .errors import BadRequest, InvalidInput, PayloadTooLarge, RegistryError, http_status
+from ..errors import BadRequest, InvalidInput, PayloadTooLarge, RegistryError, http_status
 from .fields import PATH_PARAMETERS
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ inside the write transaction so nothing can slip in between.
 from dataclasses import dataclass
 from typing import Callable
 
-from . import names
+from .. import names
 from .alias_store import AliasChange, AliasRecord, AliasState, AliasStore, AliasTarget, AlreadyApplied, StaleRevision
 from .alias_rules import FollowDecision
-from .errors import Conflict, InvalidInput, NotFound, RegistryError, TransientError
-from .records import utcnow
-from .store import RegistryStore
+from ..errors import Conflict, InvalidInput, NotFound, RegistryError, TransientError
+from ..records import utcnow
+from ..versions.store import RegistryStore
 
 UNCONDITIONAL_ATTEMPTS = 25  # re-reads for writes that named no revision (the last writer wins)
 

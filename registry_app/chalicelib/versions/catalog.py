@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import names
-from .alias_store import AliasReference, AliasStore
+from .. import names
+from ..aliases.alias_store import AliasReference, AliasStore
 from .claims import ClaimStore
-from .errors import NotFound
-from .records import ModelRecord, UploadRecord, VersionRecord
+from ..errors import NotFound
+from ..records import ModelRecord, UploadRecord, VersionRecord
 from .store import RegistryStore
 
 EVENT_ID = re.compile(r"[0-9a-f]{32}")  # events.S3Upload.event_id

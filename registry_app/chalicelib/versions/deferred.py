@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .claims import COMPLETED, ClaimStore
-from .events import S3Upload
+from ..events import S3Upload
 from .ingest import rest_upload
 from .ingest_queue import IngestQueue
-from .records import UploadRecord, utcnow
+from ..records import UploadRecord, utcnow
 from .store import RegistryStore
 
 log = logging.getLogger(__name__)

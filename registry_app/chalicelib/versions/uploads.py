@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from . import names
-from .errors import InvalidInput
+from .. import names
+from ..errors import InvalidInput
 from .ingest import ALIAS_METADATA, UPLOADER_METADATA
-from .records import utcnow
+from ..records import utcnow
 
 MAX_METADATA_BYTES = 2048  # S3 allows 2 KiB of user metadata per object
 

@@ -10,15 +10,15 @@ from datetime import datetime
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from . import names
+from .. import names
 from .artifacts import Artifacts, ObjectInfo, SourceChanged
 from .claims import Claim, ClaimStore
-from .errors import InvalidInput, ValidationFailed
-from .events import S3Upload
-from .records import UploadRecord, VersionRecord, utcnow
-from .settings import Settings
+from ..errors import InvalidInput, ValidationFailed
+from ..events import S3Upload
+from ..records import UploadRecord, VersionRecord, utcnow
+from ..settings import Settings
 from .store import IdenticalToLatest, RegistryStore
-from .validation import Limits, RuleFailure, ValidationReport, validate_stream
+from ..validation import Limits, RuleFailure, ValidationReport, validate_stream
 from .warmup import warm
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,10 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 
 from .claims import Claim, ClaimStore
-from .dynamo import get_item, is_condition_failure, query_page, to_item, to_value
-from .errors import Conflict, TransientError
-from .outbox import changes, items as outbox
-from .records import ModelRecord, UploadRecord, VersionRecord
+from ..dynamo import get_item, is_condition_failure, query_page, to_item, to_value
+from ..errors import Conflict, TransientError
+from ..outbox import changes, items as outbox
+from ..records import ModelRecord, UploadRecord, VersionRecord
 
 MODELS_PK = "MODELS"
 RESERVE_ATTEMPTS = 25

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from . import names
+from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Version, integer
-from .alias_store import AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
-from .records import ModelRecord, UploadRecord, VersionRecord
+from ..aliases.alias_store import AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
+from ..records import ModelRecord, UploadRecord, VersionRecord
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50

@@ -10,12 +10,12 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from . import names
+from .. import names
 from .artifacts import Artifacts
 from .deadletters import FailureLog
 from .deferred import QueuedRegistration, decode_registration
-from .errors import InvalidInput
-from .events import S3Upload, decode_sqs_records
+from ..errors import InvalidInput
+from ..events import S3Upload, decode_sqs_records
 from .ingest import UNNAMED, Ingestor
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from .dynamo import every_item, get_item, is_condition_failure, query_page, to_item, to_value
-from .errors import Conflict, NotFound
-from .outbox import changes, items as outbox
-from .store import model_pk, version_sk
+from ..dynamo import every_item, get_item, is_condition_failure, query_page, to_item, to_value
+from ..errors import Conflict, NotFound
+from ..outbox import changes, items as outbox
+from ..versions.store import model_pk, version_sk
 
 ALIASES_PK = "ALIASES"
 HISTORY_PREFIX = "H#"

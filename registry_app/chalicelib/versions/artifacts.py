@@ -10,7 +10,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from .errors import Conflict, NotFound
+from ..errors import Conflict, NotFound
 
 GB = 1000**3
 MULTIPART_COPY_THRESHOLD = 5 * GB  # CopyObject's limit

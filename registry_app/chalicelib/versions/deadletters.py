@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Callable
 
 from .claims import ClaimStore
-from .events import S3Upload
-from .records import UploadRecord, utcnow
+from ..events import S3Upload
+from ..records import UploadRecord, utcnow
 from .store import RegistryStore
 
 MAX_ERROR_CHARS = 1000

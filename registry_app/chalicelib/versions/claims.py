@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from botocore.exceptions import ClientError
 
-from .dynamo import from_item, is_condition_failure, to_item, to_value
-from .errors import TransientError
+from ..dynamo import from_item, is_condition_failure, to_item, to_value
+from ..errors import TransientError
 
 IN_PROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"

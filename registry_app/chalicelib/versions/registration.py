@@ -8,12 +8,12 @@ runs over the same bytes could race to two versions.
 import re
 from dataclasses import dataclass
 
-from . import names
+from .. import names
 from .deferred import DeferredRegistrations
-from .errors import Conflict, InvalidInput
-from .names import ecma_escape
+from ..errors import Conflict, InvalidInput
+from ..names import ecma_escape
 from .ingest import Ingestor
-from .records import UploadRecord, VersionRecord
+from ..records import UploadRecord, VersionRecord
 
 
 @dataclass(frozen=True)

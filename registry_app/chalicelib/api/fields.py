@@ -12,8 +12,8 @@ from typing import Annotated, Any, Callable
 from pydantic import BeforeValidator, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StrictInt
 from pydantic_core import PydanticCustomError, core_schema
 
-from . import names
-from .errors import InvalidInput
+from .. import names
+from ..errors import InvalidInput
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from typing import Callable
 
 from .artifacts import Artifacts
 from .claims import ClaimStore
-from .events import S3Upload, notification_body
+from ..events import S3Upload, notification_body
 from .ingest_queue import IngestQueue
-from .records import utcnow
-from .settings import Settings
+from ..records import utcnow
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ those that track the model's latest version), under the same rule as ingestion
 """
 from dataclasses import dataclass
 
-from . import names
-from .aliases import Aliases
-from .errors import Conflict, NotFound
-from .records import VersionRecord
-from .settings import Settings
+from .. import names
+from ..aliases.aliases import Aliases
+from ..errors import Conflict, NotFound
+from ..records import VersionRecord
+from ..settings import Settings
 from .store import RegistryStore
 from .warmup import warm
 

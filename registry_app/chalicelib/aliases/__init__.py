@@ -1,0 +1,1 @@
+"""Aliases: the alias store (current state, history, reverse index) and its use cases and rules."""
