@@ -101,6 +101,18 @@ def emulated_app(emulator):
 
 
 @pytest.fixture
+def reconfigure(emulated_app, monkeypatch):
+    """Sets REGISTRY_* variables for this test and rebuilds the app's settings and adapters from them."""
+    def apply(**env: str):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(emulated_app, "settings", Settings())
+        return _fresh_app()
+
+    return apply
+
+
+@pytest.fixture
 def pump(emulator, emulated_app):
     """Feeds the emulator's ingest queue to the app's SQS handler, as Lambda would."""
     from local_stack.pump import EventPump

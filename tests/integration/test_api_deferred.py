@@ -5,19 +5,15 @@ from pathlib import Path
 import pytest
 from chalice.test import Client
 
-from chalicelib.settings import Settings
 from local_stack.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 
 
 @pytest.fixture
-def small_limit_app(emulated_app, monkeypatch):
+def small_limit_app(reconfigure):
     """The app with REGISTRY_DEFERRED_REGISTRATION_BYTES low enough that the digits model counts as large."""
-    monkeypatch.setenv("REGISTRY_DEFERRED_REGISTRATION_BYTES", "1000")
-    monkeypatch.setattr(emulated_app, "settings", Settings())
-    emulated_app.get_registrar.cache_clear()
-    return emulated_app
+    return reconfigure(REGISTRY_DEFERRED_REGISTRATION_BYTES="1000")
 
 
 @pytest.fixture

@@ -13,12 +13,9 @@ SCHEDULED_EVENT = {"version": "0", "id": "sweep", "detail-type": "Scheduled Even
 
 
 @pytest.fixture
-def sweep_at_once(emulated_app, monkeypatch):
+def sweep_at_once(reconfigure):
     """The app configured to sweep uploads of any age (REGISTRY_SWEEP_AFTER_SECONDS=0)."""
-    monkeypatch.setenv("REGISTRY_SWEEP_AFTER_SECONDS", "0")
-    monkeypatch.setattr(emulated_app, "settings", Settings())
-    emulated_app.get_sweeper.cache_clear()
-    return emulated_app
+    return reconfigure(REGISTRY_SWEEP_AFTER_SECONDS="0")
 
 
 def notifications_off(emulator) -> None:
