@@ -17,6 +17,7 @@ from chalicelib.aliases.aliases import Aliases
 from chalicelib.api import openapi
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Api, RegistryChalice
+from chalicelib.endpoints import endpoints_by_framework
 from chalicelib.outbox.items import Outbox
 from chalicelib.outbox.publisher import OutboxPublisher
 from chalicelib.settings import get_settings
@@ -28,6 +29,7 @@ from chalicelib.versions.deferred import DeferredRegistrations
 from chalicelib.versions.deliveries import Deliveries, receive_count
 from chalicelib.versions.ingest import Ingestor
 from chalicelib.versions.ingest_queue import IngestQueue
+from chalicelib.versions.members import VersionMembers
 from chalicelib.versions.registration import Registrar, source_pattern
 from chalicelib.versions.rewarm import Rewarmer
 from chalicelib.versions.store import RegistryStore
@@ -124,6 +126,11 @@ def get_upload_links() -> UploadLinks:
 
 
 @lru_cache(maxsize=1)
+def get_members() -> VersionMembers:
+    return VersionMembers(get_session().client("s3"), settings.bucket, settings.deferred_registration_bytes)
+
+
+@lru_cache(maxsize=1)
 def get_event_publisher() -> OutboxPublisher:
     session = get_session()
     sqs = session.client("sqs")
@@ -158,6 +165,12 @@ def publish_events(event):
 @api.route("/health", "GET", summary="Liveness of the API", answer=s.Health)
 def health():
     return s.Health(endpoint=settings.endpoint)
+
+
+@api.route("/endpoints", "GET", summary="Which endpoint serves which framework", answer=s.EndpointList)
+def list_endpoints():
+    items = [s.EndpointView(framework=f, name=n) for f, n in endpoints_by_framework(settings).items()]
+    return s.EndpointList(items=items)
 
 
 @api.route("/openapi.json", "GET", summary="This API as an OpenAPI 3.1 document", answer=None)
@@ -206,6 +219,15 @@ def register_version(name: str, body: s.RegisterVersion, actor: str):
            answer=s.VersionView, errors=(404, 422))
 def get_version(name: str, n: int):
     return s.VersionView.of(get_catalog().version(name, n))
+
+
+@api.route("/models/{name}/versions/{n}/members", "GET",
+           summary="A version's tarball member by member: name, size, SHA-256 (to compare versions)",
+           answer=s.MemberList, errors=(404, 413, 422))
+def list_members(name: str, n: int):
+    version = get_catalog().version(name, n)
+    items = [s.MemberView(**vars(m)) for m in get_members().list(version)]
+    return s.MemberList(name=version.name, version=version.version, items=items)
 
 
 @api.route("/models/{name}/versions/{n}/warmup", "POST",

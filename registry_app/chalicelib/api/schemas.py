@@ -312,3 +312,27 @@ class WarmupRun(BaseModel):
     ok: bool
     warmup: str = Field(description='"ok in 1.23 s" or "failed: <why>"')
     aliases: dict[str, str] = Field(description="requested or following alias -> what happened to it")
+
+
+class MemberView(BaseModel):
+    name: str
+    kind: Literal["file", "dir"]
+    size: int
+    sha256: str | None = Field(description="SHA-256 of the member's bytes (files only)")
+
+
+class MemberList(BaseModel):
+    """A version's tarball, member by member, in archive order."""
+
+    name: str
+    version: int
+    items: list[MemberView]
+
+
+class EndpointView(BaseModel):
+    framework: str = Field(description="what the endpoint's container serves, e.g. mxnet")
+    name: str = Field(description="the SageMaker endpoint name")
+
+
+class EndpointList(BaseModel):
+    items: list[EndpointView]
