@@ -19,6 +19,7 @@ COMMAND_MODULES = {  # module: the commands it adds
     "client.commands": ("invoke", "upload", "alias"),
     "client.warmup_cmd": ("warmup",),
     "client.events_cmd": ("events",),
+    "client.console_cmd": ("console",),
 }
 
 INSTALLED = __name__.startswith("mme_registry.")  # the mme-registry-client distribution

@@ -19,9 +19,13 @@ def _path(value: str) -> str:
 
 
 class RegistryApi:
-    def __init__(self, base_url: str, session: requests.Session | None = None, timeout: float = 10.0):
+    def __init__(self, base_url: str, session: requests.Session | None = None, timeout: float = 10.0,
+                 auth: requests.auth.AuthBase | None = None):
+        """`auth` signs every request, e.g. `sigv4.SigV4()` for the IAM-authenticated prod stage."""
         self.base_url = base_url.rstrip("/")
         self.http = session or requests.Session()
+        if auth is not None:
+            self.http.auth = auth
         self.timeout = timeout
 
     def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
@@ -47,14 +51,29 @@ class RegistryApi:
     def put_alias(self, alias: str, body: dict) -> dict:
         return self.request("PUT", f"/aliases/{_path(alias)}", body)
 
-    def alias_history(self, alias: str, limit: int | None = None) -> dict:
-        return self.request("GET", f"/aliases/{_path(alias)}/history", params={"limit": limit} if limit else None)
+    def alias_history(self, alias: str, limit: int | None = None, next_token: str | None = None) -> dict:
+        return self.request("GET", f"/aliases/{_path(alias)}/history", params=_page(limit, next_token))
+
+    def list_aliases(self, limit: int | None = None, next_token: str | None = None) -> dict:
+        return self.request("GET", "/aliases", params=_page(limit, next_token))
 
     def rollback_alias(self, alias: str, expected_revision: int | None = None) -> dict:
         body = {"expected_revision": expected_revision} if expected_revision is not None else {}
         return self.request("POST", f"/aliases/{_path(alias)}/rollback", body)
 
     # models ----------------------------------------------------------------
+    def list_models(self, limit: int | None = None, next_token: str | None = None) -> dict:
+        return self.request("GET", "/models", params=_page(limit, next_token))
+
+    def get_model(self, name: str) -> dict:
+        return self.request("GET", f"/models/{_path(name)}")
+
+    def list_versions(self, name: str, limit: int | None = None, next_token: str | None = None) -> dict:
+        return self.request("GET", f"/models/{_path(name)}/versions", params=_page(limit, next_token))
+
+    def version_members(self, name: str, version: int) -> dict:
+        return self.request("GET", f"/models/{_path(name)}/versions/{version}/members", timeout=60.0)
+
     def get_version(self, name: str, version: int) -> dict:
         return self.request("GET", f"/models/{_path(name)}/versions/{version}")
 
@@ -62,11 +81,26 @@ class RegistryApi:
         """Re-runs the warm-up (which may retry for minutes while a big model loads), then the alias moves."""
         return self.request("POST", f"/models/{_path(name)}/versions/{version}/warmup", timeout=timeout)
 
-    def list_uploads(self, name: str, limit: int | None = None) -> dict:
-        return self.request("GET", f"/models/{_path(name)}/uploads", params={"limit": limit} if limit else None)
+    def list_uploads(self, name: str, limit: int | None = None, next_token: str | None = None) -> dict:
+        return self.request("GET", f"/models/{_path(name)}/uploads", params=_page(limit, next_token))
+
+    def get_upload(self, name: str, event_id: str) -> dict:
+        return self.request("GET", f"/models/{_path(name)}/uploads/{_path(event_id)}")
+
+    def request_upload(self, name: str, aliases: list[str] | None = None) -> dict:
+        """A presigned PUT into the drop folder: `url` and the `headers` the PUT must carry."""
+        return self.request("POST", f"/models/{_path(name)}/uploads", {"aliases": aliases or []})
+
+    def endpoints(self) -> dict:
+        return self.request("GET", "/endpoints")
 
     def health(self) -> dict:
         return self.request("GET", "/health")
+
+
+def _page(limit: int | None, next_token: str | None) -> dict | None:
+    params = {"limit": limit, "next_token": next_token}
+    return {k: v for k, v in params.items() if v} or None
 
 
 def _error_of(response: requests.Response) -> dict:

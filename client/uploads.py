@@ -101,7 +101,8 @@ def wait_for_outcome(api: RegistryApi, name: str, key: str, etag: str, since: da
         time.sleep(poll)
 
 
-def _records(api: RegistryApi, name: str) -> list[dict]:
+def upload_records(api: RegistryApi, name: str) -> list[dict]:
+    """The model's newest 20 upload records; none yet (404) is an empty list."""
     try:
         return api.list_uploads(name, limit=20).get("items", [])
     except RegistryRequestError as error:
@@ -110,12 +111,12 @@ def _records(api: RegistryApi, name: str) -> list[dict]:
         raise
 
 
-def _identity(record: dict) -> tuple:
+def record_identity(record: dict) -> tuple:
     return record.get("source_key"), record.get("started_at")
 
 
 def _find_record(api: RegistryApi, name: str, key: str, etag: str, since: datetime, known: frozenset) -> dict | None:
-    return record_of_upload(_records(api, name), key, etag, since, known)
+    return record_of_upload(upload_records(api, name), key, etag, since, known)
 
 
 def record_of_upload(items: list[dict], key: str, etag: str, since: datetime, known: frozenset) -> dict | None:
@@ -128,7 +129,7 @@ def record_of_upload(items: list[dict], key: str, etag: str, since: datetime, kn
     `superseded` only when no other record speaks of this upload.
     """
     mine = [item for item in items  # newest first
-            if item.get("source_key") == key and item.get("source_etag") == etag and _identity(item) not in known
+            if item.get("source_key") == key and item.get("source_etag") == etag and record_identity(item) not in known
             and datetime.fromisoformat(item["started_at"].replace("Z", "+00:00")) >= since]
     return next((item for item in mine if item["outcome"] != "superseded"), mine[0] if mine else None)
 
@@ -152,7 +153,7 @@ def upload_model(path: Path, name: str, aliases: list[str] | None = None, settin
     api = api or RegistryApi(settings.registry_url, timeout=settings.registry_timeout)
     s3 = boto3.client("s3")
     drop_key(name, settings)  # a bad name fails here, before the baseline read
-    known = frozenset(_identity(record) for record in _records(api, name))
+    known = frozenset(record_identity(record) for record in upload_records(api, name))
     key, etag = upload_to_drop_folder(Path(path), name, aliases or [], settings, s3=s3, uploader=uploader,
                                       on_bytes=on_bytes)
     # The registry handles an upload only after it completed; the slack absorbs clock skew.
