@@ -116,6 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if urlsplit(self.path).path == "/ping":
             self._send(200, {"Content-Type": "application/json"}, b'{"status": "healthy"}')
+        elif urlsplit(self.path).path == "/status":  # read-only: what the console's endpoint page shows
+            status = json.dumps(self.server.gateway.cache.status()).encode()
+            self._send(200, {"Content-Type": "application/json"}, status)
         else:
             self._error(RuntimeApiError(404, "UnknownOperationException", f"no route GET {self.path}"))
 

@@ -208,6 +208,13 @@ class ModelCache:
         self._loaded: OrderedDict[str, Loaded] = OrderedDict()  # least recently used first
         self._state = threading.Lock()
         self._model_locks: dict[str, threading.Lock] = {}
+        self.counts = {"hits": 0, "misses": 0, "evictions": 0}  # since start, for the status route
+
+    def status(self) -> dict:
+        """What is loaded now (least recently used first) and the hit/miss/eviction counts: read-only."""
+        with self._state:
+            loaded = [{"name": e.name, "size": e.size, "in_use": e.in_use} for e in self._loaded.values()]
+            return {"loaded": loaded, **self.counts, "max_models": self.budget.max_models}
 
     def loaded_names(self) -> list[str]:
         with self._state:
@@ -248,7 +255,9 @@ class ModelCache:
                 if name in self._loaded:
                     self._loaded.move_to_end(name)
                     self._loaded[name].in_use += 1
+                    self.counts["hits"] += 1
                     return name
+                self.counts["misses"] += 1
             path, size = self._fetch(bucket, key, name)
             try:
                 self._make_room(size)
@@ -341,6 +350,8 @@ class ModelCache:
         return None
 
     def _unload(self, entry: Loaded) -> None:
+        with self._state:
+            self.counts["evictions"] += 1
         response = self.mms.unload(entry.name)
         if response.status_code not in (200, 404):
             log.warning("unloading %s answered %s: %s", entry.name, response.status_code, response.text)
