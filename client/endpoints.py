@@ -35,7 +35,8 @@ def _describe(sagemaker, framework: str, name: str) -> EndpointState:
     except ClientError as error:
         detail = error.response.get("Error", {})
         missing = detail.get("Code") == "ValidationException" and "not find" in detail.get("Message", "").lower()
-        return EndpointState(framework, name, "NotFound" if missing else "Unknown", failure_reason=detail.get("Message"))
+        status = "NotFound" if missing else "Unknown"
+        return EndpointState(framework, name, status, failure_reason=detail.get("Message"))
     except BotoCoreError as error:  # no credentials, no network: say so on the page
         return EndpointState(framework, name, "Unknown", failure_reason=str(error))
     variants = [{key: variant.get(key) for key in VARIANT_FIELDS} for variant in found.get("ProductionVariants", [])]
