@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--emulator-port", type=int, default=defaults.emulator_port, help="AWS emulator (default 4566)")
     up.add_argument("--api-port", type=int, default=defaults.api_port, help="registry API (default 8000)")
     up.add_argument("--gateway-port", type=int, default=defaults.gateway_port, help="runtime gateway (default 8080)")
+    up.add_argument("--console-port", type=int, default=defaults.console_port, help="console (default 8001)")
     up.add_argument("--free-ports", action="store_true", help="pick free ports instead (tests, benches)")
     up.add_argument("--model-budget", type=int, help="models MMS may hold at once (LRU eviction beyond)")
     up.add_argument("--workdir", type=Path, default=defaults.workdir, help="logs and state (default .local/)")
@@ -46,7 +47,8 @@ def _ignore_signals_while_stopping() -> None:
 
 def up(args: argparse.Namespace) -> int:
     config = StackConfig(emulator_port=args.emulator_port, api_port=args.api_port, gateway_port=args.gateway_port,
-                         model_budget=args.model_budget, workdir=args.workdir.resolve(),
+                         console_port=args.console_port, model_budget=args.model_budget,
+                         workdir=args.workdir.resolve(),
                          env_file=args.env_file.resolve() if args.env_file else None)
     if args.free_ports:
         config = config.with_free_ports()
@@ -58,6 +60,7 @@ def up(args: argparse.Namespace) -> int:
         stack.start()
         say("\nPoint your shell at it (also written to " + str(stack.env_file) + "):\n")
         say(export_line(stack.env))
+        say(f"\nOpen the console: {stack.config.console_url}/")
         say(f"\nLogs: {config.workdir / 'logs'} and {config.workdir / 'mms'}. Ctrl-C to stop.")
         while True:
             signal.pause()

@@ -5,6 +5,7 @@
     event pump (child process)           SQS → the Chalice ingest handler, as Lambda would
     MMS (the container entrypoint, child process)
     runtime gateway (thread)             InvokeEndpoint → MMS, loading models from models/
+    console (thread)                     the web pages (console/), over the registry API
 
 Once up, a supervisor (supervisor.py) restarts the API, the pump and MMS when one dies
 or stops answering; the emulator holds all state, so its death is reported, not hidden.
@@ -47,6 +48,7 @@ class StackConfig:
     emulator_port: int = 4566
     api_port: int = 8000
     gateway_port: int = 8080
+    console_port: int = 8001
     mms_port: int | None = None  # any free port
     workdir: Path = REPO / ".local"
     env_file: Path | None = None  # default: <workdir>/env
@@ -55,7 +57,8 @@ class StackConfig:
 
     def with_free_ports(self) -> "StackConfig":
         """Ports nothing listens on: tests and benches run beside a developer's `make up`."""
-        return replace(self, emulator_port=free_port(), api_port=free_port(), gateway_port=free_port())
+        return replace(self, emulator_port=free_port(), api_port=free_port(), gateway_port=free_port(),
+                       console_port=free_port())
 
     @property
     def emulator_url(self) -> str:
@@ -68,6 +71,10 @@ class StackConfig:
     @property
     def gateway_url(self) -> str:
         return f"http://{HOST}:{self.gateway_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{HOST}:{self.console_port}"
 
     def client_env(self) -> dict[str, str]:
         """What user code needs, and nothing else: standard boto3 endpoint settings and the registry URL."""
@@ -100,6 +107,7 @@ class Stack:
         self.api: ChildProcess | None = None
         self.mms = None
         self.gateway = None
+        self.console = None
         self.pump: ChildProcess | None = None
         self.supervisor: Supervisor | None = None
         self.resources: dict[str, str] = {}
@@ -145,18 +153,19 @@ class Stack:
             self.api.wait_for_http(f"{config.api_url}/health", config.start_timeout,
                                    healthy=lambda r: r.status_code == 200)
             self.say(f"- registry API        up on {config.api_url}")
+            self._start_console()
             self._supervise()
         except BaseException:
             self.stop()
             raise
         self.write_env_file()
-        self.say(f"Local stack ready in {time.monotonic() - started:.1f} s.")
+        self.say(f"Local stack ready in {time.monotonic() - started:.1f} s. Console: {config.console_url}/")
         return self
 
     def _check_ports(self) -> None:
         config = self.config
         for name, port in (("emulator", config.emulator_port), ("API", config.api_port),
-                           ("gateway", config.gateway_port)):
+                           ("gateway", config.gateway_port), ("console", config.console_port)):
             if not port_is_free(port):
                 raise StartError(f"port {port} ({name}) is already in use on {HOST}: is another `make up` "
                                  f"running? Stop it, or choose other ports (python -m local_stack up --help).")
@@ -213,6 +222,14 @@ class Stack:
         self.say(f"- runtime gateway     up on {self.config.gateway_url} (InvokeEndpoint → MMS, "
                  f"at most {budget.max_models} models loaded)")
 
+    def _start_console(self) -> None:
+        from console.backends import Backends
+        from console.server import ConsoleServer
+
+        backends = Backends.build(self.config.api_url, gateway_url=self.config.gateway_url)
+        self.console = ConsoleServer(backends, HOST, self.config.console_port).start()
+        self.say(f"- console             up on {self.console.url}/ (models, aliases, uploads, try it)")
+
     def _start_pump(self) -> None:
         journal = self.config.workdir / "pump-in-flight.json"
         journal.unlink(missing_ok=True)  # a previous stack's: its queue died with its emulator
@@ -243,6 +260,7 @@ class Stack:
                                                           ("pump", self.pump), ("mms", self.mms))
                 if process is not None and process.process is not None}
         return {**self.env, "mms_url": self.mms.url if self.mms else None, "workdir": str(self.config.workdir),
+                "console_url": self.console.url if self.console else None,
                 "queue_url": self.resources.get("queue_url"), "dlq_url": self.resources.get("dlq_url"),
                 "pids": pids}
 
@@ -268,7 +286,8 @@ class Stack:
             self._wrote_env_file = False
         if self._mms_thread is not None:
             self._mms_thread.join(self.config.start_timeout)  # a server still starting must not be left behind
-        for name, stop in (("event pump", self._stop_pump),
+        for name, stop in (("console", lambda: self.console and self.console.stop()),
+                           ("event pump", self._stop_pump),
                            ("runtime gateway", lambda: self.gateway and self.gateway.stop()),
                            ("registry API", lambda: self.api and self.api.stop()),
                            ("model server", lambda: self.mms and self.mms.stop()),
@@ -277,7 +296,7 @@ class Stack:
                 stop()
             except Exception as error:  # noqa: BLE001 - report and carry on stopping the rest
                 self.say(f"  (stopping the {name} failed: {error})")
-        self.pump = self.gateway = self.api = self.mms = self.emulator = self.supervisor = None
+        self.pump = self.gateway = self.console = self.api = self.mms = self.emulator = self.supervisor = None
 
     def __enter__(self) -> "Stack":
         return self.start()

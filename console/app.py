@@ -1,0 +1,110 @@
+"""The console's WSGI application: routing, page rendering, and the guards every request passes.
+
+Werkzeug routes and parses; Jinja2 renders with autoescaping on, so a model name, an alias
+or a report sentence (all user input) is text on the page, never markup. Each view module
+(`pages_*.py`) lists its own routes; this file only joins them.
+
+Guards, because the console acts with its user's credentials: it answers only when the Host
+header is a loopback name (no DNS rebinding), and every POST carries this process's random
+token (a form field or `X-Console-Token`), so another site open in the browser cannot move an
+alias through it.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.utils import send_from_directory
+from werkzeug.wrappers import Request, Response
+
+from client.errors import RegistryRequestError, RegistryUnavailable
+
+from . import formatting, pages_aliases, pages_models, pages_service, pages_upload
+from .backends import Backends
+
+STATIC = Path(__file__).parent / "static"
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+PAGE_MODULES = (pages_models, pages_aliases, pages_upload, pages_service)
+
+
+class Page:
+    """What a view gets: the request, the backends, and `render` with the console's common context."""
+
+    def __init__(self, console: "ConsoleApp", request: Request):
+        self.console = console
+        self.request = request
+        self.api = console.backends.api
+        self.backends = console.backends
+
+    def render(self, template: str, status: int = 200, **context) -> Response:
+        html = self.console.templates.get_template(template).render(token=self.console.token, request=self.request,
+                                                                     **context)
+        return Response(html, status=status, mimetype="text/html")
+
+    def arg(self, name: str, required: bool = True) -> str | None:
+        """A query or form field; a missing required one is a 400 that names it."""
+        value = (self.request.values.get(name) or "").strip()
+        if not value and required:
+            raise BadRequest(f"the field '{name}' is required")
+        return value or None
+
+    def number(self, name: str, required: bool = True) -> int | None:
+        value = self.arg(name, required)
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise BadRequest(f"'{name}' must be a whole number, not {value!r}")
+        return int(value)
+
+
+class ConsoleApp:
+    def __init__(self, backends: Backends, token: str | None = None):
+        self.backends = backends
+        self.token = token or secrets.token_urlsafe(24)
+        self.templates = Environment(loader=PackageLoader("console"), autoescape=select_autoescape(default=True))
+        self.templates.filters.update(formatting.FILTERS)
+        rules, self.views = [], {}
+        for module in PAGE_MODULES:
+            for path, methods, view in module.ROUTES:
+                rules.append(Rule(path, endpoint=view.__name__, methods=methods))
+                self.views[view.__name__] = view
+        self.url_map = Map([*rules, Rule("/static/<path:file>", endpoint="static", methods=["GET"])])
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        return self.handle(request)(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        page = Page(self, request)
+        try:
+            self._guard(request)
+            endpoint, values = self.url_map.bind_to_environ(request.environ).match()
+            if endpoint == "static":
+                return send_from_directory(STATIC, values["file"], request.environ, max_age=300)
+            return self.views[endpoint](page, **values)
+        except RegistryRequestError as error:
+            return page.render("error.html", status=error.status, title="The registry refused", error=error.message,
+                               code=error.code)
+        except RegistryUnavailable as error:
+            return page.render("error.html", status=502, title="The registry did not answer", error=str(error),
+                               code="unavailable")
+        except HTTPException as error:
+            if error.code in (301, 302, 303, 307, 308):
+                return error.get_response()
+            return page.render("error.html", status=error.code or 500, title=error.name, error=error.description,
+                               code=str(error.code))
+
+    def _guard(self, request: Request) -> None:
+        host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        if host not in LOOPBACK:
+            raise Forbidden(f"this console answers only on 127.0.0.1 or localhost, not {request.host!r}")
+        if request.method == "POST":
+            sent = request.headers.get("X-Console-Token") or request.form.get("token")
+            if not sent or not secrets.compare_digest(sent, self.token):
+                raise Forbidden("this form is stale or came from another site: reload the page and try again")
+
+
+__all__ = ["ConsoleApp", "NotFound", "Page"]

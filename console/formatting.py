@@ -1,0 +1,51 @@
+"""How values read on a page: sizes, times, hashes, shapes. Jinja filters, one home for each."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+
+def size(count) -> str:
+    if count is None:
+        return "–"
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def when(stamp) -> str:
+    """An API timestamp as `2026-11-30 08:51:42 UTC` (the API speaks UTC)."""
+    if not stamp:
+        return "–"
+    try:
+        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return str(stamp)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def shapes(inputs) -> str:
+    if not inputs:
+        return "–"
+    return ", ".join(f"{item.get('name', '?')} {json.dumps(item.get('shape'))}" for item in inputs)
+
+
+def framework(version: dict) -> str:
+    """Versions record `layout`; newer records also `framework`: show whichever is present."""
+    return version.get("framework") or version.get("layout") or "–"
+
+
+def targets(state) -> str:
+    """An alias state (targets + tracks_latest) in a line: `digits v2 (90%), digits v3 (10%)`."""
+    if not state:
+        return "(none)"
+    items = state.get("targets") or []
+    text = ", ".join(f"{t['model']} v{t['version']}" + (f" ({t['weight']}%)" if len(items) > 1 else "")
+                     for t in items)
+    return text + (" — follows latest" if state.get("tracks_latest") else "")
+
+
+FILTERS = {"size": size, "when": when, "shapes": shapes, "framework": framework, "targets": targets}

@@ -1,0 +1,101 @@
+"""Read pages about models: the list (search, paging), one model (versions, uploads), two versions compared."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from werkzeug.utils import redirect
+
+from client.errors import RegistryRequestError
+
+PAGE = 20
+SEARCH_PAGES = 10  # a search reads at most this many pages of 1,000 model names
+SEARCH_SHOWN = 50
+
+
+def home(page):
+    return redirect("/models", code=303)
+
+
+def models(page):
+    """Models by name; `q` filters names (substring, case-insensitive) over the first 10,000 models."""
+    query = (page.arg("q", required=False) or "").lower()
+    token = page.arg("next", required=False)
+    if query:
+        found, more = _search(page.api, query)
+        token_next = None
+    else:
+        listing = page.api.list_models(limit=PAGE, next_token=token)
+        found, more, token_next = listing["items"], False, listing.get("next_token")
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one detail and one upload read per model, in parallel
+        rows = list(pool.map(lambda m: _row(page.api, m), found))
+    return page.render("models.html", title="Models", rows=rows, query=query, next_token=token_next,
+                       truncated=more)
+
+
+def _search(api, query: str) -> tuple[list[dict], bool]:
+    matches, token = [], None
+    for _ in range(SEARCH_PAGES):
+        listing = api.list_models(limit=1000, next_token=token)
+        matches += [m for m in listing["items"] if query in m["name"].lower()]
+        token = listing.get("next_token")
+        if not token or len(matches) > SEARCH_SHOWN:
+            break
+    return matches[:SEARCH_SHOWN], len(matches) > SEARCH_SHOWN or bool(token)
+
+
+def _row(api, summary: dict) -> dict:
+    detail = api.get_model(summary["name"])
+    uploads = api.list_uploads(summary["name"], limit=1)["items"]
+    return {**summary, "aliases": detail.get("aliases", []), "last_upload": uploads[0] if uploads else None}
+
+
+def model(page):
+    name = page.arg("name")
+    try:
+        detail = page.api.get_model(name)
+    except RegistryRequestError as error:
+        if error.status != 404:
+            raise
+        detail = None  # every upload so far was rejected: there are uploads but no model yet
+    versions = page.api.list_versions(name, limit=PAGE, next_token=page.arg("versions_next", False)) if detail else None
+    uploads = page.api.list_uploads(name, limit=PAGE, next_token=page.arg("uploads_next", False))
+    if detail is None and not uploads["items"]:
+        return page.render("error.html", status=404, title="No such model", code="not_found",
+                           error=f"model {name} has no versions and no uploads")
+    return page.render("model.html", title=name, name=name, detail=detail, versions=versions, uploads=uploads)
+
+
+def compare(page):
+    name = page.arg("name")
+    listing = page.api.list_versions(name, limit=100)["items"]
+    numbers = [v["version"] for v in listing]
+    a = page.number("a", required=False) or (numbers[1] if len(numbers) > 1 else numbers[0] if numbers else 1)
+    b = page.number("b", required=False) or (numbers[0] if numbers else 1)
+    left, right = page.api.get_version(name, a), page.api.get_version(name, b)
+    members = [page.api.version_members(name, n)["items"] for n in (a, b)]
+    return page.render("compare.html", title=f"{name}: v{a} and v{b}", name=name, numbers=numbers, a=left, b=right,
+                       rows=member_rows(*members))
+
+
+def member_rows(left: list[dict], right: list[dict]) -> list[dict]:
+    """One row per member name, in the order the members appear: same, changed, added or removed."""
+    by_name = {m["name"]: m for m in right}
+    rows = []
+    for member in left:
+        other = by_name.pop(member["name"], None)
+        state = "removed" if other is None else "same" if _same(member, other) else "changed"
+        rows.append({"name": member["name"], "a": member, "b": other, "state": state})
+    rows += [{"name": m["name"], "a": None, "b": m, "state": "added"} for m in by_name.values()]
+    return rows
+
+
+def _same(a: dict, b: dict) -> bool:
+    return (a["kind"], a["size"], a["sha256"]) == (b["kind"], b["size"], b["sha256"])
+
+
+ROUTES = [
+    ("/", ["GET"], home),
+    ("/models", ["GET"], models),
+    ("/model", ["GET"], model),
+    ("/compare", ["GET"], compare),
+]
