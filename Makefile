@@ -4,21 +4,30 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up bench bench-all package image clean
+.PHONY: demo test up bench bench-all package image screenshots clean
 
 # Debian packages the stack and the tests need: Java for Multi Model Server's frontend, GNU tar
-# for the extraction property tests. Installed when missing and apt-get may run (root); otherwise
-# the error says what to install.
+# for the extraction property tests, Chromium and its matching chromedriver for the console's
+# browser tests. Installed when missing and apt-get may run (root); otherwise the error says what
+# to install (without Chromium the browser tests are skipped, with that reason).
 APT_PACKAGES := openjdk-17-jre-headless tar
+BROWSER_PACKAGES := chromium chromium-driver
 
 $(STAMP): requirements.txt pyproject.toml
-	@command -v java >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v java >/dev/null 2>&1 || missing="$(APT_PACKAGES)"; \
+	{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || missing="$$missing $(BROWSER_PACKAGES)"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "==> installing Debian packages: $(APT_PACKAGES)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
-	  else \
+	    echo "==> installing Debian packages:$$missing"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
+	      || command -v java >/dev/null 2>&1 || exit 1; \
+	  elif ! command -v java >/dev/null 2>&1; then \
 	    echo "error: Java 8+ must be on PATH (Multi Model Server's frontend is Java): install a JRE, e.g. 'sudo apt-get install -y openjdk-17-jre-headless'" >&2; exit 1; \
-	  fi; }
+	  else \
+	    echo "note: no chromium/chromedriver: the console's browser tests will be skipped ('sudo apt-get install -y chromium chromium-driver')"; \
+	  fi; \
+	fi
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "error: Python 3.11 is required (mxnet 1.9.1 and numpy 1.23.5); set PYTHON=/path/to/python3.11" >&2; exit 1; }
 	@echo "==> installing pinned requirements into $(VENV)/ (first run takes a minute or two)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +43,10 @@ up: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+# The README's console screenshots (docs/console/*.png), from the demo's data in headless Chromium.
+screenshots: $(STAMP)
+	$(PY) -m console.screenshots --out docs/console
 
 # The Lambda package and its SAM template, in build/lambda/. Needs no .venv: the build runs
 # under Python 3.13 from its own small venv in .cache/lambda/ (see deploy/package.py).

@@ -15,22 +15,17 @@ import boto3
 import pytest
 import requests
 
-from console_stack import TOKEN, console_stack
+from console_stack import TOKEN, console_site  # noqa: F401 - the session fixture
 from hostile_tarballs import ALL_CASES, entry, mxnet_files, tgz, valid_mxnet
 
-pytestmark = pytest.mark.xdist_group("console")  # one worker starts the stack once for every console test
+pytestmark = pytest.mark.xdist_group("console")  # one worker starts the console stack once for every console test
 
 SYMLINK = next(case for case in ALL_CASES if case.name == "symlink")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with console_stack(tmp_path_factory.mktemp("console")) as stack:
-        stack.register("resnet_18", valid_mxnet(prefix="model"))
-        stack.register("resnet_18", tgz(mxnet_files(params_size=8192)))
-        stack.register("squeezenet", valid_mxnet())
-        stack.put_alias("prod", {"model": "resnet_18", "version": 1})
-        yield stack
+@pytest.fixture
+def stack(console_site):  # noqa: F811
+    return console_site
 
 
 def drop(stack, name: str, body: bytes, metadata: dict | None = None) -> dict:
