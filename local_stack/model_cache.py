@@ -76,6 +76,7 @@ class Loaded:
     path: Path
     size: int
     in_use: int = 0
+    key: str = ""  # the S3 key it was loaded from (what the status route shows)
 
 
 def mms_name(bucket: str, key: str) -> str:
@@ -213,7 +214,7 @@ class ModelCache:
     def status(self) -> dict:
         """What is loaded now (least recently used first) and the hit/miss/eviction counts: read-only."""
         with self._state:
-            loaded = [{"name": e.name, "size": e.size, "in_use": e.in_use} for e in self._loaded.values()]
+            loaded = [{"name": e.name, "key": e.key, "size": e.size, "in_use": e.in_use} for e in self._loaded.values()]
             return {"loaded": loaded, **self.counts, "max_models": self.budget.max_models}
 
     def loaded_names(self) -> list[str]:
@@ -266,7 +267,7 @@ class ModelCache:
                 shutil.rmtree(path.parent, ignore_errors=True)
                 raise
             with self._state:
-                self._loaded[name] = Loaded(name, path, size, in_use=1)
+                self._loaded[name] = Loaded(name, path, size, in_use=1, key=key)
             return name
 
     def _fetch(self, bucket: str, key: str, name: str) -> tuple[Path, int]:
