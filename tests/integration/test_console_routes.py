@@ -235,3 +235,21 @@ def test_an_upload_with_a_bad_name_is_refused_with_the_registrys_reason(stack):
                          headers={"X-Console-Token": token})
 
     assert sent.status_code == 422 and "name" in text(sent.text).lower()
+
+
+# the command ------------------------------------------------------------------------------
+def test_python_m_client_console_serves_the_pages_of_the_registry_it_is_given(stack):
+    import subprocess
+    import sys
+
+    command = subprocess.Popen([sys.executable, "-m", "client", "console", "--registry-url", stack.registry,
+                                "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        first_line = command.stdout.readline()
+        url = re.search(r"Registry console on (http://127\.0\.0\.1:\d+)/", first_line).group(1)
+        page = requests.get(f"{url}/models", timeout=30)
+    finally:
+        command.terminate()
+        command.wait(10)
+
+    assert page.status_code == 200 and "resnet_18" in page.text
