@@ -11,11 +11,12 @@ alias through it.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
@@ -25,6 +26,7 @@ from client.errors import RegistryRequestError, RegistryUnavailable
 from . import formatting, pages_aliases, pages_models, pages_service, pages_upload
 from .backends import Backends
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
 PAGE_MODULES = (pages_models, pages_aliases, pages_upload, pages_service)
@@ -96,6 +98,10 @@ class ConsoleApp:
                 return error.get_response()
             return page.render("error.html", status=error.code or 500, title=error.name, error=error.description,
                                code=str(error.code))
+        except Exception as error:  # noqa: BLE001 - a bug still answers with a page that says what failed
+            log.exception("console page %s failed", request.path)
+            return page.render("error.html", status=500, title="The console failed", code="internal_error",
+                               error=f"{type(error).__name__}: {error}")
 
     def _guard(self, request: Request) -> None:
         host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
@@ -105,6 +111,3 @@ class ConsoleApp:
             sent = request.headers.get("X-Console-Token") or request.form.get("token")
             if not sent or not secrets.compare_digest(sent, self.token):
                 raise Forbidden("this form is stale or came from another site: reload the page and try again")
-
-
-__all__ = ["ConsoleApp", "NotFound", "Page"]

@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 from werkzeug.exceptions import BadRequest
 
-from client.errors import AliasClientError
+from client.errors import AliasClientError, RegistryRequestError
 
 MAX_PAYLOAD = 6 * 1024 * 1024  # InvokeEndpoint's limit
 SHOWN = 20_000  # characters of an answer shown on the page
@@ -29,8 +29,10 @@ def try_invoke(page):
     started = time.perf_counter()
     try:
         result = page.backends.aliases.invoke(alias, body, content_type=content_type, accept="application/json")
-    except AliasClientError as error:
-        return page.render("try.html", status=502, title="Try it", alias=alias, result=None, problem=str(error))
+    except AliasClientError as error:  # the registry refused (e.g. no such alias: 404) or the endpoint failed (502)
+        status = error.status if isinstance(error, RegistryRequestError) else 502
+        return page.render("try.html", status=status, title="Try it", alias=alias, result=None, problem=str(error),
+                           payload=page.arg("payload", False))
     elapsed_ms = (time.perf_counter() - started) * 1000
     answer = {"text": _shown(result.body), "content_type": result.content_type, "bytes": len(result.body),
               "model": result.model, "version": result.version, "target_model": result.target_model,

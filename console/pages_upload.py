@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import requests
-from werkzeug.exceptions import BadRequest, LengthRequired, NotFound
+from werkzeug.exceptions import BadGateway, BadRequest, LengthRequired, NotFound
 from werkzeug.wrappers import Response
 
 from client.uploads import record_identity, record_of_upload, upload_records
@@ -88,8 +88,11 @@ def relay(page):
         raise BadRequest("the file is empty")
     known = frozenset(record_identity(r) for r in upload_records(page.api, name))
     link = page.api.request_upload(name, aliases)
-    answer = requests.put(link["url"], data=_Body(page.request.stream, length), timeout=PUT_TIMEOUT,
-                          headers={**link["headers"], "Content-Length": str(length)})
+    try:
+        answer = requests.put(link["url"], data=_Body(page.request.stream, length), timeout=PUT_TIMEOUT,
+                              headers={**link["headers"], "Content-Length": str(length)})
+    except requests.RequestException as error:
+        raise BadGateway(f"the drop folder could not be reached ({error}); nothing was uploaded, try again") from error
     if answer.status_code >= 300:
         raise BadRequest(f"the drop folder refused the upload: HTTP {answer.status_code} {answer.text[:300]}")
     # The registry handles an upload only after it completed; the slack absorbs clock skew.

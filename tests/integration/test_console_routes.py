@@ -253,3 +253,11 @@ def test_python_m_client_console_serves_the_pages_of_the_registry_it_is_given(st
         command.wait(10)
 
     assert page.status_code == 200 and "resnet_18" in page.text
+
+
+def test_try_it_on_an_unknown_alias_or_with_a_payload_that_is_not_json_says_so(stack):
+    unknown = stack.post("/try", {"alias": "nobody-home", "payload": "[]"})
+    garbled = stack.post("/try", {"alias": "prod", "payload": "{not json"})
+
+    assert unknown.status_code == 404 and "alias nobody-home" in text(unknown.text)
+    assert garbled.status_code == 400 and "the payload is not JSON" in text(garbled.text)
