@@ -261,3 +261,17 @@ def test_try_it_on_an_unknown_alias_or_with_a_payload_that_is_not_json_says_so(s
 
     assert unknown.status_code == 404 and "alias nobody-home" in text(unknown.text)
     assert garbled.status_code == 400 and "the payload is not JSON" in text(garbled.text)
+
+
+def test_the_models_list_pages_through_the_registrys_listing(stack):
+    # GIVEN more models than a page holds, named to sort after the others
+    for number in range(21):
+        stack.register(f"zz_page_{number:02}", valid_mxnet())
+    first = stack.page("/models")
+    next_link = re.search(r'href="(/models\?next=[^"]+)"', first.text)
+
+    second = requests.get(f"{stack.url}{html.unescape(next_link.group(1))}", timeout=30)
+
+    shown = [re.findall(r'/model\?name=(zz_page_\d\d)"', page.text) for page in (first, second)]
+    assert shown[0] and shown[1] and not set(shown[0]) & set(shown[1])
+    assert sorted(shown[0] + shown[1]) == [f"zz_page_{n:02}" for n in range(21)]
