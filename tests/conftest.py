@@ -20,3 +20,13 @@ def sample_tarball():
     from local_stack.sample_models import cached_tarball
 
     return cached_tarball
+
+
+@pytest.fixture(scope="session")
+def console_site(tmp_path_factory):
+    """One seeded console stack per test worker, for every console test (they share the xdist group
+    'console'); defined here, not imported into each module, so the session holds exactly one."""
+    from console_stack import seeded_console_stack
+
+    with seeded_console_stack(tmp_path_factory.mktemp("console")) as stack:
+        yield stack

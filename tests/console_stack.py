@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import boto3
-import pytest
 import requests
 
 from chalicelib.settings import Settings
@@ -86,13 +85,13 @@ def _child_env(api: ApiStack) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def console_site(tmp_path_factory):
-    """One console stack per test worker (the console tests share an xdist group), seeded with two models:
-    resnet_18 v1 and v2 (v2's weights differ), squeezenet v1, and alias `prod` at resnet_18 v1."""
+@contextlib.contextmanager
+def seeded_console_stack(workdir: Path):
+    """The stack the console tests share: resnet_18 v1 and v2 (v2's weights differ), squeezenet v1, and
+    alias `prod` at resnet_18 v1."""
     from hostile_tarballs import mxnet_files, tgz, valid_mxnet
 
-    with console_stack(tmp_path_factory.mktemp("console")) as stack:
+    with console_stack(workdir) as stack:
         stack.register("resnet_18", valid_mxnet(prefix="model"))
         stack.register("resnet_18", tgz(mxnet_files(params_size=8192)))
         stack.register("squeezenet", valid_mxnet())

@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from console import browser as browser_driver
-from console_stack import console_site  # noqa: F401 - the session fixture
 from hostile_tarballs import ALL_CASES, valid_mxnet
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console"),
@@ -27,7 +26,7 @@ def browser():
 
 
 @pytest.fixture
-def site(console_site, browser):  # noqa: F811
+def site(console_site, browser):
     browser_driver.set_viewport(browser, 1280, 900)
     return console_site
 

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from console_stack import TOKEN, console_site  # noqa: F401 - the session fixture
+from console_stack import TOKEN
 from hostile_tarballs import ALL_CASES, entry, mxnet_files, tgz, valid_mxnet
 
 pytestmark = pytest.mark.xdist_group("console")  # one worker starts the console stack once for every console test
@@ -24,7 +24,7 @@ SYMLINK = next(case for case in ALL_CASES if case.name == "symlink")
 
 
 @pytest.fixture
-def stack(console_site):  # noqa: F811
+def stack(console_site):
     return console_site
 
 
