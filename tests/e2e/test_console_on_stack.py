@@ -35,8 +35,34 @@ def test_make_up_prints_the_console_and_try_it_is_served_by_the_version_the_alia
     shown = words(page.text)
     assert page.status_code == 200, shown[-2000:]
     assert re.search(r"Served by console_digits v1 \( console_digits_v1.tar.gz \) in \d+ ms", shown), shown
-    assert len(json.loads(html.unescape(re.search(r'<pre class="answer">(.*?)</pre>', page.text, re.S)
-                                        .group(1)))["predictions"]) == 3
+    assert len(answer_of(page)["predictions"]) == 3
+
+
+def test_try_it_sends_an_npy_file_as_application_x_npy(local_stack):  # noqa: F811
+    import io
+
+    import numpy as np
+
+    from client.uploads import upload_model
+
+    console = local_stack.info["console_url"]
+    with stack_environment(local_stack):
+        assert upload_model(cached_tarball("digits"), "console_npy", ["console-npy"]).outcome == "accepted"
+    token = re.search(r'name="token" value="([^"]+)"', requests.get(f"{console}/try", timeout=10).text).group(1)
+    rows = io.BytesIO()
+    np.save(rows, digits_split().test_x[:2].astype("float32"))
+
+    page = requests.post(f"{console}/try", timeout=120, data={"token": token, "alias": "console-npy"},
+                         files={"file": ("rows.npy", rows.getvalue(), "application/octet-stream")})
+
+    shown = words(page.text)
+    assert page.status_code == 200, shown[-2000:]
+    assert "Served by console_npy v1" in shown and "of application/x-npy" in shown
+    assert len(answer_of(page)["predictions"]) == 2
+
+
+def answer_of(page: requests.Response):
+    return json.loads(html.unescape(re.search(r'<pre class="answer">(.*?)</pre>', page.text, re.S).group(1)))
 
 
 def test_the_endpoint_page_shows_the_endpoint_in_service_and_the_models_the_gateway_loaded(local_stack):  # noqa: F811
