@@ -198,7 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, route) -> None:
         try:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            length = self.headers.get("Content-Length") or "0"
+            if not length.isdigit():
+                self.close_connection = True  # what follows cannot be framed as a next request
+                raise ServingError(400, f"Content-Length {length!r} is not a non-negative integer")
+            body = self.rfile.read(int(length))
             path = [unquote(p) for p in urlsplit(self.path).path.split("/") if p]
             status, document = route(path, body)
         except ServingError as exc:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -131,3 +132,29 @@ def test_more_tf_models_than_the_budget_are_served_by_evicting_the_least_recentl
             assert np.abs(np.array(answer["predictions"]) - expected).max() <= 1e-4
             assert len(MmeApi(local_stack.info["tf_url"]).all_models()) <= MODEL_BUDGET
 
+
+
+def test_a_killed_tf_backend_is_restarted_and_serves_again(notebook_run, runtime, local_stack):  # noqa: F811
+    # GIVEN the TF backend serving the user's endpoint
+    import psutil
+    from botocore.exceptions import ClientError
+
+    _, invocations, models = notebook_run
+    port = local_stack.info["tf_url"].rsplit(":", 1)[1]
+    backend = next(p for p in psutil.process_iter(["cmdline"])
+                   if "local_stack.tf_serving" in (p.info["cmdline"] or []) and port in p.info["cmdline"])
+    body = json.dumps({"instances": np.load(models["cifar"].inputs)[:2].tolist()})
+    # WHEN it is killed
+    backend.kill()
+    backend.wait(10)
+    # THEN invokes fail as retryable at worst, and within the bound answer as TensorFlow does again
+    deadline, answer, errors = time.monotonic() + 90, None, set()
+    while answer is None and time.monotonic() < deadline:
+        try:
+            answer = invoke(runtime[0], invocations[0]["endpoint"], "cifar.tar.gz", body)
+        except ClientError as error:
+            errors.add(error.response["Error"]["Code"])
+            time.sleep(0.5)
+    assert answer is not None, f"no answer within 90 s; errors: {errors}"
+    assert errors <= {"ModelNotReadyException"}  # SageMaker's retryable "still loading"
+    assert np.abs(np.array(answer["predictions"]) - np.load(models["cifar"].probabilities)[:2]).max() <= 1e-4
