@@ -117,3 +117,48 @@ def test_a_load_over_the_memory_budget_answers_507_and_the_loaded_model_keeps_se
         assert small.all_models() == ["first"]
         assert small.unload("first").status_code == 200
         assert raw_load(small, "second", model_dirs["sign-language"]).status_code == 200
+
+
+TWO_INPUT_MODEL = """
+import sys, tensorflow as tf
+
+class Scaled(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32), tf.TensorSpec([None], tf.int64)])
+    def serve(self, pixels, count):
+        return {"total": tf.reduce_sum(pixels, axis=1) * tf.cast(count, tf.float32), "count": count * 2}
+
+module = Scaled()
+tf.saved_model.save(module, sys.argv[1], signatures={"serving_default": module.serve})
+"""
+
+
+@pytest.fixture(scope="module")
+def two_inputs(tmp_path_factory) -> Path:
+    """A SavedModel whose signature takes two named inputs of different dtypes and answers two outputs."""
+    import os
+    import subprocess
+
+    from local_stack import tf_env
+
+    folder = tmp_path_factory.mktemp("two-inputs")
+    subprocess.run([str(tf_env.interpreter()), "-c", TWO_INPUT_MODEL, str(folder / "1")], check=True,
+                   capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return folder
+
+
+def test_a_signature_with_two_inputs_takes_rows_keyed_by_input_name_and_columns(server, two_inputs):
+    assert raw_load(server, "two", two_inputs).status_code == 200
+    rows = {"instances": [{"pixels": [1, 2, 3], "count": 2}, {"pixels": [0.5, 0.5, 0], "count": 3}]}
+    columns = {"inputs": {"pixels": [[1, 2, 3], [0.5, 0.5, 0]], "count": [2, 3]}}
+
+    by_row = server.invoke("two", json.dumps(rows), "application/json")
+    by_column = server.invoke("two", json.dumps(columns), "application/json")
+
+    assert by_row.json() == {"predictions": [{"count": 4, "total": 12.0}, {"count": 6, "total": 3.0}]}
+    assert by_column.json() == {"outputs": {"count": [4, 6], "total": [12.0, 3.0]}}
+    missing = server.invoke("two", json.dumps({"instances": [{"pixels": [1, 2, 3]}]}), "application/json")
+    fractional = server.invoke("two", json.dumps({"inputs": {"pixels": [[1, 2, 3]], "count": [1.5]}}),
+                               "application/json")
+    assert missing.status == 400 and "inputs are ['count', 'pixels']" in missing.json()["error"]
+    assert fractional.status == 400 and "expects int64 values" in fractional.json()["error"]
+    server.unload("two")
