@@ -15,7 +15,7 @@ from pathlib import Path
 
 from local_stack import tf_env
 from local_stack.mms import MmeApi
-from local_stack.processes import ChildProcess, StartError, free_port, log_tail
+from local_stack.processes import ChildProcess, StartError, free_port, log_tail, port_is_free
 
 REPO = Path(__file__).resolve().parent.parent
 MEMORY_BUDGET_ENV = "MME_TF_MEMORY_BUDGET_MB"  # as MME_HANDLER_MEMORY_BUDGET_MB is for MMS
@@ -60,6 +60,9 @@ class TfServingServer(MmeApi):
         return self
 
     def _spawn(self, timeout: float) -> None:
+        if not port_is_free(self.port):  # taken since it was chosen (a lazy start comes much later)
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"  # the gateway reads it on every call
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
         self.process = ChildProcess("the TF Serving backend", self.argv(), self.log_path, env=env, cwd=REPO).start()
         self._started = True
