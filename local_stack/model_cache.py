@@ -1,5 +1,6 @@
-"""Which TargetModels are loaded in a model server (MMS or TF Serving), and getting one there: download from S3, check,
-extract safely, `POST /models`, evicting least-recently-used models to stay in budget.
+"""Which TargetModels are loaded in a model server (MMS or TF Serving), and getting one there:
+download from S3, check, extract safely, `POST /models`, evicting least-recently-used models to
+stay in budget.
 
 This is what a SageMaker multi-model endpoint does on each instance; the local runtime
 gateway (gateway.py) puts the InvokeEndpoint wire protocol in front of it.
