@@ -66,7 +66,8 @@ def main() -> None:
         payload = served()
         served_s.append(time.perf_counter() - start)
     difference = float(np.abs(np.array(json.loads(payload)["predictions"]) - reference).max())
-    print(json.dumps({"served": served_s, "direct": direct_s, "decoded": decoded_s, "max_diff": difference, "body_bytes": len(body),
+    print(json.dumps({"served": served_s, "direct": direct_s, "decoded": decoded_s, "max_diff": difference,
+                      "body_bytes": len(body),
                       "in_process_load_s": in_process_cold}))
 
 

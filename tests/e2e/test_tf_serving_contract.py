@@ -53,7 +53,8 @@ def test_a_model_loads_once_answers_and_after_deletion_answers_404(server, model
     assert raw_load(server, "contract", model_dirs["cifar"]).status_code == 200
     second = raw_load(server, "contract", model_dirs["cifar"])
     assert second.status_code == 409 and "already loaded" in second.json()["error"]
-    answer = server.invoke("contract", json.dumps({"instances": pictures(models, "cifar").tolist()}), "application/json")
+    body = json.dumps({"instances": pictures(models, "cifar").tolist()})
+    answer = server.invoke("contract", body, "application/json")
     assert answer.status == 200
     assert np.abs(np.array(answer.json()["predictions"]) - np.load(models["cifar"].probabilities)[:2]).max() <= 1e-4
     # WHEN it is deleted
