@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up bench bench-all package image screenshots clean
+.PHONY: demo test up tf-env bench bench-all package image screenshots clean
 
 # Debian packages the stack and the tests need: Java for Multi Model Server's frontend, GNU tar
 # for the extraction property tests, Chromium and its matching chromedriver for the console's
@@ -35,17 +35,23 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-demo: $(STAMP)
+# The TensorFlow environment: its own venv in $(MME_REGISTRY_CACHE)/tf/venv (default .cache/tf/venv),
+# since TensorFlow needs numpy>=1.26 and mxnet numpy<1.24. Built from requirements-tf.txt when missing or
+# when the pins change (about 30 s), a no-op otherwise (local_stack/tf_env.py).
+tf-env:
+	@$(PYTHON) -m local_stack.tf_env --python $(PYTHON) >/dev/null
+
+demo: $(STAMP) tf-env
 	$(PY) -m local_stack.demo
 
-up: $(STAMP)
+up: $(STAMP) tf-env
 	$(PY) -m local_stack up
 
-test: $(STAMP)
+test: $(STAMP) tf-env
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # The README's console screenshots (docs/console/*.png), from the demo's data in headless Chromium.
-screenshots: $(STAMP)
+screenshots: $(STAMP) tf-env
 	$(PY) -m console.screenshots --out docs/console
 
 # The Lambda package and its SAM template, in build/lambda/. Needs no .venv: the build runs
@@ -63,7 +69,7 @@ bench: $(STAMP)
 	$(PY) bench/validate.py
 	$(PY) bench/client_import.py
 
-bench-all: bench
+bench-all: bench tf-env
 	$(PY) bench/container.py
 	$(PY) bench/client.py
 	$(PY) bench/registry_api.py

@@ -1,7 +1,9 @@
 """Benchmarks the MME container: executor variants, warm latency and throughput through a
-real MMS, and cold load time against plain MXNet measured in the same run.
+real MMS, and cold load time against plain MXNet measured in the same run; then the TF Serving
+backend's cold load and warm latency against plain in-process TensorFlow on the same SavedModel
+and inputs, and what building the TF environment adds to a fresh clone's set-up.
 
-    .venv/bin/python bench/container.py [--requests N]
+    .venv/bin/python bench/container.py [--requests N] [--skip-mms] [--skip-tf] [--tf-setup]
 
 Everything runs with OMP_NUM_THREADS=1, which is what MMS gives each worker unless told
 otherwise, so the in-process numbers compare like with like. Request counts are bounded;
@@ -28,7 +30,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "container"))
 
 import model_handler  # noqa: E402
+from local_stack import tf_env  # noqa: E402
 from local_stack.mms import start_mms  # noqa: E402
+from local_stack.tf_backend import TfServingServer  # noqa: E402
+from local_stack.tf_sample_models import train_cnns  # noqa: E402
 from local_stack.sample_models import cached_tarball, unpack  # noqa: E402
 
 MODELS = {"resnet_18": "resnet-18", "squeezenet_v1.0": "squeezenet_v1.0"}
@@ -189,17 +194,88 @@ def report_mms(tmp: Path, count: int) -> None:
             server.unload(name)
 
 
+# --- 3. the TF Serving backend ---------------------------------------------------------------
+
+
+def plain_tf_cold(model_dir: Path, shape: tuple) -> tuple[float, float]:
+    """(import + load + first call, load + first call) of the SavedModel in a fresh TF-venv Python."""
+    script = f"""
+import time; t0 = time.perf_counter()
+import json, numpy as np, tensorflow as tf
+t1 = time.perf_counter()
+f = tf.saved_model.load({str(model_dir / "1")!r}).signatures["serving_default"]
+f(image=tf.constant(np.zeros((1, *{tuple(shape)!r}), np.float32)))["output_0"].numpy()
+t2 = time.perf_counter()
+print(json.dumps([t2 - t0, t2 - t1]))
+"""
+    out = subprocess.run([str(tf_env.interpreter()), "-c", script], capture_output=True, text=True, check=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def report_tf(tmp: Path, count: int) -> None:
+    models = train_cnns(tmp / "tf-models")
+    start_s, server = timed(lambda: TfServingServer(tmp / "tf-serving", start_timeout=180).start())
+    print(f"\n== TF Serving backend process: start (Python + TensorFlow import) to first /ping {start_s:5.1f} s ==")
+    with server:
+        for name in ("cifar", "sign-language"):
+            model, model_dir = models[name], unpack(models[name].tarball, tmp / "tf-dirs" / name)
+            body = json.dumps({"instances": np.load(model.inputs)[:1].tolist()})
+            print(f"\n== TF Serving backend, {name} CNN ({'x'.join(map(str, model.shape))}): cold load ==")
+            load_s, response = timed(lambda: server.load(name, model_dir))
+            assert response.status_code == 200, response.text
+            first_s, _ = timed(lambda: server.invoke(name, body, "application/json"))
+            plain_total, plain_load = plain_tf_cold(model_dir, model.shape)
+            cold = load_s + first_s
+            print(f"  backend: POST /models {load_s * 1000:6.0f} ms + first invoke {first_s * 1000:5.0f} ms"
+                  f" = {cold * 1000:6.0f} ms (TF already imported in the backend)")
+            print(f"  plain TF, fresh process: import+load+call {plain_total * 1000:6.0f} ms"
+                  f"   (load+call {plain_load * 1000:5.0f} ms) -> backend / plain load+call {cold / plain_load:5.2f}x")
+            for batch in (1, 16):
+                out = subprocess.run(
+                    [str(tf_env.interpreter()), str(REPO / "bench" / "tf_latency.py"), "--url", server.url,
+                     "--name", name, "--model-dir", str(model_dir), "--inputs", str(model.inputs),
+                     "--batch", str(batch), "--count", str(count)],
+                    capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                latency, direct, decoded = (stats(result[k]) for k in ("served", "direct", "decoded"))
+                print(f"  warm, batch {batch:2d} (JSON {result['body_bytes'] / 1e3:5.0f} kB): backend {fmt(latency)}"
+                      f"   max|diff| {result['max_diff']:.1e}\n"
+                      f"      in-process TF on the decoded JSON {decoded['median']:7.2f} ms"
+                      f" -> {latency['median'] / decoded['median']:5.2f}x   (bare call on an array"
+                      f" {direct['median']:6.2f} ms -> {latency['median'] / direct['median']:5.2f}x)")
+            server.unload(name)
+
+
+def report_tf_setup(tmp: Path) -> None:
+    """Builds the TF venv from nothing into a scratch cache, as a fresh clone's `make` does (pip's own
+    download cache off, so every wheel comes from the index)."""
+    print("\n== TF environment set-up (fresh venv from requirements-tf.txt, no pip cache) ==")
+    env = {**os.environ, "MME_REGISTRY_CACHE": str(tmp / "fresh-cache"), "PIP_NO_CACHE_DIR": "1"}
+    seconds, _ = timed(lambda: subprocess.run([sys.executable, "-m", "local_stack.tf_env"], env=env, check=True,
+                                              capture_output=True, cwd=REPO))
+    size = sum(f.stat().st_size for f in (tmp / "fresh-cache").rglob("*") if f.is_file())
+    print(f"  python -m local_stack.tf_env: {seconds:5.1f} s, {size / 2**20:5.0f} MiB on disk")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=40, help="requests per latency / throughput run")
     parser.add_argument("--skip-variants", action="store_true")
     parser.add_argument("--skip-mms", action="store_true")
+    parser.add_argument("--skip-tf", action="store_true")
+    parser.add_argument("--tf-setup", action="store_true", help="also time building the TF venv from nothing")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-container-") as tmp:
         if not args.skip_variants:
             report_variants(Path(tmp))
         if not args.skip_mms:
             report_mms(Path(tmp), args.requests)
+        if not args.skip_tf:
+            tf_env.interpreter()  # says how to build it if missing
+            report_tf(Path(tmp), max(args.requests, 100))
+        if args.tf_setup:
+            report_tf_setup(Path(tmp))
 
 
 if __name__ == "__main__":

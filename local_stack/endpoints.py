@@ -4,7 +4,8 @@ read from the (emulated) SageMaker control plane.
 Any multi-model endpoint a user creates with boto3 is served, not only the registry's
 (DESIGN.md, invariant 9): a model may name its container as `PrimaryContainer` or as
 `Containers=[{...}]` (the AWS notebooks do the latter), and `ModelDataUrl` may be an
-`s3://` URL or the `https://` S3 URL forms SageMaker also accepts.
+`s3://` URL or the `https://` S3 URL forms SageMaker also accepts. The container's image says
+which backend serves it (`backend_for_image`), as it does on SageMaker.
 """
 from __future__ import annotations
 
@@ -25,12 +26,36 @@ _PATH_STYLE = re.compile(r"https://s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)
 _HOST_STYLE = re.compile(r"https://([^/]+)\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?/?(.*)", re.DOTALL)
 
 
+# Repositories of AWS's TensorFlow Serving inference images (the Deep Learning Container and the
+# older SageMaker one); any other image is served like the project's own MMS container.
+TF_SERVING_REPOSITORIES = frozenset({"tensorflow-inference", "sagemaker-tensorflow-serving"})
+MMS, TF_SERVING = "mms", "tf-serving"
+
+
 @dataclass(frozen=True)
 class EndpointTarget:
     name: str
     bucket: str
     prefix: str
     variant: str
+    image: str = ""
+
+    @property
+    def backend(self) -> str:
+        return backend_for_image(self.image)
+
+
+def image_repository(image: str) -> str:
+    """The last path segment of an image's repository, without registry, tag or digest:
+    `763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu` → `tensorflow-inference`."""
+    name = (image or "").split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[0].lower()
+
+
+def backend_for_image(image: str) -> str:
+    """Which local backend serves a container image: TF Serving for AWS's TF images, MMS otherwise."""
+    return TF_SERVING if image_repository(image) in TF_SERVING_REPOSITORIES else MMS
 
 
 def parse_model_data_url(url: str) -> tuple[str, str] | None:
@@ -90,4 +115,4 @@ class EndpointDirectory:
         if location is None:
             raise validation_error(f"Endpoint {name} has no S3 ModelDataUrl (s3://bucket/prefix/), "
                                    f"but {container.get('ModelDataUrl')!r}.")
-        return EndpointTarget(name, *location, variant["VariantName"])
+        return EndpointTarget(name, *location, variant["VariantName"], container.get("Image", ""))

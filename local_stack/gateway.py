@@ -7,7 +7,9 @@ to this server behaves as against AWS: it reads the endpoint's ModelDataUrl from
 (emulated) control plane (endpoints.py: any MultiModel endpoint a user creates), loads
 the TargetModel on first use (model_cache.py), and answers errors in the AWS JSON error
 shape so boto3 raises ValidationError or ModelError (with OriginalStatusCode and
-OriginalMessage).
+OriginalMessage). The endpoint's container image picks the backend, as on SageMaker: AWS's
+TensorFlow Serving images go to the TF Serving backend (tf_backend.py), every other image to
+MMS; each backend has its own ModelCache (its own budget, LRU and 507 handling).
 """
 from __future__ import annotations
 
@@ -18,14 +20,16 @@ import re
 import socket
 import threading
 import uuid
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 import requests
 from botocore.config import Config
 
-from local_stack.endpoints import EndpointDirectory
+from local_stack.endpoints import MMS, TF_SERVING, EndpointDirectory
 from local_stack.mms import MmeApi
 from local_stack.model_cache import (Budget, ModelCache, RuntimeApiError, model_error, model_not_ready, target_key,
                                      validation_error)
@@ -49,20 +53,52 @@ def _mms_lost_model(response: requests.Response) -> bool:
         return False
 
 
-class Gateway:
-    """InvokeEndpoint semantics over an EndpointDirectory, a ModelCache and MMS's invoke route."""
+def _tf_lost_model(response: requests.Response) -> bool:
+    """The TF Serving backend answers 404 on invoke only for a model it does not hold."""
+    return response.status_code == 404
 
-    def __init__(self, mms_url: str, session, cache_dir: Path, budget: Budget):
-        self.mms_url = mms_url.rstrip("/")
+
+@dataclass
+class Backend:
+    """One model server behind the gateway: its container API, what is loaded in it, and how it
+    says "I do not have that model"; `ready()` starts it if it starts on first use."""
+
+    name: str
+    cache: ModelCache
+    lost_model: Callable[[requests.Response], bool]
+    ready: Callable[[], object] = lambda: None
+
+    @property
+    def url(self) -> str:
+        return self.cache.mms.url
+
+
+class Gateway:
+    """InvokeEndpoint semantics over an EndpointDirectory, and a ModelCache and invoke route per backend."""
+
+    def __init__(self, mms_url: str, session, cache_dir: Path, budget: Budget, tf_serving=None):
+        """`tf_serving`: the TF Serving backend's MmeApi (a TfServingServer starts on first use), or None."""
         self.endpoints = EndpointDirectory(session.client("sagemaker"))
         # The model is streamed from one GetObject. botocore would check the object's CRC against the
         # bytes read, but the emulator gives a multipart object a whole-object checksum that is really
         # the parts' (no "-N" suffix), which never matches; the validator checks the gzip CRC-32 and
         # length of every byte instead.
         s3 = session.client("s3", config=Config(response_checksum_validation="when_required"))
-        self.cache = ModelCache(MmeApi(self.mms_url), s3, Path(cache_dir), budget)
+        self.backends = {MMS: Backend(MMS, ModelCache(MmeApi(mms_url), s3, Path(cache_dir), budget), _mms_lost_model)}
+        if tf_serving is not None:
+            self.backends[TF_SERVING] = Backend(TF_SERVING, ModelCache(tf_serving, s3, Path(cache_dir) / "tf", budget),
+                                                _tf_lost_model, getattr(tf_serving, "ensure_started", lambda: None))
         self.http = requests.Session()
         self.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+
+    @property
+    def cache(self) -> ModelCache:
+        """MMS's models (the registry's MXNet endpoint)."""
+        return self.backends[MMS].cache
+
+    def status(self) -> dict:
+        """Each backend's loaded models and hit/miss/eviction counts (the console's endpoint page)."""
+        return {"backends": [{"backend": name, **backend.cache.status()} for name, backend in self.backends.items()]}
 
     def invoke(self, endpoint_name: str, body: bytes, headers) -> tuple[int, dict, bytes]:
         target = headers.get(TARGET_MODEL)
@@ -70,22 +106,23 @@ class Gateway:
         if not target:
             raise validation_error(f"Endpoint {endpoint_name} is a multi-model endpoint: TargetModel is required.")
         key = target_key(endpoint.prefix, target)
+        backend = self._backend(endpoint)
         forward = {TARGET_MODEL: target, "Content-Type": headers.get("Content-Type") or "application/octet-stream"}
         for name in ("Accept", CUSTOM_ATTRIBUTES):
             if headers.get(name):
                 forward[name] = headers[name]
-        for _ in range(2):  # a second time only if MMS lost the model under us
+        for _ in range(2):  # a second time only if the backend lost the model under us
             try:
-                with self.cache.use(endpoint.bucket, key) as model:
+                with backend.cache.use(endpoint.bucket, key) as model:
                     response = self.http.post(
-                        f"{self.mms_url}/models/{model}/invoke", data=body, headers=forward, timeout=INVOKE_TIMEOUT
+                        f"{backend.url}/models/{model}/invoke", data=body, headers=forward, timeout=INVOKE_TIMEOUT
                     )
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                # MMS went away (before or while answering): its supervisor is restarting it
+                # the backend went away (before or while answering): its supervisor is restarting it
                 raise model_not_ready(f"The model server is restarting; retry {target} shortly. ({exc})") from exc
-            if not _mms_lost_model(response):
+            if not backend.lost_model(response):
                 break
-            self.cache.forget(model)
+            backend.cache.forget(model)
         if response.status_code >= 400:
             raise model_error(response.status_code, response.content, "model")
         answer = {
@@ -96,11 +133,22 @@ class Gateway:
             answer[CUSTOM_ATTRIBUTES] = response.headers[CUSTOM_ATTRIBUTES]
         return 200, answer, response.content
 
-    def backend_restarted(self) -> None:
-        """MMS came back empty: forget every model (the next invoke loads it again) and every pooled connection."""
-        self.cache.forget_all()
+    def _backend(self, endpoint) -> Backend:
+        backend = self.backends.get(endpoint.backend)
+        if backend is None:
+            raise validation_error(f"Endpoint {endpoint.name} serves the image {endpoint.image!r}, which needs the "
+                                   "TF Serving backend; this gateway was started without one.")
+        try:
+            backend.ready()
+        except Exception as exc:  # noqa: BLE001 - a backend that cannot start is the container failing
+            raise model_error(500, str(exc), f"the {backend.name} backend starting") from exc
+        return backend
+
+    def backend_restarted(self, backend: str = MMS) -> None:
+        """A backend came back empty: forget its models (the next invoke loads each again) and pooled connections."""
+        self.backends[backend].cache.forget_all()
         self.http.close()
-        self.cache.mms.http.close()
+        self.backends[backend].cache.mms.http.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -117,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path == "/ping":
             self._send(200, {"Content-Type": "application/json"}, b'{"status": "healthy"}')
         elif urlsplit(self.path).path == "/status":  # read-only: what the console's endpoint page shows
-            status = json.dumps(self.server.gateway.cache.status()).encode()
+            status = json.dumps(self.server.gateway.status()).encode()
             self._send(200, {"Content-Type": "application/json"}, status)
         else:
             self._error(RuntimeApiError(404, "UnknownOperationException", f"no route GET {self.path}"))
@@ -191,8 +239,9 @@ class GatewayServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        tf_serving=None,
     ):
-        self.gateway = Gateway(mms_url, session, cache_dir, budget)
+        self.gateway = Gateway(mms_url, session, cache_dir, budget, tf_serving)
         self._address = (host, port)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -238,10 +287,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path(".local/gateway-models"))
     parser.add_argument("--max-models", type=int, default=Budget.max_models)
     parser.add_argument("--max-mb", type=int, help="budget for the extracted models' bytes")
+    parser.add_argument("--tf-url", help="a running TF Serving backend (python -m local_stack.tf_serving)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     budget = Budget(args.max_models, args.max_mb * 2**20 if args.max_mb else None)
-    server = GatewayServer(args.mms_url, boto3.Session(), args.cache_dir, budget, port=args.port).start()
+    tf_serving = MmeApi(args.tf_url) if args.tf_url else None
+    server = GatewayServer(args.mms_url, boto3.Session(), args.cache_dir, budget, port=args.port,
+                           tf_serving=tf_serving).start()
     print(f"gateway on {server.url}; export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={server.url}", flush=True)
     try:
         threading.Event().wait()

@@ -1,5 +1,6 @@
-"""Which TargetModels are loaded in MMS, and getting one there: download from S3, check,
-extract safely, `POST /models`, evicting least-recently-used models to stay in budget.
+"""Which TargetModels are loaded in a model server (MMS or TF Serving), and getting one there:
+download from S3, check, extract safely, `POST /models`, evicting least-recently-used models to
+stay in budget.
 
 This is what a SageMaker multi-model endpoint does on each instance; the local runtime
 gateway (gateway.py) puts the InvokeEndpoint wire protocol in front of it.
@@ -201,7 +202,9 @@ class _Tee(io.RawIOBase):
 
 
 class ModelCache:
-    """Loads TargetModels into one MMS on demand and keeps it within a budget (LRU)."""
+    """Loads TargetModels into one model server on demand and keeps it within a budget (LRU).
+
+    `mms` is any server of the MME container API: MMS, or the TF Serving backend (tf_backend.py)."""
 
     def __init__(self, mms: MmeApi, s3, cache_dir: Path, budget: Budget = Budget()):
         self.mms, self.s3, self.budget = mms, s3, budget

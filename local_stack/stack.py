@@ -4,10 +4,11 @@
     registry API (`chalice local`, child process)
     event pump (child process)           SQS → the Chalice ingest handler, as Lambda would
     MMS (the container entrypoint, child process)
-    runtime gateway (thread)             InvokeEndpoint → MMS, loading models from models/
+    TF Serving backend (child process under the TF venv, started on the first TF invoke)
+    runtime gateway (thread)             InvokeEndpoint → MMS or TF Serving, by the endpoint's image
     console (thread)                     the web pages (console/), over the registry API
 
-Once up, a supervisor (supervisor.py) restarts the API, the pump and MMS when one dies
+Once up, a supervisor (supervisor.py) restarts the API, the pump, MMS and TF Serving when one dies
 or stops answering; the emulator holds all state, so its death is reported, not hidden.
 `Stack` is a context manager: leaving it stops everything it started. Start it from the
 main thread: its children are told to stop when the thread that started them ends.
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from local_stack.endpoints import TF_SERVING
 from local_stack.processes import ChildProcess, StartError, free_port, port_is_free
 from local_stack.supervisor import Supervisor, Watched
 
@@ -106,6 +108,7 @@ class Stack:
         self.emulator: ChildProcess | None = None
         self.api: ChildProcess | None = None
         self.mms = None
+        self.tf = None
         self.gateway = None
         self.console = None
         self.pump: ChildProcess | None = None
@@ -148,6 +151,7 @@ class Stack:
             if self._mms_error is not None or self.mms is None:
                 raise StartError(f"the model server did not start: {self._mms_error}")
             self.say(f"- model server (MMS)  up on {self.mms.url}")
+            self._prepare_tf()
             self._start_gateway()
             self._start_pump()
             self.api.wait_for_http(f"{config.api_url}/health", config.start_timeout,
@@ -210,6 +214,18 @@ class Stack:
         except BaseException as error:  # reported by start() in the main thread
             self._mms_error = error
 
+    def _prepare_tf(self) -> None:
+        """The TF Serving backend, started by the first invoke of an endpoint whose image is AWS's TF one:
+        TensorFlow's import costs seconds an MXNet-only session need not pay."""
+        from local_stack import tf_env
+        from local_stack.tf_backend import TfServingServer
+
+        self.tf = TfServingServer(self.config.workdir / "tf-serving", lazy=True,
+                                  start_timeout=self.config.start_timeout)
+        state = "starts on the first TF invoke" if tf_env.is_current() else \
+            f"cannot start: the TF environment is not built (make tf-env, into {tf_env.venv_dir()})"
+        self.say(f"- TF Serving backend  {state} ({self.tf.url})")
+
     def _start_gateway(self) -> None:
         import boto3
 
@@ -218,9 +234,9 @@ class Stack:
 
         budget = Budget() if self.config.model_budget is None else Budget(max_models=self.config.model_budget)
         self.gateway = GatewayServer(self.mms.url, boto3.Session(region_name=REGION), self.config.workdir / "gateway",
-                                     budget, host=HOST, port=self.config.gateway_port).start()
-        self.say(f"- runtime gateway     up on {self.config.gateway_url} (InvokeEndpoint → MMS, "
-                 f"at most {budget.max_models} models loaded)")
+                                     budget, host=HOST, port=self.config.gateway_port, tf_serving=self.tf).start()
+        self.say(f"- runtime gateway     up on {self.config.gateway_url} (InvokeEndpoint → MMS or TF Serving, "
+                 f"at most {budget.max_models} models loaded in each)")
 
     def _start_console(self) -> None:
         from console.backends import Backends
@@ -250,6 +266,9 @@ class Stack:
             Watched("the AWS emulator", self.emulator, restart=False),
             Watched("the model server (MMS)", self.mms, healthy=self.mms.ping,
                     on_stopped=self.gateway.gateway.backend_restarted, on_started=self.write_env_file),
+            Watched("the TF Serving backend", self.tf, healthy=self.tf.healthy,
+                    on_stopped=lambda: self.gateway.gateway.backend_restarted(TF_SERVING),
+                    on_started=self.write_env_file),
             Watched("the registry API", self.api, healthy=lambda: _answers(api_health), on_started=self.write_env_file),
             Watched("the event pump", self.pump, on_started=self.write_env_file),
         ], say=self.say, start_timeout=self.config.start_timeout).start()
@@ -257,9 +276,10 @@ class Stack:
     def describe(self) -> dict:
         """Every address of the running stack, including the internal ones (MMS) tests and benches look at."""
         pids = {name: process.process.pid for name, process in (("emulator", self.emulator), ("api", self.api),
-                                                          ("pump", self.pump), ("mms", self.mms))
+                                                          ("pump", self.pump), ("mms", self.mms), ("tf", self.tf))
                 if process is not None and process.process is not None}
-        return {**self.env, "mms_url": self.mms.url if self.mms else None, "workdir": str(self.config.workdir),
+        return {**self.env, "mms_url": self.mms.url if self.mms else None,
+                "tf_url": self.tf.url if self.tf else None, "workdir": str(self.config.workdir),
                 "console_url": self.console.url if self.console else None,
                 "queue_url": self.resources.get("queue_url"), "dlq_url": self.resources.get("dlq_url"),
                 "pids": pids}
@@ -291,12 +311,13 @@ class Stack:
                            ("runtime gateway", lambda: self.gateway and self.gateway.stop()),
                            ("registry API", lambda: self.api and self.api.stop()),
                            ("model server", lambda: self.mms and self.mms.stop()),
+                           ("TF Serving backend", lambda: self.tf and self.tf.stop()),
                            ("AWS emulator", lambda: self.emulator and self.emulator.stop())):
             try:
                 stop()
             except Exception as error:  # noqa: BLE001 - report and carry on stopping the rest
                 self.say(f"  (stopping the {name} failed: {error})")
-        self.pump = self.gateway = self.console = self.api = self.mms = self.emulator = self.supervisor = None
+        self.pump = self.gateway = self.console = self.api = self.mms = self.tf = self.emulator = self.supervisor = None
 
     def __enter__(self) -> "Stack":
         return self.start()
