@@ -274,3 +274,13 @@ def test_a_target_no_endpoint_serves_is_an_error_that_says_so_before_any_invoke(
     with pytest.raises(Exception, match="no endpoint serves cifar_v2.tar.gz \\(tensorflow\\)"):
         client.invoke("vision", b"{}")
     assert runtime.calls == []
+
+
+def test_the_cli_names_the_endpoint_of_an_alias_and_each_framework_of_a_split():
+    from client.commands_alias import describe_endpoints
+
+    plain = {**split_across_frameworks(), "targets": split_across_frameworks()["targets"][:1]}
+
+    assert describe_endpoints(plain) == "on mme-registry-local"
+    assert describe_endpoints(split_across_frameworks()) == \
+        "on mme-registry-local (mxnet), mme-registry-local-tf (tensorflow)"

@@ -12,9 +12,9 @@ remaining bytes are still read and hashed.
 Rule id families: `format.*` (not a gzip'd tar at all), `gzip.*` (CRC, length,
 truncation), `tar.*` (headers, end marker), `safety.*` (member types and names,
 member_names.py), `limits.*` (members, size, ratio, pax headers), `archive.empty`,
-`layout.unknown`, `mxnet.*` and `tensorflow.*` (mxnet.py, shapes.py,
-tensorflow.py: layout and the serving_default signature); `archive.unreadable` is the catch-all for a fault no other rule
-names. tests/hostile_tarballs.py has an archive for each.
+`layout.unknown`, `mxnet.*` and `tensorflow.*` (mxnet.py, shapes.py, tensorflow.py:
+layout and the serving_default signature); `archive.unreadable` is the catch-all for a
+fault no other rule names. tests/hostile_tarballs.py has an archive for each.
 """
 from __future__ import annotations
 

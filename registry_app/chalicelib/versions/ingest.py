@@ -165,8 +165,8 @@ class Ingestor:
         self._store.put_version(VersionRecord(
             name=source.name, version=version, target_key=target_key,
             target_model=names.target_model(source.name, version), sha256=report.sha256,
-            size=report.compressed_bytes, framework=report.layout, input_shapes=report.input_shapes, outputs=report.outputs,
-            labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
+            size=report.compressed_bytes, framework=report.layout, input_shapes=report.input_shapes,
+            outputs=report.outputs, labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
             event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader,
             claimed_uploader=source.claimed_uploader, requested_aliases=source.aliases, metadata=source.metadata,
         ))
