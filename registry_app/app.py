@@ -257,9 +257,8 @@ def request_upload(name: str, body: s.RequestUpload, actor: str):
 @api.route("/aliases", "GET", summary="Aliases, by name", answer=s.AliasList, query=s.PageQuery, errors=(400,))
 def list_aliases(query: s.PageQuery):
     aliases, token = get_aliases().list_aliases(query.limit, query.next_token)
-    memo: dict = {}  # a listing reads each version once
-    return s.AliasList(items=[s.AliasView.of(a, get_routes().of(a.targets, strict=False, memo=memo))
-                              for a in aliases], next_token=token)
+    return s.AliasList(items=[s.AliasView.of(a, get_routes().of(a.targets, strict=False)) for a in aliases],
+                       next_token=token)
 
 
 @api.route("/aliases/{alias}", "GET", summary="Resolve an alias to its endpoint(s) and TargetModel(s)",
