@@ -72,8 +72,12 @@ class PublisherSettings(BaseSettings):
         prefix = self.models_prefix.strip("/")
         return f"s3://{self.bucket}/{prefix}/" if prefix else f"s3://{self.bucket}/"
 
-    def tensorflow_image_in(self, region: str) -> str:
-        return self.tensorflow_image or TENSORFLOW_IMAGE.format(region=region)
+    def tensorflow_image_in(self, region: str | None) -> str:
+        if self.tensorflow_image:
+            return self.tensorflow_image
+        if not region:
+            raise ValueError("the TF Serving image's default names the region: give --region or --tensorflow-image")
+        return TENSORFLOW_IMAGE.format(region=region)
 
     @classmethod
     def load(cls, config_file: Path | None = None, **flags) -> "PublisherSettings":
