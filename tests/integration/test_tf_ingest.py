@@ -76,3 +76,19 @@ def test_without_a_tensorflow_endpoint_the_warm_up_fails_and_says_which_setting(
     assert runtime.calls == []
     assert "no endpoint serves tensorflow here: set REGISTRY_TENSORFLOW_ENDPOINT" in upload.warmup
     assert app_module.get_alias_store().get("cifar") is None
+
+
+def test_a_failed_tensorflow_warm_up_run_again_warms_on_the_tensorflow_endpoint_and_moves_the_alias(
+        app_module, cifar_tarball):
+    from chalicelib.versions.rewarm import Rewarmer
+
+    ingest(app_module, cifar_tarball, RecordingRuntime(client_error("ModelError", "not yet", status=500)))
+    runtime = RecordingRuntime()
+    settings = app_module.settings.model_copy(update={"warmup": True})
+
+    done = Rewarmer(app_module.get_store(), app_module.get_aliases(), runtime, settings).run("cifar", 1, "operator")
+
+    assert done.ok and done.aliases == {"cifar": "created at v1"}
+    (call,) = runtime.calls
+    assert call["EndpointName"] == "mme-registry-local-tf"
+    assert call["Body"] == {"instances": [[[[0.0] * 3] * 32] * 32]}
