@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from . import mxnet
 from . import tensorflow
-from .layout_result import PACK_HINT, Failure, LayoutResult
+from .layout_result import Failure, LayoutResult
 from .limits import DEFAULT_MAX_INPUT_ELEMENTS
 from .mxnet import PARAMS_MAGIC, SYMBOL_CAP, SYNSET_CAP
 from .shapes import SHAPES_CAP
@@ -37,10 +37,9 @@ def check_layout(members: list[Entry], captured: dict[str, bytes],
         return mxnet.check(files, captured, max_input_elements)
     if tensorflow.has_saved_model(files):
         return tensorflow.check(files, captured, max_input_elements)
-    nested = sorted({name.rsplit("/", 1)[0] for name in files if mxnet.is_mxnet_file(name.rsplit("/", 1)[-1])})
-    if nested:
-        message = f"the MXNet files sit in folder '{nested[0]}/', not at the archive root: {PACK_HINT}"
-        return LayoutResult(layout="mxnet", failures=[("mxnet.not_at_root", message)])
+    nested = mxnet.not_at_root(files)
+    if nested is not None:
+        return nested
     message = (
         "no known model layout: expected <prefix>-symbol.json, <prefix>-NNNN.params and <prefix>-shapes.json "
         "at the archive root (MXNet) or <version>/saved_model.pb (TensorFlow Serving)"
