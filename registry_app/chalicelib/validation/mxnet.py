@@ -42,7 +42,8 @@ def is_mxnet_file(name: str) -> bool:
 
 def not_at_root(files: dict[str, Entry]) -> LayoutResult | None:
     """MXNet files packed inside a folder: the handler looks at the archive root only."""
-    nested = sorted({name.rsplit("/", 1)[0] for name in files if "/" in name and is_mxnet_file(name.rsplit("/", 1)[-1])})
+    nested = sorted({name.rsplit("/", 1)[0] for name in files
+                     if "/" in name and is_mxnet_file(name.rsplit("/", 1)[-1])})
     if not nested:
         return None
     message = f"the MXNet files sit in folder '{nested[0]}/', not at the archive root: {PACK_HINT}"
