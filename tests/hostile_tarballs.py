@@ -332,6 +332,10 @@ ALL_CASES: list[HostileCase] = [
                 lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info()}, {})})),
     HostileCase("tf_saved_model_over_the_cap", "tensorflow.saved_model_too_large",
                 lambda: tgz({**tf_files(), "1/saved_model.pb": sm.saved_model() + _sparse_noise(SAVED_MODEL_CAP)})),
+    HostileCase("tf_without_variables", "tensorflow.variables_missing",
+                lambda: tgz({name: data for name, data in tf_files().items() if "/variables/" not in name})),
+    HostileCase("tf_missing_a_variables_shard", "tensorflow.variables_missing", lambda: tgz({
+        **tf_files(), "1/variables/variables.data-00001-of-00003": noise(64)})),
     HostileCase("tf_not_a_predict_signature", "tensorflow.signature_method", lambda: tgz({
         **tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info()}, method="tensorflow/train")})),
 ]

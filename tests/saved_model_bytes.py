@@ -38,10 +38,13 @@ def signature(inputs: dict[str, bytes], outputs: dict[str, bytes], method: str =
     return b"".join(entries) + field(3, method)
 
 
-def saved_model(signatures: dict[str, bytes] | None = None, tags: tuple[str, ...] = ("serve",)) -> bytes:
+def saved_model(signatures: dict[str, bytes] | None = None, tags: tuple[str, ...] = ("serve",),
+                saver: bool = True) -> bytes:
+    """A SavedModel of one MetaGraph; with `saver`, one that restores variables/ (as every TF 2 export does)."""
     if signatures is None:
         signatures = {"serving_default": signature({"x": tensor_info()}, {"y": tensor_info()})}
     meta_info = field(1, "") + b"".join(field(4, tag) for tag in tags) + field(5, "2.19.1")
     graph = field(1, meta_info) + field(2, b"\x0a\x00")  # an empty graph_def, skipped by the reader
+    graph += field(3, field(1, "save/filename:0")) if saver else b""
     graph += b"".join(field(5, field(1, name) + field(2, body)) for name, body in signatures.items())
     return field(1, 1) + field(2, graph)

@@ -1,6 +1,7 @@
 """SavedModels exported by TensorFlow 2.19 / Keras 3 (in the TF venv): the registry's reader
 agrees with TensorFlow's own reading of every signature, and the validator accepts what TF
 Serving can feed and names the rule of what it cannot."""
+import shutil
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,15 @@ def test_a_corrupted_keras_saved_model_is_rejected_as_unreadable(samples, tmp_pa
 
     assert [f.rule for f in report.failures] == ["tensorflow.saved_model_unreadable"]
     assert "1/saved_model.pb is not a SavedModel" in report.failures[0].message
+
+
+def test_a_savedmodel_packed_without_its_variables_is_rejected_as_tensorflow_fails_to_load_it(samples, tmp_path):
+    # TensorFlow 2.19 itself: "Unsuccessful TensorSliceReader constructor: Failed to find any matching files
+    # for .../variables/variables" for every export without variables/, even one with no variables at all.
+    model = tmp_path / "model"
+    shutil.copytree(samples / "explicit", model)
+    shutil.rmtree(model / "1" / "variables")
+
+    report = validate_file(pack(model, tmp_path / "no_variables.tar.gz"))
+
+    assert [f.rule for f in report.failures] == ["tensorflow.variables_missing"]

@@ -177,6 +177,7 @@ def test_tensorflow_accepts_several_versions_and_a_code_folder():
         "1/saved_model.pb": b"pb",  # not served: TF Serving serves the highest version only
         "2/saved_model.pb": saved_model(),
         "2/variables/variables.index": b"i",
+        "2/variables/variables.data-00000-of-00001": b"d",
         "code/inference.py": b"",
         "code/requirements.txt": b"",
     }

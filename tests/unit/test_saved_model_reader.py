@@ -85,7 +85,7 @@ def test_captures_keep_only_the_highest_versions_saved_model():
 
 
 def test_the_served_version_is_the_highest_number_not_the_last_in_text_order():
-    good, bad = saved_model(), b"not a protobuf \xff"
+    good, bad = saved_model(saver=False), b"not a protobuf \xff"
     files = {"9/saved_model.pb": bad, "10/saved_model.pb": good}
 
     result = check_layout([Entry(name, len(data), "file") for name, data in files.items()], files)
@@ -97,7 +97,7 @@ def test_the_served_version_is_the_highest_number_not_the_last_in_text_order():
 def test_string_bool_and_int_inputs_are_recorded_with_their_dtypes():
     graph = saved_model({"serving_default": signature(
         {"text": tensor_info("string", [-1]), "flag": tensor_info("bool", [-1, 1]), "n": tensor_info("int64", [1, 2])},
-        {"out": tensor_info("string", [-1])})})
+        {"out": tensor_info("string", [-1])})}, saver=False)
 
     result = check_layout([Entry("3/saved_model.pb", len(graph), "file")], {"3/saved_model.pb": graph})
 
@@ -106,3 +106,18 @@ def test_string_bool_and_int_inputs_are_recorded_with_their_dtypes():
                                    {"name": "n", "dtype": "int64", "shape": [1, 2]},
                                    {"name": "text", "dtype": "string", "shape": [-1]}]
     assert result.outputs == [{"name": "out", "dtype": "string", "shape": [-1]}]
+
+
+def test_a_graph_with_a_saver_needs_its_variables_index_and_every_shard():
+    graph = saved_model()
+    shards = {f"1/variables/variables.data-0000{n}-of-00002": b"d" for n in (0, 1)}
+    whole = {"1/saved_model.pb": graph, "1/variables/variables.index": b"i", **shards}
+
+    def rules(files):
+        return [rule for rule, _ in check_layout([Entry(n, len(d), "file") for n, d in files.items()], files).failures]
+
+    assert rules(whole) == []
+    one_shard_short = {name: data for name, data in whole.items() if not name.endswith("00001-of-00002")}
+    assert rules(one_shard_short) == ["tensorflow.variables_missing"]
+    assert rules({k: v for k, v in whole.items() if "/variables/" not in k}) == ["tensorflow.variables_missing"]
+    assert rules({"1/saved_model.pb": saved_model(saver=False)}) == []  # nothing to restore: no variables/ needed

@@ -40,6 +40,7 @@ class Signature:
 class MetaGraph:
     tags: tuple[str, ...]
     signatures: dict[str, Signature] = field(default_factory=dict)
+    restores_variables: bool = False  # it has a saver_def: loading reads variables/variables.index and its shards
 
 
 def read_saved_model(data: bytes) -> list[MetaGraph]:
@@ -53,13 +54,17 @@ def read_saved_model(data: bytes) -> list[MetaGraph]:
 def _meta_graph(data: memoryview) -> MetaGraph:
     tags: list[str] = []
     signatures: dict[str, Signature] = {}
+    saver = False
     for key, _, value in fields(data):
         if key == 1:  # MetaInfoDef; its field 4 is the repeated tag
             tags += [text(tag, "a tag") for k, _, tag in fields(message(value, "MetaInfoDef")) if k == 4]
+        elif key == 3:  # SaverDef: only its presence matters here
+            message(value, "a SaverDef")
+            saver = True
         elif key == 5:  # map<string, SignatureDef> signature_def
             name, body = _map_entry(message(value, "a signature_def entry"))
             signatures[name] = _signature(body)
-    return MetaGraph(tuple(tags), signatures)
+    return MetaGraph(tuple(tags), signatures, saver)
 
 
 def _map_entry(data: memoryview) -> tuple[str, memoryview]:

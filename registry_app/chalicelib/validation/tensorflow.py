@@ -28,6 +28,7 @@ JSON_DTYPES = frozenset({"float16", "float32", "float64", "int8", "int16", "int3
 
 _VERSION_DIR = re.compile(r"[0-9]+", re.ASCII)
 _ROOT_SAVED_MODEL = re.compile(r"(?P<v>[0-9]+)/saved_model\.pb", re.ASCII)
+_SHARD = re.compile(r"variables\.data-(?P<n>[0-9]{5})-of-(?P<of>[0-9]{5})", re.ASCII)
 
 
 def capture_limit(name: str) -> int:
@@ -65,8 +66,12 @@ def check(files: dict[str, Entry], captured: dict[str, bytes], max_input_element
     if result.failures:
         return result
     served = max((name for name in files if _version(name) is not None), key=_version)
-    signature, failures = _signature(served, captured.get(served, b""))
-    result.failures += failures or _signature_failures(served, signature, max_input_elements)
+    graph, failures = _serving_graph(served, captured.get(served, b""))
+    if graph is not None:
+        signature = graph.signatures[SIGNATURE]
+        failures = _variables_failures(served, graph, files) + _signature_failures(served, signature,
+                                                                                   max_input_elements)
+    result.failures += failures
     if not result.failures:
         result.input_shapes = [_described(name, spec) for name, spec in sorted(signature.inputs.items())]
         result.outputs = [_described(name, spec) for name, spec in sorted(signature.outputs.items())]
@@ -101,8 +106,8 @@ def _layout_failures(files: dict[str, Entry]) -> list[Failure]:
     return failures
 
 
-def _signature(name: str, data: bytes) -> tuple[Signature | None, list[Failure]]:
-    """The served graph's serving_default signature, or why TF Serving could not find it."""
+def _serving_graph(name: str, data: bytes) -> tuple[MetaGraph | None, list[Failure]]:
+    """The MetaGraph TF Serving loads, with its serving_default signature, or why there is none."""
     if len(data) > SAVED_MODEL_CAP:
         return None, [("tensorflow.saved_model_too_large", f"{name} is larger than {SAVED_MODEL_CAP // MIB} MiB: "
                        "the registry reads the serving signature from it and reads at most that much")]
@@ -120,7 +125,26 @@ def _signature(name: str, data: bytes) -> tuple[Signature | None, list[Failure]]
         return None, [("tensorflow.no_serving_default", f"{name} has no '{SIGNATURE}' signature (it has: "
                        f"{_names(graph)}): TF Serving answers predict requests with that one; export with "
                        "signatures={'serving_default': fn}")]
-    return graph.signatures[SIGNATURE], []
+    return graph, []
+
+
+def _variables_failures(name: str, graph: MetaGraph, files: dict[str, Entry]) -> list[Failure]:
+    """A graph with a saver restores variables/variables.index and every data shard it names."""
+    if not graph.restores_variables:
+        return []
+    folder = name.rsplit("/", 1)[0] + "/variables/"
+    shards = [_SHARD.fullmatch(path[len(folder):]) for path in files if path.startswith(folder)]
+    counts = {int(match["of"]) for match in shards if match}
+    present = {int(match["n"]) for match in shards if match}
+    if folder + "variables.index" not in files or not counts:
+        return [("tensorflow.variables_missing", f"{folder}variables.index and its variables.data-* shards are "
+                 f"missing: {name} restores its variables from them (export the whole SavedModel folder)")]
+    missing = sorted(set(range(max(counts))) - present)
+    if len(counts) > 1 or missing:
+        return [("tensorflow.variables_missing", f"{folder} lacks variables.data shard(s) "
+                 f"{', '.join(f'{n:05d}' for n in missing[:5]) or '(they disagree on their count)'}: "
+                 "TensorFlow cannot restore the variables without every shard")]
+    return []
 
 
 def _signature_failures(name: str, signature: Signature, max_input_elements: int) -> list[Failure]:
