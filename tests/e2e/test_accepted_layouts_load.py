@@ -20,7 +20,7 @@ from tf_env import run_tf, tf_samples
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mms")]
 
-TF_CASES = ("keras_cnn", "keras_two_inputs", "explicit", "mixed", "versions")
+TF_CASES = ("keras_cnn", "keras_two_inputs", "explicit", "mixed", "uneven_batches", "versions")
 
 
 def _mxnet_layouts(root: Path) -> dict[str, Path]:
@@ -88,5 +88,6 @@ def test_every_accepted_tensorflow_layout_loads_in_tensorflow_and_answers_its_wa
     for name, result in results.items():
         report = accepted[name][0]
         assert sorted(result["outputs"]) == sorted(output["name"] for output in report.outputs), name
-        assert all(shape[:1] == [1] for shape in result["outputs"].values()), (name, result)
+        if name != "tf_uneven_batches":  # its output is a scalar sum
+            assert all(shape[:1] == [1] for shape in result["outputs"].values()), (name, result)
     assert results["tf_versions"]["version"] == "10"

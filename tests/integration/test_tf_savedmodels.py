@@ -19,6 +19,8 @@ ACCEPTED = {  # case -> the recorded inputs
     "mixed": [{"name": "count", "dtype": "int64", "shape": [-1, 1]},
               {"name": "image", "dtype": "float32", "shape": [-1, 8, 8, 1]},
               {"name": "tag", "dtype": "string", "shape": [-1]}],
+    "uneven_batches": [{"name": "a", "dtype": "float32", "shape": [2, 1]},
+                       {"name": "b", "dtype": "int64", "shape": [3]}],
     "versions": [{"name": "x", "dtype": "float32", "shape": [-1, 4]}],  # 10/, not 9/
 }
 REJECTED = {

@@ -53,6 +53,15 @@ def function_module(spec, body):
     return module
 
 
+def uneven_batches(path):
+    """Two inputs whose fixed first dimensions differ: TF Serving feeds them only as columns."""
+    module = tf.Module()
+    module.predict = tf.function(lambda a, b: {"total": tf.reduce_sum(a) + tf.cast(tf.reduce_sum(b), tf.float32)},
+                                 input_signature=[tf.TensorSpec([2, 1], tf.float32, name="a"),
+                                                  tf.TensorSpec([3], tf.int64, name="b")])
+    tf.saved_model.save(module, path, signatures={"serving_default": module.predict})
+
+
 def explicit(path):
     module = Linear()
     tf.saved_model.save(module, path, signatures={"serving_default": module.predict})
@@ -83,6 +92,7 @@ CASES = {  # case -> {version folder: exporter}
     "keras_two_inputs": {"1": keras_two_inputs},
     "explicit": {"1": explicit},
     "mixed": {"1": mixed},
+    "uneven_batches": {"1": uneven_batches},
     "no_serving_default": {"1": without_serving_default},
     "complex_input": {"1": complex_input},
     "scalar_input": {"1": scalar_input},

@@ -147,7 +147,6 @@ def test_a_fixed_batch_dimension_is_sent_as_that_many_instances():
     [{"name": "z", "dtype": "complex64", "shape": [-1, 2]}],  # no JSON value for it
     [{"name": "s", "dtype": "float32", "shape": []}],  # no batch dimension
     [{"name": "s", "dtype": "float32", "shape": None}],  # unknown rank
-    [{"name": "a", "dtype": "float32", "shape": [2, 1]}, {"name": "b", "dtype": "float32", "shape": [3, 1]}],
 ])
 def test_a_tensorflow_signature_no_request_can_feed_gets_no_sample(inputs):
     with pytest.raises(ValueError):
@@ -162,3 +161,10 @@ def test_the_framework_chooses_the_form_of_the_sample():
     two = [{"name": "a", "dtype": "int32", "shape": [1, 1]}, {"name": "b", "dtype": "int32", "shape": [1, 1]}]
     assert json.loads(payload_for("mxnet", two)[0]) == {"inputs": {"a": [[0.0]], "b": [[0.0]]}}
     assert json.loads(payload_for("tensorflow", two)[0]) == {"instances": [{"a": [0], "b": [0]}]}
+
+
+def test_inputs_whose_fixed_first_dimensions_differ_are_sent_as_columns():
+    body, _ = tensorflow_payload([{"name": "a", "dtype": "float32", "shape": [2, 1]},
+                                  {"name": "b", "dtype": "int64", "shape": [3]}])
+
+    assert json.loads(body) == {"inputs": {"a": [[0.0], [0.0]], "b": [0, 0, 0]}}

@@ -4,7 +4,8 @@ MXNet (the project's container): the inputs of `<p>-shapes.json`, a batch of 1 o
 `{"instances": [...]}` for one input, `{"inputs": {"<name>": [...]}}` for several.
 TensorFlow (TF Serving's REST predict): the `serving_default` inputs the validator
 recorded, `{"instances": [...]}` in row form (one dict per instance when there are
-several inputs), unknown dimensions as 1, zeros of each input's dtype (0, 0.0, false, "").
+several inputs; columns when their fixed first dimensions differ), unknown dimensions as
+1, zeros of each input's dtype (0, 0.0, false, "").
 Plain Python and json only: this runs in the ingest Lambda.
 """
 from __future__ import annotations
@@ -56,21 +57,21 @@ def sample_payload(input_shapes: list[dict], *, fill: str = "zeros", seed: int =
 
 def tensorflow_payload(inputs: list[dict]) -> tuple[bytes, str]:
     """`{"instances": [...]}` for a serving_default signature: a batch of 1 (or the batch a fixed first
-    dimension demands), unknown dimensions as 1, dtype-correct zeros."""
+    dimension demands), unknown dimensions as 1, dtype-correct zeros; TF Serving's columnar
+    `{"inputs": {...}}` when fixed first dimensions differ, which rows cannot express."""
     names = _names(inputs)
     shapes = [[size if size > 0 else 1 for size in _tf_shape(entry)] for entry in inputs]
     elements = 0
     for shape in shapes:
         elements += _checked_elements(shape, elements)
-    batch = shapes[0][0]
-    if any(shape[0] != batch for shape in shapes):
-        raise ValueError(f"the inputs' first dimensions differ ({[s[0] for s in shapes]}): one request carries "
-                         "one batch")
     leaves = [_zero(entry.get("dtype")) for entry in inputs]
-    rows = [[_nested(shape[1:], leaf) if len(shape) > 1 else leaf() for _ in range(batch)]
+    rows = [[_nested(shape[1:], leaf) if len(shape) > 1 else leaf() for _ in range(shape[0])]
             for shape, leaf in zip(shapes, leaves)]
-    instances = rows[0] if len(inputs) == 1 else [dict(zip(names, row)) for row in zip(*rows)]
-    return json.dumps({"instances": instances}, separators=(",", ":")).encode(), JSON
+    if len({shape[0] for shape in shapes}) > 1:  # fixed first dimensions that differ: only columns carry them
+        document = {"inputs": dict(zip(names, rows))}
+    else:
+        document = {"instances": rows[0] if len(inputs) == 1 else [dict(zip(names, row)) for row in zip(*rows)]}
+    return json.dumps(document, separators=(",", ":")).encode(), JSON
 
 
 def _names(inputs: list[dict]) -> list:
