@@ -56,6 +56,7 @@ def tf_samples() -> Path:
         staging = Path(tempfile.mkdtemp(dir=folder.parent))
         try:
             run_tf("export_samples.py", str(staging))
+            staging.chmod(0o755)  # mkdtemp's 0700 would hide the shared cache from other users
             shutil.rmtree(folder, ignore_errors=True)
             staging.rename(folder)
         finally:
