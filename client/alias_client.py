@@ -36,6 +36,7 @@ class InvokeResult:
     target_model: str
     invoked_variant: str | None = None
     custom_attributes: str | None = None
+    endpoint: str | None = None  # the endpoint it was invoked on
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -93,7 +94,7 @@ class AliasClient:
         """Calls the version `alias` points at; `key` pins a caller to one target of a weighted alias."""
         resolved = self.resolve(alias)
         target = pick_target(resolved, key, self._rng)
-        params = {"EndpointName": resolved.endpoint, "TargetModel": target.target_model,
+        params = {"EndpointName": target.endpoint or resolved.endpoint, "TargetModel": target.target_model,
                   "Body": body, "ContentType": content_type}
         if accept:
             params["Accept"] = accept
@@ -104,6 +105,7 @@ class AliasClient:
             body=answer["Body"].read(), content_type=answer.get("ContentType", ""), alias=alias,
             model=target.model, version=target.version, target_model=target.target_model,
             invoked_variant=answer.get("InvokedProductionVariant"), custom_attributes=answer.get("CustomAttributes"),
+            endpoint=params["EndpointName"],
         )
 
     def predict(self, alias: str, instances, key: str | None = None) -> list:

@@ -52,7 +52,8 @@ def run_invoke(args: argparse.Namespace) -> int:
     except AliasClientError as error:
         err.print(f"[red]error:[/] {error}")
         return 1
-    err.print(f"{args.alias} → {result.target_model} (v{result.version}), {result.content_type}, "
+    err.print(f"{args.alias} → {result.target_model} (v{result.version}) on {result.endpoint}, "
+              f"{result.content_type}, "
               f"{len(result.body)} bytes")
     if args.output:
         args.output.write_bytes(result.body)

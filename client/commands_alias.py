@@ -76,11 +76,21 @@ def describe_targets(targets: list[dict] | None) -> str:
     return ", ".join(f"{t['model']} v{t['version']} {t['weight']}%" for t in targets)
 
 
+def describe_endpoints(document: dict) -> str:
+    """`on mme-registry-local`, or each framework's endpoint when a split spans two; `no endpoint` for none."""
+    served = {(t.get("framework"), t.get("endpoint")) for t in document.get("targets") or []}
+    if len({endpoint for _, endpoint in served}) <= 1:
+        endpoint = next(iter(served))[1] if served else document.get("endpoint")
+        return f"on {endpoint}" if endpoint else "on no endpoint"
+    return "on " + ", ".join(f"{endpoint or 'no endpoint'} ({framework})" for framework, endpoint in sorted(
+        served, key=str))
+
+
 def print_alias(document: dict, indent: str = "") -> None:
     follows = " (follows the latest version)" if document.get("tracks_latest") else ""
     where = f"{describe_targets(document['targets'])} ({document['target_model']}){follows}"
-    out.print(f"{indent}{document['alias']} → {where}  [dim]revision {document['revision']}, "
-              f"by {document.get('updated_by') or '?'}[/]")
+    out.print(f"{indent}{document['alias']} → {where} {describe_endpoints(document)}  [dim]revision "
+              f"{document['revision']}, by {document.get('updated_by') or '?'}[/]")
 
 
 @_guarded

@@ -21,18 +21,24 @@ class Target:
     version: int
     target_model: str
     weight: float = 100.0
+    endpoint: str | None = None  # where to invoke it: each framework has its endpoint
+    framework: str | None = None
 
 
 @dataclass(frozen=True)
 class ResolvedAlias:
     alias: str
-    endpoint: str
+    endpoint: str  # the heaviest target's; each target carries its own
     targets: tuple[Target, ...]
     revision: int | None = None
 
 
 def resolved_from(document: dict, endpoint: str | None = None) -> ResolvedAlias:
-    """Decodes `GET /aliases/{alias}`; a weighted alias lists its `targets`, a plain one has one target."""
+    """Decodes `GET /aliases/{alias}`; a weighted alias lists its `targets`, a plain one has one target.
+
+    Each target is invoked on its own `endpoint` (a weighted alias may span an MXNet and a TensorFlow
+    endpoint); `endpoint`, when given, replaces every target's (an alias served by one endpoint only).
+    """
     alias = document.get("alias", "?")
     entries = document.get("targets") or [document]
     targets = []
@@ -42,13 +48,18 @@ def resolved_from(document: dict, endpoint: str | None = None) -> ResolvedAlias:
         if not target_model:
             raise AliasClientError(f"the registry's answer for alias {alias!r} names no target: {document}")
         weight = entry.get("weight")
-        targets.append(Target(model, version, target_model, float(100 if weight is None else weight)))
+        # a target the registry says no endpoint serves (null) stays unserved; an older registry names one for all
+        served_on = endpoint or (entry["endpoint"] if "endpoint" in entry else document.get("endpoint"))
+        if not served_on:
+            raise AliasClientError(f"alias {alias!r}: no endpoint serves {target_model} "
+                                   f"({entry.get('framework') or 'its framework'}); pass AliasClient(endpoint=...)")
+        targets.append(Target(model, version, target_model, float(100 if weight is None else weight), served_on,
+                              entry.get("framework")))
     if sum(t.weight for t in targets) <= 0:
         raise AliasClientError(f"alias {alias!r} has no target with a positive weight")
-    chosen = endpoint or document.get("endpoint")
-    if not chosen:
-        raise AliasClientError(f"alias {alias!r} names no endpoint; pass AliasClient(endpoint=...)")
-    return ResolvedAlias(alias, chosen, tuple(targets), document.get("revision"))
+    main = max(targets, key=lambda t: t.weight)
+    return ResolvedAlias(alias, endpoint or document.get("endpoint") or main.endpoint, tuple(targets),
+                         document.get("revision"))
 
 
 def sticky_fraction(alias: str, key: str) -> float:

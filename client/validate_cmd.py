@@ -88,7 +88,8 @@ def _layout(report: ValidationReport) -> str:
     if report.prefix:
         details.append(f"prefix {report.prefix}")
     for shape in report.input_shapes or []:
-        details.append(f"input {shape['name']} {shape['shape']}")
+        dtype = f" {shape['dtype']}" if "dtype" in shape else ""
+        details.append(f"input {shape['name']}{dtype} {shape['shape']}")
     if report.labels_count is not None:
         details.append(f"{report.labels_count} labels")
     return report.layout + (f" ({', '.join(details)})" if details else "")

@@ -34,15 +34,21 @@ REGION = "us-east-1"
 HOST = "127.0.0.1"
 
 
+# The gateway serves an endpoint whose image is a TF Serving inference image with the TF backend.
+LOCAL_TENSORFLOW_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu"
+
+
 def local_endpoint_settings() -> dict[str, str]:
-    """What the local endpoint is, given to the publisher explicitly (it has no defaults of its
-    own): the registry's bucket and endpoint names, and an image and role nothing pulls or assumes."""
+    """What the local endpoints are, given to the publisher explicitly (it has no defaults of its
+    own): the registry's bucket and its two endpoint names (MXNet, TensorFlow), and images and a
+    role nothing pulls or assumes."""
     from chalicelib.settings import Settings
 
     registry = Settings()
     return {"endpoint_name": registry.endpoint, "bucket": registry.bucket, "models_prefix": registry.models_prefix,
             "region": registry.region, "image": "mme-registry-container:local", "instance_type": "ml.m5.large",
-            "role_arn": "arn:aws:iam::123456789012:role/mme-registry-local-sagemaker"}
+            "role_arn": "arn:aws:iam::123456789012:role/mme-registry-local-sagemaker",
+            "tensorflow_endpoint_name": registry.tensorflow_endpoint, "tensorflow_image": LOCAL_TENSORFLOW_IMAGE}
 
 
 @dataclass(frozen=True)
@@ -201,9 +207,10 @@ class Stack:
         from publisher.settings import PublisherSettings
 
         settings = PublisherSettings(**local_endpoint_settings(), poll_seconds=1, timeout_seconds=60)
-        result = deploy(settings, boto3.Session(region_name=REGION))
-        self.say(f"- SageMaker endpoint  {settings.endpoint_name}: {result.status or 'up to date'} "
-                 f"(MultiModel, {settings.model_data_url})")
+        for result in deploy(settings, boto3.Session(region_name=REGION)):
+            desired = result.plan.desired
+            self.say(f"- SageMaker endpoint  {desired.endpoint_name}: {result.status or 'up to date'} "
+                     f"(MultiModel {desired.framework} on {desired.model.image}, {settings.model_data_url})")
 
     def _start_mms(self) -> None:
         from local_stack.mms import MmsServer

@@ -32,16 +32,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     deploy = commands.add_parser(
         "deploy",
-        help="create or update the MultiModel endpoint (idempotent)",
-        description="Ensures the MultiModel SageMaker Model, EndpointConfig and Endpoint. Settings come from "
+        help="create or update the MultiModel endpoints, one per framework (idempotent)",
+        description="Ensures the MultiModel SageMaker Model, EndpointConfig and Endpoint of the MXNet endpoint, "
+        "and of the TensorFlow endpoint when --tensorflow-endpoint-name is given. Settings come from "
         "these flags, then PUBLISHER_<FIELD> environment variables, then --config, then defaults. "
-        "Exits 1 unless the endpoint ends InService on the config it asked for.",
+        "Exits 1 unless each endpoint ends InService on the config it asked for.",
     )
     deploy.add_argument("--config", type=Path, help="YAML or JSON file of settings (field: value)")
     deploy.add_argument("--endpoint-name", help="endpoint name (required)")
     deploy.add_argument("--bucket", help="bucket holding the models (required)")
     deploy.add_argument("--models-prefix", help="key prefix of the models (default models/)")
-    deploy.add_argument("--image", help="container image URI (required)")
+    deploy.add_argument("--image", help="the MXNet container's image URI, built from container/ (required)")
+    deploy.add_argument("--tensorflow-endpoint-name",
+                        help="also deploy a TensorFlow endpoint of this name (AWS's TF Serving image)")
+    deploy.add_argument("--tensorflow-image", help="the TF Serving image URI (default: "
+                        "763104351884.dkr.ecr.<region>.amazonaws.com/tensorflow-inference:2.19-cpu)")
     deploy.add_argument("--role-arn", help="execution role the model runs with (required)")
     deploy.add_argument("--instance-type", help="e.g. ml.m5.large (required)")
     deploy.add_argument("--instance-count", type=int)
@@ -92,7 +97,7 @@ def settings_from(args: argparse.Namespace) -> PublisherSettings:
         name: getattr(args, name)
         for name in ("endpoint_name", "bucket", "models_prefix", "image", "role_arn", "instance_type",
                      "instance_count", "variant_name", "region", "wait", "poll_seconds", "timeout_seconds",
-                     "rollback_alarms", "bake_seconds")
+                     "rollback_alarms", "bake_seconds", "tensorflow_endpoint_name", "tensorflow_image")
     }
     flags["environment"] = dict(args.env) if args.env else None
     return PublisherSettings.load(args.config, **flags)
@@ -112,7 +117,7 @@ def plan_table(plan: Plan, title: str) -> Table:
 
 def run_deploy(args: argparse.Namespace, console: Console) -> int:
     from .connection import Unreachable, unreachable_message
-    from .deploy import SageMakerResources, apply, plan_deploy  # sagemaker-core takes ~2 s to import
+    from .deploy import SageMakerResources, plan_deploy  # sagemaker-core takes ~2 s to import
     from .outcome import DeployFailed
     from .rollout import Rollout
     from sagemaker.core.utils.exceptions import WaiterError
@@ -124,18 +129,18 @@ def run_deploy(args: argparse.Namespace, console: Console) -> int:
         return 1
     resources = SageMakerResources(session, session.region_name, Rollout.from_settings(settings))
     try:
-        plan = plan_deploy(settings, resources)
-        console.print(plan_table(plan, f"Plan for endpoint {settings.endpoint_name} in {session.region_name} "
-                                       f"({settings.model_data_url})"))
-        if plan.endpoint.action is Action.UPDATE:
-            console.print(f"Update: {resources.rollout.describe()}.")
+        plans = plan_deploy(settings, resources)
+        for plan in plans:
+            console.print(plan_table(plan, f"Plan for {plan.desired.framework} endpoint {plan.desired.endpoint_name} "
+                                           f"in {session.region_name} ({settings.model_data_url})"))
+            if plan.endpoint.action is Action.UPDATE:
+                console.print(f"Update: {resources.rollout.describe()}.")
         if args.dry_run:
-            console.print("Dry run: nothing was changed." if plan.changes else "Dry run: everything is up to date.")
+            changes = any(plan.changes for plan in plans)
+            console.print("Dry run: nothing was changed." if changes else "Dry run: everything is up to date.")
             return 0
-        if not plan.changes and plan.endpoint_status == "InService":
-            console.print("Everything is up to date: nothing changed.")
-            return 0
-        status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds, timeout=settings.timeout_seconds)
+        for plan in plans:
+            _deploy_one(plan, resources, settings, console)
     except Unreachable as exc:
         console.print(f"[red]error:[/] {unreachable_message(exc, resources.client)}")
         return 1
@@ -145,11 +150,21 @@ def run_deploy(args: argparse.Namespace, console: Console) -> int:
     except WaiterError as exc:
         console.print(f"[red]error:[/] {exc}\nSee the endpoint's FailureReason and CloudWatch logs; fix, then deploy again.")
         return 1
-    if status:
-        console.print(f"Endpoint {settings.endpoint_name} is {status} with config {plan.desired.config_name}.")
-    else:
-        console.print(f"Requested; check with `aws sagemaker describe-endpoint --endpoint-name {settings.endpoint_name}`.")
     return 0
+
+
+def _deploy_one(plan: Plan, resources, settings: PublisherSettings, console: Console) -> None:
+    from .deploy import apply
+
+    name = plan.desired.endpoint_name
+    if not plan.changes and plan.endpoint_status == "InService":
+        console.print(f"Endpoint {name}: everything is up to date: nothing changed.")
+        return
+    status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds, timeout=settings.timeout_seconds)
+    if status:
+        console.print(f"Endpoint {name} is {status} with config {plan.desired.config_name}.")
+    else:
+        console.print(f"Requested; check with `aws sagemaker describe-endpoint --endpoint-name {name}`.")
 
 
 def run_retire(args: argparse.Namespace, console: Console) -> int:

@@ -1,4 +1,5 @@
-"""Ensures the MultiModel Model, EndpointConfig and Endpoint through sagemaker-core.
+"""Ensures the MultiModel Model, EndpointConfig and Endpoint through sagemaker-core, for each
+framework's endpoint (MXNet always; TensorFlow when the settings name its endpoint).
 
 Reads first (describe calls only), plans, then writes only what the plan says: a run
 whose plan has no changes makes no write call at all. After waiting it checks that the
@@ -24,7 +25,7 @@ from .plan import (
     EndpointState,
     Observed,
     Plan,
-    desired_from,
+    desired_endpoints,
     make_plan,
 )
 from .rollout import Rollout
@@ -42,6 +43,7 @@ class SageMakerResources:
 
     def __init__(self, session, region: str, rollout: Rollout = Rollout()):
         self._where = {"session": session, "region": region}
+        self.region = region
         self.client = use_bounded_client(session, region)
         self.rollout = rollout
 
@@ -130,9 +132,10 @@ class DeployResult:
     status: str | None  # the endpoint's status at the end, when it was waited for
 
 
-def plan_deploy(settings, resources: SageMakerResources) -> Plan:
-    desired = desired_from(settings)
-    return make_plan(desired, resources.observe(desired))
+def plan_deploy(settings, resources: SageMakerResources) -> list[Plan]:
+    """One plan per framework's endpoint, MXNet first."""
+    return [make_plan(desired, resources.observe(desired))
+            for desired in desired_endpoints(settings, resources.region)]
 
 
 def apply(plan: Plan, resources: SageMakerResources, *, wait: bool, poll: int, timeout: int) -> str | None:
@@ -161,11 +164,15 @@ def apply(plan: Plan, resources: SageMakerResources, *, wait: bool, poll: int, t
     return None
 
 
-def deploy(settings, session, *, dry_run: bool = False) -> DeployResult:
-    """Plans and, unless `dry_run`, applies; `settings` is a PublisherSettings."""
+def deploy(settings, session, *, dry_run: bool = False) -> list[DeployResult]:
+    """Plans and, unless `dry_run`, applies, endpoint by endpoint; `settings` is a PublisherSettings."""
     resources = SageMakerResources(session, settings.region or session.region_name, Rollout.from_settings(settings))
-    plan = plan_deploy(settings, resources)
-    if dry_run:
-        return DeployResult(plan, applied=False, status=None)
-    status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds, timeout=settings.timeout_seconds)
-    return DeployResult(plan, applied=plan.changes, status=status)
+    results = []
+    for plan in plan_deploy(settings, resources):
+        if dry_run:
+            results.append(DeployResult(plan, applied=False, status=None))
+            continue
+        status = apply(plan, resources, wait=settings.wait, poll=settings.poll_seconds,
+                       timeout=settings.timeout_seconds)
+        results.append(DeployResult(plan, applied=plan.changes, status=status))
+    return results

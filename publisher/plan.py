@@ -75,20 +75,36 @@ class Desired:
     model: ModelSpec
     config_name: str
     config: ConfigSpec
+    framework: str = "mxnet"
 
 
-def desired_from(settings) -> Desired:
-    """The three resources the settings ask for, with their content-derived names."""
-    model = ModelSpec(
-        image=settings.image,
-        model_data_url=settings.model_data_url,
-        role_arn=settings.role_arn,
-        environment=tuple(sorted(settings.environment.items())),
-    )
-    model_name = derived_name(settings.endpoint_name, "model", model.document())
+def desired_from(settings, framework: str = "mxnet", region: str | None = None) -> Desired:
+    """The three resources of one framework's endpoint, with their content-derived names.
+
+    MXNet: `endpoint_name` on `image` with `environment`; TensorFlow: `tensorflow_endpoint_name`
+    on AWS's TF Serving image for `region` (or `tensorflow_image`), with TF Serving's defaults.
+    """
+    if framework == "tensorflow":
+        endpoint_name = settings.tensorflow_endpoint_name
+        image, environment = settings.tensorflow_image_in(settings.region or region), ()
+    else:
+        endpoint_name, image = settings.endpoint_name, settings.image
+        environment = tuple(sorted(settings.environment.items()))
+    model = ModelSpec(image=image, model_data_url=settings.model_data_url, role_arn=settings.role_arn,
+                      environment=environment)
+    model_name = derived_name(endpoint_name, "model", model.document())
     config = ConfigSpec(model_name, settings.variant_name, settings.instance_type, settings.instance_count)
-    config_name = derived_name(settings.endpoint_name, "config", config.document())
-    return Desired(settings.endpoint_name, model_name, model, config_name, config)
+    config_name = derived_name(endpoint_name, "config", config.document())
+    return Desired(endpoint_name, model_name, model, config_name, config, framework)
+
+
+def desired_endpoints(settings, region: str | None) -> list[Desired]:
+    """One MultiModel endpoint per framework the settings name: MXNet always, TensorFlow when named."""
+    frameworks = ["mxnet"] + (["tensorflow"] if settings.tensorflow_endpoint_name else [])
+    if settings.tensorflow_endpoint_name == settings.endpoint_name:
+        raise PlanError(f"the MXNet and TensorFlow endpoints are both named {settings.endpoint_name}: one "
+                        "endpoint runs one image; give the TensorFlow one its own --tensorflow-endpoint-name")
+    return [desired_from(settings, framework, region) for framework in frameworks]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,11 @@
 YAML/JSON file, which beats the defaults.
 
 What names a real deployment (bucket, endpoint, role, image, instance type) has no
-default: a forgotten flag must stop the run, not publish the local stack's bucket. The
+default: a forgotten flag must stop the run, not publish the local stack's bucket.
+One MME runs one image, so one framework: `endpoint_name` + `image` is the MXNet
+endpoint (the project's MMS container); `tensorflow_endpoint_name`, when given, adds the
+TensorFlow one, on AWS's TF Serving inference image (TENSORFLOW_IMAGE for the region,
+unless `tensorflow_image` names another). Both serve the same models/ prefix. The
 local stack passes its own values explicitly (local_stack/stack.py). The region, when not
 given, is the standard AWS one (AWS_REGION, AWS_DEFAULT_REGION, the profile).
 """
@@ -30,6 +34,11 @@ class MissingSettings(ValueError):
         super().__init__(f"missing required setting{'s' if len(names) > 1 else ''}; give:\n{wanted}")
 
 
+# AWS's Deep Learning Containers account serves this image in most commercial regions; elsewhere (China,
+# GovCloud, opt-in regions) give `tensorflow_image` from AWS's list of available DLC images.
+TENSORFLOW_IMAGE = "763104351884.dkr.ecr.{region}.amazonaws.com/tensorflow-inference:2.19-cpu"
+
+
 class PublisherSettings(BaseSettings):
     """Where the MultiModel endpoint lives and what it runs; every field is PUBLISHER_<FIELD>."""
 
@@ -47,6 +56,9 @@ class PublisherSettings(BaseSettings):
     variant_name: str = "AllTraffic"
     # Extra container environment (e.g. SAGEMAKER_MODEL_SERVER_WORKERS).
     environment: dict[str, str] = Field(default_factory=dict)
+    # The TensorFlow endpoint (REGISTRY_TENSORFLOW_ENDPOINT of the registry); none when unset.
+    tensorflow_endpoint_name: str | None = None
+    tensorflow_image: str | None = None  # default: TENSORFLOW_IMAGE in the endpoint's region
     # CloudWatch alarms that roll an endpoint update back while they fire during the bake.
     rollback_alarms: list[str] = Field(default_factory=list, max_length=10)
     bake_seconds: int = Field(default=600, ge=0, le=3600)
@@ -59,6 +71,13 @@ class PublisherSettings(BaseSettings):
         """The S3 prefix every TargetModel key is relative to."""
         prefix = self.models_prefix.strip("/")
         return f"s3://{self.bucket}/{prefix}/" if prefix else f"s3://{self.bucket}/"
+
+    def tensorflow_image_in(self, region: str | None) -> str:
+        if self.tensorflow_image:
+            return self.tensorflow_image
+        if not region:
+            raise ValueError("the TF Serving image's default names the region: give --region or --tensorflow-image")
+        return TENSORFLOW_IMAGE.format(region=region)
 
     @classmethod
     def load(cls, config_file: Path | None = None, **flags) -> "PublisherSettings":

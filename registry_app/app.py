@@ -14,10 +14,11 @@ from chalice import IAMAuthorizer, Rate, Response
 
 from chalicelib.aliases.alias_store import AliasStore
 from chalicelib.aliases.aliases import Aliases
+from chalicelib.aliases.routes import Routes
 from chalicelib.api import openapi
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Api, RegistryChalice
-from chalicelib.endpoints import endpoints_by_framework
+from chalicelib.frameworks import Endpoints
 from chalicelib.outbox.items import Outbox
 from chalicelib.outbox.publisher import OutboxPublisher
 from chalicelib.settings import get_settings
@@ -98,7 +99,21 @@ def get_alias_store() -> AliasStore:
 
 @lru_cache(maxsize=1)
 def get_aliases() -> Aliases:
-    return Aliases(get_store(), get_alias_store())
+    return Aliases(get_store(), get_alias_store(), endpoints=get_endpoints())
+
+
+@lru_cache(maxsize=1)
+def get_endpoints() -> Endpoints:
+    return Endpoints.from_settings(settings)
+
+
+@lru_cache(maxsize=1)
+def get_routes() -> Routes:
+    return Routes(get_store(), get_endpoints())
+
+
+def alias_view(record) -> s.AliasView:
+    return s.AliasView.of(record, get_routes().of(record.targets))
 
 
 @lru_cache(maxsize=1)
@@ -164,12 +179,12 @@ def publish_events(event):
 # health and description -------------------------------------------------------
 @api.route("/health", "GET", summary="Liveness of the API", answer=s.Health)
 def health():
-    return s.Health(endpoint=settings.endpoint)
+    return s.Health(endpoint=settings.endpoint, endpoints=get_endpoints().as_dict())
 
 
 @api.route("/endpoints", "GET", summary="Which endpoint serves which framework", answer=s.EndpointList)
 def list_endpoints():
-    items = [s.EndpointView(framework=f, name=n) for f, n in endpoints_by_framework(settings).items()]
+    items = [s.EndpointView(framework=f, name=n) for f, n in get_endpoints().as_dict().items() if n]
     return s.EndpointList(items=items)
 
 
@@ -263,20 +278,21 @@ def request_upload(name: str, body: s.RequestUpload, actor: str):
 @api.route("/aliases", "GET", summary="Aliases, by name", answer=s.AliasList, query=s.PageQuery, errors=(400,))
 def list_aliases(query: s.PageQuery):
     aliases, token = get_aliases().list_aliases(query.limit, query.next_token)
-    return s.AliasList(items=[s.AliasView.of(a, settings.endpoint) for a in aliases], next_token=token)
+    return s.AliasList(items=[s.AliasView.of(a, get_routes().of(a.targets, strict=False)) for a in aliases],
+                       next_token=token)
 
 
-@api.route("/aliases/{alias}", "GET", summary="Resolve an alias to its TargetModel(s)", answer=s.AliasView,
-           errors=(404, 422))
+@api.route("/aliases/{alias}", "GET", summary="Resolve an alias to its endpoint(s) and TargetModel(s)",
+           answer=s.AliasView, errors=(404, 409, 422))
 def get_alias(alias: str):
-    return s.AliasView.of(get_aliases().get(alias), settings.endpoint)
+    return alias_view(get_aliases().get(alias))
 
 
 @api.route("/aliases/{alias}", "PUT", summary="Point an alias (compare-and-set on expected_revision)",
            answer=s.AliasView, body=s.PutAlias, errors=(404, 409, 503))
 def put_alias(alias: str, body: s.PutAlias, actor: str):
     record = get_aliases().point(alias, body.alias_targets(), body.follow_latest, body.expected_revision, actor)
-    return s.AliasView.of(record, settings.endpoint)
+    return alias_view(record)
 
 
 @api.route("/aliases/{alias}", "DELETE", summary="Delete an alias (its history stays)", answer=s.ChangeView,
@@ -295,7 +311,7 @@ def alias_history(alias: str, query: s.PageQuery):
 @api.route("/aliases/{alias}/rollback", "POST", summary="Back to the previous target (a recorded change)",
            answer=s.AliasView, body=s.Rollback, body_optional=True, errors=(404, 409, 503))
 def rollback_alias(alias: str, body: s.Rollback, actor: str):
-    return s.AliasView.of(get_aliases().rollback(alias, body.expected_revision, actor), settings.endpoint)
+    return alias_view(get_aliases().rollback(alias, body.expected_revision, actor))
 
 
 api.install_fallbacks()

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.validation import Limits
+from chalicelib.validation.tensorflow import SAVED_MODEL_CAP
+import saved_model_bytes as sm
 
 PARAMS_MAGIC = struct.pack("<Q", 0x112)
 SYMBOL = {"nodes": [{"op": "null", "name": "data", "inputs": []}], "arg_nodes": [0], "heads": [[0, 0, 0]]}
@@ -42,7 +44,7 @@ def mxnet_files(prefix: str = "model", params_size: int = 4096) -> dict[str, byt
 def tf_files(root: str = "") -> dict[str, bytes]:
     """A TensorFlow Serving SavedModel under version folder 1/ (optionally wrapped in `root`)."""
     return {
-        f"{root}1/saved_model.pb": b"\x08\x01saved-model",
+        f"{root}1/saved_model.pb": sm.saved_model(),
         f"{root}1/variables/variables.index": b"index",
         f"{root}1/variables/variables.data-00000-of-00001": noise(256),
         f"{root}1/assets/vocab.txt": b"a\nb\n",
@@ -165,6 +167,17 @@ class HostileCase:
     rule_id: str
     build: Callable[[], bytes]
     limits: Limits | None = None
+
+
+def _sparse_noise(size: int) -> bytes:
+    """`size` bytes that gzip shrinks about 60 times: big, yet no compression bomb."""
+    rng, block = random.Random(0), 1 << 16
+    return b"".join(rng.randbytes(1024) + bytes(block - 1024) for _ in range(size // block + 1))[:size]
+
+
+def _tf_signature(inputs: dict[str, bytes], outputs: dict[str, bytes] | None = None, method: str = sm.PREDICT) -> bytes:
+    outputs = {"y": sm.tensor_info()} if outputs is None else outputs
+    return sm.saved_model({"serving_default": sm.signature(inputs, outputs, method)})
 
 
 M = mxnet_files
@@ -291,6 +304,40 @@ ALL_CASES: list[HostileCase] = [
     HostileCase("tf_version_without_saved_model", "tensorflow.version_incomplete",
                 lambda: tgz({**tf_files(), "2/variables/variables.index": b"i"})),
     HostileCase("tf_stray_file", "tensorflow.unexpected_file", lambda: tgz({**tf_files(), "notes.txt": b"hi"})),
+    # TensorFlow: the served version's serving_default signature (tests/saved_model_bytes.py)
+    HostileCase("tf_saved_model_not_protobuf", "tensorflow.saved_model_unreadable",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": b"\x08\x01saved-model"})),
+    HostileCase("tf_saved_model_truncated", "tensorflow.saved_model_unreadable",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": sm.saved_model()[:-7]})),
+    HostileCase("tf_no_serve_graph", "tensorflow.no_serve_graph",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": sm.saved_model(tags=("serve", "gpu"))})),
+    HostileCase("tf_no_serving_default", "tensorflow.no_serving_default", lambda: tgz({
+        **tf_files(), "1/saved_model.pb": sm.saved_model({"predict": sm.signature({"x": sm.tensor_info()},
+                                                                                  {"y": sm.tensor_info()})})})),
+    HostileCase("tf_variant_input", "tensorflow.input_dtype",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info("variant")})})),
+    HostileCase("tf_resource_input", "tensorflow.input_dtype",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info("resource")})})),
+    HostileCase("tf_sparse_input", "tensorflow.input_encoding",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info(sparse=True)})})),
+    HostileCase("tf_input_of_unknown_rank", "tensorflow.input_rank",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info(shape=None)})})),
+    HostileCase("tf_input_too_large", "tensorflow.input_too_large", lambda: tgz({
+        **tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info(shape=[-1, 100_000, 100_000])})})),
+    HostileCase("tf_no_inputs", "tensorflow.no_inputs",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signature({})})),
+    HostileCase("tf_variant_output", "tensorflow.output_dtype", lambda: tgz({
+        **tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info()}, {"y": sm.tensor_info("variant")})})),
+    HostileCase("tf_no_outputs", "tensorflow.no_outputs",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info()}, {})})),
+    HostileCase("tf_saved_model_over_the_cap", "tensorflow.saved_model_too_large",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": sm.saved_model() + _sparse_noise(SAVED_MODEL_CAP)})),
+    HostileCase("tf_without_variables", "tensorflow.variables_missing",
+                lambda: tgz({name: data for name, data in tf_files().items() if "/variables/" not in name})),
+    HostileCase("tf_missing_a_variables_shard", "tensorflow.variables_missing", lambda: tgz({
+        **tf_files(), "1/variables/variables.data-00001-of-00003": noise(64)})),
+    HostileCase("tf_not_a_predict_signature", "tensorflow.signature_method", lambda: tgz({
+        **tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info()}, method="tensorflow/train")})),
 ]
 
 # Rejected under the default limits: safe to drop into the registry as they are.

@@ -41,6 +41,12 @@ class Conflict(RegistryError):
     code = "conflict"
 
 
+class NoEndpoint(RegistryError):
+    """A version's framework has no endpoint configured to serve it (frameworks.py)."""
+
+    code = "no_endpoint"
+
+
 class PayloadTooLarge(RegistryError):
     code = "payload_too_large"
 
@@ -55,6 +61,7 @@ HTTP_STATUS = {
     BadRequest.code: 400,
     NotFound.code: 404,
     Conflict.code: 409,
+    NoEndpoint.code: 409,
     PayloadTooLarge.code: 413,
     InvalidInput.code: 422,
     ValidationFailed.code: 422,

@@ -2,7 +2,7 @@
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 
 def utcnow() -> datetime:
@@ -27,8 +27,12 @@ class VersionRecord(BaseModel):
     target_model: str = Field(description="The SageMaker TargetModel, e.g. resnet_18_v2.tar.gz")
     sha256: str
     size: int
-    layout: Literal["mxnet", "tensorflow"]
+    # Its archive's layout decides it, and so which endpoint serves it. Stored as `framework`; records written
+    # before it had that name say `layout`, and still read.
+    framework: Literal["mxnet", "tensorflow"] = Field(validation_alias=AliasChoices("framework", "layout"))
+    # MXNet: its shapes.json; TensorFlow: serving_default's inputs ({"name", "dtype", "shape"}, -1 unknown).
     input_shapes: list[dict[str, Any]] | None = None
+    outputs: list[dict[str, Any]] | None = Field(default=None, description="TensorFlow: serving_default's outputs")
     labels_count: int | None = None
     source_key: str
     source_etag: str

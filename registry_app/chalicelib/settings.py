@@ -16,7 +16,10 @@ class Settings(BaseSettings):
     table: str = "mme-registry-local"
     events_table: str = "mme-registry-local-events"
     queue: str = "mme-registry-local-ingest"
+    # The endpoint serving each framework (one MME runs one image): `endpoint` the MXNet (MMS) one,
+    # `tensorflow_endpoint` the TF Serving one; "" when none serves it (frameworks.py).
     endpoint: str = "mme-registry-local"
+    tensorflow_endpoint: str = "mme-registry-local-tf"
     region: str = "us-east-1"
     # "iam": every route needs SigV4 (API Gateway IAM authorizer); "none" only for the local stage.
     auth: Literal["none", "iam"] = "none"

@@ -143,6 +143,10 @@ def serialized_dynamodb(monkeypatch):
     monkeypatch.setattr(DynamoHandler, "call_action", call_action)
 
 
+INPUTS = {"mxnet": [{"name": "data", "shape": [1, 64]}],
+          "tensorflow": [{"name": "image", "dtype": "float32", "shape": [-1, 8, 8, 1]}]}
+
+
 class Seeder:
     """Records versions the way ingestion does (claim, reserve, put, mark latest), without tarballs."""
 
@@ -150,7 +154,7 @@ class Seeder:
         self.store = store
         self.claims = claims
 
-    def version(self, name: str, status: str = "active"):
+    def version(self, name: str, status: str = "active", framework: str = "mxnet"):
         import uuid
 
         from chalicelib import names
@@ -163,7 +167,7 @@ class Seeder:
         record = VersionRecord(
             name=name, version=number, target_key=names.target_key(name, number),
             target_model=names.target_model(name, number), sha256=f"{number:064x}", size=1000 + number,
-            layout="mxnet", input_shapes=[{"name": "data", "shape": [1, 64]}], labels_count=10,
+            framework=framework, input_shapes=INPUTS[framework], labels_count=10 if framework == "mxnet" else None,
             source_key=f"incoming/{name}.tar.gz", source_etag=f"{number:032x}", event_id=event_id,
             created_at=now, uploader="seed", status=status,
         )

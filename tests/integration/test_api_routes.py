@@ -24,8 +24,9 @@ def put_object(registry_app, key: str, body: bytes) -> str:
     return f"s3://{settings.bucket}/{key}"
 
 
-def test_health_names_the_endpoint(client):
-    assert call(client, "GET", "/health") == (200, {"status": "ok", "endpoint": "mme-registry-local"})
+def test_health_names_the_endpoint_of_each_framework(client):
+    assert call(client, "GET", "/health") == (200, {"status": "ok", "endpoint": "mme-registry-local", "endpoints": {
+        "mxnet": "mme-registry-local", "tensorflow": "mme-registry-local-tf"}})
 
 
 def test_models_list_pages_with_an_opaque_token(client, seed):
@@ -87,7 +88,8 @@ def test_putting_an_alias_answers_the_documented_fields(client, seed):
         "alias": "classifier", "model": "resnet_18", "version": 2, "target_model": "resnet_18_v2.tar.gz",
         "endpoint": "mme-registry-local", "revision": 1, "updated_by": "anonymous", "tracks_latest": False}
     assert alias["targets"] == [{"model": "resnet_18", "version": 2, "weight": 100,
-                                 "target_model": "resnet_18_v2.tar.gz"}]
+                                 "target_model": "resnet_18_v2.tar.gz", "framework": "mxnet",
+                                 "endpoint": "mme-registry-local"}]
     assert call(client, "GET", "/aliases/classifier") == (200, alias)
 
 

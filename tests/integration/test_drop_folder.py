@@ -44,7 +44,7 @@ def test_a_drop_becomes_version_one_with_its_record(emulator, emulated_app, pump
     assert emulator.keys("incoming/") == []
     record = store(emulated_app).get_version("digits", 1)
     assert record.target_model == "digits_v1.tar.gz"
-    assert record.layout == "mxnet"
+    assert record.framework == "mxnet"
     assert record.input_shapes == [{"name": "data", "shape": [1, 64]}]
     assert record.labels_count == 10
     assert record.size == len(body)

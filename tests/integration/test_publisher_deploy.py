@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import boto3
+
 from conftest_publisher import ENDPOINT, REQUIRED, deploy, sagemaker  # noqa: F401 (a fixture)
 from publisher.plan import desired_from
 from publisher.settings import PublisherSettings
@@ -168,3 +170,74 @@ def test_every_required_setting_is_named_when_none_is_given(sagemaker, capsys):
     out = capsys.readouterr().out
     for flag in ("--endpoint-name", "--bucket", "--image", "--role-arn", "--instance-type"):
         assert flag in out
+
+
+TF_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu"
+
+
+def containers(client, endpoint: str) -> dict:
+    config = client.describe_endpoint_config(EndpointConfigName=client.describe_endpoint(
+        EndpointName=endpoint)["EndpointConfigName"])
+    return client.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])["PrimaryContainer"]
+
+
+def test_a_tensorflow_endpoint_name_adds_a_second_multimodel_endpoint_on_aws_tf_serving_image(sagemaker, capsys):
+    client, calls = sagemaker
+
+    assert deploy("--image", "registry/mme:1", "--tensorflow-endpoint-name", "mme-test-tf") == 0
+
+    assert calls.writes == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"] * 2
+    mxnet, tensorflow = containers(client, ENDPOINT), containers(client, "mme-test-tf")
+    assert (mxnet["Image"], tensorflow["Image"]) == ("registry/mme:1", TF_IMAGE)
+    assert mxnet["Mode"] == tensorflow["Mode"] == "MultiModel"
+    assert mxnet["ModelDataUrl"] == tensorflow["ModelDataUrl"] == "s3://models-bucket/models/"
+    assert client.describe_endpoint(EndpointName="mme-test-tf")["EndpointStatus"] == "InService"
+    assert "Plan for tensorflow endpoint mme-test-tf" in capsys.readouterr().out
+
+
+def test_both_endpoints_unchanged_make_no_write_and_a_new_tf_image_updates_only_the_tf_endpoint(sagemaker):
+    client, calls = sagemaker
+    flags = ("--image", "registry/mme:1", "--tensorflow-endpoint-name", "mme-test-tf")
+    deploy(*flags)
+    before = {name: client.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+              for name in (ENDPOINT, "mme-test-tf")}
+    calls.names.clear()
+
+    assert deploy(*flags) == 0
+    assert calls.writes == []
+    assert deploy(*flags, "--tensorflow-image", "example.com/tf-serving:2.19") == 0
+
+    assert calls.writes == ["CreateModel", "CreateEndpointConfig", "UpdateEndpoint"]
+    assert client.describe_endpoint(EndpointName=ENDPOINT)["EndpointConfigName"] == before[ENDPOINT]
+    assert containers(client, "mme-test-tf")["Image"] == "example.com/tf-serving:2.19"
+
+
+def test_the_tensorflow_image_defaults_to_the_region_of_the_endpoint():
+    settings = PublisherSettings(**REQUIRED, image="i", region="eu-west-1", tensorflow_endpoint_name="tf")
+
+    assert desired_from(settings, "tensorflow").model.image == \
+        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/tensorflow-inference:2.19-cpu"
+
+
+def test_one_name_for_both_endpoints_is_refused_before_any_call(sagemaker, capsys):
+    _, calls = sagemaker
+
+    assert deploy("--image", "registry/mme:1", "--tensorflow-endpoint-name", ENDPOINT) == 1
+
+    assert calls.names == []
+    assert "both named mme-test" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_local_stack_provisions_an_mxnet_and_a_tensorflow_endpoint(sagemaker):
+    from local_stack.stack import local_endpoint_settings
+    from publisher.deploy import deploy as deploy_settings
+
+    client, _ = sagemaker
+
+    results = deploy_settings(PublisherSettings(**local_endpoint_settings(), poll_seconds=1), boto3.Session(
+        region_name="us-east-1"))
+
+    assert [(r.plan.desired.framework, r.plan.desired.endpoint_name, r.status) for r in results] == [
+        ("mxnet", "mme-registry-local", "InService"), ("tensorflow", "mme-registry-local-tf", "InService")]
+    assert containers(client, "mme-registry-local-tf")["Image"] == TF_IMAGE
+    assert containers(client, "mme-registry-local")["Image"] == "mme-registry-container:local"

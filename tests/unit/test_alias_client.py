@@ -241,3 +241,46 @@ def test_a_model_error_carries_the_containers_status_and_message():
     assert "invalid_shape" in raised.value.message
     assert raised.value.target_model == "digits_v4.tar.gz"
     assert raised.value.code == "ModelError"
+
+
+def split_across_frameworks():
+    return {"alias": "vision", "model": "digits", "version": 1, "target_model": "digits_v1.tar.gz",
+            "endpoint": "mme-registry-local", "revision": 3, "targets": [
+                {"model": "digits", "version": 1, "weight": 50, "target_model": "digits_v1.tar.gz",
+                 "framework": "mxnet", "endpoint": "mme-registry-local"},
+                {"model": "cifar", "version": 2, "weight": 50, "target_model": "cifar_v2.tar.gz",
+                 "framework": "tensorflow", "endpoint": "mme-registry-local-tf"}]}
+
+
+def test_each_target_of_a_split_is_invoked_on_the_endpoint_of_its_framework():
+    runtime = FakeRuntime()
+    client = AliasClient(fetch_alias=FakeRegistry({"vision": split_across_frameworks()}), runtime_client=runtime,
+                         rng=random.Random(7))
+
+    results = [client.invoke("vision", b"{}") for _ in range(40)]
+
+    pairs = {(call["EndpointName"], call["TargetModel"]) for call in runtime.calls}
+    assert pairs == {("mme-registry-local", "digits_v1.tar.gz"), ("mme-registry-local-tf", "cifar_v2.tar.gz")}
+    assert {(r.endpoint, r.model) for r in results} == {("mme-registry-local", "digits"),
+                                                        ("mme-registry-local-tf", "cifar")}
+
+
+def test_a_target_no_endpoint_serves_is_an_error_that_says_so_before_any_invoke():
+    document = split_across_frameworks()
+    document["targets"][1]["endpoint"] = None  # a listing's view of a framework with no endpoint
+    runtime = FakeRuntime()
+    client = AliasClient(fetch_alias=FakeRegistry({"vision": document}), runtime_client=runtime)
+
+    with pytest.raises(Exception, match="no endpoint serves cifar_v2.tar.gz \\(tensorflow\\)"):
+        client.invoke("vision", b"{}")
+    assert runtime.calls == []
+
+
+def test_the_cli_names_the_endpoint_of_an_alias_and_each_framework_of_a_split():
+    from client.commands_alias import describe_endpoints
+
+    plain = {**split_across_frameworks(), "targets": split_across_frameworks()["targets"][:1]}
+
+    assert describe_endpoints(plain) == "on mme-registry-local"
+    assert describe_endpoints(split_across_frameworks()) == \
+        "on mme-registry-local (mxnet), mme-registry-local-tf (tensorflow)"

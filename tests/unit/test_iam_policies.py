@@ -173,9 +173,10 @@ def test_event_claims_live_in_the_events_table_only():
         assert allowed(function, "dynamodb:Query", "<TableArn>")
 
 
-def test_warm_up_may_invoke_only_the_registry_endpoint():
+def test_warm_up_may_invoke_only_the_registry_endpoints_one_per_framework():
     for function in WRITERS:
-        expected = ["arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint/<EndpointName>"]
+        expected = [f"arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint/<{name}>"
+                    for name in ("EndpointName", "TensorFlowEndpointName")]
         assert granted(function)["sagemaker:InvokeEndpoint"] == expected
 
 

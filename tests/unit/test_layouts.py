@@ -13,6 +13,8 @@ from chalicelib.validation.layouts import (
 )
 from chalicelib.validation.shapes import read_shapes
 from chalicelib.validation.tar_walk import Entry
+from chalicelib.validation.tensorflow import SAVED_MODEL_CAP
+from saved_model_bytes import saved_model
 
 SYMBOL = json.dumps({"nodes": [], "heads": []}).encode()
 SHAPES = json.dumps([{"name": "data", "shape": [1, 3, 224, 224]}]).encode()
@@ -45,7 +47,9 @@ def test_only_root_files_the_rules_read_are_captured():
     assert capture_limit("m-shapes.json") == SHAPES_CAP + 1
     assert capture_limit("synset.txt") == SYNSET_CAP + 1
     assert capture_limit("sub/m-symbol.json") == 0
-    assert capture_limit("1/saved_model.pb") == 0
+    assert capture_limit("1/saved_model.pb") == SAVED_MODEL_CAP + 1
+    assert capture_limit("model/1/saved_model.pb") == 0
+    assert capture_limit("1/variables/variables.index") == 0
 
 
 @pytest.mark.parametrize("prefix", ["resnet-18", "squeezenet_v1.0", "a-b-c"])
@@ -170,9 +174,10 @@ def test_mxnet_files_at_the_root_decide_the_layout_over_a_saved_model():
 
 def test_tensorflow_accepts_several_versions_and_a_code_folder():
     contents = {
-        "1/saved_model.pb": b"pb",
-        "2/saved_model.pb": b"pb",
+        "1/saved_model.pb": b"pb",  # not served: TF Serving serves the highest version only
+        "2/saved_model.pb": saved_model(),
         "2/variables/variables.index": b"i",
+        "2/variables/variables.data-00000-of-00001": b"d",
         "code/inference.py": b"",
         "code/requirements.txt": b"",
     }

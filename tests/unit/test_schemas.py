@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from chalicelib.api import schemas as s
 from chalicelib.aliases.alias_store import AliasChange, AliasRecord, AliasState, AliasTarget
+from chalicelib.aliases.routes import Route
 from chalicelib.records import VersionRecord
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -75,10 +76,11 @@ def test_an_alias_view_names_its_heaviest_target_and_lists_all_with_target_model
                          targets=[AliasTarget(model="m", version=2, weight=10),
                                   AliasTarget(model="m", version=1, weight=90)])
 
-    view = s.AliasView.of(record, "endpoint-1")
+    view = s.AliasView.of(record, [Route("tensorflow", "endpoint-tf"), Route("mxnet", "endpoint-1")])
 
     assert (view.model, view.version, view.target_model, view.endpoint) == ("m", 1, "m_v1.tar.gz", "endpoint-1")
-    assert [t.target_model for t in view.targets] == ["m_v2.tar.gz", "m_v1.tar.gz"]
+    assert [(t.target_model, t.framework, t.endpoint) for t in view.targets] == [
+        ("m_v2.tar.gz", "tensorflow", "endpoint-tf"), ("m_v1.tar.gz", "mxnet", "endpoint-1")]
 
 
 def test_a_history_entry_reads_from_and_to():

@@ -126,7 +126,8 @@ def test_a_tensorflow_serving_layout_is_valid():
 
     assert report.valid, report.failures
     assert report.layout == "tensorflow"
-    assert report.input_shapes is None and report.prefix is None
+    assert report.input_shapes == [{"name": "x", "dtype": "float32", "shape": [-1, 4]}] and report.prefix is None
+    assert report.outputs == [{"name": "y", "dtype": "float32", "shape": [-1, 4]}]
 
 
 def test_a_multi_member_gzip_is_valid():
@@ -331,9 +332,10 @@ def test_the_report_as_json_keeps_every_field_in_its_order():
                     {"name": "model-shapes.json", "size": 35, "type": "file"},
                     {"name": "synset.txt", "size": 14, "type": "file"}],
         "failures": [], "input_shapes": [{"name": "data", "shape": [1, 8]}], "labels_count": 3, "prefix": "model",
+        "outputs": None,
     }
     assert list(as_json) == ["valid", "layout", "sha256", "compressed_bytes", "uncompressed_bytes", "members",
-                             "failures", "input_shapes", "labels_count", "prefix"]
+                             "failures", "input_shapes", "outputs", "labels_count", "prefix"]
 
 
 @pytest.mark.parametrize("field,value", [("max_members", 0), ("max_uncompressed_bytes", -1),

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from chalicelib.versions.warmup import sample_payload
+from chalicelib.versions.sample_inputs import sample_payload
 
 def test_a_sample_payload_has_the_shape_of_shapes_json_with_a_batch_of_one():
     body, content_type = sample_payload([{"name": "data", "shape": [8, 3, 4, 5]}])
@@ -113,3 +113,58 @@ def test_a_shape_too_deep_or_too_large_to_send_fails_the_warm_up_before_any_invo
 
     assert not result.ok and result.error.startswith("ValueError")
     assert runtime.calls == []
+
+
+# TensorFlow: TF Serving's row format from the recorded serving_default inputs ------------
+from chalicelib.versions.sample_inputs import payload_for, tensorflow_payload  # noqa: E402
+
+
+def test_a_tensorflow_sample_is_one_instance_with_unknown_dimensions_as_one():
+    body, content_type = tensorflow_payload([{"name": "image", "dtype": "float32", "shape": [-1, 2, -1, 3]}])
+
+    assert content_type == "application/json"
+    assert json.loads(body) == {"instances": [[[[0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]]]]}
+
+
+def test_a_tensorflow_sample_of_several_inputs_is_one_dict_per_instance_with_zeros_of_each_dtype():
+    inputs = [{"name": "count", "dtype": "int64", "shape": [-1, 1]},
+              {"name": "flag", "dtype": "bool", "shape": [-1, 2]},
+              {"name": "tag", "dtype": "string", "shape": [-1]},
+              {"name": "x", "dtype": "float16", "shape": [-1, 1]}]
+
+    body, _ = tensorflow_payload(inputs)
+
+    assert body == b'{"instances":[{"count":[0],"flag":[false,false],"tag":"","x":[0.0]}]}'
+
+
+def test_a_fixed_batch_dimension_is_sent_as_that_many_instances():
+    body, _ = tensorflow_payload([{"name": "x", "dtype": "int32", "shape": [2, 3]}])
+
+    assert json.loads(body) == {"instances": [[0, 0, 0], [0, 0, 0]]}
+
+
+@pytest.mark.parametrize("inputs", [
+    [{"name": "z", "dtype": "complex64", "shape": [-1, 2]}],  # no JSON value for it
+    [{"name": "s", "dtype": "float32", "shape": []}],  # no batch dimension
+    [{"name": "s", "dtype": "float32", "shape": None}],  # unknown rank
+])
+def test_a_tensorflow_signature_no_request_can_feed_gets_no_sample(inputs):
+    with pytest.raises(ValueError):
+        tensorflow_payload(inputs)
+
+
+def test_the_framework_chooses_the_form_of_the_sample():
+    one = [{"name": "data", "dtype": "float32", "shape": [1, 2]}]
+
+    assert json.loads(payload_for("mxnet", one)[0]) == {"instances": [[0.0, 0.0]]}
+    assert json.loads(payload_for("tensorflow", one)[0]) == {"instances": [[0.0, 0.0]]}
+    two = [{"name": "a", "dtype": "int32", "shape": [1, 1]}, {"name": "b", "dtype": "int32", "shape": [1, 1]}]
+    assert json.loads(payload_for("mxnet", two)[0]) == {"inputs": {"a": [[0.0]], "b": [[0.0]]}}
+    assert json.loads(payload_for("tensorflow", two)[0]) == {"instances": [{"a": [0], "b": [0]}]}
+
+
+def test_inputs_whose_fixed_first_dimensions_differ_are_sent_as_columns():
+    body, _ = tensorflow_payload([{"name": "a", "dtype": "float32", "shape": [2, 1]},
+                                  {"name": "b", "dtype": "int64", "shape": [3]}])
+
+    assert json.loads(body) == {"inputs": {"a": [[0.0], [0.0]], "b": [0, 0, 0]}}

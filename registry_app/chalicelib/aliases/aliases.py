@@ -11,8 +11,10 @@ from typing import Callable
 from .. import names
 from .alias_store import AliasChange, AliasRecord, AliasState, AliasStore, AliasTarget, AlreadyApplied, StaleRevision
 from .alias_rules import FollowDecision
-from ..errors import Conflict, InvalidInput, NotFound, RegistryError, TransientError
-from ..records import utcnow
+from ..errors import Conflict, InvalidInput, NoEndpoint, NotFound, RegistryError, TransientError
+from ..frameworks import Endpoints
+from ..records import VersionRecord, utcnow
+from ..settings import get_settings
 from ..versions.store import RegistryStore
 
 UNCONDITIONAL_ATTEMPTS = 25  # re-reads for writes that named no revision (the last writer wins)
@@ -30,10 +32,12 @@ class Outcome:
 
 
 class Aliases:
-    def __init__(self, store: RegistryStore, aliases: AliasStore, clock: Callable = utcnow):
+    def __init__(self, store: RegistryStore, aliases: AliasStore, clock: Callable = utcnow,
+                 endpoints: Endpoints | None = None):
         self._store = store
         self._aliases = aliases
         self._clock = clock
+        self._endpoints = endpoints or Endpoints.from_settings(get_settings())
 
     # reads ------------------------------------------------------------------
     def get(self, alias: str) -> AliasRecord:
@@ -63,7 +67,7 @@ class Aliases:
             model = targets[0].model
             targets = [AliasTarget(model=model, version=self._latest_of(model))]
         for target in targets:
-            self._require_version(target.model, target.version)
+            self._require_servable(target.model, target.version)
         state = AliasState(targets=targets, tracks_latest=follow_latest)
         record = self._change(alias, lambda current: state, "update", expected_revision, actor).record
         if follow_latest:  # a version accepted while we wrote found no follower yet: catch up with it
@@ -96,7 +100,7 @@ class Aliases:
         if expected_revision is None:
             expected_revision = last.revision if last.after is not None else 0
         for target in last.before.targets:
-            self._require_version(target.model, target.version)
+            self._require_servable(target.model, target.version)
         state = AliasState(targets=last.before.targets, tracks_latest=False)
         return self._change(alias, lambda current: state, "rollback", expected_revision, actor).record
 
@@ -111,7 +115,10 @@ class Aliases:
         makes each move happen once per event even after a rollback. Never raises for one alias.
         """
         try:
-            self._require_version(model, version)
+            self._require_servable(model, version)
+        except NoEndpoint as error:  # an alias only ever points where a caller can invoke it
+            following = [r.alias for r in self._aliases.references(model) if r.tracks_latest]
+            return {alias: f"refused: {error.message}" for alias in dict.fromkeys([*requested, *following])}
         except RegistryError as error:
             return {alias: f"failed: {error.message}" for alias in requested}
         outcome: dict[str, str] = {}
@@ -193,7 +200,7 @@ class Aliases:
             raise NotFound(f"model {model} has no accepted version yet", {"model": model})
         return record.latest_version
 
-    def _require_version(self, model: str, version: int) -> None:
+    def _require_version(self, model: str, version: int) -> VersionRecord:
         names.validate_model_name(model)
         record = self._store.get_version(model, version)
         if record is None:
@@ -201,3 +208,10 @@ class Aliases:
         if record.status != "active":
             raise Conflict(f"{model} v{version} is {record.status} and can no longer be served",
                            {"model": model, "version": version, "status": record.status})
+        return record
+
+    def _require_servable(self, model: str, version: int) -> None:
+        """The version exists, is active, and an endpoint serves its framework: a weighted alias may mix
+        frameworks only when each has its endpoint (the client invokes each target on its own)."""
+        record = self._require_version(model, version)
+        self._endpoints.for_framework(record.framework, f"{model} v{version}")

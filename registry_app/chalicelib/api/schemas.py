@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Version, integer
 from ..aliases.alias_store import AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
+from ..aliases.routes import Route
 from ..records import ModelRecord, UploadRecord, VersionRecord
 
 MAX_LIMIT = 1000
@@ -121,7 +122,8 @@ class ErrorBody(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
-    endpoint: str
+    endpoint: str = Field(description="the MXNet endpoint (REGISTRY_ENDPOINT)")
+    endpoints: dict[str, str | None] = Field(description="framework -> the endpoint serving it (null: none)")
 
 
 class TargetView(BaseModel):
@@ -136,26 +138,37 @@ class TargetView(BaseModel):
                    target_model=names.target_model(target.model, target.version))
 
 
+class RoutedTargetView(TargetView):
+    framework: Literal["mxnet", "tensorflow"]
+    endpoint: str | None = Field(description="the endpoint to invoke this target on (null in a listing when no "
+                                             "endpoint serves its framework)")
+
+    @classmethod
+    def routed(cls, target: AliasTarget, route: Route) -> "RoutedTargetView":
+        return cls(**TargetView.of(target).model_dump(), framework=route.framework, endpoint=route.endpoint)
+
+
 class AliasView(BaseModel):
-    """`model`, `version` and `target_model` name the heaviest target; `targets` lists them all."""
+    """`model`, `version`, `target_model` and `endpoint` name the heaviest target; `targets` lists them all,
+    each with the endpoint serving its framework (a weighted alias may span two endpoints)."""
 
     alias: str
     model: str
     version: int
     target_model: str
-    endpoint: str
+    endpoint: str | None
     revision: int
     updated_at: datetime
     updated_by: str | None
     tracks_latest: bool
-    targets: list[TargetView]
+    targets: list[RoutedTargetView]
 
     @classmethod
-    def of(cls, record: AliasRecord, endpoint: str) -> "AliasView":
-        targets = [TargetView.of(t) for t in record.targets]
+    def of(cls, record: AliasRecord, routes: list[Route]) -> "AliasView":
+        targets = [RoutedTargetView.routed(t, route) for t, route in zip(record.targets, routes, strict=True)]
         main = max(targets, key=lambda t: t.weight)
         return cls(alias=record.alias, model=main.model, version=main.version, target_model=main.target_model,
-                   endpoint=endpoint, revision=record.revision, updated_at=record.updated_at,
+                   endpoint=main.endpoint, revision=record.revision, updated_at=record.updated_at,
                    updated_by=record.updated_by, tracks_latest=record.tracks_latest, targets=targets)
 
 
@@ -204,8 +217,10 @@ class VersionView(BaseModel):
     target_key: str
     sha256: str
     size: int
-    layout: Literal["mxnet", "tensorflow"]
-    input_shapes: list[dict[str, Any]] | None
+    framework: Literal["mxnet", "tensorflow"] = Field(description="decided by its layout; which endpoint serves it")
+    input_shapes: list[dict[str, Any]] | None = Field(description='MXNet: its shapes.json; TensorFlow: the '
+                                                      'serving_default inputs, {"name", "dtype", "shape"} (-1: any)')
+    outputs: list[dict[str, Any]] | None = Field(None, description="TensorFlow: the serving_default outputs")
     labels_count: int | None
     source_key: str
     created_at: datetime

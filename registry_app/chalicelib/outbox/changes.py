@@ -31,7 +31,7 @@ def version_registered(version, actor: str | None) -> Event:
     """`version` is a VersionRecord (records.py)."""
     return _event("ModelVersionRegistered", (version.name, version.version), version.created_at, actor,
                   model=version.name, version=version.version, target_model=version.target_model,
-                  target_key=version.target_key, sha256=version.sha256, size=version.size, layout=version.layout,
+                  target_key=version.target_key, sha256=version.sha256, size=version.size, layout=version.framework,
                   source_key=version.source_key, upload_event_id=version.event_id,
                   requested_aliases=list(version.requested_aliases))
 

@@ -12,5 +12,6 @@ class LayoutResult:
     layout: str | None = None
     prefix: str | None = None
     input_shapes: list[dict] | None = None
+    outputs: list[dict] | None = None  # TensorFlow: the serving signature's outputs
     labels_count: int | None = None
     failures: list[Failure] = field(default_factory=list)

@@ -7,19 +7,24 @@ from __future__ import annotations
 
 from . import mxnet
 from . import tensorflow
-from .layout_result import PACK_HINT, Failure, LayoutResult
+from .layout_result import Failure, LayoutResult
 from .limits import DEFAULT_MAX_INPUT_ELEMENTS
 from .mxnet import PARAMS_MAGIC, SYMBOL_CAP, SYNSET_CAP
 from .shapes import SHAPES_CAP
 from .tar_walk import Entry
 
 __all__ = ["PARAMS_MAGIC", "SHAPES_CAP", "SYMBOL_CAP", "SYNSET_CAP", "Failure", "LayoutResult",
-           "capture_limit", "check_layout"]
+           "capture_limit", "captures", "check_layout"]
 
 
 def capture_limit(name: str) -> int:
     """How many leading bytes of member `name` the layout rules read (0: none)."""
-    return 0 if "/" in name else mxnet.capture_limit(name)
+    return tensorflow.capture_limit(name) if "/" in name else mxnet.capture_limit(name)
+
+
+def captures() -> dict[str, bytes]:
+    """Where a pass keeps the captured heads (TensorFlow's keeps one saved_model.pb, the served version's)."""
+    return tensorflow.Captures()
 
 
 def check_layout(members: list[Entry], captured: dict[str, bytes],
@@ -31,11 +36,10 @@ def check_layout(members: list[Entry], captured: dict[str, bytes],
     if any("/" not in name and mxnet.is_mxnet_file(name) for name in files):
         return mxnet.check(files, captured, max_input_elements)
     if tensorflow.has_saved_model(files):
-        return tensorflow.check(files)
-    nested = sorted({name.rsplit("/", 1)[0] for name in files if mxnet.is_mxnet_file(name.rsplit("/", 1)[-1])})
-    if nested:
-        message = f"the MXNet files sit in folder '{nested[0]}/', not at the archive root: {PACK_HINT}"
-        return LayoutResult(layout="mxnet", failures=[("mxnet.not_at_root", message)])
+        return tensorflow.check(files, captured, max_input_elements)
+    nested = mxnet.not_at_root(files)
+    if nested is not None:
+        return nested
     message = (
         "no known model layout: expected <prefix>-symbol.json, <prefix>-NNNN.params and <prefix>-shapes.json "
         "at the archive root (MXNet) or <version>/saved_model.pb (TensorFlow Serving)"

@@ -9,7 +9,7 @@ import json
 import re
 import struct
 
-from .layout_result import LayoutResult
+from .layout_result import PACK_HINT, LayoutResult
 from .shapes import SHAPES_CAP, read_shapes
 from .tar_walk import Entry
 
@@ -38,6 +38,16 @@ def capture_limit(name: str) -> int:
 
 def is_mxnet_file(name: str) -> bool:
     return name.endswith((".params", "-symbol.json", "-shapes.json"))
+
+
+def not_at_root(files: dict[str, Entry]) -> LayoutResult | None:
+    """MXNet files packed inside a folder: the handler looks at the archive root only."""
+    nested = sorted({name.rsplit("/", 1)[0] for name in files
+                     if "/" in name and is_mxnet_file(name.rsplit("/", 1)[-1])})
+    if not nested:
+        return None
+    message = f"the MXNet files sit in folder '{nested[0]}/', not at the archive root: {PACK_HINT}"
+    return LayoutResult(layout="mxnet", failures=[("mxnet.not_at_root", message)])
 
 
 def check(files: dict[str, Entry], captured: dict[str, bytes], max_input_elements: int) -> LayoutResult:

@@ -12,9 +12,9 @@ remaining bytes are still read and hashed.
 Rule id families: `format.*` (not a gzip'd tar at all), `gzip.*` (CRC, length,
 truncation), `tar.*` (headers, end marker), `safety.*` (member types and names,
 member_names.py), `limits.*` (members, size, ratio, pax headers), `archive.empty`,
-`layout.unknown`, `mxnet.*` and `tensorflow.*` (mxnet.py, shapes.py,
-tensorflow.py); `archive.unreadable` is the catch-all for a fault no other rule
-names. tests/hostile_tarballs.py has an archive for each.
+`layout.unknown`, `mxnet.*` and `tensorflow.*` (mxnet.py, shapes.py, tensorflow.py:
+layout and the serving_default signature); `archive.unreadable` is the catch-all for a
+fault no other rule names. tests/hostile_tarballs.py has an archive for each.
 """
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ class ValidationReport:
     uncompressed_bytes: int
     members: list[Member]
     failures: list[RuleFailure]
-    input_shapes: list[dict] | None = None
+    input_shapes: list[dict] | None = None  # MXNet: shapes.json; TensorFlow: serving_default's inputs, with dtype
+    outputs: list[dict] | None = None  # TensorFlow: serving_default's outputs
     labels_count: int | None = None
     prefix: str | None = None
 
@@ -126,7 +127,7 @@ class _Pass:
         self.head = b""
         self.findings = _Findings()
         self.inflater = GzipInflater()
-        self.walker = TarWalker(limits.max_members, layouts.capture_limit, self.findings.add)
+        self.walker = TarWalker(limits.max_members, layouts.capture_limit, self.findings.add, layouts.captures())
 
     def run(self) -> StreamProblem | None:
         problem = None
@@ -200,6 +201,7 @@ def validate_stream(stream: Any, limits: Limits | None = None) -> ValidationRepo
         input_shapes=result.input_shapes,
         labels_count=result.labels_count,
         prefix=result.prefix,
+        outputs=result.outputs,
     )
 
 

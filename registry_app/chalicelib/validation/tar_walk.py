@@ -21,15 +21,17 @@ class TarWalker:
     """Feed decompressed bytes, then `finish()`; read `members` and `captured` afterwards.
 
     `capture_limit(name)` says how many leading bytes of a regular file to keep (0: none);
-    `report(rule, message)` receives every non-fatal finding; fatal ones raise StreamProblem.
+    `report(rule, message)` receives every non-fatal finding; fatal ones raise StreamProblem;
+    `captured` is where the heads go (a dict, or one that decides what it keeps).
     """
 
-    def __init__(self, max_members: int, capture_limit: Callable[[str], int], report: Callable[[str, str], None]):
+    def __init__(self, max_members: int, capture_limit: Callable[[str], int], report: Callable[[str, str], None],
+                 captured: dict[str, bytes] | None = None):
         self.max_members = max_members
         self.capture_limit = capture_limit
         self.report = report
         self.members: list[Entry] = []
-        self.captured: dict[str, bytes] = {}
+        self.captured: dict[str, bytes] = {} if captured is None else captured
         self._headers = 0
         self._count = 0
         self._partial = bytearray()  # a header split across two pieces

@@ -15,11 +15,12 @@ from .artifacts import Artifacts, ObjectInfo, SourceChanged
 from .claims import Claim, ClaimStore
 from ..errors import InvalidInput, ValidationFailed
 from ..events import S3Upload
+from ..frameworks import Endpoints
 from ..records import UploadRecord, VersionRecord, utcnow
 from ..settings import Settings
 from .store import IdenticalToLatest, RegistryStore
 from ..validation import Limits, RuleFailure, ValidationReport, validate_stream
-from .warmup import warm
+from .warmup import warm_version
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,8 @@ class Ingestor:
         self._store.put_version(VersionRecord(
             name=source.name, version=version, target_key=target_key,
             target_model=names.target_model(source.name, version), sha256=report.sha256,
-            size=report.compressed_bytes, layout=report.layout, input_shapes=report.input_shapes,
-            labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
+            size=report.compressed_bytes, framework=report.layout, input_shapes=report.input_shapes,
+            outputs=report.outputs, labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
             event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader,
             claimed_uploader=source.claimed_uploader, requested_aliases=source.aliases, metadata=source.metadata,
         ))
@@ -188,8 +189,9 @@ class Ingestor:
         wanted = source.metadata.get(WARMUP_METADATA, str(self._settings.warmup)).lower() in ("1", "true", "yes")
         if not wanted or self._runtime is None or not report.input_shapes:
             return None
-        return warm(self._runtime, self._settings.endpoint, names.target_model(source.name, version),
-                    report.input_shapes, budget_seconds=self._settings.warmup_budget_seconds)
+        return warm_version(self._runtime, Endpoints.from_settings(self._settings), report.layout,
+                            names.target_model(source.name, version), report.input_shapes,
+                            self._settings.warmup_budget_seconds)
 
     def _move_aliases(self, source: Source, version: int) -> dict[str, str]:
         if self._aliases is None:

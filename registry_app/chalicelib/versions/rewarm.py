@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from .. import names
 from ..aliases.aliases import Aliases
 from ..errors import Conflict, NotFound
+from ..frameworks import Endpoints
 from ..records import VersionRecord
 from ..settings import Settings
 from .store import RegistryStore
-from .warmup import warm
+from .warmup import warm_version
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Rewarmed:
 
 class Rewarmer:
     def __init__(self, store: RegistryStore, aliases: Aliases, runtime, settings: Settings):
-        """`runtime` is a sagemaker-runtime client; the invoke goes through the registry's endpoint."""
+        """`runtime` is a sagemaker-runtime client; the invoke goes through the endpoint of the version's framework."""
         self._store = store
         self._aliases = aliases
         self._runtime = runtime
@@ -43,8 +44,8 @@ class Rewarmer:
         if not record.input_shapes:
             raise Conflict(f"{name} v{version} has no input shapes to build a warm-up input from",
                            {"model": name, "version": version})
-        result = warm(self._runtime, self._settings.endpoint, record.target_model, record.input_shapes,
-                      budget_seconds=self._settings.warmup_budget_seconds)
+        result = warm_version(self._runtime, Endpoints.from_settings(self._settings), record.framework,
+                              record.target_model, record.input_shapes, self._settings.warmup_budget_seconds)
         if not result.ok:
             held = {alias: "not moved: the warm-up failed" for alias in record.requested_aliases}
             return Rewarmed(record, False, f"failed: {result.error}", held)

@@ -1,0 +1,117 @@
+"""What a `saved_model.pb` says about serving: each MetaGraph's tags and signatures, as plain data.
+
+Decoded with `protowire` from the field numbers of TensorFlow's saved_model.proto,
+meta_graph.proto, tensor_shape.proto and types.proto; everything else in the file
+(the graph, the object graph, assets) is skipped by length without being parsed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .protowire import LEN, ProtoError, fields, message, number, signed64, text
+
+__all__ = ["MetaGraph", "ProtoError", "Signature", "TensorSpec", "read_saved_model"]
+
+# types.proto DataType, by the names tf.dtypes uses; refs (+100) never appear in a signature.
+DTYPES = {1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8", 7: "string", 8: "complex64",
+          9: "int64", 10: "bool", 11: "qint8", 12: "quint8", 13: "qint32", 14: "bfloat16", 15: "qint16",
+          16: "quint16", 17: "uint16", 18: "complex128", 19: "float16", 20: "resource", 21: "variant",
+          22: "uint32", 23: "uint64", 24: "float8_e5m2", 25: "float8_e4m3fn", 26: "float8_e4m3fnuz",
+          27: "float8_e4m3b11fnuz", 28: "float8_e5m2fnuz", 29: "int4", 30: "uint4"}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One signature input or output; `shape` None when the rank is unknown, -1 for an unknown dimension."""
+
+    dtype: str
+    shape: tuple[int, ...] | None
+    encoding: str = "dense"  # "dense" (a named tensor), "coo_sparse" or "composite"
+
+
+@dataclass(frozen=True)
+class Signature:
+    inputs: dict[str, TensorSpec]
+    outputs: dict[str, TensorSpec]
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class MetaGraph:
+    tags: tuple[str, ...]
+    signatures: dict[str, Signature] = field(default_factory=dict)
+    restores_variables: bool = False  # it has a saver_def: loading reads variables/variables.index and its shards
+
+
+def read_saved_model(data: bytes) -> list[MetaGraph]:
+    """The MetaGraphs of a SavedModel (saved_model.proto: field 2, repeated MetaGraphDef); ProtoError if malformed."""
+    graphs = [_meta_graph(message(value, "a MetaGraphDef")) for key, _, value in fields(data) if key == 2]
+    if not graphs:
+        raise ProtoError("the SavedModel holds no MetaGraph")
+    return graphs
+
+
+def _meta_graph(data: memoryview) -> MetaGraph:
+    tags: list[str] = []
+    signatures: dict[str, Signature] = {}
+    saver = False
+    for key, _, value in fields(data):
+        if key == 1:  # MetaInfoDef; its field 4 is the repeated tag
+            tags += [text(tag, "a tag") for k, _, tag in fields(message(value, "MetaInfoDef")) if k == 4]
+        elif key == 3:  # SaverDef: only its presence matters here
+            message(value, "a SaverDef")
+            saver = True
+        elif key == 5:  # map<string, SignatureDef> signature_def
+            name, body = _map_entry(message(value, "a signature_def entry"))
+            signatures[name] = _signature(body)
+    return MetaGraph(tuple(tags), signatures, saver)
+
+
+def _map_entry(data: memoryview) -> tuple[str, memoryview]:
+    """A map<string, message> entry: key is field 1, value field 2 (either may be absent: empty)."""
+    key, value = "", memoryview(b"")
+    for number_, _, item in fields(data):
+        if number_ == 1:
+            key = text(item, "a map key")
+        elif number_ == 2:
+            value = message(item, "a map value")
+    return key, value
+
+
+def _signature(data: memoryview) -> Signature:
+    inputs: dict[str, TensorSpec] = {}
+    outputs: dict[str, TensorSpec] = {}
+    method = ""
+    for key, _, value in fields(data):
+        if key in (1, 2):
+            name, body = _map_entry(message(value, "a signature input or output"))
+            (inputs if key == 1 else outputs)[name] = _tensor_info(body)
+        elif key == 3:
+            method = text(value, "a method name")
+    return Signature(inputs, outputs, method)
+
+
+def _tensor_info(data: memoryview) -> TensorSpec:
+    dtype, shape, encoding = 0, (), "dense"
+    for key, wire, value in fields(data):
+        if key == 2:
+            dtype = number(value, "a dtype")
+        elif key == 3:
+            shape = _shape(message(value, "a tensor shape"))
+        elif key == 4 and wire == LEN:
+            encoding = "coo_sparse"
+        elif key == 5 and wire == LEN:
+            encoding = "composite"
+    return TensorSpec(DTYPES.get(dtype, f"DT_{dtype}"), shape, encoding)
+
+
+def _shape(data: memoryview) -> tuple[int, ...] | None:
+    dims: list[int] = []
+    unknown_rank = False
+    for key, _, value in fields(data):
+        if key == 2:  # Dim: size is field 1 (int64, -1 when unknown)
+            sizes = [signed64(number(v, "a dimension")) for k, _, v in fields(message(value, "a Dim")) if k == 1]
+            dims.append(sizes[-1] if sizes else 0)
+        elif key == 3:
+            unknown_rank = bool(number(value, "unknown_rank"))
+    return None if unknown_rank else tuple(dims)
