@@ -37,7 +37,7 @@ def _code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
-def _missing(error: ClientError) -> bool:
+def is_missing(error: ClientError) -> bool:
     return _code(error) in ("404", "NoSuchKey", "NotFound")
 
 
@@ -54,7 +54,7 @@ class Artifacts:
         try:
             answer = self._s3.head_object(Bucket=bucket or self.bucket, Key=key, **pinned)
         except ClientError as error:
-            if _missing(error) or (version_id and _code(error) in ("400", "InvalidArgument")):
+            if is_missing(error) or (version_id and _code(error) in ("400", "InvalidArgument")):
                 return None
             raise
         return ObjectInfo(key, answer["ETag"].strip('"'), answer["ContentLength"], answer.get("Metadata", {}),
@@ -80,7 +80,7 @@ class Artifacts:
         try:
             return self._s3.get_object(Bucket=bucket or self.bucket, Key=key, IfMatch=f'"{etag}"', **pinned)["Body"]
         except ClientError as error:
-            if _missing(error) or _code(error) in ("PreconditionFailed", "412"):
+            if is_missing(error) or _code(error) in ("PreconditionFailed", "412"):
                 raise SourceChanged(key) from error
             raise
 
@@ -145,7 +145,7 @@ class Artifacts:
         try:
             self._s3.delete_object(Bucket=bucket or self.bucket, Key=key, IfMatch=f'"{etag}"')
         except ClientError as error:
-            if not (_missing(error) or _code(error) in ("PreconditionFailed", "412")):
+            if not (is_missing(error) or _code(error) in ("PreconditionFailed", "412")):
                 raise
 
     def require(self, key: str, bucket: str | None = None) -> ObjectInfo:

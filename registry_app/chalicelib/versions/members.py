@@ -10,8 +10,11 @@ import hashlib
 import tarfile
 from dataclasses import dataclass
 
-from ..errors import PayloadTooLarge
+from botocore.exceptions import ClientError
+
+from ..errors import NotFound, PayloadTooLarge
 from ..records import VersionRecord
+from .artifacts import is_missing
 
 CHUNK = 1 << 20
 
@@ -35,7 +38,13 @@ class VersionMembers:
             raise PayloadTooLarge(f"{version.name} v{version.version} is {version.size} bytes; members are listed "
                                   f"only up to {self._max_bytes} bytes (the API's time limit)",
                                   {"size": version.size, "limit": self._max_bytes})
-        body = self._s3.get_object(Bucket=self._bucket, Key=version.target_key)["Body"]
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=version.target_key)["Body"]
+        except ClientError as error:
+            if not is_missing(error):
+                raise
+            raise NotFound(f"{version.name} v{version.version} is recorded, but s3://{self._bucket}/{version.target_key} "
+                           "is not in the bucket", {"key": version.target_key}) from None
         members = []
         with tarfile.open(fileobj=body, mode="r|gz") as archive:
             for entry in archive:
