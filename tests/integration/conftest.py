@@ -1,4 +1,5 @@
 """Integration fixtures: the registry's resources in moto (in-process), the app wired to them."""
+import os
 from pathlib import Path
 
 import boto3
@@ -204,11 +205,20 @@ def registry_app(module_moto, settings):
 
 @pytest.fixture
 def client(registry_app):
-    """Chalice's test client for the local stage, on this module's moto."""
+    """Chalice's test client for the local stage, on this module's moto.
+
+    The client swaps `os.environ` for a plain dict during each request and puts back what it found;
+    requests from several threads can put back another request's dict, which would leave the process
+    with an os.environ that no longer reaches child processes. The real one is put back here.
+    """
     from chalice.test import Client
 
-    with Client(registry_app.app, stage_name="local", project_dir=str(Path(registry_app.__file__).parent)) as test_client:
-        yield test_client.http
+    environ = os.environ
+    try:
+        with Client(registry_app.app, stage_name="local", project_dir=str(Path(registry_app.__file__).parent)) as test_client:
+            yield test_client.http
+    finally:
+        os.environ = environ
 
 
 def seeder_for(app) -> Seeder:

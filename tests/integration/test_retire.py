@@ -2,7 +2,6 @@
 from datetime import timedelta
 
 import pytest
-from conftest import seeder_for
 
 from chalicelib.aliases.alias_store import AliasTarget
 from chalicelib.versions.artifacts import Artifacts
@@ -15,9 +14,9 @@ WEEK = timedelta(days=7)
 
 
 @pytest.fixture
-def registry(app_module):
+def registry(app_module, make_seeder):
     """Three versions of `digits`, each with its bytes under models/."""
-    seed = seeder_for(app_module)
+    seed = make_seeder(app_module)
     s3 = app_module.get_session().client("s3")
     for _ in range(3):
         record = seed.version("digits")
