@@ -133,8 +133,10 @@ def test_the_endpoints_page_names_each_framework_and_its_status(stack):
 
     # ApiStack deploys no endpoint: SageMaker (the emulator) says so, and the page shows it.
     assert "mxnet mme-registry-local NotFound" in words
+    assert "tensorflow mme-registry-local-tf NotFound" in words
     assert requests.get(f"{stack.registry}/endpoints", timeout=10).json() == {
-        "items": [{"framework": "mxnet", "name": "mme-registry-local"}]}
+        "items": [{"framework": "mxnet", "name": "mme-registry-local"},
+                  {"framework": "tensorflow", "name": "mme-registry-local-tf"}]}
 
 
 # writes -----------------------------------------------------------------------------------
