@@ -2,11 +2,13 @@
 
 Starts the local stack, builds real MXNet models, uploads them into the drop folder,
 serves them by alias, moves and rolls back the alias, shows a hostile tarball being
-rejected, and stops everything it started.
+rejected, trains a small TensorFlow CNN and serves it by alias from the TF endpoint, and
+stops everything it started.
 """
 from __future__ import annotations
 
 import io
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -30,15 +32,19 @@ def step(number: int, title: str) -> None:
     console.rule(f"[bold]{number}. {title}", align="left")
 
 
-def build_models(built: dict) -> None:
-    """Builds (or reuses from .cache/models) the three tarballs, while the stack starts."""
+def build_models(built: dict, tf_folder: Path) -> None:
+    """Builds (or reuses from .cache/models) the three MXNet tarballs and trains the TF CNNs, while the stack starts."""
     from local_stack.sample_models import cached_tarball
+    from local_stack.tf_sample_models import train_cnns
 
     try:
         for name in ("digits_small", "digits", "resnet_18"):
             started = time.monotonic()
             built[name] = cached_tarball(name)
             built[f"{name}_seconds"] = time.monotonic() - started
+        started = time.monotonic()
+        built["tensorflow"] = train_cnns(tf_folder)
+        built["tensorflow_seconds"] = time.monotonic() - started
     except BaseException as error:  # noqa: BLE001 - reported by the main thread
         built["error"] = error
 
@@ -97,7 +103,7 @@ def run(stack: Stack, built: dict, models_thread: threading.Thread) -> None:
     from client.commands_alias import history_table, print_alias
     from local_stack.sample_models import digits_split
 
-    step(2, "Build real MXNet models")
+    step(2, "Build real MXNet models (and, meanwhile, train two TensorFlow CNNs)")
     models_thread.join()
     if "error" in built:
         raise built["error"]
@@ -149,22 +155,38 @@ def run(stack: Stack, built: dict, models_thread: threading.Thread) -> None:
     for row in result.json()[:3]:
         console.print(f"    {row['label']:<22} {row['probability']:.4f}")
 
+    cifar = built["tensorflow"]["cifar"]
+    step(9, "Drop a TensorFlow CNN and classify by alias 'cifar' on the TF Serving endpoint")
+    console.print(f"  a Keras CNN on 32x32x3 pictures, trained in {built['tensorflow_seconds']:.0f} s and exported as a "
+                  f"SavedModel ({cifar.tarball.stat().st_size / 1e3:.0f} kB: 1/saved_model.pb, 1/variables/)")
+    upload(cifar.tarball, "cifar", ["cifar"])
+    pictures, expected = np.load(cifar.inputs), np.load(cifar.probabilities)
+    result = caller.invoke("cifar", _instances(pictures), content_type="application/json")
+    served = np.asarray(result.json()["predictions"])
+    same = int((served.argmax(axis=1) == expected.argmax(axis=1)).sum())
+    console.print(f"  {len(pictures)} held-out pictures through alias 'cifar' (endpoint {result.endpoint}, "
+                  f"{result.target_model}): {same}/{len(pictures)} classes as TensorFlow's own, "
+                  f"max |probability difference| {np.abs(served - expected).max():.1e}")
+
 
 def main() -> int:
     started = time.monotonic()
     console.rule("[bold]mme-registry demo")
     built: dict = {}
-    models_thread = threading.Thread(target=build_models, args=(built,), name="build-models", daemon=True)
-    models_thread.start()
-    step(1, "Start the local stack: AWS emulator, registry API, event pump, MMS, gateway")
     config = StackConfig(workdir=REPO / ".local" / "demo").with_free_ports()  # never clashes with `make up`
+    tf_folder = Path(tempfile.mkdtemp(prefix="demo-tf-"))
+    models_thread = threading.Thread(target=build_models, args=(built, tf_folder), name="build-models", daemon=True)
+    models_thread.start()
+    step(1, "Start the local stack: AWS emulator, registry API, event pump, MMS, gateway, console")
     try:
         with Stack(config, say=lambda line: console.print(f"  {line}")) as stack:
             run(stack, built, models_thread)
-            step(9, "Stop the stack")
+            step(10, "Stop the stack")
     except KeyboardInterrupt:
         console.print("\ninterrupted: the stack was stopped")
         return 130
+    finally:
+        shutil.rmtree(tf_folder, ignore_errors=True)
     console.print(f"  every process the demo started has exited. Total: {time.monotonic() - started:.0f} s.")
     console.print("  Next: `make up` keeps the stack running for your own boto3 code (see README).")
     return 0

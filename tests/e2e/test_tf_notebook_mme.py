@@ -158,3 +158,31 @@ def test_a_killed_tf_backend_is_restarted_and_serves_again(notebook_run, runtime
     assert answer is not None, f"no answer within 90 s; errors: {errors}"
     assert errors <= {"ModelNotReadyException"}  # SageMaker's retryable "still loading"
     assert np.abs(np.array(answer["predictions"]) - np.load(models["cifar"].probabilities)[:2]).max() <= 1e-4
+
+
+def test_a_savedmodel_dropped_into_incoming_is_served_by_alias_with_tensorflows_predictions(
+        notebook_run, local_stack):  # noqa: F811
+    from client import AliasClient
+    from client.uploads import upload_model
+
+    _, _, models = notebook_run
+    sign = models["sign-language"]
+    with stack_environment(local_stack):
+        # GIVEN the trained SavedModel dropped into incoming/, asking for an alias
+        outcome = upload_model(sign.tarball, "e2e_tf_signs", ["e2e-tf-signs"])
+        assert outcome.outcome == "accepted", outcome.record
+        # THEN it is a TensorFlow version whose signature was read, warmed on the TF endpoint before the alias moved
+        version = AliasClient().registry.get_version("e2e_tf_signs", outcome.record["version"])
+        assert version["framework"] == "tensorflow"
+        assert [(i["name"], i["shape"]) for i in version["input_shapes"]] == [(sign.input_name, [-1, *sign.shape])]
+        assert outcome.record["warmup"].startswith("ok"), outcome.record
+        assert outcome.record["aliases"] == {"e2e-tf-signs": "created at v1"}, outcome.record
+        # WHEN a caller invokes by alias, knowing no endpoint and no TargetModel
+        pictures = np.load(sign.inputs)
+        answer = AliasClient().invoke("e2e-tf-signs", json.dumps({"instances": pictures.tolist()}),
+                                      content_type="application/json")
+    # THEN the TF endpoint answered with TensorFlow's own probabilities
+    assert answer.endpoint == "mme-registry-local-tf" and answer.target_model == "e2e_tf_signs_v1.tar.gz"
+    served, expected = np.array(answer.json()["predictions"]), np.load(sign.probabilities)
+    assert (served.argmax(axis=1) == expected.argmax(axis=1)).all()
+    assert np.abs(served - expected).max() <= 1e-4
