@@ -68,20 +68,13 @@ class Servable:
             outputs = self.functions[request.signature](**{k: tf.constant(v) for k, v in request.inputs.items()})
         except tf.errors.InvalidArgumentError as exc:  # TF Serving answers InvalidArgument with 400
             raise PayloadError(exc.message) from None
-        return answer({name: _plain(tensor.numpy()) for name, tensor in outputs.items()}, request.row_format)
+        return answer({name: tensor.numpy() for name, tensor in outputs.items()}, request.row_format)
 
     def describe(self) -> dict:
         signatures = {key: {name: {"dtype": s.dtype.name, "shape": s.shape} for name, s in specs.items()}
                       for key, specs in self.specs.items()}
         return {"modelName": self.name, "modelUrl": self.url, "modelVersion": self.version.name,
                 "sizeBytes": self.size, "signatures": signatures}
-
-
-def _plain(array: np.ndarray) -> np.ndarray:
-    """String outputs as text, so they can be JSON."""
-    if array.dtype.kind in "OS":
-        return np.vectorize(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else v)(array)
-    return array
 
 
 class Models:

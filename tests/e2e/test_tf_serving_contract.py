@@ -163,3 +163,35 @@ def test_a_signature_with_two_inputs_takes_rows_keyed_by_input_name_and_columns(
     assert missing.status == 400 and "inputs are ['count', 'pixels']" in missing.json()["error"]
     assert fractional.status == 400 and "expects int64 values" in fractional.json()["error"]
     server.unload("two")
+
+
+@pytest.fixture(scope="module")
+def bytes_model(tmp_path_factory) -> Path:
+    from tf_env import run_tf
+
+    folder = tmp_path_factory.mktemp("bytes-model")
+    run_tf("export_bytes_model.py", str(folder))
+    return folder
+
+
+def test_binary_strings_travel_as_b64_both_ways_and_text_as_text(server, bytes_model):
+    import base64
+
+    assert raw_load(server, "bytes", bytes_model).status_code == 200
+    # GIVEN binary data that ends in NUL bytes (as any image may), sent the way TF Serving reads binary strings
+    binary = b"\xff\xd8\x00binary\x00\x00"
+    body = {"instances": [{"b64": base64.b64encode(binary).decode()}, "text"]}
+
+    answer = server.invoke("bytes", json.dumps(body), "application/json")
+
+    # THEN every byte reached the model, `*_bytes` outputs come back as b64 and other strings as text
+    assert answer.status == 200, answer.body
+    first, second = answer.json()["predictions"]
+    assert first["length"] == len(binary) and base64.b64decode(first["head_bytes"]["b64"]) == binary[:2]
+    assert second == {"length": 4, "upper": "TEXT", "head_bytes": {"b64": base64.b64encode(b"te").decode()}}
+    columnar = server.invoke("bytes", json.dumps({"inputs": {"b64": base64.b64encode(binary).decode()}}),
+                             "application/json")
+    assert columnar.status == 400 and "expects shape (-1)" in columnar.json()["error"]  # a scalar for a batch input
+    broken = server.invoke("bytes", json.dumps({"instances": [{"b64": "not base64!"}]}), "application/json")
+    assert broken.status == 400 and "must hold base64 text" in broken.json()["error"]
+    server.unload("bytes")

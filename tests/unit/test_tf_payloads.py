@@ -2,6 +2,7 @@
 in row and columnar form, the answers' shapes, and a 400-class PayloadError for each client mistake."""
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
@@ -111,3 +112,35 @@ def test_several_outputs_are_objects_per_instance_or_one_object_of_columns():
     assert json.loads(answer(outputs, row_format=True))["predictions"] == [{"label": 1, "score": 0.9},
                                                                            {"label": 0, "score": 0.8}]
     assert json.loads(answer(outputs, row_format=False))["outputs"] == {"label": [1, 0], "score": [0.9, 0.8]}
+
+
+STRING_SPECS = {"serving_default": {"data": TensorSpec("data", np.dtype(object), (None,))}}
+
+
+def test_string_inputs_are_bytes_with_b64_values_decoded_and_trailing_nul_bytes_kept():
+    binary = b"\x89PNG\x00\x00"
+    body = json.dumps({"instances": [{"b64": base64.b64encode(binary).decode()}, "héllo"]}).encode()
+
+    request = parse_request(body, STRING_SPECS)
+
+    assert request.inputs["data"].dtype == object
+    assert request.inputs["data"].tolist() == [binary, "héllo".encode()]
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"b64": "***"}, "must hold base64 text"),
+    (3, "expects strings"),
+    ([["a"], "b"], "not a rectangular array"),
+])
+def test_a_string_input_that_is_not_text_or_b64_is_a_payload_error(value, message):
+    with pytest.raises(PayloadError, match=message):
+        parse_request(json.dumps({"instances": [value]}).encode(), STRING_SPECS)
+
+
+def test_bytes_outputs_are_b64_and_other_string_outputs_text():
+    outputs = {"label": np.array([b"cat", "d\xc3\xa9j\xc3\xa0".encode("latin-1")], dtype=object),
+               "thumbnail_bytes": np.array([b"\x00\xff", b""], dtype=object)}
+
+    document = json.loads(answer(outputs, row_format=False))
+
+    assert document == {"outputs": {"label": ["cat", "déjà"], "thumbnail_bytes": [{"b64": "AP8="}, {"b64": ""}]}}
