@@ -71,6 +71,7 @@ bench: $(STAMP)
 
 bench-all: bench tf-env
 	$(PY) bench/container.py
+	$(PY) bench/serving.py
 	$(PY) bench/client.py
 	$(PY) bench/registry_api.py
 	$(PY) bench/ingest.py
