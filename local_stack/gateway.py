@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
+import requests
 import urllib3
 from botocore.config import Config
 from urllib3.exceptions import NewConnectionError, ProtocolError
@@ -124,8 +125,10 @@ class Gateway:
                 with backend.cache.use(endpoint.bucket, key) as model:
                     response = self.http.request("POST", f"{backend.url}/models/{model}/invoke", body=body,
                                                  headers=forward, timeout=INVOKE_TIMEOUT, retries=False)
-            except (NewConnectionError, ProtocolError) as exc:
-                # the backend went away (before or while answering): its supervisor is restarting it
+            except (NewConnectionError, ProtocolError, requests.ConnectionError,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                # the backend went away (before or while answering the invoke, or the cache's load
+                # through MmeApi, which speaks requests): its supervisor is restarting it
                 raise model_not_ready(f"The model server is restarting; retry {target} shortly. ({exc})") from exc
             if not backend.lost_model(response):
                 break
