@@ -3,18 +3,19 @@
 worker's throughput, p99 ≤ 1.5× p50 under a steady closed loop; the local gateway with the
 TargetModel warm ≤ 1.05× the direct MMS invoke).
 
-    .venv/bin/python bench/serving.py [--requests N] [--skip-gateway]
+    .venv/bin/python bench/serving.py [--requests N] [--skip-gateway] [--json PATH]
 
 The reference is the handler's own code path run in this process (handler_inputs.decode of
 the JPEG, Predictor.predict, handler_payloads.encode), with OMP_NUM_THREADS=1 as in an MMS
 worker, so the ratio is exactly what MMS, its frontend hop and its worker protocol add.
 Requests are paired (in process, then served) so a busy machine weighs on both sides alike.
-Every process it starts is stopped before it returns.
+MMS and the gateway are called the way the gateway calls MMS (urllib3, kept alive), so the
+client's own Python (requests adds about 0.5 ms) is not counted as theirs; the gateway is also
+timed through boto3, as a user meets it. Every process it starts is stopped before it returns.
 """
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import tempfile
@@ -24,7 +25,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before mxnet loads, as in an MMS worker
 
-import numpy as np  # noqa: E402
+import urllib3  # noqa: E402
+
+from common import GoalLines, add_json_option, jpeg, latency, timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "container"))
@@ -32,24 +35,11 @@ sys.path.insert(0, str(REPO / "container"))
 import handler_inputs  # noqa: E402
 import handler_payloads  # noqa: E402
 import model_handler  # noqa: E402
-from local_stack.mms import start_mms  # noqa: E402
+from local_stack.mms import TARGET_MODEL_HEADER, start_mms  # noqa: E402
 from local_stack.sample_models import cached_tarball, unpack  # noqa: E402
 
 MODEL = "resnet_18"
 IMAGE = "image/jpeg"
-
-
-def jpeg(width: int = 320, height: int = 240) -> bytes:
-    """A 320×240 photo-like JPEG (smooth gradients plus noise), the size the issue measures."""
-    from PIL import Image
-
-    rng = np.random.default_rng(1)
-    y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([x / width, y / height, (x + y) / (width + height)], axis=-1) * 200
-    pixels = np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype("uint8")
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def in_process(predictor: model_handler.Predictor, body: bytes) -> bytes | str:
@@ -59,25 +49,22 @@ def in_process(predictor: model_handler.Predictor, body: bytes) -> bytes | str:
     return answer
 
 
-def timed(call) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = call()
-    return time.perf_counter() - start, result
+HTTP = urllib3.PoolManager(maxsize=4, retries=False)  # the gateway's own client (local_stack/gateway.py)
 
 
-def ms(samples: list[float]) -> dict:
-    values = np.array(samples) * 1000
-    return {"p50": float(np.median(values)), "p99": float(np.percentile(values, 99)), "n": len(values)}
+def post(url: str, body: bytes, headers: dict) -> bytes:
+    response = HTTP.request("POST", url, body=body, headers={"Content-Type": IMAGE, **headers}, retries=False)
+    assert response.status == 200, response.data[:300]
+    return response.data
 
 
-def paired(count: int, reference, served) -> tuple[list[float], list[float]]:
-    """`count` pairs, alternating which side goes first."""
-    refs, serves = [], []
+def interleaved(count: int, *calls) -> list[list[float]]:
+    """`count` rounds of every call, the order rotating each round; the latencies of each call."""
+    samples: list[list[float]] = [[] for _ in calls]
     for index in range(count):
-        order = ((refs, reference), (serves, served)) if index % 2 == 0 else ((serves, served), (refs, reference))
-        for samples, call in order:
-            samples.append(timed(call)[0])
-    return refs, serves
+        for which in (list(range(index % len(calls), len(calls))) + list(range(index % len(calls)))):
+            samples[which].append(timed(calls[which])[0])
+    return samples
 
 
 def closed_loop(call, clients: int, seconds: float) -> tuple[float, list[float]]:
@@ -113,15 +100,10 @@ def frontend_times(log: Path, offset: int, model: str) -> dict:
     backend = [float(l.rsplit(" ", 1)[1]) / 1000 for l in lines if thread in l and "Backend response time:" in l]
     access = [float(l.rsplit(" ", 1)[1]) / 1000 for l in lines
               if thread in l and "ACCESS_LOG" in l and f"/models/{model}/invoke" in l]
-    return {"frontend": ms(access), "worker": ms(backend)}
+    return {"frontend": latency(access), "worker": latency(backend)}
 
 
-def ok(result):
-    assert result.status == 200, result.body[:300]
-    return result.body
-
-
-def report_mms(tmp: Path, count: int, seconds: float) -> dict:
+def report_mms(tmp: Path, count: int, seconds: float, warmup: int) -> dict:
     model_dir = unpack(cached_tarball(MODEL), tmp / MODEL)
     body = jpeg()
     predictor = model_handler.Predictor(model_dir)
@@ -131,29 +113,30 @@ def report_mms(tmp: Path, count: int, seconds: float) -> dict:
         for workers in (1, 2):
             name = f"w{workers}"
             assert server.load(name, model_dir, workers=workers).status_code == 200
-            for _ in range(5):  # the connection, the worker's first requests
-                ok(server.invoke(name, body, IMAGE))
-            served_answer = ok(server.invoke(name, body, IMAGE))
+            url = f"{server.url}/models/{name}/invoke"
+            invoke = lambda: post(url, body, {TARGET_MODEL_HEADER: name})  # noqa: E731
+            for _ in range(warmup):  # the connection, the worker's first requests, the frontend's JIT
+                invoke()
+            served_answer = invoke()
             assert served_answer == (expected.encode() if isinstance(expected, str) else expected), \
                 (served_answer, expected)
             if workers == 1:
                 log = server.state_dir / "logs" / "mms_log.log"
                 seen = log.stat().st_size
-                refs, serves = paired(count, lambda: in_process(predictor, body),
-                                      lambda: ok(server.invoke(name, body, IMAGE)))
-                rows["reference"], rows["mms"] = ms(refs), ms(serves)
+                refs, serves = interleaved(count, lambda: in_process(predictor, body), invoke)
+                rows["reference"], rows["mms"] = latency(refs), latency(serves)
                 time.sleep(1)  # the frontend's logging is asynchronous
                 rows.update(frontend_times(log, seen, name))
-            rps, latencies = closed_loop(lambda: ok(server.invoke(name, body, IMAGE)), workers, seconds)
-            rows[f"loop_w{workers}"] = {"rps": rps, **ms(latencies)}
+            rps, latencies = closed_loop(invoke, workers, seconds)
+            rows[f"loop_w{workers}"] = {"rps": rps, **latency(latencies)}
             server.unload(name)
     return rows
 
 
-def report_gateway(tmp: Path, count: int) -> dict:
-    """Warm TargetModel through the local gateway vs the same model invoked on MMS directly."""
+def report_gateway(tmp: Path, count: int, warmup: int) -> dict:
+    """Warm TargetModel through the local gateway vs the same model invoked on MMS directly, by the
+    same client (the gateway's cost alone), and through boto3 (what a user's call costs)."""
     import boto3
-    import requests
 
     from local_stack.background import BackgroundStack
     from local_stack.model_cache import mms_name
@@ -170,23 +153,19 @@ def report_gateway(tmp: Path, count: int) -> dict:
         s3.upload_file(str(cached_tarball(MODEL)), bucket, key)
         runtime = aws.client("sagemaker-runtime", endpoint_url=env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"])
 
-        def via_gateway():
-            return runtime.invoke_endpoint(EndpointName=endpoint, TargetModel=key.rsplit("/", 1)[1], Body=body,
-                                           ContentType=IMAGE)["Body"].read()
-
-        via_gateway()  # the cold load
+        target = key.rsplit("/", 1)[1]
+        gateway_url = f"{env['AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME']}/endpoints/{endpoint}/invocations"
         direct_url = f"{stack.info['mms_url']}/models/{mms_name(bucket, key)}/invoke"
-        http = requests.Session()
-
-        def direct():
-            response = http.post(direct_url, data=body, headers={"Content-Type": IMAGE})
-            assert response.status_code == 200, response.text[:300]
-            return response.content
-
-        for _ in range(5):
-            assert direct() == via_gateway()
-        refs, serves = paired(count, direct, via_gateway)
-        return {"mms_direct": ms(refs), "gateway": ms(serves)}
+        calls = {
+            "mms_direct": lambda: post(direct_url, body, {}),
+            "gateway": lambda: post(gateway_url, body, {"X-Amzn-SageMaker-Target-Model": target}),
+            "gateway_boto3": lambda: runtime.invoke_endpoint(EndpointName=endpoint, TargetModel=target, Body=body,
+                                                             ContentType=IMAGE)["Body"].read(),
+        }
+        calls["gateway_boto3"]()  # the cold load
+        for _ in range(warmup):
+            assert len({call() for call in calls.values()}) == 1
+        return {name: latency(samples) for name, samples in zip(calls, interleaved(count, *calls.values()))}
 
 
 def line(label: str, row: dict, reference: dict | None = None) -> str:
@@ -198,27 +177,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=100, help="paired requests per comparison")
     parser.add_argument("--seconds", type=float, default=15, help="length of each closed-loop run")
+    parser.add_argument("--warmup", type=int, default=30, help="requests before any timing")
     parser.add_argument("--skip-gateway", action="store_true")
+    add_json_option(parser)
     args = parser.parse_args()
+    goals = GoalLines("serving.py")
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
-        rows = report_mms(Path(tmp), args.requests, args.seconds)
+        rows = report_mms(Path(tmp), args.requests, args.seconds, args.warmup)
         print(f"\n== ResNet-18, one 320x240 JPEG, batch 1 (OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}) ==")
         print(line("in process: decode+resize+forward", rows["reference"]))
         print(line("MMS invoke, 1 worker (goal <= 1.10x)", rows["mms"], rows["reference"]))
         print("  where the served time goes (MMS's own log, whole ms):")
         print(line("  frontend, HTTP in to HTTP out", rows["frontend"], rows["reference"]))
         print(line("  worker round trip, handler incl.", rows["worker"], rows["reference"]))
+        mms, ref = rows["mms"]["p50"], rows["reference"]["p50"]
+        goals.ratio("2", "ResNet-18 JPEG through MMS / in-process decode+resize+forward (p50)", mms / ref,
+                    f"{mms:.1f} / {ref:.1f} ms", at_most=1.1)
         one, two = rows["loop_w1"], rows["loop_w2"]
         print(f"\n== closed loop, {args.seconds:.0f} s each, one client per worker ==")
         for label, row in (("1 worker", one), ("2 workers", two)):
             print(f"  {label:10s} {row['rps']:6.1f} req/s   p50 {row['p50']:7.2f} ms   p99 {row['p99']:7.2f} ms"
                   f"   p99/p50 {row['p99'] / row['p50']:4.2f} (goal <= 1.5)")
         print(f"  throughput 2 workers / 1 worker {two['rps'] / one['rps']:4.2f}x (goal >= 1.8x)")
+        goals.ratio("2", "closed loop: 2 workers' req/s / 1 worker's", two["rps"] / one["rps"],
+                    f"{two['rps']:.1f} / {one['rps']:.1f} req/s", at_least=1.8)
+        goals.ratio("2", "closed loop, 2 workers: p99 / p50", two["p99"] / two["p50"],
+                    f"{two['p99']:.1f} / {two['p50']:.1f} ms", at_most=1.5)
         if not args.skip_gateway:
-            gateway = report_gateway(Path(tmp), args.requests)
+            gateway = report_gateway(Path(tmp), args.requests, args.warmup)
             print("\n== warm TargetModel: local gateway vs the same model on MMS directly ==")
             print(line("MMS direct", gateway["mms_direct"]))
             print(line("gateway (goal <= 1.05x)", gateway["gateway"], gateway["mms_direct"]))
+            print(line("gateway through boto3", gateway["gateway_boto3"], gateway["mms_direct"]))
+            via, direct = gateway["gateway"]["p50"], gateway["mms_direct"]["p50"]
+            goals.ratio("2", "warm TargetModel through the gateway / MMS direct (p50)", via / direct,
+                        f"{via:.1f} / {direct:.1f} ms", at_most=1.05)
+            boto = gateway["gateway_boto3"]["p50"]
+            goals.ratio("2", "  the same through boto3 (its signing and parsing included)", boto / direct,
+                        f"{boto:.1f} / {direct:.1f} ms")
+    goals.write(args.json)
 
 
 if __name__ == "__main__":
