@@ -64,9 +64,9 @@ image:
 	$(PYTHON) -m local_stack.image build
 
 # Every benchmark, one after another, then one table of the issue's goals (measured ratio, its
-# reference from the same run, goal, met or not) with the machine and its load average; about
-# 20 minutes on 2 cores, each bench's time printed as it ends. `make bench QUICK=1`: fewer requests
-# and rounds (about 8 minutes). One bench alone: .venv/bin/python bench/<name>.py [--json PATH].
+# reference from the same run, goal, met or not) with the machine and its load average; 9 minutes
+# on 2 shared cores, each bench's time printed as it ends. `make bench QUICK=1`: fewer requests and
+# rounds (about half that). One bench alone: .venv/bin/python bench/<name>.py [--json PATH].
 bench: $(STAMP) tf-env
 	$(PY) bench/summary.py $(if $(QUICK),--quick)
 

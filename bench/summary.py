@@ -4,9 +4,9 @@ or not; then the machine, its load average before and after each bench, and how 
 
     .venv/bin/python bench/summary.py [--quick] [--only NAME ...] [--markdown PATH]
 
-`make bench` runs this. All benches take about 20 minutes on 2 cores (each one's time is printed
-as it ends); `--quick` runs each with fewer requests and rounds (about 8 minutes): the same
-lines, noisier. Each bench's own output goes to a log beside the results (its path is printed),
+`make bench` runs this. All benches took 9 minutes on 2 shared cores (each one's time is printed
+as it ends, and the total with the table); `--quick` runs each with fewer requests and rounds
+(about half that): the same lines, noisier. Each bench's own output goes to a log beside the results (its path is printed),
 and each stays runnable alone: `.venv/bin/python bench/<name>.py --help`.
 """
 from __future__ import annotations
