@@ -69,6 +69,9 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these benches only, e.g. serving container")
     parser.add_argument("--markdown", type=Path, help="also write the table and the machine here")
     args = parser.parse_args()
+    known = [script[:-3] for script, _, _ in BENCHES]
+    if set(args.only or ()) - set(known):
+        parser.error(f"--only takes some of {', '.join(known)}")
     chosen = [b for b in BENCHES if not args.only or b[0][:-3] in args.only]
     out = Path(tempfile.mkdtemp(prefix="bench-summary-"))
     started, stamp = time.monotonic(), datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
