@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up tf-env bench bench-all package image screenshots clean
+.PHONY: demo test up tf-env bench package image screenshots clean
 
 # Debian packages the stack and the tests need: Java for Multi Model Server's frontend, GNU tar
 # for the extraction property tests, Chromium and its matching chromedriver for the console's
@@ -63,18 +63,12 @@ package:
 image:
 	$(PYTHON) -m local_stack.image build
 
-# The cheap benchmarks (about two minutes): the validator against tar -tzf, ISA-L and SHA-256,
-# and the client's import cost. `make bench-all` adds the ones that start MMS or the local stack.
-bench: $(STAMP)
-	$(PY) bench/validate.py
-	$(PY) bench/client_import.py
-
-bench-all: bench tf-env
-	$(PY) bench/container.py
-	$(PY) bench/client.py
-	$(PY) bench/registry_api.py
-	$(PY) bench/ingest.py
-	$(PY) bench/large_model.py
+# Every benchmark, one after another, then one table of the issue's goals (measured ratio, its
+# reference from the same run, goal, met or not) with the machine and its load average; 9 minutes
+# on 2 shared cores, each bench's time printed as it ends. `make bench QUICK=1`: fewer requests and
+# rounds (about half that). One bench alone: .venv/bin/python bench/<name>.py [--json PATH].
+bench: $(STAMP) tf-env
+	$(PY) bench/summary.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .cache .local

@@ -1,7 +1,7 @@
 """What `from mme_registry.client import AliasClient` costs an application at start-up,
 against `import boto3` measured in the same run, the same venv, fresh interpreters.
 
-    .venv/bin/python bench/client_import.py [--rounds 15] [--python VENV/bin/python]
+    .venv/bin/python bench/client_import.py [--rounds 15] [--python VENV/bin/python] [--json PATH]
 
 By default it measures the installed form: it builds the client wheel
 (distributions/build.py) and installs it into a fresh, cached venv with nothing else
@@ -21,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from common import GoalLines, add_json_option  # noqa: E402
 from wheel_venv import application_env, wheel_venv  # noqa: E402
 
 PROBE = """
@@ -56,7 +57,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--python", type=Path, help="an interpreter with mme-registry-client installed")
+    add_json_option(parser)
     args = parser.parse_args()
+    goals = GoalLines("client_import.py")
     python = args.python or installed_python()
     samples: dict[str, list[dict]] = {name: [] for name in STATEMENTS}
     with tempfile.TemporaryDirectory() as workdir:
@@ -69,6 +72,9 @@ def main() -> int:
               f"loads {', '.join(runs[-1]['loaded']) or 'none of the heavy ones'})")
     client, boto3 = medians["from mme_registry.client import AliasClient"], medians["import boto3"]
     print(f"ratio AliasClient / boto3: {client / boto3:.2f}x")
+    goals.ratio("", "importing AliasClient (installed wheel) / import boto3", client / boto3,
+                f"{client * 1000:.0f} / {boto3 * 1000:.0f} ms")
+    goals.write(args.json)
     return 0
 
 

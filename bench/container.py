@@ -3,7 +3,8 @@ real MMS, and cold load time against plain MXNet measured in the same run; then 
 backend's cold load and warm latency against plain in-process TensorFlow on the same SavedModel
 and inputs, and what building the TF environment adds to a fresh clone's set-up.
 
-    .venv/bin/python bench/container.py [--requests N] [--skip-mms] [--skip-tf] [--tf-setup]
+    .venv/bin/python bench/container.py [--requests N] [--skip-variants] [--skip-mms] [--skip-tf] [--tf-setup]
+                                        [--json PATH]
 
 Everything runs with OMP_NUM_THREADS=1, which is what MMS gives each worker unless told
 otherwise, so the in-process numbers compare like with like. Request counts are bounded;
@@ -12,7 +13,6 @@ every process it starts is stopped before it returns.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -25,6 +25,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before mxnet loads, as in an MMS worker
 
 import numpy as np  # noqa: E402
+
+from common import GoalLines, add_json_option, jpeg, latency, timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "container"))
@@ -41,11 +43,6 @@ MODELS = {"resnet_18": "resnet-18", "squeezenet_v1.0": "squeezenet_v1.0"}
 
 def extract(name: str, into: Path) -> Path:
     return unpack(cached_tarball(name), into / name)
-
-
-def stats(samples_s: list[float]) -> dict:
-    ms = np.array(samples_s) * 1000
-    return {"median": float(np.median(ms)), "p99": float(np.percentile(ms, 99)), "n": len(ms)}
 
 
 def fmt(s: dict) -> str:
@@ -88,17 +85,11 @@ def report_variants(tmp: Path) -> None:
         print(f"{name}:")
         for variant, r in compare_variants(extract(name, tmp / "variants"), rounds=10, per_round=10).items():
             mark = "  <- EXECUTOR" if variant == model_handler.EXECUTOR else ""
-            print(f"  {variant:20s} load {np.median(r['load_s']) * 1000:7.1f} ms   {fmt(stats(r['samples']))}"
+            print(f"  {variant:20s} load {np.median(r['load_s']) * 1000:7.1f} ms   {fmt(latency(r['samples']))}"
                   f"   max|diff| {r['max_diff']:.1e}{mark}")
 
 
 # --- 2. through MMS -----------------------------------------------------------------------
-
-
-def timed(call) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = call()
-    return time.perf_counter() - start, result
 
 
 def sequential(server, name, body, content_type, count, predictor=None, x=None) -> tuple[list[float], list[float]]:
@@ -147,20 +138,11 @@ print(json.dumps([t2 - t0, t2 - t1]))
     return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def jpeg(shape) -> bytes:
-    from PIL import Image
-
-    pixels = (np.random.default_rng(1).random((shape[2], shape[3], 3)) * 255).astype("uint8")
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def report_mms(tmp: Path, count: int) -> None:
+def report_mms(tmp: Path, count: int, goals: GoalLines) -> None:
     model_dir = extract("resnet_18", tmp / "mms-models")
     shape = [1, 3, 224, 224]
     json_body = json.dumps({"instances": np.random.default_rng(2).random(shape, dtype=np.float32).tolist()})
-    image_body = jpeg(shape)
+    image_body = jpeg()
     in_process = model_handler.Predictor(model_dir)
     x = np.random.default_rng(3).random(shape, dtype=np.float32)
 
@@ -177,6 +159,8 @@ def report_mms(tmp: Path, count: int) -> None:
               f"   (load+forward {plain_load * 1000:5.0f} ms)")
         print(f"  ratio MMS / plain (with import) {mms_cold / plain_total:5.2f}x;"
               f" / plain (load+forward) {mms_cold / plain_load:5.2f}x")
+        goals.ratio("3", "ResNet-18 cold in MMS (POST /models + first invoke) / a fresh Python's import+load+forward",
+                    mms_cold / plain_total, f"{mms_cold:.2f} / {plain_total:.2f} s")
         server.unload("cold")
 
         print(f"\n== ResNet-18 warm through MMS; forward = the same model in this process, paired (JSON body"
@@ -187,10 +171,10 @@ def report_mms(tmp: Path, count: int) -> None:
             for label, body, ctype in (("JSON ", json_body, "application/json"), ("image", image_body, "image/jpeg")):
                 sequential(server, name, body, ctype, 3)  # warm the connection and worker
                 served, direct = sequential(server, name, body, ctype, count, in_process, x)
-                latency, forward = stats(served), stats(direct)
+                answer, forward = latency(served), latency(direct)
                 rps = throughput(server, name, body, ctype, count, clients=2 * workers)
-                print(f"  {workers} worker(s) {label} {fmt(latency)}   {rps:6.1f} req/s ({2 * workers} clients)"
-                      f"   forward median {forward['median']:6.2f} ms -> {latency['median'] / forward['median']:5.2f}x")
+                print(f"  {workers} worker(s) {label} {fmt(answer)}   {rps:6.1f} req/s ({2 * workers} clients)"
+                      f"   forward median {forward['median']:6.2f} ms -> {answer['median'] / forward['median']:5.2f}x")
             server.unload(name)
 
 
@@ -213,7 +197,7 @@ print(json.dumps([t2 - t0, t2 - t1]))
     return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def report_tf(tmp: Path, count: int) -> None:
+def report_tf(tmp: Path, count: int, goals: GoalLines) -> None:
     models = train_cnns(tmp / "tf-models")
     start_s, server = timed(lambda: TfServingServer(tmp / "tf-serving", start_timeout=180).start())
     print(f"\n== TF Serving backend process: start (Python + TensorFlow import) to first /ping {start_s:5.1f} s ==")
@@ -231,19 +215,28 @@ def report_tf(tmp: Path, count: int) -> None:
                   f" = {cold * 1000:6.0f} ms (TF already imported in the backend)")
             print(f"  plain TF, fresh process: import+load+call {plain_total * 1000:6.0f} ms"
                   f"   (load+call {plain_load * 1000:5.0f} ms) -> backend / plain load+call {cold / plain_load:5.2f}x")
+            goals.ratio("7", f"TF backend cold, {name} CNN / a fresh Python's load+call (import excluded)",
+                        cold / plain_load, f"{cold * 1000:.0f} / {plain_load * 1000:.0f} ms")
             for batch in (1, 16):
                 out = subprocess.run(
                     [str(tf_env.interpreter()), str(REPO / "bench" / "tf_latency.py"), "--url", server.url,
                      "--name", name, "--model-dir", str(model_dir), "--inputs", str(model.inputs),
-                     "--batch", str(batch), "--count", str(count)],
+                     "--batch", str(batch), "--count", str(count if batch > 1 else 3 * count)],
                     capture_output=True, text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
                 result = json.loads(out.stdout.strip().splitlines()[-1])
-                latency, direct, decoded = (stats(result[k]) for k in ("served", "direct", "decoded"))
-                print(f"  warm, batch {batch:2d} (JSON {result['body_bytes'] / 1e3:5.0f} kB): backend {fmt(latency)}"
+                served, direct, decoded, answered, hop = (latency(result[k]) for k in ("served", "direct", "decoded",
+                                                                                        "answered", "hop"))
+                print(f"  warm, batch {batch:2d} (JSON {result['body_bytes'] / 1e3:5.0f} kB): backend {fmt(served)}"
                       f"   max|diff| {result['max_diff']:.1e}\n"
-                      f"      in-process TF on the decoded JSON {decoded['median']:7.2f} ms"
-                      f" -> {latency['median'] / decoded['median']:5.2f}x   (bare call on an array"
-                      f" {direct['median']:6.2f} ms -> {latency['median'] / direct['median']:5.2f}x)")
+                      f"      in-process TF: decode the JSON + call + encode the answer {answered['median']:7.2f} ms"
+                      f" -> {served['median'] / answered['median']:5.2f}x;  without the answer"
+                      f" {decoded['median']:7.2f} ms -> {served['median'] / decoded['median']:5.2f}x;"
+                      f"  bare call on an array {direct['median']:6.2f} ms -> {served['median'] / direct['median']:5.2f}x\n"
+                      f"      the HTTP hop alone (the same body to a model not loaded: 404) {hop['median']:6.2f} ms")
+                goals.ratio("7", f"TF backend warm, {name} CNN batch {batch} / in-process TF decode+call+encode (p50)",
+                            served["median"] / answered["median"],
+                            f"{served['median']:.2f} / {answered['median']:.2f} ms", at_most=1.2)
+                assert result["max_diff"] == 0, result["max_diff"]  # the backend answers what TF answers
             server.unload(name)
 
 
@@ -265,17 +258,20 @@ def main() -> None:
     parser.add_argument("--skip-mms", action="store_true")
     parser.add_argument("--skip-tf", action="store_true")
     parser.add_argument("--tf-setup", action="store_true", help="also time building the TF venv from nothing")
+    add_json_option(parser)
     args = parser.parse_args()
+    goals = GoalLines("container.py")
     with tempfile.TemporaryDirectory(prefix="bench-container-") as tmp:
         if not args.skip_variants:
             report_variants(Path(tmp))
         if not args.skip_mms:
-            report_mms(Path(tmp), args.requests)
+            report_mms(Path(tmp), args.requests, goals)
         if not args.skip_tf:
             tf_env.interpreter()  # says how to build it if missing
-            report_tf(Path(tmp), max(args.requests, 100))
+            report_tf(Path(tmp), max(args.requests, 100), goals)
         if args.tf_setup:
             report_tf_setup(Path(tmp))
+    goals.write(args.json)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Ingestion throughput: 100 small uploads dropped into incoming/ at once, through the event pump of a
 background local stack, until all 100 are versions; then where the time of one ingest goes.
 
-    .venv/bin/python bench/ingest.py [--uploads 100] [--profiled 20]
+    .venv/bin/python bench/ingest.py [--uploads 100] [--profiled 20] [--json PATH]
 
 1. `python -m local_stack up` on free ports (local_stack.background), 100 distinct models (a tiny valid
    MXNet tarball each, `x-amz-meta-warmup: false`: this measures ingestion, not model loading) put by 8
@@ -26,13 +26,13 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 import boto3  # noqa: E402
 import requests  # noqa: E402
 
+from common import GoalLines, add_json_option  # noqa: E402
 from hostile_tarballs import valid_mxnet  # noqa: E402
 from local_stack.api_stack import ApiStack  # noqa: E402
 from local_stack.background import BackgroundStack  # noqa: E402
@@ -63,7 +63,7 @@ def versions(api_url: str, prefix: str) -> dict[str, datetime]:
             return found
 
 
-def throughput(count: int, timeout: float) -> None:
+def throughput(count: int, timeout: float, goals: GoalLines) -> None:
     body = valid_mxnet()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as workdir:
         with BackgroundStack(Path(workdir)) as stack:
@@ -82,12 +82,15 @@ def throughput(count: int, timeout: float) -> None:
             waited = time.monotonic() - started
         if len(done) < count:
             print(f"only {len(done)} of {count} uploads became versions within {timeout:.0f} s")
+            goals.ratio("5", f"{count} uploads at once: versions made within {timeout:.0f} s", len(done), "", at_least=count)
             return
         seconds = (max(done.values()) - first_put).total_seconds()
         print(f"{count} uploads -> {len(done)} versions in {seconds:.1f} s: {count / seconds:.2f} uploads/s "
               f"through the pump ({seconds / count * 1e3:.0f} ms each; polled until {waited:.0f} s)")
         print(f"reference, the puts alone (8 threads): {put_seconds:.2f} s, {count / put_seconds:.0f} uploads/s "
               f"(ratio ingest / put time {seconds / put_seconds:.1f})")
+    goals.ratio("5", f"{count} uploads at once -> versions through the pump, uploads/s", count / seconds,
+                f"{seconds:.1f} s; the puts alone {count / put_seconds:.0f}/s")
 
 
 def profile(count: int) -> None:
@@ -151,11 +154,14 @@ def main() -> int:
     parser.add_argument("--uploads", type=int, default=100)
     parser.add_argument("--profiled", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=240)
+    add_json_option(parser)
     args = parser.parse_args()
+    goals = GoalLines("ingest.py")
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPUs")
-    throughput(args.uploads, args.timeout)
+    throughput(args.uploads, args.timeout, goals)
     if args.profiled:
         profile(args.profiled)
+    goals.write(args.json)
     return 0
 
 

@@ -2,9 +2,11 @@
 this process, request by request (each backend request paired with the in-process calls just
 before it, so all see the same load). Runs under the TF venv; bench/container.py starts it.
 
-Two in-process references: the bare call on a ready array, and the call on the same JSON request
-decoded here (json.loads + numpy), as the MXNet line's reference decodes the same JPEG: a REST
-request's numbers must be parsed somewhere, and that cost is not the backend's.
+Three in-process references: the bare call on a ready array; the call on the same JSON request
+decoded here (json.loads + numpy); and that plus encoding the answer as JSON, the whole request's
+work, as the MXNet line's reference decodes the same JPEG and encodes its answer: a REST request's
+numbers must be parsed and answered somewhere, and that cost is not the backend's. The client
+connection sets TCP_NODELAY, as the gateway's (urllib3) does.
 
     .cache/tf/venv/bin/python bench/tf_latency.py --url URL --name NAME --model-dir DIR --inputs X.npy
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import socket
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,21 +41,30 @@ def main() -> None:
     body = json.dumps({"instances": x.tolist()}).encode()
     address = urlsplit(args.url)
     connection = http.client.HTTPConnection(address.hostname, address.port)
+    connection.connect()
+    connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def served() -> bytes:
-        connection.request("POST", f"/models/{args.name}/invoke", body, {"Content-Type": "application/json"})
+    def served(name: str = args.name, status: int = 200) -> bytes:
+        connection.request("POST", f"/models/{name}/invoke", body, {"Content-Type": "application/json"})
         response = connection.getresponse()
         payload = response.read()
-        assert response.status == 200, payload[:300]
+        assert response.status == status, payload[:300]
         return payload
+
+    def hop() -> bytes:
+        """The HTTP hop alone: the same body to a model the backend does not hold (404, nothing parsed)."""
+        return served("no-such-model", 404)
 
     def decoded() -> dict:
         instances = np.asarray(json.loads(body)["instances"], dtype=np.float32)
         return {k: v.numpy() for k, v in function(image=tf.constant(instances)).items()}
 
+    def answered() -> bytes:
+        return json.dumps({"predictions": decoded()["output_0"].tolist()}).encode()
+
     for _ in range(5):  # warm every path
-        direct(), decoded(), served()
-    served_s, direct_s, decoded_s = [], [], []
+        direct(), answered(), served()
+    served_s, direct_s, decoded_s, answered_s, hop_s = [], [], [], [], []
     for _ in range(args.count):
         start = time.perf_counter()
         direct()
@@ -61,10 +73,17 @@ def main() -> None:
         decoded()
         decoded_s.append(time.perf_counter() - start)
         start = time.perf_counter()
+        answered()
+        answered_s.append(time.perf_counter() - start)
+        start = time.perf_counter()
         payload = served()
         served_s.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        hop()
+        hop_s.append(time.perf_counter() - start)
     difference = float(np.abs(np.array(json.loads(payload)["predictions"]) - reference).max())
-    print(json.dumps({"served": served_s, "direct": direct_s, "decoded": decoded_s, "max_diff": difference,
+    print(json.dumps({"served": served_s, "direct": direct_s, "decoded": decoded_s, "answered": answered_s, "hop": hop_s,
+                      "max_diff": difference,
                       "body_bytes": len(body)}))
 
 

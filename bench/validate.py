@@ -1,6 +1,6 @@
 """The validator against its references, all measured in the same run on the same bytes.
 
-    .venv/bin/python bench/validate.py [--rounds 5] [--no-installed] [FILE...]
+    .venv/bin/python bench/validate.py [--rounds 5] [--no-installed] [--json PATH] [FILE...]
 
 With no FILE it uses the cached resnet_18 (~45 MB) and resnet_152 (~220 MB) tarballs
 (built once). For each file, best of `--rounds`, interleaved so load hits all alike:
@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import GoalLines, add_json_option, load, machine
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -111,16 +111,6 @@ def default_files() -> list[Path]:
     return files
 
 
-def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                 platform.processor())
-    return f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def measure(path: Path, rounds: int, installed: dict[str, list[str]]) -> dict:
     size = path.stat().st_size
     with open(path, "rb", buffering=0) as stream:  # every contender starts from the page cache
@@ -152,7 +142,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("files", nargs="*", type=Path, metavar="FILE")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-installed", action="store_true", help="skip the installed `mme-registry validate`")
+    add_json_option(parser)
     args = parser.parse_args(argv)
+    goals = GoalLines("validate.py")
     files = args.files or default_files()
     installed = {} if args.no_installed else installed_commands()
     print(f"{machine()}; load average {load()} at the start; best of {args.rounds}; MB = 10^6 bytes\n")
@@ -197,6 +189,20 @@ def main(argv: list[str]) -> int:
     print(f"|{'-' * 54}|{'-' * 10}|{'-' * 13}|")
     for what, value, goal in rows:
         print(f"| {what:<52} | {value:>8} | {goal:<11} |")
+    tar, mb = biggest["walls"]["tar -tzf"], biggest["size"] / 1e6
+    for name, seconds in biggest["walls"].items():
+        if name != "tar -tzf":
+            goals.ratio("1", f"`{name} validate` {biggest_name} / `tar -tzf` (wall)", seconds / tar,
+                        f"{seconds:.2f} / {tar:.2f} s", at_most=0.5)
+    goals.ratio("1", "validator's rate in process / ISA-L inflating the same bytes", biggest["isal"] / biggest["seconds"],
+                f"{mb / biggest['seconds']:.0f} / {mb / biggest['isal']:.0f} MB/s", at_least=0.9)
+    goals.ratio("1", "validator's peak RSS, MiB (largest of every file)", max(rss),
+                ", ".join(f"{x:.1f}" for x in rss), at_most=64)
+    for name, seconds in start.items():
+        if name != "python -c pass":
+            goals.ratio("1", f"`{name} validate --help`, s", seconds, f"python -c pass {start['python -c pass']:.3f} s",
+                        at_most=0.1)
+    goals.write(args.json)
     rate = biggest["size"] / 1e6 / biggest["cpu"]
     print(f"\nbackend {biggest['backend']}; one core's CPU rate (all threads): {rate:.0f} MB/s, so a 5 GB tarball "
           f"takes about {5e3 / rate:.0f} s of CPU (the ingest Lambda at 1,769 MB has one vCPU)")

@@ -18,7 +18,7 @@ from moto.server import ThreadedMotoServer
 from integration.conftest_publisher import patch_moto_sagemaker
 from local_stack.gateway import GatewayServer
 from local_stack.mms import start_mms
-from local_stack.model_cache import Budget
+from local_stack.model_cache import Budget, mms_name
 from local_stack.processes import free_port
 from local_stack.sample_models import cached_tarball, digits_split, unpack
 from local_stack.stack import local_endpoint_settings
@@ -147,6 +147,20 @@ def test_the_served_argmax_equals_mxnets_own(runtime, model, held_out, mxnet_arg
     assert served.tolist() == mxnet_argmax[model].tolist()
     assert response["ContentType"] == "application/json"
     assert response["InvokedProductionVariant"] == "AllTraffic"
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/x-npy"])
+def test_the_gateway_answers_byte_for_byte_what_mms_answers_directly(runtime, mms, held_out, accept):
+    # GIVEN a model the gateway has loaded into MMS (its MMS name is derived from its S3 object)
+    body = json.dumps({"instances": held_out[:3].tolist()})
+    via_gateway = runtime.invoke_endpoint(EndpointName=ENDPOINT, TargetModel="digits.tar.gz", Body=body,
+                                          ContentType="application/json", Accept=accept)
+    # WHEN MMS is asked the same directly
+    direct = mms.invoke(mms_name(BUCKET, "models/digits.tar.gz"), body, "application/json", accept=accept)
+    # THEN the gateway passed on MMS's answer unchanged: the same bytes, the same content type
+    assert direct.status == 200
+    assert via_gateway["Body"].read() == direct.body
+    assert via_gateway["ContentType"] == direct.content_type == accept
 
 
 def test_an_unknown_target_model_is_a_validation_error_about_the_download(runtime, held_out):

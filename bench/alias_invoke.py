@@ -2,7 +2,7 @@
 boto3 `invoke_endpoint` with the TargetModel, same gateway, same run (target: ≤ 1.05×), and
 the cost of a cache miss (one `GET /aliases/{alias}` to the registry).
 
-    .venv/bin/python bench/client.py [--rounds 300]
+    .venv/bin/python bench/alias_invoke.py [--rounds 300] [--json PATH]
 
 Starts its own local stack on free ports (stopped at the end) and uses the digits model,
 which answers in milliseconds, so the client's own cost is not hidden behind the model's.
@@ -18,13 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and this file is named like the
-# `client` package it measures: drop the folder so `import client` finds the package.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import boto3  # noqa: E402
 
 from client import AliasClient  # noqa: E402
+from common import GoalLines, add_json_option  # noqa: E402
 from client.uploads import upload_model  # noqa: E402
 from local_stack.background import BackgroundStack  # noqa: E402
 from local_stack.sample_models import cached_tarball, digits_split  # noqa: E402
@@ -65,16 +63,20 @@ def measure(rounds: int, alias_client, runtime, target_model: str, endpoint: str
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=300, help="invocations of each kind (bounded)")
+    add_json_option(parser)
     args = parser.parse_args()
+    goals = GoalLines("alias_invoke.py")
 
     with tempfile.TemporaryDirectory(prefix="bench-client-") as workdir:
         print("starting a local stack on free ports ...", flush=True)
         with BackgroundStack(Path(workdir)) as stack:
             os.environ.update(stack.env)
-            return run(args.rounds)
+            status = run(args.rounds, goals)
+    goals.write(args.json)
+    return status
 
 
-def run(rounds: int) -> int:
+def run(rounds: int, goals: GoalLines) -> int:
     outcome = upload_model(cached_tarball("digits"), "bench_digits", [ALIAS])
     resolved = AliasClient().resolve(ALIAS)
     target = resolved.targets[0].target_model
@@ -101,6 +103,8 @@ def run(rounds: int) -> int:
     verdict = "within" if ratio <= 1.05 else "OVER"
     print(f"\nalias / direct (warm cache): {ratio:.3f}x ({verdict} the 1.05x target); "
           f"a cache miss adds {median['alias_miss'] - median['alias']:.2f} ms")
+    goals.ratio("", "AliasClient.invoke, warm alias cache / boto3 invoke_endpoint (digits model)", ratio,
+                f"{median['alias']:.2f} / {median['direct']:.2f} ms", at_most=1.05)
     return 0
 
 
