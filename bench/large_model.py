@@ -6,7 +6,7 @@
   (download from the emulator, check, extract, load into MMS, first answer) against a fresh Python
   doing a plain download of the same object, a `tarfile` extract and an MXNet load + first forward.
 
-    MME_REGISTRY_CACHE=/work/main/.cache .venv/bin/python bench/large_model.py [--rounds 2] [--json PATH]
+    .venv/bin/python bench/large_model.py [--rounds 2] [--json PATH]
 
 Starts `python -m local_stack up` on free ports (local_stack.background) and stops it at the end.
 Uploads carry `x-amz-meta-warmup: false`, so the version's first load is the measured cold invoke.
