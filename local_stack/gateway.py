@@ -100,11 +100,6 @@ class Gateway:
                                                 _tf_lost_model, getattr(tf_serving, "ensure_started", lambda: None))
         self.http = urllib3.PoolManager(maxsize=32, retries=False)
 
-    @property
-    def cache(self) -> ModelCache:
-        """MMS's models (the registry's MXNet endpoint)."""
-        return self.backends[MMS].cache
-
     def status(self) -> dict:
         """Each backend's loaded models and hit/miss/eviction counts (the console's endpoint page)."""
         return {"backends": [{"backend": name, **backend.cache.status()} for name, backend in self.backends.items()]}
