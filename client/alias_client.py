@@ -45,10 +45,15 @@ class InvokeResult:
 class AliasClient:
     def __init__(self, registry_url: str | None = None, endpoint: str | None = None, runtime_client=None,
                  cache_ttl: float | None = None, *, fetch_alias: Callable[[str], dict] | None = None,
-                 max_attempts: int = 6, backoff: float = 0.2, max_backoff: float = 3.0,
+                 max_attempts: int = 12, backoff: float = 0.2, max_backoff: float = 3.0,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  rng: random.Random | None = None, settings: ClientSettings | None = None):
-        """`fetch_alias(alias) -> dict` replaces the HTTP registry (same document as `GET /aliases/{alias}`)."""
+        """`fetch_alias(alias) -> dict` replaces the HTTP registry (same document as `GET /aliases/{alias}`).
+
+        ModelNotReadyException is retried up to `max_attempts` times with jittered pauses growing from
+        `backoff` to `max_backoff` seconds: 12 attempts wait 12-24 s in all, longer than a model server
+        restart (6-11 s on the local stack) or a mid-sized model's first load on an MME.
+        """
         settings = settings or ClientSettings()
         self.registry = RegistryApi(registry_url or settings.registry_url, timeout=settings.registry_timeout)
         self._fetch_document = fetch_alias or self._fetch_from_registry

@@ -221,6 +221,34 @@ def test_a_model_that_is_not_ready_is_retried_with_growing_pauses():
     assert all(0.05 <= pause <= 0.4 for pause in sleeps)
 
 
+class RestartingRuntime(FakeRuntime):
+    """Answers ModelNotReadyException until `down_for` seconds of the caller's pauses have passed."""
+
+    def __init__(self, sleeps: list, down_for: float):
+        super().__init__()
+        self.sleeps, self.down_for = sleeps, down_for
+
+    def invoke_endpoint(self, **params):
+        if sum(self.sleeps) < self.down_for:
+            self.calls.append(params)
+            raise client_error("ModelNotReadyException", 429)
+        return super().invoke_endpoint(**params)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_default_retries_outlast_a_model_server_restart(seed):
+    # GIVEN a model server that takes 11 s to come back (MMS restarts in 6-11 s on the local stack)
+    sleeps: list = []
+    runtime = RestartingRuntime(sleeps, down_for=11.0)
+    client = AliasClient(registry_url="http://registry.invalid", runtime_client=runtime,
+                         fetch_alias=FakeRegistry({"digits": alias_document("digits", 1)}), clock=FakeClock(),
+                         sleep=sleeps.append, rng=random.Random(seed))
+    # WHEN a caller invokes with the client's default retries, whatever the jitter
+    result = client.invoke("digits", b"{}")
+    # THEN it is answered once the server is back, without ever waiting more than 3 s at once
+    assert result.version == 1 and max(sleeps) <= 3.0
+
+
 def test_a_model_that_never_gets_ready_raises_model_not_ready():
     runtime = FakeRuntime(errors=[client_error("ModelNotReadyException", 429)] * 10)
     client = make_client(FakeRegistry({"digits": alias_document("digits", 1)}), runtime, max_attempts=3)
