@@ -28,9 +28,11 @@ def when(stamp) -> str:
 
 
 def shapes(inputs) -> str:
+    """`data [1, 3, 224, 224]`; a TensorFlow input also names its dtype: `image float32 [-1, 32, 32, 3]`."""
     if not inputs:
         return "–"
-    return ", ".join(f"{item.get('name', '?')} {json.dumps(item.get('shape'))}" for item in inputs)
+    return ", ".join(" ".join(str(part) for part in (item.get("name", "?"), item.get("dtype"), json.dumps(item.get("shape")))
+                              if part) for item in inputs)
 
 
 def framework(version: dict) -> str:
