@@ -31,8 +31,11 @@ def shapes(inputs) -> str:
     """`data [1, 3, 224, 224]`; a TensorFlow input also names its dtype: `image float32 [-1, 32, 32, 3]`."""
     if not inputs:
         return "–"
-    return ", ".join(" ".join(str(part) for part in (item.get("name", "?"), item.get("dtype"), json.dumps(item.get("shape")))
-                              if part) for item in inputs)
+    def one(item) -> str:
+        parts = (item.get("name", "?"), item.get("dtype"), json.dumps(item.get("shape")))
+        return " ".join(str(part) for part in parts if part)
+
+    return ", ".join(one(item) for item in inputs)
 
 
 def framework(version: dict) -> str:

@@ -157,8 +157,8 @@ def run(stack: Stack, built: dict, models_thread: threading.Thread) -> None:
 
     cifar = built["tensorflow"]["cifar"]
     step(9, "Drop a TensorFlow CNN and classify by alias 'cifar' on the TF Serving endpoint")
-    console.print(f"  a Keras CNN on 32x32x3 pictures, trained in {built['tensorflow_seconds']:.0f} s and exported as a "
-                  f"SavedModel ({cifar.tarball.stat().st_size / 1e3:.0f} kB: 1/saved_model.pb, 1/variables/)")
+    console.print(f"  a Keras CNN on 32x32x3 pictures, trained in {built['tensorflow_seconds']:.0f} s and "
+                  f"exported as a SavedModel ({cifar.tarball.stat().st_size / 1e3:.0f} kB: 1/saved_model.pb, 1/variables/)")
     upload(cifar.tarball, "cifar", ["cifar"])
     pictures, expected = np.load(cifar.inputs), np.load(cifar.probabilities)
     result = caller.invoke("cifar", _instances(pictures), content_type="application/json")

@@ -257,7 +257,8 @@ def test_concurrent_first_invokes_of_one_model_download_and_load_it_once(own_gat
     aws.client("s3").put_object(Bucket=BUCKET, Key="models/concurrent.tar.gz", Body=tarballs["digits"])
     gateway = own_gateway(Budget())
     downloads = []
-    gateway.gateway.backends["mms"].cache.s3.meta.events.register("before-call.s3.GetObject", lambda **kw: downloads.append(1))
+    s3 = gateway.gateway.backends["mms"].cache.s3
+    s3.meta.events.register("before-call.s3.GetObject", lambda **kw: downloads.append(1))
     runtime = runtime_client(gateway)
     answers, errors = [], []
 

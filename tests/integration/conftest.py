@@ -214,8 +214,9 @@ def client(registry_app):
     from chalice.test import Client
 
     environ = os.environ
+    project_dir = str(Path(registry_app.__file__).parent)
     try:
-        with Client(registry_app.app, stage_name="local", project_dir=str(Path(registry_app.__file__).parent)) as test_client:
+        with Client(registry_app.app, stage_name="local", project_dir=project_dir) as test_client:
             yield test_client.http
     finally:
         os.environ = environ

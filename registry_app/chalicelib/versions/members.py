@@ -43,8 +43,9 @@ class VersionMembers:
         except ClientError as error:
             if not is_missing(error):
                 raise
-            raise NotFound(f"{version.name} v{version.version} is recorded, but s3://{self._bucket}/{version.target_key} "
-                           "is not in the bucket", {"key": version.target_key}) from None
+            raise NotFound(f"{version.name} v{version.version} is recorded, but "
+                           f"s3://{self._bucket}/{version.target_key} is not in the bucket",
+                           {"key": version.target_key}) from None
         members = []
         with tarfile.open(fileobj=body, mode="r|gz") as archive:
             for entry in archive:
