@@ -1,14 +1,16 @@
 """`make screenshots`: the README's pictures of the console, taken from the demo's data.
 
 Starts the local stack on free ports, runs the demo's flow into it (local_stack/demo.py: digits
-v1 and v2, an alias moved and rolled back, a hostile upload, ResNet-18), then photographs the
-main pages in headless Chromium and writes small palette PNGs. Run it again after a page changes.
+v1 and v2, an alias moved and rolled back, a hostile upload, ResNet-18, a TensorFlow CNN), then
+photographs the main pages in headless Chromium and writes small palette PNGs. Run it again after
+a page changes.
 """
 from __future__ import annotations
 
 import argparse
 import io
 import json
+import tempfile
 import threading
 from pathlib import Path
 
@@ -18,6 +20,7 @@ WIDTH, MAX_HEIGHT = 1280, 1100
 PAGES = [  # file, path, viewport width
     ("models", "/models", WIDTH),
     ("model", "/model?name=digits", WIDTH),
+    ("model-tensorflow", "/model?name=cifar", WIDTH),
     ("rejected-upload", "/model?name=sneaky", WIDTH),
     ("compare", "/compare?name=digits&a=1&b=2", WIDTH),
     ("alias", "/alias?name=digits", WIDTH),
@@ -76,19 +79,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     built: dict = {}
-    models = threading.Thread(target=demo.build_models, args=(built,), daemon=True)
-    models.start()
     config = StackConfig(workdir=REPO / ".local" / "screenshots").with_free_ports()
-    with Stack(config, say=lambda line: None) as stack:
-        demo.run(stack, built, models)
-        driver = browser.start()
-        try:
-            print(f"Screenshots of {config.console_url}:")
-            for name, path, width in PAGES:
-                shoot(driver, f"{config.console_url}{path}", width, args.out / f"{name}.png")
-            try_it(driver, config.console_url, args.out / "try.png")
-        finally:
-            driver.quit()
+    with tempfile.TemporaryDirectory(prefix="screenshots-tf-") as tf_folder:
+        models = threading.Thread(target=demo.build_models, args=(built, Path(tf_folder)), daemon=True)
+        models.start()
+        with Stack(config, say=lambda line: None) as stack:
+            demo.run(stack, built, models)
+            driver = browser.start()
+            try:
+                print(f"Screenshots of {config.console_url}:")
+                for name, path, width in PAGES:
+                    shoot(driver, f"{config.console_url}{path}", width, args.out / f"{name}.png")
+                try_it(driver, config.console_url, args.out / "try.png")
+            finally:
+                driver.quit()
     return 0
 
 
