@@ -17,6 +17,20 @@ from pathlib import Path
 import numpy as np
 
 
+# Plain MXNet as a fresh worker would run it: load the checkpoint at `prefix`, bind, one forward.
+# The cold-load references (container.py, large_model.py) run it in a fresh Python, in a script
+# that imports json and mxnet as mx and sets `prefix` first.
+PLAIN_MXNET_LOAD = """
+sym, args, aux = mx.model.load_checkpoint(prefix, 0)
+shape = json.load(open(prefix + "-shapes.json"))[0]["shape"]
+mod = mx.mod.Module(sym, data_names=["data"], label_names=None, context=mx.cpu())
+mod.bind(data_shapes=[("data", shape)], for_training=False)
+mod.set_params(args, aux)
+mod.forward(mx.io.DataBatch([mx.nd.zeros(shape)]), is_train=False)
+mod.get_outputs()[0].asnumpy()
+"""
+
+
 def timed(call) -> tuple[float, object]:
     start = time.perf_counter()
     result = call()

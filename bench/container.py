@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before mxnet loads, as in an MM
 
 import numpy as np  # noqa: E402
 
-from common import GoalLines, add_json_option, jpeg, latency, timed  # noqa: E402
+from common import PLAIN_MXNET_LOAD, GoalLines, add_json_option, jpeg, latency, timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "container"))
@@ -124,13 +124,8 @@ def plain_mxnet_cold(model_dir: Path, prefix: str) -> tuple[float, float]:
 import time; t0 = time.perf_counter()
 import json, mxnet as mx, numpy as np
 t1 = time.perf_counter()
-sym, args, aux = mx.model.load_checkpoint({str(model_dir / prefix)!r}, 0)
-shape = json.load(open({str(model_dir / (prefix + '-shapes.json'))!r}))[0]["shape"]
-mod = mx.mod.Module(sym, data_names=["data"], label_names=None, context=mx.cpu())
-mod.bind(data_shapes=[("data", shape)], for_training=False)
-mod.set_params(args, aux)
-mod.forward(mx.io.DataBatch([mx.nd.zeros(shape)]), is_train=False)
-mod.get_outputs()[0].asnumpy()
+prefix = {str(model_dir / prefix)!r}
+""" + PLAIN_MXNET_LOAD + """
 t2 = time.perf_counter()
 print(json.dumps([t2 - t0, t2 - t1]))
 """

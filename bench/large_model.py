@@ -30,7 +30,7 @@ import requests  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 from chalicelib.validation import validate_file  # noqa: E402
-from common import GoalLines, add_json_option, jpeg  # noqa: E402
+from common import PLAIN_MXNET_LOAD, GoalLines, add_json_option, jpeg  # noqa: E402
 from local_stack.background import BackgroundStack  # noqa: E402
 from local_stack.sample_models import cached_tarball  # noqa: E402
 from local_stack.stack import local_endpoint_settings  # noqa: E402
@@ -82,13 +82,7 @@ with tarfile.open(workdir / "model.tar.gz") as archive:
     archive.extractall(workdir / "model", filter="data")
 t3 = time.perf_counter()
 prefix = str(workdir / "model" / "resnet-152")
-sym, args, aux = mx.model.load_checkpoint(prefix, 0)
-shape = json.load(open(prefix + "-shapes.json"))[0]["shape"]
-mod = mx.mod.Module(sym, data_names=["data"], label_names=None, context=mx.cpu())
-mod.bind(data_shapes=[("data", shape)], for_training=False)
-mod.set_params(args, aux)
-mod.forward(mx.io.DataBatch([mx.nd.zeros(shape)]), is_train=False)
-mod.get_outputs()[0].asnumpy()
+""" + PLAIN_MXNET_LOAD + """
 t4 = time.perf_counter()
 print(json.dumps({"total": t4 - t0, "download": t2 - t1, "extract": t3 - t2, "load_forward": t4 - t3}))
 """
