@@ -5,7 +5,7 @@ backends take no locks, so two threads can both pass the same condition. Seriali
 requests gives the emulator the atomicity the registry's compare-and-set relies on
 (clients still race exactly as they would against AWS).
 
-It also fills two gaps of moto 5.2.5's SageMaker control plane, so sagemaker-core
+It fills two gaps of moto 5.2.5's SageMaker control plane, so sagemaker-core
 (the publisher) works against it as against AWS:
 - moto describes unset structures as empty objects (`VpcConfig: {}` on a Model,
   `DataCaptureConfig: {}` on an EndpointConfig and an Endpoint) where AWS omits them,
@@ -16,7 +16,14 @@ It also fills two gaps of moto 5.2.5's SageMaker control plane, so sagemaker-cor
   DeploymentConfig as the endpoint's LastDeploymentConfig, as DescribeEndpoint reports it.
   It never fails, so it never rolls back: tests drive a failed update through moto's
   backend (tests/integration/test_publisher_outcome.py).
-This is the one place moto is patched; tests apply `sagemaker_gaps()` with monkeypatch.
+And one gap of its S3 notifications: moto leaves `versionId` out of the event of a versioned
+bucket, where S3 always puts it. Without it the ingest must find the version by listing the
+key's versions (deliveries.identified), and moto answers ListObjectVersions by deep-copying
+every version of every key in the bucket, bytes included: seconds per event once the bucket
+holds a few large models. The events carry it, as S3's do.
+
+This is the one place moto is patched; tests apply `sagemaker_gaps()` and `s3_event_gaps()`
+with monkeypatch.
 
 Run alone with `python -m local_stack.emulator --port 4566` (the gaps filled).
 """
@@ -83,6 +90,24 @@ def sagemaker_gaps() -> list[tuple[type, str, object]]:
     return gaps
 
 
+def _with_version_id(get_s3_event):
+    def patched(event_name, bucket, key, notification_id):
+        event = get_s3_event(event_name, bucket, key, notification_id)
+        if bucket.is_versioned and key.version_id not in (None, "null"):
+            for record in event["Records"]:
+                record["s3"]["object"]["versionId"] = key.version_id
+        return event
+
+    return patched
+
+
+def s3_event_gaps() -> list[tuple[object, str, object]]:
+    """(module, attribute, replacement), as sagemaker_gaps: S3 events of a versioned bucket name the version."""
+    from moto.s3 import notifications
+
+    return [(notifications, "_get_s3_event", _with_version_id(notifications._get_s3_event))]
+
+
 class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         backend = DomainDispatcherApplication(create_backend_app)
@@ -121,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args(argv)
-    for owner, name, replacement in sagemaker_gaps():
+    for owner, name, replacement in sagemaker_gaps() + s3_event_gaps():
         setattr(owner, name, replacement)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the stack stops us with SIGTERM: exit cleanly
     server = EmulatorServer(args.host, args.port).start()
