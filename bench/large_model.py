@@ -2,9 +2,14 @@
 
 - drop -> version (goal: <= 1.3x): from the end of the put into incoming/ until `GET /models/{name}`
   shows the version, against the validator alone on the same file (validate_file, in this process);
+  beside it, the emulator's own CopyObject of the same object (the server-side copy every accepted
+  version makes, which moto performs by reading, writing and hashing all of it), so the line also
+  says how far the drop is from validator + copy, the floor of a validate-then-copy ingest here;
 - cold TargetModel through the gateway (goal: <= 1.3x): the first invoke_endpoint of the new version
   (download from the emulator, check, extract, load into MMS, first answer) against a fresh Python
-  doing a plain download of the same object, a `tarfile` extract and an MXNet load + first forward.
+  doing a plain download of the same object (one GetObject, as the gateway reads it: boto3's
+  download_file splits it into ranged GETs, and moto reads the whole object for each range), a
+  `tarfile` extract and an MXNet load + first forward.
 
     .venv/bin/python bench/large_model.py [--rounds 2] [--json PATH]
 
@@ -69,14 +74,26 @@ def cold_invoke(runtime, endpoint: str, target_model: str, body: bytes, timeout:
             time.sleep(0.1)
 
 
+def emulator_copy(s3, bucket: str, key: str) -> float:
+    """Seconds of one CopyObject of `key` to a scratch key (deleted after), as the ingest copies a version."""
+    scratch = f"bench-scratch/{key.rsplit('/', 1)[-1]}"
+    seconds = timed(lambda: s3.copy_object(Bucket=bucket, Key=scratch, CopySource={"Bucket": bucket, "Key": key}))
+    s3.delete_object(Bucket=bucket, Key=scratch)
+    return seconds
+
+
 PLAIN = """
 import json, sys, tarfile, time, pathlib
 t0 = time.perf_counter()
 import boto3, mxnet as mx
+from botocore.config import Config
 bucket, key, workdir = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
-s3 = boto3.Session(region_name="us-east-1").client("s3")
+# as the gateway reads it: moto gives a multipart object's composite checksum as a whole-object one
+s3 = boto3.Session(region_name="us-east-1").client("s3", config=Config(response_checksum_validation="when_required"))
 t1 = time.perf_counter()
-s3.download_file(bucket, key, str(workdir / "model.tar.gz"))
+with open(workdir / "model.tar.gz", "wb") as file:
+    for chunk in s3.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(1 << 20):
+        file.write(chunk)
 t2 = time.perf_counter()
 with tarfile.open(workdir / "model.tar.gz") as archive:
     archive.extractall(workdir / "model", filter="data")
@@ -91,7 +108,9 @@ print(json.dumps({"total": t4 - t0, "download": t2 - t1, "extract": t3 - t2, "lo
 def plain_cold(env: dict, bucket: str, key: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-plain-") as workdir:
         out = subprocess.run([sys.executable, "-c", PLAIN, bucket, key, workdir], capture_output=True, text=True,
-                             check=True, env={**os.environ, **env}, timeout=600)
+                             env={**os.environ, **env}, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"the plain reference failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -117,10 +136,13 @@ def run(rounds: int, goals: GoalLines) -> int:
                 name = f"bench_resnet152_{index}"
                 put, version = drop_to_version(s3, api_url, bucket, tarball, name)
                 cold = cold_invoke(runtime, endpoint, f"{name}_v1.tar.gz", image)
-                plain = plain_cold(env, bucket, f"{models_prefix}{name}_v1.tar.gz")
-                rows.append((validator, put, version, cold, plain))
+                key = f"{models_prefix}{name}_v1.tar.gz"
+                plain = plain_cold(env, bucket, key)
+                copy = emulator_copy(s3, bucket, key)
+                rows.append((validator, put, version, cold, plain, copy))
                 print(f"round {index + 1}: validator {validator:.2f} s; put {put:.2f} s, then version after "
-                      f"{version:.2f} s; cold invoke {cold:.2f} s; plain {plain['total']:.2f} s "
+                      f"{version:.2f} s; the emulator's CopyObject {copy:.2f} s; "
+                      f"cold invoke {cold:.2f} s; plain {plain['total']:.2f} s "
                       f"(download {plain['download']:.2f}, extract {plain['extract']:.2f}, "
                       f"load + forward {plain['load_forward']:.2f})", flush=True)
     best = lambda column: min(row[column] for row in rows)  # noqa: E731
@@ -129,15 +151,18 @@ def run(rounds: int, goals: GoalLines) -> int:
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPUs")
     print(f"drop -> version (after the put) / validator alone: {best(2) / best(0):.2f} "
           f"({best(2):.2f} s / {best(0):.2f} s; goal <= 1.3); the put itself {best(1):.2f} s")
-    download = min(row[4]["download"] for row in rows)
-    print(f"  for scale, a plain download of the version from the emulator: {download:.2f} s "
-          f"(drop -> version / that {best(2) / download:.2f}): the ingest reads the object from S3 once")
+    floor = best(0) + best(5)
+    print(f"  drop -> version / (validator + the emulator's CopyObject of the same object): {best(2) / floor:.2f} "
+          f"({best(2):.2f} s / {best(0):.2f} + {best(5):.2f} s); one GetObject of it: "
+          f"{min(row[4]['download'] for row in rows):.2f} s")
     print(f"cold TargetModel through the gateway / plain download + tarfile + MXNet: "
           f"{best(3) / best_plain['total']:.2f} ({best(3):.2f} s / {best_plain['total']:.2f} s; goal <= 1.3); plain: "
           f"download {best_plain['download']:.2f}, extract {best_plain['extract']:.2f}, "
           f"load + forward {best_plain['load_forward']:.2f} s")
     goals.ratio("4", "ResNet-152 (220 MB) drop -> version / the validator alone", best(2) / best(0),
                 f"{best(2):.2f} / {best(0):.2f} s", at_most=1.3)
+    goals.ratio("4", "  the same / (validator + the emulator's CopyObject of the same object)", best(2) / floor,
+                f"{best(2):.2f} / ({best(0):.2f} + {best(5):.2f}) s")
     goals.ratio("3", "cold TargetModel via the gateway / download + tarfile + MXNet load in a fresh Python",
                 best(3) / best_plain["total"], f"{best(3):.2f} / {best_plain['total']:.2f} s", at_most=1.3)
     return 0
