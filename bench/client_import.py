@@ -38,13 +38,13 @@ STATEMENTS = {
 }
 
 
-def installed_python(extras: str = "") -> Path:
-    """The client wheel's interpreter in a fresh cached venv (with `extras`, e.g. "fast")."""
+def installed_python() -> Path:
+    """The client wheel's interpreter in a fresh cached venv."""
     with tempfile.TemporaryDirectory() as out:
         subprocess.run([sys.executable, str(REPO / "distributions" / "build.py"), "client", "--out", out],
                        check=True, capture_output=True)
         (wheel,) = Path(out).glob("mme_registry_client-*.whl")
-        return wheel_venv(wheel, extras) / "bin" / "python"
+        return wheel_venv(wheel) / "bin" / "python"
 
 
 def probe(python: Path, statement: str, workdir: Path) -> dict:

@@ -6,8 +6,8 @@ With no FILE it uses the cached resnet_18 (~45 MB) and resnet_152 (~220 MB) tarb
 (built once). For each file, best of `--rounds`, interleaved so load hits all alike:
 
 - the whole command, `python -m client validate FILE` (and the installed `mme-registry
-  validate`, from the client wheel in a fresh cached venv), against `tar -tzf FILE`
-  (goal: ratio of wall times <= 0.5);
+  validate`, from the client wheel in a fresh cached venv; also with ISA-L made unimportable,
+  the zlib fallback, for the record), against `tar -tzf FILE` (goal: ratio of wall times <= 0.5);
 - in a fresh interpreter, `validate_file` alone against ISA-L inflating the same bytes
   from memory in 1 MiB pieces, and SHA-256 alone (goal: >= 90 % of ISA-L's rate), with
   the main thread's CPU time (the critical path when a second core is free);
@@ -90,13 +90,17 @@ def child(script: str, path: str, rounds: int) -> dict:
     return json.loads(done.stdout)
 
 
+WITHOUT_ISAL = "mme-registry, ISA-L absent"  # a report line: where no isal wheel installs, zlib serves
+BLOCK_ISAL = "import sys; sys.modules['isal'] = None; from mme_registry.client.cli import main; sys.exit(main())"
+
+
 def installed_commands() -> dict[str, list[str]]:
-    """`mme-registry` from the client wheel in fresh cached venvs (tests/wheel_venv.py): as installed
-    plainly (stdlib zlib) and with the `fast` extra (ISA-L)."""
+    """`mme-registry` from the client wheel in a fresh cached venv (tests/wheel_venv.py), as installed
+    (ISA-L, a dependency), and the same with `isal` made unimportable (the stdlib zlib fallback)."""
     from client_import import installed_python  # bench/ is this script's folder, first on sys.path
 
-    return {name: [str(installed_python(extras).parent / "mme-registry")]
-            for name, extras in (("mme-registry", ""), ("mme-registry[fast]", "fast"))}
+    python = installed_python()
+    return {"mme-registry": [str(python.parent / "mme-registry")], WITHOUT_ISAL: [str(python), "-c", BLOCK_ISAL]}
 
 
 def default_files() -> list[Path]:
@@ -175,14 +179,15 @@ def main(argv: list[str]) -> int:
     biggest_name = max(results, key=lambda n: results[n]["size"])
     biggest = results[biggest_name]
     rss = [r["peak_rss_kib"] / 1024 for r in results.values()]
-    rows = [(f"{name} validate / tar -tzf (wall)", f"{seconds / biggest['walls']['tar -tzf']:.2f}", "<= 0.50")
+    rows = [(f"{name} validate / tar -tzf (wall)", f"{seconds / biggest['walls']['tar -tzf']:.2f}",
+             "" if name == WITHOUT_ISAL else "<= 0.50")
             for name, seconds in biggest["walls"].items() if name != "tar -tzf"]
     rows += [
         ("in-process rate / ISA-L alone", f"{biggest['isal'] / biggest['seconds']:.2f}", ">= 0.90"),
         ("on one core: ISA-L CPU / validator CPU (all threads)", f"{biggest['isal_cpu'] / biggest['cpu']:.2f}", ""),
         ("peak RSS MiB, every file", "..".join(f"{x:.0f}" for x in (min(rss), max(rss))), "<= 64, flat"),
         *((f"{name} validate --help (s)", f"{seconds:.3f}", "<= 0.100")
-          for name, seconds in start.items() if name != "python -c pass"),
+          for name, seconds in start.items() if name not in ("python -c pass", WITHOUT_ISAL)),
     ]
     print(f"\nsummary: {biggest_name}, {machine()}; load average {load()} at the end")
     print(f"| {'measure':<52} | {'value':>8} | {'goal':<11} |")
@@ -193,13 +198,13 @@ def main(argv: list[str]) -> int:
     for name, seconds in biggest["walls"].items():
         if name != "tar -tzf":
             goals.ratio("1", f"`{name} validate` {biggest_name} / `tar -tzf` (wall)", seconds / tar,
-                        f"{seconds:.2f} / {tar:.2f} s", at_most=0.5)
+                        f"{seconds:.2f} / {tar:.2f} s", at_most=None if name == WITHOUT_ISAL else 0.5)
     goals.ratio("1", "validator's rate in process / ISA-L inflating the same bytes", biggest["isal"] / biggest["seconds"],
                 f"{mb / biggest['seconds']:.0f} / {mb / biggest['isal']:.0f} MB/s", at_least=0.9)
     goals.ratio("1", "validator's peak RSS, MiB (largest of every file)", max(rss),
                 ", ".join(f"{x:.1f}" for x in rss), at_most=64)
     for name, seconds in start.items():
-        if name != "python -c pass":
+        if name not in ("python -c pass", WITHOUT_ISAL):
             goals.ratio("1", f"`{name} validate --help`, s", seconds, f"python -c pass {start['python -c pass']:.3f} s",
                         at_most=0.1)
     goals.write(args.json)

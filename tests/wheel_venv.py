@@ -24,11 +24,10 @@ DONE = ".installed"
 UNUSED_SECONDS = 24 * 3600
 
 
-def wheel_venv(wheel: Path, extras: str = "") -> Path:
-    """The cached venv for `wheel` (with its `extras`, e.g. "fast"), built on first use (parallel workers
-    wait for one build)."""
+def wheel_venv(wheel: Path) -> Path:
+    """The cached venv for `wheel`, built on first use (parallel workers wait for one build)."""
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
-    venv = CACHE / f"{wheel.name.split('-')[0]}-{extras + '-' if extras else ''}{digest}"
+    venv = CACHE / f"{wheel.name.split('-')[0]}-{digest}"
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / f"{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -37,7 +36,7 @@ def wheel_venv(wheel: Path, extras: str = "") -> Path:
             subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
             subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
                             "--quiet", "--disable-pip-version-check", "--constraint", str(REPO / "requirements.txt"),
-                            f"{wheel}[{extras}]" if extras else str(wheel)], check=True)
+                            str(wheel)], check=True)
             _remove_unused(venv)
         (venv / DONE).touch()  # marks it used
     return venv

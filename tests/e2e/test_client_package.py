@@ -24,7 +24,7 @@ from wheel_venv import REPO, application_env, installed_names, wheel_venv
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
 MAX_WHEEL_BYTES = 128 * 1024  # 100 KiB with the TF signature reader: code only, no data, no vendored libraries
-REQUIRES = {"boto3", "requests", "pydantic", "pydantic-settings", "rich"}
+REQUIRES = {"boto3", "requests", "pydantic", "pydantic-settings", "rich", "isal"}
 INSTALLED = REQUIRES | {
     "mme-registry-client",
     "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3",  # boto3
@@ -70,6 +70,10 @@ def test_a_fresh_venv_holds_the_declared_light_dependencies_and_no_generic_packa
         assert "ModuleNotFoundError" in found.stderr, f"{name} is importable from the client's venv"
     version = run_in(app_venv, ["mme-registry", "--version"], tmp_path)
     assert version.stdout.strip() == "mme-registry-client 0.1.0"
+    # the validator inflates with ISA-L as installed, not only with an extra (zlib takes half again as long)
+    backend = run_in(app_venv, ["python", "-c", "from mme_registry.registry.validation import gzip_stream as g; "
+                                "print(g.BACKEND)"], tmp_path)
+    assert backend.stdout.strip() == "isal", backend.stderr
 
 
 def test_mme_registry_validate_passes_a_real_model_and_names_the_rule_a_hostile_one_breaks(
