@@ -34,8 +34,9 @@ def test_an_event_of_the_versioned_bucket_carries_the_version_of_the_object_it_a
     announced = announced_objects(emulator)
 
     assert {entry["eTag"] for entry in announced} == etags
+    bucket = emulator.settings.bucket
     for entry in announced:
-        version = emulator.s3.head_object(Bucket=emulator.settings.bucket, Key=entry["key"], VersionId=entry["versionId"])
+        version = emulator.s3.head_object(Bucket=bucket, Key=entry["key"], VersionId=entry["versionId"])
         assert version["ETag"].strip('"') == entry["eTag"]
 
 
