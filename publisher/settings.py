@@ -34,9 +34,14 @@ class MissingSettings(ValueError):
         super().__init__(f"missing required setting{'s' if len(names) > 1 else ''}; give:\n{wanted}")
 
 
-# AWS's Deep Learning Containers account serves this image in most commercial regions; elsewhere (China,
-# GovCloud, opt-in regions) give `tensorflow_image` from AWS's list of available DLC images.
-TENSORFLOW_IMAGE = "763104351884.dkr.ecr.{region}.amazonaws.com/tensorflow-inference:2.19-cpu"
+# AWS's TensorFlow Serving inference Deep Learning Container for SageMaker, CPU. 2.19 (the last Ubuntu one) left
+# its patch window on 2026-03-11; 2.20 (TF Serving 2.20.0, Python 3.12, Amazon Linux 2023) is the newest TF
+# inference DLC AWS documents (aws/deep-learning-containers, docs/src/data/tensorflow-inference/2.20-cpu-sagemaker.yml,
+# added 2026-08-21, patch releases scheduled twice a week; sagemaker-python-sdk registers it 2026-09-01). The `-v1`
+# tag follows 2.20's patch releases within DLC major version 1. The 763104351884 account serves it in most commercial
+# regions; elsewhere (China, GovCloud, opt-in regions) give `tensorflow_image` from AWS's list of available images.
+TENSORFLOW_IMAGE_TAG = "2.20-cpu-py312-amzn2023-sagemaker-v1"
+TENSORFLOW_IMAGE = "763104351884.dkr.ecr.{region}.amazonaws.com/tensorflow-inference:" + TENSORFLOW_IMAGE_TAG
 
 
 class PublisherSettings(BaseSettings):
