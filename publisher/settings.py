@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import yaml
 from pydantic import Field
@@ -85,15 +86,24 @@ class PublisherSettings(BaseSettings):
         return TENSORFLOW_IMAGE.format(region=region)
 
     @classmethod
-    def load(cls, config_file: Path | None = None, **flags) -> "PublisherSettings":
-        """Merges the sources in priority order; `flags` holds only the options given."""
+    def load(cls, config_file: Path | None = None, from_stack: Callable[[str | None], dict] | None = None,
+             **flags) -> "PublisherSettings":
+        """Merges the sources in priority order; `flags` holds only the options given.
+
+        `from_stack(region)` gives what a stack provides (publisher/stack.py): it beats the environment and the
+        file, flags beat it, and it is asked in the region those sources name, else the caller's.
+        """
         file_values = read_config_file(config_file) if config_file else {}
         unknown = sorted(set(file_values) - set(cls.model_fields))
         if unknown:
             raise ConfigFileError(f"{config_file}: unknown setting{'s' if len(unknown) > 1 else ''} "
                                   f"{', '.join(unknown)}; known: {', '.join(cls.model_fields)}")
         env_values = EnvSettingsSource(cls)()
-        merged = {**file_values, **env_values, **{k: v for k, v in flags.items() if v is not None}}
+        given = {k: v for k, v in flags.items() if v is not None}
+        merged = {**file_values, **env_values}
+        if from_stack is not None:
+            merged.update(from_stack(given.get("region") or merged.get("region")))
+        merged.update(given)
         missing = [name for name, field in cls.model_fields.items() if field.is_required() and not merged.get(name)]
         if missing:
             raise MissingSettings(missing)
