@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         "events-redrive",
         help="put dead-lettered change events back in the outbox, for the publisher's next run",
         description="Moves every message of the change events' dead-letter queue (--stack's, or "
-        "REGISTRY_EVENTS_DEAD_LETTER_QUEUE) back into the outbox; run it once the cause of the failed publishes is fixed.",
+        "REGISTRY_EVENTS_DEAD_LETTER_QUEUE) back into the outbox; run it once the cause of the failed publishes "
+        "is fixed.",
     )
     stack.add_options(redrive)
     return parser

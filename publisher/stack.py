@@ -135,7 +135,7 @@ def deploy_values(outputs: StackOutputs, image_tag: str, given: set[str], sessio
 
 
 def pinned_image(session: boto3.Session, repository_uri: str, tag: str) -> str:
-    """`<repository>@sha256:…` of the image tagged `tag` in an ECR repository (`<account>.dkr.ecr.<region>…/<name>`)."""
+    """`<repository>@sha256:…` of the image tagged `tag` in ECR (`<account>.dkr.ecr.<region>…/<n>`)."""
     registry, _, repository = repository_uri.partition("/")
     ecr = session.client("ecr")
     try:
