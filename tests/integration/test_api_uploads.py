@@ -28,6 +28,7 @@ def test_an_upload_through_a_presigned_link_becomes_a_version_and_creates_its_re
     # GIVEN a presigned link for team-a/digits that asks for the alias "prod"
     status, link = post(emulated_api, "/models/team-a%2Fdigits/uploads", {"aliases": ["prod"]})
     assert status == 201
+    assert link["headers"]["x-amz-meta-registry-actor"] == "anonymous"  # the verified caller (the local stage's)
 
     # WHEN the tarball is PUT with exactly the headers the answer lists, and the queue is drained
     answer = requests.put(link["url"], data=cached_tarball("digits").read_bytes(), headers=link["headers"], timeout=30)
