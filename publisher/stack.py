@@ -60,11 +60,11 @@ class Registry:
     outputs: StackOutputs | None  # None without --stack
 
 
-def add_options(parser, region: bool = True) -> None:
+def add_options(parser) -> None:
+    """--stack and --region, as every operations command takes them."""
     parser.add_argument("--stack", help="the stack deployed from deploy/resources.yaml (e.g. mme-registry-prod): "
                         "bucket, tables and queues come from its Outputs")
-    if region:
-        parser.add_argument("--region", help="default: AWS_DEFAULT_REGION or the profile's region")
+    parser.add_argument("--region", help="default: AWS_DEFAULT_REGION or the profile's region")
 
 
 def aws_session(region: str | None) -> boto3.Session:
