@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up tf-env bench package image screenshots clean
+.PHONY: demo test up tf-env bench package image push screenshots clean
 
 # Debian packages the stack and the tests need: Java for Multi Model Server's frontend, GNU tar
 # for the extraction property tests, Chromium and its matching chromedriver for the console's
@@ -59,9 +59,17 @@ screenshots: $(STAMP) tf-env
 package:
 	$(PYTHON) deploy/package.py --out build/lambda
 
-# The container image, with podman (no registry needed: the base is made by debootstrap).
+# The container image, with podman (no registry needed: the base is made by debootstrap), for
+# linux/amd64 whatever the host (SageMaker's ml.m5/ml.c5 instances are x86-64).
 image:
 	$(PYTHON) -m local_stack.image build
+
+# The image, tagged with its content tag and TAG (default latest), pushed to the ECR repository of
+# a resources stack: `make push STACK=mme-registry-prod [TAG=v1]` (the caller's AWS credentials and region).
+push: $(STAMP)
+	@test -n "$(STACK)" || { echo "error: name the resources stack: make push STACK=mme-registry-prod [TAG=...]" >&2; exit 2; }
+	$(PYTHON) -m local_stack.image build
+	$(PY) -m local_stack.image push --stack $(STACK) $(if $(TAG),--tag $(TAG))
 
 # Every benchmark, one after another, then one table of the issue's goals (measured ratio, its
 # reference from the same run, goal, met or not) with the machine and its load average; 9 minutes

@@ -26,7 +26,8 @@ import boto3
 import numpy as np
 from botocore.client import ClientError
 
-TF_FRAMEWORK_VERSION = "2.19"
+# A tag AWS documents for its SageMaker TF inference image, patched (the publisher's default: publisher/settings.py).
+TF_IMAGE_TAG = "2.20-cpu-py312-amzn2023-sagemaker-v1"
 
 
 def main() -> None:
@@ -67,7 +68,7 @@ def main() -> None:
         print("Uploaded s3://{}/{}".format(bucket, key))
 
     # --- Create a multi-model endpoint with the TensorFlow Serving image -----------------
-    image = "763104351884.dkr.ecr.{}.amazonaws.com/tensorflow-inference:{}-cpu".format(region, TF_FRAMEWORK_VERSION)
+    image = "763104351884.dkr.ecr.{}.amazonaws.com/tensorflow-inference:{}".format(region, TF_IMAGE_TAG)
     model_name = "TF-MultiModelModel-" + strftime("%Y-%m-%d-%H-%M-%S", gmtime())
     model_url = "s3://{}/{}/".format(bucket, prefix)
     print("Container image: " + image)

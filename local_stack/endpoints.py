@@ -47,7 +47,8 @@ class EndpointTarget:
 
 def image_repository(image: str) -> str:
     """The last path segment of an image's repository, without registry, tag or digest:
-    `763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu` → `tensorflow-inference`."""
+    `763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.20-cpu-py312-amzn2023-sagemaker-v1`
+    → `tensorflow-inference`."""
     name = (image or "").split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     return last.split(":", 1)[0].lower()

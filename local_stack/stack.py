@@ -28,14 +28,16 @@ from typing import Callable
 from local_stack.endpoints import TF_SERVING
 from local_stack.processes import ChildProcess, StartError, free_port, port_is_free
 from local_stack.supervisor import Supervisor, Watched
+from publisher.settings import TENSORFLOW_IMAGE
 
 REPO = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 HOST = "127.0.0.1"
 
 
-# The gateway serves an endpoint whose image is a TF Serving inference image with the TF backend.
-LOCAL_TENSORFLOW_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu"
+# The gateway serves an endpoint whose image is a TF Serving inference image with the TF backend: the
+# publisher's default, so the local TF endpoint names the image a deployed one runs.
+LOCAL_TENSORFLOW_IMAGE = TENSORFLOW_IMAGE.format(region=REGION)
 
 
 def local_endpoint_settings() -> dict[str, str]:

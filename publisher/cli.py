@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from . import deadletters
+from . import deadletters, stack
 from .plan import Action, Plan, PlanError
-from .settings import ConfigFileError, MissingSettings, PublisherSettings
+from .settings import TENSORFLOW_IMAGE, ConfigFileError, MissingSettings, PublisherSettings
 
 STYLES = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.UNCHANGED: "dim"}
 
@@ -35,10 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="create or update the MultiModel endpoints, one per framework (idempotent)",
         description="Ensures the MultiModel SageMaker Model, EndpointConfig and Endpoint of the MXNet endpoint, "
         "and of the TensorFlow endpoint when --tensorflow-endpoint-name is given. Settings come from "
-        "these flags, then PUBLISHER_<FIELD> environment variables, then --config, then defaults. "
+        "these flags, then --stack's Outputs, then PUBLISHER_<FIELD> environment variables, then --config, then "
+        "defaults. "
         "Exits 1 unless each endpoint ends InService on the config it asked for.",
     )
     deploy.add_argument("--config", type=Path, help="YAML or JSON file of settings (field: value)")
+    deploy.add_argument("--stack", help="the stack deployed from deploy/resources.yaml (e.g. mme-registry-prod): the "
+                        "bucket, execution role and image repository come from its Outputs; flags override them")
+    deploy.add_argument("--image-tag", help="with --stack: the image is <ImageRepositoryUri>:<TAG>, pinned to its "
+                        f"digest (default {stack.DEFAULT_IMAGE_TAG}, what `make push` pushed last)")
     deploy.add_argument("--endpoint-name", help="endpoint name (required)")
     deploy.add_argument("--bucket", help="bucket holding the models (required)")
     deploy.add_argument("--models-prefix", help="key prefix of the models (default models/)")
@@ -46,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--tensorflow-endpoint-name",
                         help="also deploy a TensorFlow endpoint of this name (AWS's TF Serving image)")
     deploy.add_argument("--tensorflow-image", help="the TF Serving image URI (default: "
-                        "763104351884.dkr.ecr.<region>.amazonaws.com/tensorflow-inference:2.19-cpu)")
+                        f"{TENSORFLOW_IMAGE.format(region='<region>')})")
     deploy.add_argument("--role-arn", help="execution role the model runs with (required)")
     deploy.add_argument("--instance-type", help="e.g. ml.m5.large (required)")
     deploy.add_argument("--instance-count", type=int)
@@ -66,25 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
         "retire",
         help="delete the models/ keys of versions no alias needed for a grace period",
         description="Retires every version that no alias points at and none referenced within --older-than. "
-        "The registry's bucket and tables come from the REGISTRY_* environment (see chalicelib/settings.py).",
+        "The registry's bucket and tables come from --stack, or from the REGISTRY_* environment "
+        "(see chalicelib/settings.py).",
     )
+    stack.add_options(retire)
     retire.add_argument("--older-than", required=True, help="grace period, e.g. 7d, 12h, 30m")
     retire.add_argument("--dry-run", action="store_true", help="list what would be retired and change nothing")
     deadletters.add_parser(commands)
-    commands.add_parser(
+    redrive = commands.add_parser(
         "events-redrive",
         help="put dead-lettered change events back in the outbox, for the publisher's next run",
-        description="Moves every message of the change events' dead-letter queue (REGISTRY_EVENTS_DEAD_LETTER_QUEUE) "
-        "back into the outbox; run it once the cause of the failed publishes is fixed.",
+        description="Moves every message of the change events' dead-letter queue (--stack's, or "
+        "REGISTRY_EVENTS_DEAD_LETTER_QUEUE) back into the outbox; run it once the cause of the failed publishes "
+        "is fixed.",
     )
+    stack.add_options(redrive)
     return parser
 
 
-def run_events_redrive(console: Console) -> int:
-    from .registry_code import get_settings, redrive_events
+def run_events_redrive(args: argparse.Namespace, console: Console) -> int:
+    from .registry_code import redrive_events
 
-    settings = get_settings()
-    session = boto3.Session(region_name=settings.region)
+    target = stack.registry(args.stack, args.region, needs=("table", "events_dead_letter_queue"))
+    settings, session = target.settings, target.session
     sqs = session.client("sqs")
     url = sqs.get_queue_url(QueueName=settings.events_dead_letter_queue)["QueueUrl"]
     moved = redrive_events(sqs, url, session.client("dynamodb"), settings.table)
@@ -100,7 +109,18 @@ def settings_from(args: argparse.Namespace) -> PublisherSettings:
                      "rollback_alarms", "bake_seconds", "tensorflow_endpoint_name", "tensorflow_image")
     }
     flags["environment"] = dict(args.env) if args.env else None
-    return PublisherSettings.load(args.config, **flags)
+    if not args.stack:
+        if args.image_tag:
+            raise stack.StackError("--image-tag names a tag in the stack's image repository: give --stack (or --image)")
+        return PublisherSettings.load(args.config, **flags)
+    given = {name for name, value in flags.items() if value is not None}
+
+    def from_stack(region: str | None) -> dict:
+        session = stack.aws_session(region)
+        outputs = stack.read_stack(session, args.stack)
+        return stack.deploy_values(outputs, args.image_tag or stack.DEFAULT_IMAGE_TAG, given, session)
+
+    return PublisherSettings.load(args.config, from_stack=from_stack, **flags)
 
 
 def plan_table(plan: Plan, title: str) -> Table:
@@ -168,7 +188,7 @@ def _deploy_one(plan: Plan, resources, settings: PublisherSettings, console: Con
 
 
 def run_retire(args: argparse.Namespace, console: Console) -> int:
-    from .registry_code import AliasStore, Artifacts, RegistryStore, get_settings, utcnow
+    from .registry_code import AliasStore, Artifacts, RegistryStore, utcnow
     from .retire import Retirer, parse_age
 
     try:
@@ -176,8 +196,8 @@ def run_retire(args: argparse.Namespace, console: Console) -> int:
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
-    settings = get_settings()
-    session = boto3.Session(region_name=settings.region)
+    target = stack.registry(args.stack, args.region, needs=("bucket", "table"))
+    settings, session = target.settings, target.session
     dynamodb = session.client("dynamodb")
     actor = session.client("sts").get_caller_identity()["Arn"]  # who retires, as AWS verified it
     retirer = Retirer(RegistryStore(dynamodb, settings.table), AliasStore(dynamodb, settings.table),
@@ -202,8 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "dead-letters":
             return deadletters.run(args, console)
         if args.command == "events-redrive":
-            return run_events_redrive(console)
+            return run_events_redrive(args, console)
         return run_retire(args, console) if args.command == "retire" else run_deploy(args, console)
+    except stack.StackError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
     except (ConfigFileError, MissingSettings, ValidationError, PlanError) as exc:
         console.print(f"[red]error:[/] {exc}")
     except (ClientError, BotoCoreError) as exc:

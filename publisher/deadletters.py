@@ -5,8 +5,9 @@
 `failed` upload record. `redrive` moves messages back to the ingest queue by receive, send
 and delete rather than SQS's StartMessageMoveTask, because it can then pick single uploads
 (--event-id); the ingest handler runs them again and the rerun replaces the `failed` record.
-The queues are named by --queue (or REGISTRY_QUEUE) and the dead-letter queue by
---dead-letter-queue or the ingest queue's redrive policy: no local name is assumed.
+The queues are named by --stack (the resources stack's Outputs), --queue or REGISTRY_QUEUE, and the
+dead-letter queue by --dead-letter-queue, the stack or the ingest queue's redrive policy: no local name
+is assumed.
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import boto3
 from rich.console import Console
 from rich.table import Table
+
+from . import stack
 
 HOLD_SECONDS = 60  # how long read messages stay hidden while a command works on them
 LIMIT = 1000
@@ -114,32 +116,35 @@ class DeadLetters:
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "dead-letters", help="list or redrive uploads the ingest queue dead-lettered",
-        description="Uploads whose ingest failed on every delivery. The registry's tables and bucket come from "
-        "the REGISTRY_* environment (see chalicelib/settings.py).")
+        description="Uploads whose ingest failed on every delivery. The registry's tables, bucket and queues come "
+        "from --stack, or from the REGISTRY_* environment (see chalicelib/settings.py).")
     parser.add_argument("action", choices=["list", "redrive"])
-    parser.add_argument("--queue", help="the ingest queue's name (default: REGISTRY_QUEUE)")
-    parser.add_argument("--dead-letter-queue", help="its dead-letter queue (default: the queue's redrive policy)")
+    stack.add_options(parser)
+    parser.add_argument("--queue", help="the ingest queue's name (default: --stack's, or REGISTRY_QUEUE)")
+    parser.add_argument("--dead-letter-queue",
+                        help="its dead-letter queue (default: --stack's, or the queue's redrive policy)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="redrive every message")
     which.add_argument("--event-id", action="append", help="redrive the message of this upload (repeatable)")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from .registry_code import Artifacts, ClaimStore, FailureLog, RegistryStore, Settings
+    from .registry_code import Artifacts, ClaimStore, FailureLog, RegistryStore
 
-    registry = Settings()
-    queue = args.queue or (registry.queue if "queue" in registry.model_fields_set else None)
-    if not queue:
-        console.print("[red]error:[/] name the ingest queue: --queue NAME or REGISTRY_QUEUE=NAME "
-                      "(the local stack's is mme-registry-local-ingest)")
-        return 2
     if args.action == "redrive" and not (args.all or args.event_id):
         console.print("[red]error:[/] redrive needs --all or --event-id ID (see `dead-letters list`)")
         return 2
-    session = boto3.Session(region_name=registry.region)
+    target = stack.registry(args.stack, args.region, needs=("bucket", "table", "events_table"))
+    registry, session = target.settings, target.session
+    queue = args.queue or (registry.queue if "queue" in registry.model_fields_set else None)
+    if not queue:
+        console.print("[red]error:[/] name the ingest queue: --stack STACK, --queue NAME or REGISTRY_QUEUE=NAME "
+                      "(the local stack's is mme-registry-local-ingest)")
+        return 2
+    dead_letter_queue = args.dead_letter_queue or (target.outputs.dead_letter_queue if target.outputs else None)
     dynamodb = session.client("dynamodb")
     try:
-        dead = DeadLetterQueue(session.client("sqs"), queue, args.dead_letter_queue)
+        dead = DeadLetterQueue(session.client("sqs"), queue, dead_letter_queue)
     except QueueSetupError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
@@ -152,8 +157,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
             console.print(listing(letters.entries(messages), f"Dead letters of {queue}"))
         finally:
             dead.release(messages)
+        where = f"--stack {args.stack}" if args.stack else f"--queue {queue}"
         console.print(f"{len(messages)} message(s). Fix the cause, then: python -m publisher dead-letters redrive "
-                      f"--queue {queue} --all (or --event-id ID)")
+                      f"{where} --all (or --event-id ID)")
         return 0
     moved, missing = letters.redrive(None if args.all else set(args.event_id))
     console.print(listing(moved, f"Moved back to {queue}"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import yaml
 from pydantic import Field
@@ -34,9 +35,14 @@ class MissingSettings(ValueError):
         super().__init__(f"missing required setting{'s' if len(names) > 1 else ''}; give:\n{wanted}")
 
 
-# AWS's Deep Learning Containers account serves this image in most commercial regions; elsewhere (China,
-# GovCloud, opt-in regions) give `tensorflow_image` from AWS's list of available DLC images.
-TENSORFLOW_IMAGE = "763104351884.dkr.ecr.{region}.amazonaws.com/tensorflow-inference:2.19-cpu"
+# AWS's TensorFlow Serving inference Deep Learning Container for SageMaker, CPU. 2.19 (the last Ubuntu one) left
+# its patch window on 2026-03-11; 2.20 (TF Serving 2.20.0, Python 3.12, Amazon Linux 2023) is the newest TF
+# inference DLC AWS documents (aws/deep-learning-containers, docs/src/data/tensorflow-inference/2.20-cpu-sagemaker.yml,
+# added 2026-08-21, patch releases scheduled twice a week; sagemaker-python-sdk registers it 2026-09-01). The `-v1`
+# tag follows 2.20's patch releases within DLC major version 1. The 763104351884 account serves it in most commercial
+# regions; elsewhere (China, GovCloud, opt-in regions) give `tensorflow_image` from AWS's list of available images.
+TENSORFLOW_IMAGE_TAG = "2.20-cpu-py312-amzn2023-sagemaker-v1"
+TENSORFLOW_IMAGE = "763104351884.dkr.ecr.{region}.amazonaws.com/tensorflow-inference:" + TENSORFLOW_IMAGE_TAG
 
 
 class PublisherSettings(BaseSettings):
@@ -80,15 +86,24 @@ class PublisherSettings(BaseSettings):
         return TENSORFLOW_IMAGE.format(region=region)
 
     @classmethod
-    def load(cls, config_file: Path | None = None, **flags) -> "PublisherSettings":
-        """Merges the sources in priority order; `flags` holds only the options given."""
+    def load(cls, config_file: Path | None = None, from_stack: Callable[[str | None], dict] | None = None,
+             **flags) -> "PublisherSettings":
+        """Merges the sources in priority order; `flags` holds only the options given.
+
+        `from_stack(region)` gives what a stack provides (publisher/stack.py): it beats the environment and the
+        file, flags beat it, and it is asked in the region those sources name, else the caller's.
+        """
         file_values = read_config_file(config_file) if config_file else {}
         unknown = sorted(set(file_values) - set(cls.model_fields))
         if unknown:
             raise ConfigFileError(f"{config_file}: unknown setting{'s' if len(unknown) > 1 else ''} "
                                   f"{', '.join(unknown)}; known: {', '.join(cls.model_fields)}")
         env_values = EnvSettingsSource(cls)()
-        merged = {**file_values, **env_values, **{k: v for k, v in flags.items() if v is not None}}
+        given = {k: v for k, v in flags.items() if v is not None}
+        merged = {**file_values, **env_values}
+        if from_stack is not None:
+            merged.update(from_stack(given.get("region") or merged.get("region")))
+        merged.update(given)
         missing = [name for name, field in cls.model_fields.items() if field.is_required() and not merged.get(name)]
         if missing:
             raise MissingSettings(missing)

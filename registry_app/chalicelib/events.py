@@ -25,6 +25,14 @@ class S3Upload:
     principal: str | None = None
     event_time: str | None = None
 
+    def made_by_role(self, role_id: str) -> bool:
+        """Whether S3 verified the request as a session of the role whose unique id is `role_id` (AROA…).
+
+        S3 names an assumed role's session `AWS:<role id>:<session name>` in the event's principalId (the form
+        AWS Transfer Family's guide to post-upload processing shows for its role sessions).
+        """
+        return bool(role_id) and (self.principal or "").startswith(f"AWS:{role_id}:")
+
     @property
     def event_id(self) -> str:
         """One id per S3 object version: duplicate deliveries of it share the id.

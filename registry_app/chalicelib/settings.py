@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     region: str = "us-east-1"
     # "iam": every route needs SigV4 (API Gateway IAM authorizer); "none" only for the local stage.
     auth: Literal["none", "iam"] = "none"
+    # The API function's role, by its unique id (CloudFormation's RoleId, AROA…): presigned uploads are signed
+    # with it, so an S3 event whose principal is a session of this role carries the caller the API vouched for
+    # (x-amz-meta-registry-actor, versions/uploads.py). "" (the local stack): no principal is the API's.
+    api_role_id: str = ""
 
     incoming_prefix: str = "incoming/"
     models_prefix: str = "models/"

@@ -28,6 +28,7 @@ def test_an_upload_through_a_presigned_link_becomes_a_version_and_creates_its_re
     # GIVEN a presigned link for team-a/digits that asks for the alias "prod"
     status, link = post(emulated_api, "/models/team-a%2Fdigits/uploads", {"aliases": ["prod"]})
     assert status == 201
+    assert link["headers"]["x-amz-meta-registry-actor"] == "anonymous"  # the verified caller (the local stage's)
 
     # WHEN the tarball is PUT with exactly the headers the answer lists, and the queue is drained
     answer = requests.put(link["url"], data=cached_tarball("digits").read_bytes(), headers=link["headers"], timeout=30)
@@ -37,7 +38,8 @@ def test_an_upload_through_a_presigned_link_becomes_a_version_and_creates_its_re
     # THEN the upload is version 1, the alias points at it, and the upload's outcome says so
     assert emulator.keys("models/") == ["models/team-a/digits_v1.tar.gz"]
     alias = json.loads(emulated_api.get("/aliases/prod").body)
-    # The emulator's notifications carry no principal; the link's x-amz-meta-uploader is a claim, never the actor.
+    # The emulator's notifications carry no principal, and no API role is configured locally: the caller the link
+    # vouches for (x-amz-meta-registry-actor) is a claim here, never the actor.
     assert (alias["target_model"], alias["updated_by"]) == ("team-a/digits_v1.tar.gz", "ingest")
     uploads = json.loads(emulated_api.get("/models/team-a%2Fdigits/uploads").body)["items"]
     assert [(u["outcome"], u["version"], u["aliases"]) for u in uploads] == [("accepted", 1, {"prod": "created at v1"})]

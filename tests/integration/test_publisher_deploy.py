@@ -172,7 +172,7 @@ def test_every_required_setting_is_named_when_none_is_given(sagemaker, capsys):
         assert flag in out
 
 
-TF_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu"
+TF_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.20-cpu-py312-amzn2023-sagemaker-v1"
 
 
 def containers(client, endpoint: str) -> dict:
@@ -216,7 +216,7 @@ def test_the_tensorflow_image_defaults_to_the_region_of_the_endpoint():
     settings = PublisherSettings(**REQUIRED, image="i", region="eu-west-1", tensorflow_endpoint_name="tf")
 
     assert desired_from(settings, "tensorflow").model.image == \
-        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/tensorflow-inference:2.19-cpu"
+        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/tensorflow-inference:2.20-cpu-py312-amzn2023-sagemaker-v1"
 
 
 def test_one_name_for_both_endpoints_is_refused_before_any_call(sagemaker, capsys):

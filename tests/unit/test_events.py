@@ -61,3 +61,16 @@ def test_quoted_etags_are_normalised():
     [upload] = decode_sqs_records(json.dumps({"Records": [s3_record("incoming/a.tar.gz", etag='"abc"')]}))
 
     assert upload.etag == "abc"
+
+
+def test_an_upload_is_made_by_a_role_when_s3_names_a_session_of_that_role_and_by_no_other():
+    from chalicelib.events import S3Upload
+
+    def by(principal):
+        return S3Upload(bucket="b", key="incoming/m.tar.gz", etag="e", size=1, principal=principal)
+
+    assert by("AWS:AROAAPI:mme-registry-prod-api").made_by_role("AROAAPI")
+    assert not by("AWS:AROAAPIX:other-function").made_by_role("AROAAPI")  # a role whose id starts alike
+    assert not by("AWS:AIDAMALLORY").made_by_role("AROAAPI")
+    assert not by(None).made_by_role("AROAAPI")
+    assert not by("AWS:AROAAPI:mme-registry-prod-api").made_by_role("")  # no API role configured

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 ALIAS_METADATA = "alias"
 UPLOADER_METADATA = "uploader"
+ACTOR_METADATA = "registry-actor"  # the caller the API signed into a presigned upload (uploads.py)
 WARMUP_METADATA = "warmup"
 UNNAMED = "invalid-names"  # the model name under which uploads whose key gives no valid name are parked
 
@@ -40,7 +41,7 @@ class Source:
     aliases: list[str] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
     uploader: str | None = None  # the verified actor: the S3 event's principal or the API caller
-    claimed_uploader: str | None = None  # x-amz-meta-uploader: what the uploader typed, kept as a note only
+    claimed_uploader: str | None = None  # what the uploader typed (x-amz-meta-uploader), kept as a note only
     version_hint: int | None = None
 
 
@@ -237,15 +238,21 @@ class Ingestor:
     def _with_object_metadata(self, source: Source, info: ObjectInfo) -> Source:
         """Requested aliases travel as object metadata (x-amz-meta-alias).
 
-        The actor is the principal S3 verified for the PUT; x-amz-meta-uploader is anyone's
-        to type, so it is kept as `claimed_uploader` and never acts.
+        The actor is the principal S3 verified for the PUT, unless that principal is the API role:
+        then the PUT is a presigned upload, and the caller the API signed into it
+        (x-amz-meta-registry-actor) is the author. From anyone else that field, like
+        x-amz-meta-uploader, is anyone's to type: kept as `claimed_uploader`, it never acts.
         """
         if not source.owned:
             return source
         requested = [a.strip() for a in info.metadata.get(ALIAS_METADATA, "").split(",") if a.strip()]
-        metadata = {k: v for k, v in info.metadata.items() if k != UPLOADER_METADATA}
-        return replace(source, aliases=requested, uploader=source.upload.principal,
-                       claimed_uploader=info.metadata.get(UPLOADER_METADATA), metadata=metadata)
+        metadata = {k: v for k, v in info.metadata.items() if k not in (UPLOADER_METADATA, ACTOR_METADATA)}
+        vouched = info.metadata.get(ACTOR_METADATA)
+        if vouched and source.upload.made_by_role(self._settings.api_role_id):
+            actor, claimed = vouched, info.metadata.get(UPLOADER_METADATA)
+        else:
+            actor, claimed = source.upload.principal, info.metadata.get(UPLOADER_METADATA) or vouched
+        return replace(source, aliases=requested, uploader=actor, claimed_uploader=claimed, metadata=metadata)
 
     def _recorded(self, source: Source, claim_item: dict) -> UploadRecord:
         started_at = datetime.fromisoformat(claim_item["started_at"])

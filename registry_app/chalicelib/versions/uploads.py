@@ -1,8 +1,9 @@
 """Presigned PUTs into the drop folder, so users upload without S3 credentials of their own.
 
-The requested aliases and the uploader travel as object metadata (x-amz-meta-alias,
-x-amz-meta-uploader): they are part of the signature, so the uploader must send exactly
-those headers, and ingestion reads them back from the object.
+The requested aliases and the verified caller travel as object metadata (x-amz-meta-alias,
+x-amz-meta-registry-actor): they are part of the signature, so the uploader must send exactly
+those headers, and ingestion reads them back from the object. The caller is trusted as the
+version's author only because the API role signed it (ingest.py, `_with_object_metadata`).
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from typing import Callable
 
 from .. import names
 from ..errors import InvalidInput
-from .ingest import ALIAS_METADATA, UPLOADER_METADATA
+from .ingest import ACTOR_METADATA, ALIAS_METADATA
 from ..records import utcnow
 
 MAX_METADATA_BYTES = 2048  # S3 allows 2 KiB of user metadata per object
@@ -33,16 +34,16 @@ class UploadLinks:
         self._prefix = incoming_prefix
         self._clock = clock
 
-    def presign(self, name: str, aliases: list[str], uploader: str | None, expires_in: int) -> PresignedUpload:
-        """A PUT of `incoming/<name>.tar.gz`, valid for `expires_in` seconds."""
+    def presign(self, name: str, aliases: list[str], actor: str | None, expires_in: int) -> PresignedUpload:
+        """A PUT of `incoming/<name>.tar.gz`, valid for `expires_in` seconds, vouching for `actor` (the API caller)."""
         key = f"{self._prefix}{names.validate_model_name(name)}{names.SUFFIX}"
         metadata = {}
         if aliases:
             metadata[ALIAS_METADATA] = ",".join(names.validate_alias_name(alias) for alias in dict.fromkeys(aliases))
-        if uploader:
-            metadata[UPLOADER_METADATA] = uploader
+        if actor:
+            metadata[ACTOR_METADATA] = actor
         if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_BYTES:
-            raise InvalidInput(f"aliases and uploader exceed S3's {MAX_METADATA_BYTES} bytes of object metadata")
+            raise InvalidInput(f"aliases and the caller exceed S3's {MAX_METADATA_BYTES} bytes of object metadata")
         params = {"Bucket": self._bucket, "Key": key}
         if metadata:
             params["Metadata"] = metadata
