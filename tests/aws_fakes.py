@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Callable
 
 from botocore.exceptions import ClientError
 
@@ -98,3 +99,53 @@ class ConditionalS3:
         except ClientError:
             return False
         return True
+
+
+class Faults:
+    """Numbers every AWS call made through the clients it wraps (in order, across clients) and fails the calls
+    chosen by number, once each: "before" fails the request before it is sent, "after" sends it and loses the
+    answer (a timeout after the service acted). `calls` keeps each call's operation name."""
+
+    def __init__(self, plan: dict[int, str] | None = None, only: Callable[[str, dict], bool] | None = None):
+        self.plan = dict(plan or {})  # call number -> "before" | "after"
+        self.only = only  # when given, only the calls it accepts are numbered and may fail
+        self.calls: list[str] = []
+        self.failed: list[tuple[int, str, str]] = []
+
+    def wrap(self, client) -> "FaultyClient":
+        return FaultyClient(client, self)
+
+    def fault_for(self, operation: str, request: dict) -> str | None:
+        if self.only is not None and not self.only(operation, request):
+            return None
+        self.calls.append(operation)
+        number = len(self.calls)
+        when = self.plan.pop(number, None)
+        if when is not None:
+            self.failed.append((number, operation, when))
+        return when
+
+
+class FaultyClient:
+    """A boto3 client whose API calls go through `Faults`; everything else (meta, exceptions) is the client's."""
+
+    NOT_CALLS = frozenset({"get_paginator", "can_paginate", "get_waiter", "close"})
+
+    def __init__(self, client, faults: Faults):
+        self._client, self._faults = client, faults
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name.startswith("_") or name in self.NOT_CALLS or not callable(attr):
+            return attr
+
+        def call(**request):
+            when = self._faults.fault_for(name, request)
+            if when == "before":
+                raise client_error("InternalError", f"injected fault before {name}", operation=name, status=500)
+            answer = attr(**request)
+            if when == "after":
+                raise client_error("InternalError", f"injected fault after {name}", operation=name, status=500)
+            return answer
+
+        return call

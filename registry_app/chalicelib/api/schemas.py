@@ -13,7 +13,7 @@ from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Version, integer
 from ..aliases.alias_store import AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
 from ..aliases.routes import Route
-from ..records import ModelRecord, UploadRecord, VersionRecord
+from ..records import MAX_REQUESTED_ALIASES, ModelRecord, UploadRecord, VersionRecord
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -92,7 +92,7 @@ class Rollback(Request):
 class RegisterVersion(Request):
     source: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", max_length=1100,
                                  description="s3://bucket/key of a .tar.gz")]
-    aliases: Annotated[list[AliasName], Field(max_length=MAX_TARGETS)] = []
+    aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
     metadata: Annotated[dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=1024)]],
                         Field(max_length=32)] = {}
 
@@ -105,7 +105,7 @@ class RegisterVersion(Request):
 
 
 class RequestUpload(Request):
-    aliases: Annotated[list[AliasName], Field(max_length=MAX_TARGETS)] = []
+    aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
     expires_in: integer(ge=60, le=43200, description="seconds the link stays valid") = 3600
 
 
