@@ -11,9 +11,9 @@ KB = 1024
 # of the outbox are budgeted in outbox/. tests/integration/test_record_budgets.py drives each to its largest.
 DYNAMODB_ITEM_LIMIT = 400 * KB
 BUDGETS = {
-    # ~64 KB of signature (inputs and outputs), REST metadata (32 entries of 128 + 1,024 characters), names,
-    # keys, 10 requested aliases, the uploader's ARN (IAM: 2,048), and room for the stamps written later.
-    "version": 160 * KB,
+    # Up to ~64 KB of signature (the validator's bounds make at most 22 KB of it), metadata (2 KB), the longest
+    # name and keys, 10 requested aliases, the uploader's ARN (IAM: 2,048) and the stamps written later.
+    "version": 96 * KB,
     # Sentences, failures and alias outcomes are cut on the record (UploadRecord.fitted); the report beside a
     # rejected upload keeps them whole.
     "upload": 96 * KB,
@@ -21,9 +21,10 @@ BUDGETS = {
     "alias": 12 * KB,  # 10 targets of 200-character model names, the writer's ARN (2,048)
     "alias_history": 24 * KB,  # a change: the targets before and after, who, which upload
 }
+MAX_METADATA_BYTES = 2048  # a version's metadata, keys and values in UTF-8: what S3 allows an object's user metadata
 MAX_REQUESTED_ALIASES = 10  # aliases one upload may ask to move (x-amz-meta-alias, a registration's `aliases`)
-MAX_RECORDED_CHARS = 2000  # a message kept on a record
-MAX_RECORDED_ITEM_CHARS = 600  # one failure's sentence, or what happened to one alias
+MAX_RECORDED_BYTES = 2000  # a message kept on a record (UTF-8)
+MAX_RECORDED_ITEM_BYTES = 600  # one failure's sentence, or what happened to one alias
 MAX_RECORDED_ENTRIES = 40  # failures and alias outcomes kept on one upload record; the rest are counted
 
 
@@ -31,11 +32,16 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def metadata_bytes(metadata: dict[str, str]) -> int:
+    return sum(len(key.encode()) + len(value.encode()) for key, value in metadata.items())
+
+
 def shortened(text: str | None, limit: int) -> str | None:
-    """`text` cut to about `limit` characters, saying how many more there were."""
-    if text is None or len(text) <= limit:
+    """`text` cut to `limit` bytes of UTF-8 (what DynamoDB counts), saying how many more characters there were."""
+    if text is None or len(text.encode()) <= limit:
         return text
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+    kept = text.encode()[:limit].decode(errors="ignore")
+    return f"{kept}… ({len(text) - len(kept):,} more characters)"
 
 
 class ModelRecord(BaseModel):
@@ -115,15 +121,15 @@ class UploadRecord(BaseModel):
     def fitted(self) -> "UploadRecord":
         """This record within its budget whatever its inputs: sentences cut, and past MAX_RECORDED_ENTRIES
         failures or alias outcomes only counted in the message (the rejection report keeps every failure)."""
-        failures = [{k: shortened(v, MAX_RECORDED_ITEM_CHARS) for k, v in failure.items()}
+        failures = [{k: shortened(v, MAX_RECORDED_ITEM_BYTES) for k, v in failure.items()}
                     for failure in self.failures[:MAX_RECORDED_ENTRIES]]
-        aliases = {alias: shortened(outcome, MAX_RECORDED_ITEM_CHARS)
+        aliases = {alias: shortened(outcome, MAX_RECORDED_ITEM_BYTES)
                    for alias, outcome in list(self.aliases.items())[:MAX_RECORDED_ENTRIES]}
         notes = [f"{count:,} more {what} not listed here" for count, what in (
             (len(self.failures) - len(failures), "failures (see the report)"),
             (len(self.aliases) - len(aliases), "aliases followed this version (see GET /aliases)")) if count > 0]
-        said = [shortened(self.message, MAX_RECORDED_CHARS)] if self.message else []
+        said = [shortened(self.message, MAX_RECORDED_BYTES)] if self.message else []
         message = "; ".join(said + notes) or None
         return self.model_copy(update={
             "failures": failures, "aliases": aliases, "message": message, "rules": self.rules[:MAX_RECORDED_ENTRIES],
-            "warmup": shortened(self.warmup, MAX_RECORDED_ITEM_CHARS), "error": shortened(self.error, MAX_RECORDED_CHARS)})
+            "warmup": shortened(self.warmup, MAX_RECORDED_ITEM_BYTES), "error": shortened(self.error, MAX_RECORDED_BYTES)})
