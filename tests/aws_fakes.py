@@ -102,15 +102,17 @@ class ConditionalS3:
 
 
 class Faults:
-    """Numbers every AWS call made through the clients it wraps (in order, across clients) and fails the calls
-    chosen by number, once each: "before" fails the request before it is sent, "after" sends it and loses the
-    answer (a timeout after the service acted). `calls` keeps each call's operation name."""
+    """Fails chosen AWS calls made through the clients it wraps, once each. A call is named by its operation and
+    its occurrence (("copy_object", 1): the first CopyObject); "before" fails the request before it is sent,
+    "after" sends it and loses the answer (a timeout after the service acted). `only` narrows which calls count.
+    `failed` keeps what was failed, to say so when an assertion does not hold."""
 
-    def __init__(self, plan: dict[int, str] | None = None, only: Callable[[str, dict], bool] | None = None):
-        self.plan = dict(plan or {})  # call number -> "before" | "after"
-        self.only = only  # when given, only the calls it accepts are numbered and may fail
-        self.calls: list[str] = []
-        self.failed: list[tuple[int, str, str]] = []
+    def __init__(self, plan: dict[tuple[str, int], str] | None = None,
+                 only: Callable[[str, dict], bool] | None = None):
+        self.plan = dict(plan or {})
+        self.only = only
+        self.counts: dict[str, int] = {}
+        self.failed: list[tuple[str, int, str]] = []
 
     def wrap(self, client) -> "FaultyClient":
         return FaultyClient(client, self)
@@ -118,11 +120,10 @@ class Faults:
     def fault_for(self, operation: str, request: dict) -> str | None:
         if self.only is not None and not self.only(operation, request):
             return None
-        self.calls.append(operation)
-        number = len(self.calls)
-        when = self.plan.pop(number, None)
+        self.counts[operation] = occurrence = self.counts.get(operation, 0) + 1
+        when = self.plan.pop((operation, occurrence), None)
         if when is not None:
-            self.failed.append((number, operation, when))
+            self.failed.append((operation, occurrence, when))
         return when
 
 

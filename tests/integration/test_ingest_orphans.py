@@ -41,7 +41,7 @@ def test_bytes_whose_number_went_unused_are_not_called_identical_to_it(emulator)
     emulator.drop(KEY, body)
     first = upload_of(emulator, KEY)
     parts = adapters(emulator)
-    faults = Faults({1: "before"}, only=lambda operation, request: operation == "copy_object")
+    faults = Faults({("copy_object", 1): "before"})
     failing = {**parts, "artifacts": type(parts["artifacts"])(faults.wrap(emulator.s3), emulator.settings.bucket)}
     with pytest.raises(ClientError):
         Ingestor(settings=emulator.settings, **failing).ingest(first)
@@ -63,7 +63,7 @@ def test_a_copy_whose_record_failed_is_registered_from_the_copy_once_its_upload_
     emulator.drop(KEY, body)
     upload = upload_of(emulator, KEY)
     parts = adapters(emulator)
-    faults = Faults({1: "before"}, only=is_version_put)
+    faults = Faults({("transact_write_items", 1): "before"}, only=is_version_put)
     failing = {**parts, "store": type(parts["store"])(faults.wrap(emulator.session.client("dynamodb")),
                                                       emulator.settings.table)}
     with pytest.raises(ClientError):
