@@ -132,4 +132,5 @@ class UploadRecord(BaseModel):
         message = "; ".join(said + notes) or None
         return self.model_copy(update={
             "failures": failures, "aliases": aliases, "message": message, "rules": self.rules[:MAX_RECORDED_ENTRIES],
-            "warmup": shortened(self.warmup, MAX_RECORDED_ITEM_BYTES), "error": shortened(self.error, MAX_RECORDED_BYTES)})
+            "warmup": shortened(self.warmup, MAX_RECORDED_ITEM_BYTES),
+            "error": shortened(self.error, MAX_RECORDED_BYTES)})

@@ -86,7 +86,8 @@ def test_an_upload_record_is_fitted_to_its_budget_whatever_it_carries(registry_a
         rules=[f"rule.{n}" for n in range(1000)], failures=[{"rule": f"rule.{n}", "message": "😀" * 10_000}
                                                              for n in range(1000)],
         aliases={f"a{n}" + "x" * 120: "refused: " + "😀" * 5000 for n in range(1000)},
-        rejected_key="rejected/" + "k" * 1000, report_key="rejected/" + "k" * 1000, warmup="😀" * 10_000, error="😀" * 10_000)
+        rejected_key="rejected/" + "k" * 1000, report_key="rejected/" + "k" * 1000, warmup="😀" * 10_000,
+        error="😀" * 10_000)
     # WHEN it is recorded
     registry_app.get_store().put_upload(record, ARN)
     # THEN it is written within its budget, and says what it left out
@@ -104,7 +105,8 @@ def test_a_claim_with_the_longest_error_and_object_version_stays_within_its_budg
     store.reserve_version(LONGEST_NAME, claim, claims, now, "0" * 64, "v" * 1024)
     claims.note_failure(claim.event_id, describe(RuntimeError("é" * 5000)), now)
     # THEN its item is within its budget
-    assert item_size(raw_item(registry_app, claim.event_id, table=registry_app.settings.events_table)) <= BUDGETS["claim"]
+    item = raw_item(registry_app, claim.event_id, table=registry_app.settings.events_table)
+    assert item_size(item) <= BUDGETS["claim"]
 
 
 def test_an_alias_of_the_most_targets_and_a_change_of_all_of_them_stay_within_their_budgets(registry_app, seed):
@@ -125,9 +127,9 @@ def test_an_alias_has_at_most_ten_targets(registry_app, seed):
     for _ in range(11):
         seed.version("fraud")
 
+    eleven = [AliasTarget(model="fraud", version=n, weight=9) for n in range(1, 12)]
     with pytest.raises(InvalidInput, match="1 to 10 targets"):
-        registry_app.get_aliases().point("prod", [AliasTarget(model="fraud", version=n, weight=9) for n in range(1, 12)],
-                                         False, None, "ops")
+        registry_app.get_aliases().point("prod", eleven, False, None, "ops")
 
 
 def test_a_registration_with_more_metadata_than_s3_allows_an_object_is_422(client, registry_app):

@@ -21,7 +21,8 @@ def ingest(app, key: str, runtime, metadata: dict, body: bytes | None = None):
     settings = app.settings.model_copy(update={"warmup": True})
     session = app.get_session()
     s3 = session.client("s3")
-    s3.put_object(Bucket=settings.bucket, Key=key, Body=body or cached_tarball("digits").read_bytes(), Metadata=metadata)
+    body = body or cached_tarball("digits").read_bytes()
+    s3.put_object(Bucket=settings.bucket, Key=key, Body=body, Metadata=metadata)
     head = s3.head_object(Bucket=settings.bucket, Key=key)
     ingestor = Ingestor(store=app.get_store(), artifacts=Artifacts(s3, settings.bucket), settings=settings,
                         claims=ClaimStore(session.client("dynamodb"), settings.events_table, 900),

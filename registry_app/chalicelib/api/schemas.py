@@ -13,7 +13,8 @@ from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Version, integer
 from ..aliases.alias_store import MAX_TARGETS, AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
 from ..aliases.routes import Route
-from ..records import MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, ModelRecord, UploadRecord, VersionRecord, metadata_bytes
+from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, ModelRecord, UploadRecord, VersionRecord,
+                       metadata_bytes)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50

@@ -93,8 +93,8 @@ class RegistryStore:
                 condition = "attribute_not_exists(pk)"
             else:
                 condition, values[":current"] = "next_version = :current", to_value(current)
-            update = ("SET next_version = :v, #n = :name, updated_at = :now, created_at = if_not_exists(created_at, :now),"
-                      " last_event_id = :event")
+            update = ("SET next_version = :v, #n = :name, updated_at = :now,"
+                      " created_at = if_not_exists(created_at, :now), last_event_id = :event")
             if sha256 is not None:
                 update += ", last_sha256 = :sha"
                 values[":sha"] = to_value(sha256)
@@ -141,7 +141,8 @@ class RegistryStore:
     # versions ---------------------------------------------------------------
     def put_version(self, record: VersionRecord) -> None:
         """Writes a version once; the same event writing it again is a no-op, anything else a conflict."""
-        put = {"TableName": self._table, "Item": version_item(record), "ConditionExpression": "attribute_not_exists(pk)"}
+        put = {"TableName": self._table, "Item": version_item(record),
+               "ConditionExpression": "attribute_not_exists(pk)"}
         announce = outbox.put(self._table, changes.version_registered(record, record.uploader))
         try:
             self._db.transact_write_items(TransactItems=[{"Put": put}, announce])
