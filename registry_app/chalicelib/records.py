@@ -9,7 +9,6 @@ KB = 1024
 # (dynamo.item_size), well under DynamoDB's 400 KB item limit. The rules on each record's inputs keep it
 # there, or refuse the input before a version number is reserved (DESIGN invariant 10). The change events
 # of the outbox are budgeted in outbox/. tests/integration/test_record_budgets.py drives each to its largest.
-DYNAMODB_ITEM_LIMIT = 400 * KB
 BUDGETS = {
     # Up to ~64 KB of signature (the validator's bounds make at most 22 KB of it), metadata (2 KB), the longest
     # name and keys, 10 requested aliases, the uploader's ARN (IAM: 2,048) and the stamps written later.

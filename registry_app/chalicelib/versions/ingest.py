@@ -153,10 +153,11 @@ class Ingestor:
         if not report.valid:  # only if the limits changed since the copy was validated
             return self._finish(source, claim, "superseded", message="the object was deleted before it was "
                                 f"recorded, and its copy {target_key} no longer validates")
-        if source.owned:  # the upload's metadata went with it: the aliases it asked for are unknown
+        note = "its object version was deleted after it was copied: recorded from the copy"
+        if source.owned:  # the object's metadata went with it
             source = replace(source, uploader=source.upload.principal)
-        return self._accept(source, claim, copy, report,
-                            note="its object version was deleted after it was copied: recorded from the copy")
+            note += "; the aliases it asked for are unknown"
+        return self._accept(source, claim, copy, report, note=note)
 
     def _validate(self, info: ObjectInfo, bucket: str, name_error: InvalidInput | None) -> ValidationReport:
         stream = self._artifacts.open(info.key, info.etag, bucket, info.version_id)
