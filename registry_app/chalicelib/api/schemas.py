@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Version, integer
-from ..aliases.alias_store import AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
+from ..aliases.alias_store import MAX_TARGETS, AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
 from ..aliases.routes import Route
-from ..records import ModelRecord, UploadRecord, VersionRecord
+from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, ModelRecord, UploadRecord, VersionRecord,
+                       metadata_bytes)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
-MAX_TARGETS = 10
 
 
 class Request(BaseModel):
@@ -92,9 +92,17 @@ class Rollback(Request):
 class RegisterVersion(Request):
     source: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", max_length=1100,
                                  description="s3://bucket/key of a .tar.gz")]
-    aliases: Annotated[list[AliasName], Field(max_length=MAX_TARGETS)] = []
+    aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
     metadata: Annotated[dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=1024)]],
-                        Field(max_length=32)] = {}
+                        Field(max_length=32, description=f"at most {MAX_METADATA_BYTES} bytes of keys and values "
+                                                         "(UTF-8), as S3 allows an object's user metadata")] = {}
+
+    @model_validator(mode="after")
+    def metadata_fits(self) -> "RegisterVersion":
+        if metadata_bytes(self.metadata) > MAX_METADATA_BYTES:
+            raise ValueError(f"'metadata' takes {metadata_bytes(self.metadata)} bytes (keys and values, UTF-8); "
+                             f"a version keeps at most {MAX_METADATA_BYTES}, as S3 allows an object's user metadata")
+        return self
 
     @classmethod
     def sourced_from(cls, pattern: str) -> "type[RegisterVersion]":
@@ -105,7 +113,7 @@ class RegisterVersion(Request):
 
 
 class RequestUpload(Request):
-    aliases: Annotated[list[AliasName], Field(max_length=MAX_TARGETS)] = []
+    aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
     expires_in: integer(ge=60, le=43200, description="seconds the link stays valid") = 3600
 
 
