@@ -64,7 +64,7 @@ def test_the_missing_serving_default_names_the_signatures_there_but_not_tensorfl
 
     (rule, message), = result.failures
     assert rule == "tensorflow.no_serving_default"
-    assert "(it has: predict_it)" in message
+    assert "(it has: 'predict_it')" in message
 
 
 def test_a_graph_tagged_serve_among_others_is_not_the_one_tf_serving_loads():
@@ -73,7 +73,7 @@ def test_a_graph_tagged_serve_among_others_is_not_the_one_tf_serving_loads():
     result = check_layout([Entry("1/saved_model.pb", len(graph), "file")], {"1/saved_model.pb": graph})
 
     assert [rule for rule, _ in result.failures] == ["tensorflow.no_serve_graph"]
-    assert "serve, tpu" in result.failures[0][1]
+    assert "'serve', 'tpu'" in result.failures[0][1]
 
 
 def test_captures_keep_only_the_highest_versions_saved_model():

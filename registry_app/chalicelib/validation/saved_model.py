@@ -3,14 +3,23 @@
 Decoded with `protowire` from the field numbers of TensorFlow's saved_model.proto,
 meta_graph.proto, tensor_shape.proto and types.proto; everything else in the file
 (the graph, the object graph, assets) is skipped by length without being parsed.
+
+Bounded: a 64 MiB file of tiny repeated fields must not become millions of Python objects. Past
+MAX_GRAPHS MetaGraphs, MAX_TAGS tags or MAX_SIGNATURES signatures the file is refused (TooMany); of a
+signature's inputs and outputs the first MAX_TENSORS + 1 are decoded and the rest counted, and a
+shape stops being read at MAX_RANK + 1 dimensions: enough for the rules to say "more than".
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from .protowire import LEN, ProtoError, fields, message, number, signed64, text
+from .recorded import MAX_RANK, MAX_TENSORS
 
-__all__ = ["MetaGraph", "ProtoError", "Signature", "TensorSpec", "read_saved_model"]
+__all__ = ["MetaGraph", "ProtoError", "Signature", "TensorSpec", "TooMany", "read_saved_model"]
+MAX_GRAPHS = 16  # an export has one or two (serve; serve and gpu)
+MAX_TAGS = 16
+MAX_SIGNATURES = 1000  # exports have a few; each costs a decoded Signature
 
 # types.proto DataType, by the names tf.dtypes uses; refs (+100) never appear in a signature.
 DTYPES = {1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8", 7: "string", 8: "complex64",
@@ -20,9 +29,20 @@ DTYPES = {1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "in
           27: "float8_e4m3b11fnuz", 28: "float8_e5m2fnuz", 29: "int4", 30: "uint4"}
 
 
+class TooMany(ProtoError):
+    """A repeated field past the reader's bound: `what` ("signatures", ...) and the bound."""
+
+    def __init__(self, what: str, bound: int):
+        super().__init__(f"more than {bound:,} {what}")
+        self.what, self.bound = what, bound
+
+
 @dataclass(frozen=True)
 class TensorSpec:
-    """One signature input or output; `shape` None when the rank is unknown, -1 for an unknown dimension."""
+    """One signature input or output; `shape` None when the rank is unknown, -1 for an unknown dimension.
+
+    Past MAX_RANK dimensions `shape` holds the first MAX_RANK + 1 only (the rank is over the bound).
+    """
 
     dtype: str
     shape: tuple[int, ...] | None
@@ -31,9 +51,13 @@ class TensorSpec:
 
 @dataclass(frozen=True)
 class Signature:
+    """Inputs and outputs by name: the first MAX_TENSORS + 1 of each, and how many there are in all."""
+
     inputs: dict[str, TensorSpec]
     outputs: dict[str, TensorSpec]
     method: str = ""
+    input_count: int = 0
+    output_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -45,7 +69,12 @@ class MetaGraph:
 
 def read_saved_model(data: bytes) -> list[MetaGraph]:
     """The MetaGraphs of a SavedModel (saved_model.proto: field 2, repeated MetaGraphDef); ProtoError if malformed."""
-    graphs = [_meta_graph(message(value, "a MetaGraphDef")) for key, _, value in fields(data) if key == 2]
+    graphs = []
+    for key, _, value in fields(data):
+        if key == 2:
+            if len(graphs) == MAX_GRAPHS:
+                raise TooMany("MetaGraphs", MAX_GRAPHS)
+            graphs.append(_meta_graph(message(value, "a MetaGraphDef")))
     if not graphs:
         raise ProtoError("the SavedModel holds no MetaGraph")
     return graphs
@@ -58,10 +87,14 @@ def _meta_graph(data: memoryview) -> MetaGraph:
     for key, _, value in fields(data):
         if key == 1:  # MetaInfoDef; its field 4 is the repeated tag
             tags += [text(tag, "a tag") for k, _, tag in fields(message(value, "MetaInfoDef")) if k == 4]
+            if len(tags) > MAX_TAGS:
+                raise TooMany("tags", MAX_TAGS)
         elif key == 3:  # SaverDef: only its presence matters here
             message(value, "a SaverDef")
             saver = True
         elif key == 5:  # map<string, SignatureDef> signature_def
+            if len(signatures) == MAX_SIGNATURES:
+                raise TooMany("signatures", MAX_SIGNATURES)
             name, body = _map_entry(message(value, "a signature_def entry"))
             signatures[name] = _signature(body)
     return MetaGraph(tuple(tags), signatures, saver)
@@ -82,13 +115,17 @@ def _signature(data: memoryview) -> Signature:
     inputs: dict[str, TensorSpec] = {}
     outputs: dict[str, TensorSpec] = {}
     method = ""
+    counts = {1: 0, 2: 0}
     for key, _, value in fields(data):
         if key in (1, 2):
-            name, body = _map_entry(message(value, "a signature input or output"))
-            (inputs if key == 1 else outputs)[name] = _tensor_info(body)
+            counts[key] += 1
+            side = inputs if key == 1 else outputs
+            if len(side) <= MAX_TENSORS:
+                name, body = _map_entry(message(value, "a signature input or output"))
+                side[name] = _tensor_info(body)
         elif key == 3:
             method = text(value, "a method name")
-    return Signature(inputs, outputs, method)
+    return Signature(inputs, outputs, method, counts[1], counts[2])
 
 
 def _tensor_info(data: memoryview) -> TensorSpec:
@@ -110,6 +147,8 @@ def _shape(data: memoryview) -> tuple[int, ...] | None:
     unknown_rank = False
     for key, _, value in fields(data):
         if key == 2:  # Dim: size is field 1 (int64, -1 when unknown)
+            if len(dims) > MAX_RANK:
+                break  # over the bound already: the rest is not read
             sizes = [signed64(number(v, "a dimension")) for k, _, v in fields(message(value, "a Dim")) if k == 1]
             dims.append(sizes[-1] if sizes else 0)
         elif key == 3:
