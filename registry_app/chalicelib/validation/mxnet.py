@@ -84,7 +84,7 @@ def check(files: dict[str, Entry], captured: dict[str, bytes], max_input_element
         fail(("mxnet.shapes_missing", f"{p}-shapes.json is missing: the handler needs the input shapes, "
               'e.g. [{"name": "data", "shape": [1, 3, 224, 224]}]'))
     for name in shapes:
-        shape_list, failures = read_shapes(captured.get(name, b""), max_input_elements, name)
+        shape_list, failures = read_shapes(captured.get(name, b""), max_input_elements, shown(name))
         result.failures.extend(failures)
         if shape_list is not None and result.input_shapes is None:
             result.input_shapes = shape_list
