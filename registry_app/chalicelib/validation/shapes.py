@@ -51,7 +51,7 @@ def _parse(data: bytes) -> tuple[list[dict], str | None]:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
             return [], WELL_FORMED
         dims = item.get("shape")
-        if not isinstance(dims, list) or not dims or not all(type(d) is int and d > 0 for d in dims):
+        if not isinstance(dims, list) or not dims or not all(type(d) is int and 0 < d < 2**63 for d in dims):
             return [], f"{WELL_FORMED}; input {_brief(item['name'])} has shape {_brief(dims)}"
         if item["name"] in names:
             return [], f"{WELL_FORMED}; input {_brief(item['name'])} is declared twice"
