@@ -134,8 +134,8 @@ def _serving_graph(name: str, data: bytes) -> tuple[MetaGraph | None, list[Failu
         if error.what == "signatures":
             return None, [("tensorflow.too_many_signatures", f"{name} holds {error}: an export has a few, "
                            f"and TF Serving answers with '{SIGNATURE}'")]
-        return None, [("tensorflow.saved_model_unreadable", f"{name} holds {error}: a SavedModel export "
-                       "holds one or two MetaGraphs of a few tags each")]
+        return None, [("tensorflow.saved_model_unreadable", f"{name} holds {error}, far more than an export "
+                       "does: the registry reads no further")]
     except ProtoError as error:
         return None, [("tensorflow.saved_model_unreadable", f"{name} is not a SavedModel ({error}): export it "
                        "with model.export(path) or tf.saved_model.save(model, path)")]
