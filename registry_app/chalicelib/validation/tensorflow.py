@@ -12,6 +12,7 @@ the worst case (38,800 bytes of JSON), and `saved_model` stops reading a file pa
 """
 from __future__ import annotations
 
+import math
 import re
 
 from .layout_result import PACK_HINT, Failure, LayoutResult
@@ -230,9 +231,7 @@ def _input_failures(what: str, spec: TensorSpec, max_elements: int) -> list[Fail
     if any(size < -1 for size in spec.shape):
         return [("tensorflow.input_dimension", f"{what} has shape {list(spec.shape)}: a dimension is a size, or -1 "
                  "when unknown (None in Python)")]
-    elements = 1
-    for size in spec.shape:  # at most MAX_RANK int64 factors: exact, and quick
-        elements *= max(size, 1)
+    elements = math.prod(max(size, 1) for size in spec.shape)  # at most MAX_RANK factors, so quick
     if elements > max_elements:
         return [("tensorflow.input_too_large", f"{what} of shape {list(spec.shape)} has {count(elements)} elements "
                  f"(unknown dimensions counted as 1), more than the {count(max_elements)} the warm-up may send "
