@@ -20,16 +20,11 @@ def shown(name: str, limit: int = QUOTED_CHARS) -> str:
     return repr(name if len(name) <= limit else name[:limit] + _CUT)
 
 
-def listed(names: Iterable[str], total: int | None = None, most: int = LISTED) -> str:
-    """'a, b, c' or 'a, b, … and 59,990 more': at most `most` names, each cut short.
-
-    `total` is how many there are when `names` holds only the first few (a reader that stops counting
-    what it keeps); by default, as many as `names` holds.
-    """
+def listed(names: Iterable[str], most: int = LISTED) -> str:
+    """'a, b, c' or 'a, b, … and 59,990 more': at most `most` names, each cut short."""
     names = list(names)
-    total = len(names) if total is None else total
     quoted = ", ".join(shown(name, 40) for name in names[:most])
-    rest = total - min(len(names), most)
+    rest = len(names) - most
     return f"{quoted}, … and {rest:,} more" if rest > 0 else quoted
 
 
