@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             demo.run(stack, built, models)
             driver = browser.start()
             try:
+                driver.get(stack.console.login_url)  # the console shows nothing to a browser that has not logged in
                 print(f"Screenshots of {config.console_url}:")
                 for name, path, width in PAGES:
                     shoot(driver, f"{config.console_url}{path}", width, args.out / f"{name}.png")
