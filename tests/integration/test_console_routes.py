@@ -183,6 +183,19 @@ def test_rollback_and_weights_and_follow_latest_go_through_the_api(stack):
     assert "Alias canary follows latest" in text(followed.text) and alias["tracks_latest"] and alias["version"] == 2
 
 
+def test_relative_weights_set_on_the_alias_page_show_as_shares_of_traffic(stack):
+    revision = stack.put_alias("quarters", {"model": "resnet_18", "version": 1})["revision"]
+
+    weighted = stack.post("/alias/weights", {"name": "quarters", "expected_revision": str(revision),
+                                             "model": ["resnet_18", "resnet_18"], "version": ["1", "2"],
+                                             "weight": ["1", "3"]})
+
+    shown = text(weighted.text)
+    assert weighted.status_code == 200 and "Alias quarters weights set" in shown
+    assert "resnet_18 v1 (25%), resnet_18 v2 (75%)" in shown
+    assert "v1 25% (weight 1)" in shown and "v2 75% (weight 3)" in shown
+
+
 def test_bad_form_input_gets_a_clear_error(stack):
     weights = stack.post("/alias/weights", {"name": "prod", "expected_revision": "1", "model": "resnet_18",
                                             "version": "two", "weight": "100"})
