@@ -194,6 +194,8 @@ def test_relative_weights_set_on_the_alias_page_show_as_shares_of_traffic(stack)
     assert weighted.status_code == 200 and "Alias quarters weights set" in shown
     assert "resnet_18 v1 (25%), resnet_18 v2 (75%)" in shown
     assert "v1 25% (weight 1)" in shown and "v2 75% (weight 3)" in shown
+    single = text(stack.page("/alias", name="prod").text)
+    assert "v1 100% resnet_18_v1.tar.gz" in single and "(weight" not in single
 
 
 def test_bad_form_input_gets_a_clear_error(stack):
