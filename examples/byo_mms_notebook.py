@@ -62,7 +62,7 @@ def main() -> None:
     role = args.role_arn or "arn:aws:iam::{}:role/demo-sagemaker-multimodel".format(account_id)
 
     # --- Upload model artifacts to S3 ---------------------------------------------------
-    from local_stack.sample_models import cached_tarball
+    from local_stack.demo.sample_models import cached_tarball
 
     args.data.mkdir(parents=True, exist_ok=True)
     for name in ("resnet_18", "resnet_152", "squeezenet_v1.0"):

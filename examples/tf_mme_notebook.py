@@ -48,7 +48,7 @@ def main() -> None:
     role = args.role_arn or "arn:aws:iam::{}:role/demo-sagemaker-multimodel".format(account_id)
 
     # --- Train the two models and pack them as TF Serving SavedModels ---------------------
-    from local_stack.tf_sample_models import train_cnns
+    from local_stack.demo.tf_sample_models import train_cnns
 
     print("Training the CIFAR-10 and sign-language CNNs...")
     models = train_cnns(args.data)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import tf_env
+from local_stack.environments import tf_env
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(__file__).resolve().parent / "tf_scripts"

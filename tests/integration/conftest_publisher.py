@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local_stack.emulator import sagemaker_gaps
+from local_stack.aws.emulator import sagemaker_gaps
 from publisher.cli import main
 
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Add", "Start", "Stop")

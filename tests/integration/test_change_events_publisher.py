@@ -8,8 +8,8 @@ import pytest
 from change_events import check
 from chalicelib.outbox.items import Outbox
 from chalicelib.outbox.publisher import OutboxPublisher
-from local_stack.event_bus import provision_event_bus, tail_queue_name
-from local_stack.sample_models import cached_tarball
+from local_stack.aws.event_bus import provision_event_bus, tail_queue_name
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

@@ -23,7 +23,7 @@ from typing import BinaryIO, Iterator
 
 from botocore.exceptions import ClientError
 
-from local_stack.mms import MmeApi
+from local_stack.runtime.mms.backend import MmeApi
 
 log = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ def photograph(driver, width: int, out: Path) -> None:
 
 def try_it(driver, console_url: str, out: Path) -> None:
     """The "Try it" page with an answer: two held-out digits through alias `digits`."""
-    from local_stack.sample_models import digits_split
+    from local_stack.demo.sample_models import digits_split
 
     from console.browser import set_viewport
 
@@ -67,11 +67,11 @@ def try_it(driver, console_url: str, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from local_stack import demo
+    from local_stack.demo import flow
 
     from console import browser
 
-    parser = argparse.ArgumentParser(prog="python -m console.screenshots", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m local_stack.demo.screenshots", description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "console")
     args = parser.parse_args(argv)
     if browser.missing():
@@ -81,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     built: dict = {}
     config = StackConfig(workdir=REPO / ".local" / "screenshots").with_free_ports()
     with tempfile.TemporaryDirectory(prefix="screenshots-tf-") as tf_folder:
-        models = threading.Thread(target=demo.build_models, args=(built, Path(tf_folder)), daemon=True)
+        models = threading.Thread(target=flow.build_models, args=(built, Path(tf_folder)), daemon=True)
         models.start()
         with Stack(config, say=lambda line: None) as stack:
-            demo.run(stack, built, models)
+            flow.run(stack, built, models)
             driver = browser.start()
             try:
                 print(f"Screenshots of {config.console_url}:")
