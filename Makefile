@@ -37,7 +37,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The TensorFlow environment: its own venv in $(MME_REGISTRY_CACHE)/tf/venv (default .cache/tf/venv),
 # since TensorFlow needs numpy>=1.26 and mxnet numpy<1.24. Built from requirements-tf.txt when missing or
-# when the pins change (about 30 s), a no-op otherwise (local_stack/tf_env.py).
+# when the pins change (about 30 s), a no-op otherwise (local_stack/environments/tf_env.py).
 tf-env:
 	@$(PYTHON) -m local_stack.environments.tf_env --python $(PYTHON) >/dev/null
 

@@ -240,8 +240,8 @@ def report_tf_setup(tmp: Path) -> None:
     download cache off, so every wheel comes from the index)."""
     print("\n== TF environment set-up (fresh venv from requirements-tf.txt, no pip cache) ==")
     env = {**os.environ, "MME_REGISTRY_CACHE": str(tmp / "fresh-cache"), "PIP_NO_CACHE_DIR": "1"}
-    seconds, _ = timed(lambda: subprocess.run([sys.executable, "-m", "local_stack.environments.tf_env"], env=env, check=True,
-                                              capture_output=True, cwd=REPO))
+    argv = [sys.executable, "-m", "local_stack.environments.tf_env"]
+    seconds, _ = timed(lambda: subprocess.run(argv, env=env, check=True, capture_output=True, cwd=REPO))
     size = sum(f.stat().st_size for f in (tmp / "fresh-cache").rglob("*") if f.is_file())
     print(f"  python -m local_stack.environments.tf_env: {seconds:5.1f} s, {size / 2**20:5.0f} MiB on disk")
 

@@ -49,7 +49,7 @@ def in_process(predictor: model_handler.Predictor, body: bytes) -> bytes | str:
     return answer
 
 
-HTTP = urllib3.PoolManager(maxsize=4, retries=False)  # the gateway's own client (local_stack/gateway.py)
+HTTP = urllib3.PoolManager(maxsize=4, retries=False)  # the gateway's own client (local_stack/runtime/gateway.py)
 
 
 def post(url: str, body: bytes, headers: dict, status: int = 200) -> bytes:

@@ -5,7 +5,7 @@ Plain boto3, so it runs against AWS or against the local stack alike: only the s
 AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME settings differ (`source .local/env`
 after `make up`). Two departures from the notebook, both because nothing can be downloaded
 here: the ResNet-18, ResNet-152 and SqueezeNet 1.0 tarballs are built in code with random
-weights (local_stack/sample_models.py, the same files the notebook packs), and the cat
+weights (local_stack/demo/sample_models.py, the same files the notebook packs), and the cat
 picture is drawn. `get_execution_role()` (SageMaker SDK, notebook instances only) becomes
 `--role-arn`. `--record FILE` also writes each invocation's TargetModel and answer as JSON lines.
 

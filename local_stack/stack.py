@@ -8,7 +8,7 @@
     runtime gateway (thread)             InvokeEndpoint → MMS or TF Serving, by the endpoint's image
     console (thread)                     the web pages (console/), over the registry API
 
-Once up, a supervisor (supervisor.py) restarts the API, the pump, MMS and TF Serving when one dies
+Once up, a supervisor (processes/supervisor.py) restarts the API, the pump, MMS and TF Serving when one dies
 or stops answering; the emulator holds all state, so its death is reported, not hidden.
 `Stack` is a context manager: leaving it stops everything it started. Start it from the
 main thread: its children are told to stop when the thread that started them ends.

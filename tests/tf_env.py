@@ -1,7 +1,7 @@
 """The TensorFlow environment the tests run TensorFlow in: its own venv, never the MXNet one.
 
 `tf_python()` is the one place tests find it: the venv `make` builds under
-$MME_REGISTRY_CACHE/tf/venv (local_stack/tf_env.py), else the test is skipped with the reason.
+$MME_REGISTRY_CACHE/tf/venv (local_stack/environments/tf_env.py), else the test is skipped with the reason.
 `tf_samples()` exports the SavedModels of tf_scripts/export_samples.py once and caches them by the
 script's hash.
 """

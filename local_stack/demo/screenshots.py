@@ -1,6 +1,6 @@
 """`make screenshots`: the README's pictures of the console, taken from the demo's data.
 
-Starts the local stack on free ports, runs the demo's flow into it (local_stack/demo.py: digits
+Starts the local stack on free ports, runs the demo's flow into it (local_stack/demo/flow.py: digits
 v1 and v2, an alias moved and rolled back, a hostile upload, ResNet-18, a TensorFlow CNN), then
 photographs the main pages in headless Chromium and writes small palette PNGs. Run it again after
 a page changes.

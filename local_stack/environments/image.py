@@ -201,7 +201,8 @@ def size_mb(ref: str) -> float:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m local_stack.environments.image", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 -m local_stack.environments.image",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["build", "ref", "push"])
     parser.add_argument("--stack", help="push: the stack deployed from deploy/resources.yaml (its ImageRepositoryUri)")
     parser.add_argument("--tag", help="push: the tag besides the content tag (default latest)")

@@ -1,7 +1,7 @@
 """The TensorFlow environment: its own venv, built from requirements-tf.txt with Python 3.11.
 
 TensorFlow 2.19 needs numpy>=1.26 and mxnet 1.9.1 needs numpy<1.24, so the TF Serving backend
-(tf_serving.py) and the tests that train Keras models run under a second venv, never the MXNet
+(runtime/tensorflow/serving.py) and the tests that train Keras models run under a second venv, never the MXNet
 one and never the Lambda package. It lives in `$MME_REGISTRY_CACHE/tf/venv` (default
 `.cache/tf/venv`), keyed by a hash of requirements-tf.txt: rebuilt when the pins change, reused
 otherwise. Stdlib only, so `make` can run it before any venv exists.
@@ -80,7 +80,8 @@ def _check_version(python: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.environments.tf_env", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.environments.tf_env",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", default=sys.executable, help="the Python 3.11 the venv is made from")
     args = parser.parse_args(argv)
     print(ensure(args.python, say=lambda line: print(line, file=sys.stderr)))

@@ -2,7 +2,7 @@
 and answers the very request the warm-up builds from the recorded inputs.
 
 MXNet layouts load in the real container (MMS, the Dockerfile's entrypoint); TensorFlow ones in
-the local TF Serving backend (local_stack/tf_serving.py, under the TF venv), through the same
+the local TF Serving backend (local_stack/runtime/tensorflow/serving.py, under the TF venv), through the same
 container API the gateway uses.
 """
 from __future__ import annotations

@@ -142,7 +142,8 @@ def test_a_killed_tf_backend_is_restarted_and_serves_again(notebook_run, runtime
     _, invocations, models = notebook_run
     port = local_stack.info["tf_url"].rsplit(":", 1)[1]
     backend = next(p for p in psutil.process_iter(["cmdline"])
-                   if "local_stack.runtime.tensorflow.serving" in (p.info["cmdline"] or []) and port in p.info["cmdline"])
+                   if "local_stack.runtime.tensorflow.serving" in (p.info["cmdline"] or [])
+                   and port in p.info["cmdline"])
     body = json.dumps({"instances": np.load(models["cifar"].inputs)[:2].tolist()})
     # WHEN it is killed
     backend.kill()

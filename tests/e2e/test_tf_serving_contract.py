@@ -1,5 +1,5 @@
 """The SageMaker multi-model container contract, checked against the real TF Serving backend
-(local_stack/tf_serving.py under the TF venv) with SavedModels trained here: the same routes and
+(local_stack/runtime/tensorflow/serving.py under the TF venv) with SavedModels trained here: the same routes and
 statuses MMS answers (DESIGN.md, "The MME container contract"), in TF Serving's error shape."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TF Serving's REST predict rules (local_stack/tf_payloads.py): version choice, request parsing
+"""TF Serving's REST predict rules (local_stack/runtime/tensorflow/payloads.py): version choice, request parsing
 in row and columnar form, the answers' shapes, and a 400-class PayloadError for each client mistake."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Runs the TF Serving backend (tf_serving.py) as a child process under the TF venv and speaks
+"""Runs the TF Serving backend (serving.py) as a child process under the TF venv and speaks
 the same MME container API to it as to MMS (MmeApi), so the gateway's ModelCache, the
 supervisor and the tests treat both backends alike.
 
@@ -35,7 +35,7 @@ class TfServingServer(MmeApi):
         self._started = False
         self._starting = threading.Lock()
         # Every spawn happens on this one long-lived thread: a child is told to stop when the thread
-        # that started it ends (processes.py), and a gateway request's thread ends with the request.
+        # that started it ends (processes/children.py), and a gateway request's thread ends with the request.
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="tf-backend")
 
     def argv(self) -> list[str]:

@@ -4,11 +4,11 @@ What AWS's TensorFlow Serving inference image does on a multi-model endpoint, as
 process: `POST /models` {"model_name", "url"} loads the highest numeric version folder under
 `url` (409 if loaded, 507 when it would pass the memory budget or TensorFlow runs out of
 memory), `GET /models` (paged as MMS pages it), `GET|DELETE /models/{name}`,
-`POST /models/{name}/invoke` with TF Serving's REST predict semantics (tf_payloads.py), 404
+`POST /models/{name}/invoke` with TF Serving's REST predict semantics (payloads.py), 404
 for a model that is not loaded, `GET /ping`. TensorFlow runs in-process rather than as a
 tensorflow_model_server binary, which pip cannot install; the wire behaviour is the same.
 
-Runs under the TF venv (tf_env.py), so it imports only the stdlib, numpy, TensorFlow and
+Runs under the TF venv (environments/tf_env.py), so it imports only the stdlib, numpy, TensorFlow and
 tf_payloads:  .cache/tf/venv/bin/python -m local_stack.runtime.tensorflow.serving --port 9090
 """
 from __future__ import annotations
@@ -215,7 +215,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.runtime.tensorflow.serving", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.runtime.tensorflow.serving",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--memory-budget-mb", type=float, help="507 for a load that would pass this many MB on disk")
