@@ -37,9 +37,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The TensorFlow environment: its own venv in $(MME_REGISTRY_CACHE)/tf/venv (default .cache/tf/venv),
 # since TensorFlow needs numpy>=1.26 and mxnet numpy<1.24. Built from requirements-tf.txt when missing or
-# when the pins change (about 30 s), a no-op otherwise (local_stack/tf_env.py).
+# when the pins change (about 30 s), a no-op otherwise (local_stack/environments/tf_env.py).
 tf-env:
-	@$(PYTHON) -m local_stack.tf_env --python $(PYTHON) >/dev/null
+	@$(PYTHON) -m local_stack.environments.tf_env --python $(PYTHON) >/dev/null
 
 demo: $(STAMP) tf-env
 	$(PY) -m local_stack.demo
@@ -52,7 +52,7 @@ test: $(STAMP) tf-env
 
 # The README's console screenshots (docs/console/*.png), from the demo's data in headless Chromium.
 screenshots: $(STAMP) tf-env
-	$(PY) -m console.screenshots --out docs/console
+	$(PY) -m local_stack.demo.screenshots --out docs/console
 
 # The Lambda package and its SAM template, in build/lambda/. Needs no .venv: the build runs
 # under Python 3.13 from its own small venv in .cache/lambda/ (see deploy/package.py).
@@ -62,14 +62,14 @@ package:
 # The container image, with podman (no registry needed: the base is made by debootstrap), for
 # linux/amd64 whatever the host (SageMaker's ml.m5/ml.c5 instances are x86-64).
 image:
-	$(PYTHON) -m local_stack.image build
+	$(PYTHON) -m local_stack.environments.image build
 
 # The image, tagged with its content tag and TAG (default latest), pushed to the ECR repository of
 # a resources stack: `make push STACK=mme-registry-prod [TAG=v1]` (the caller's AWS credentials and region).
 push: $(STAMP)
 	@test -n "$(STACK)" || { echo "error: name the resources stack: make push STACK=mme-registry-prod [TAG=...]" >&2; exit 2; }
-	$(PYTHON) -m local_stack.image build
-	$(PY) -m local_stack.image push --stack $(STACK) $(if $(TAG),--tag $(TAG))
+	$(PYTHON) -m local_stack.environments.image build
+	$(PY) -m local_stack.environments.image push --stack $(STACK) $(if $(TAG),--tag $(TAG))
 
 # Every benchmark, one after another, then one table of the issue's goals (measured ratio, its
 # reference from the same run, goal, met or not) with the machine and its load average; 9 minutes

@@ -25,7 +25,7 @@ from client import AliasClient  # noqa: E402
 from common import GoalLines, add_json_option  # noqa: E402
 from client.uploads import upload_model  # noqa: E402
 from local_stack.background import BackgroundStack  # noqa: E402
-from local_stack.sample_models import cached_tarball, digits_split  # noqa: E402
+from local_stack.demo.sample_models import cached_tarball, digits_split  # noqa: E402
 
 ALIAS = "bench-digits"
 

@@ -32,11 +32,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "container"))
 
 import model_handler  # noqa: E402
-from local_stack import tf_env  # noqa: E402
-from local_stack.mms import start_mms  # noqa: E402
-from local_stack.tf_backend import TfServingServer  # noqa: E402
-from local_stack.tf_sample_models import train_cnns  # noqa: E402
-from local_stack.sample_models import cached_tarball, unpack  # noqa: E402
+from local_stack.environments import tf_env  # noqa: E402
+from local_stack.runtime.mms.backend import start_mms  # noqa: E402
+from local_stack.runtime.tensorflow.backend import TfServingServer  # noqa: E402
+from local_stack.demo.tf_sample_models import train_cnns  # noqa: E402
+from local_stack.demo.sample_models import cached_tarball, unpack  # noqa: E402
 
 MODELS = {"resnet_18": "resnet-18", "squeezenet_v1.0": "squeezenet_v1.0"}
 
@@ -240,10 +240,10 @@ def report_tf_setup(tmp: Path) -> None:
     download cache off, so every wheel comes from the index)."""
     print("\n== TF environment set-up (fresh venv from requirements-tf.txt, no pip cache) ==")
     env = {**os.environ, "MME_REGISTRY_CACHE": str(tmp / "fresh-cache"), "PIP_NO_CACHE_DIR": "1"}
-    seconds, _ = timed(lambda: subprocess.run([sys.executable, "-m", "local_stack.tf_env"], env=env, check=True,
-                                              capture_output=True, cwd=REPO))
+    argv = [sys.executable, "-m", "local_stack.environments.tf_env"]
+    seconds, _ = timed(lambda: subprocess.run(argv, env=env, check=True, capture_output=True, cwd=REPO))
     size = sum(f.stat().st_size for f in (tmp / "fresh-cache").rglob("*") if f.is_file())
-    print(f"  python -m local_stack.tf_env: {seconds:5.1f} s, {size / 2**20:5.0f} MiB on disk")
+    print(f"  python -m local_stack.environments.tf_env: {seconds:5.1f} s, {size / 2**20:5.0f} MiB on disk")
 
 
 def main() -> None:

@@ -97,7 +97,7 @@ def profile(count: int) -> None:
     body = valid_mxnet()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-profile-") as workdir:
         with ApiStack(Path(workdir)) as stack, stack.aws():
-            from local_stack.pump import EventPump, registry_app
+            from local_stack.aws.pump import EventPump, registry_app
 
             app = registry_app()
             from chalicelib.settings import get_settings

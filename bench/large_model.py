@@ -37,7 +37,7 @@ from botocore.config import Config  # noqa: E402
 from chalicelib.validation import validate_file  # noqa: E402
 from common import PLAIN_MXNET_LOAD, GoalLines, add_json_option, jpeg  # noqa: E402
 from local_stack.background import BackgroundStack  # noqa: E402
-from local_stack.sample_models import cached_tarball  # noqa: E402
+from local_stack.demo.sample_models import cached_tarball  # noqa: E402
 from local_stack.stack import local_endpoint_settings  # noqa: E402
 
 

@@ -1,5 +1,5 @@
 """What `GET /aliases/{alias}` costs: in-process (chalice.test.Client, no HTTP), through the local
-dev server (local_stack.devserver) and through stock `chalice local`, which leaves Nagle's algorithm
+dev server (local_stack.aws.devserver) and through stock `chalice local`, which leaves Nagle's algorithm
 on (the reference "before": every answer on a kept-alive connection waits for the client's delayed
 ACK, about 40 ms). Also AliasClient's cache miss (one resolve) against each server.
 
@@ -26,7 +26,7 @@ import requests  # noqa: E402
 
 from common import GoalLines, add_json_option  # noqa: E402
 from local_stack.api_stack import ApiStack  # noqa: E402
-from local_stack.processes import ChildProcess, free_port  # noqa: E402
+from local_stack.processes.children import ChildProcess, free_port  # noqa: E402
 from local_stack.stack import HOST  # noqa: E402
 
 ALIAS = "bench-api"
@@ -90,7 +90,7 @@ def measure(rounds: int, devserver_url: str, stock_url: str, goals: GoalLines) -
     paths: dict[str, callable] = {}
     in_process = Client(app).__enter__()
     paths["in-process (chalice.test.Client)"] = lambda: in_process.http.get(f"/aliases/{ALIAS}")
-    for label, url in (("local_stack.devserver", devserver_url), ("stock chalice local", stock_url)):
+    for label, url in (("local_stack.aws.devserver", devserver_url), ("stock chalice local", stock_url)):
         session = requests.Session()  # kept alive, as AliasClient's is
         paths[f"HTTP keep-alive, {label}"] = lambda s=session, u=url: s.get(f"{u}/aliases/{ALIAS}", timeout=10)
         alias_client = AliasClient(registry_url=url, endpoint="bench")
@@ -122,11 +122,11 @@ def measure(rounds: int, devserver_url: str, stock_url: str, goals: GoalLines) -
         print(f"{name:<48} {statistics.median(values) * 1e3:8.2f} {percentile(values, 0.99) * 1e3:8.2f} "
               f"{min(values) * 1e3:8.2f}")
     base = statistics.median(samples["in-process (chalice.test.Client)"])
-    after = statistics.median(samples["AliasClient cache miss, local_stack.devserver"])
+    after = statistics.median(samples["AliasClient cache miss, local_stack.aws.devserver"])
     before = statistics.median(samples["AliasClient cache miss, stock chalice local"])
     print(f"AliasClient cache miss p50: devserver {after * 1e3:.1f} ms vs stock chalice local {before * 1e3:.1f} ms "
           f"(ratio {after / before:.2f}); devserver / in-process {after / base:.2f}")
-    goals.ratio("6", "AliasClient cache miss via local_stack.devserver / GET in process (p50)", after / base,
+    goals.ratio("6", "AliasClient cache miss via local_stack.aws.devserver / GET in process (p50)", after / base,
                 f"{after * 1e3:.1f} / {base * 1e3:.1f} ms")
     goals.ratio("6", "  the same / via stock chalice local (its 40 ms delayed-ACK stall)", after / before,
                 f"{after * 1e3:.1f} / {before * 1e3:.1f} ms")

@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO / "container"))
 import handler_inputs  # noqa: E402
 import handler_payloads  # noqa: E402
 import model_handler  # noqa: E402
-from local_stack.mms import TARGET_MODEL_HEADER, start_mms  # noqa: E402
-from local_stack.sample_models import cached_tarball, unpack  # noqa: E402
+from local_stack.runtime.mms.backend import TARGET_MODEL_HEADER, start_mms  # noqa: E402
+from local_stack.demo.sample_models import cached_tarball, unpack  # noqa: E402
 
 MODEL = "resnet_18"
 IMAGE = "image/jpeg"
@@ -49,7 +49,7 @@ def in_process(predictor: model_handler.Predictor, body: bytes) -> bytes | str:
     return answer
 
 
-HTTP = urllib3.PoolManager(maxsize=4, retries=False)  # the gateway's own client (local_stack/gateway.py)
+HTTP = urllib3.PoolManager(maxsize=4, retries=False)  # the gateway's own client (local_stack/runtime/gateway.py)
 
 
 def post(url: str, body: bytes, headers: dict, status: int = 200) -> bytes:
@@ -142,7 +142,7 @@ def report_gateway(tmp: Path, count: int, warmup: int) -> dict:
     import boto3
 
     from local_stack.background import BackgroundStack
-    from local_stack.model_cache import mms_name
+    from local_stack.runtime.model_cache import mms_name
     from local_stack.stack import local_endpoint_settings
 
     body = jpeg()

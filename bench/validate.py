@@ -104,7 +104,7 @@ def installed_commands() -> dict[str, list[str]]:
 
 
 def default_files() -> list[Path]:
-    from local_stack.sample_models import CACHE_DIR, cached_tarball
+    from local_stack.demo.sample_models import CACHE_DIR, cached_tarball
 
     files = []
     for name in ("resnet_18", "resnet_152"):

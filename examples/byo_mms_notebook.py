@@ -5,7 +5,7 @@ Plain boto3, so it runs against AWS or against the local stack alike: only the s
 AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME settings differ (`source .local/env`
 after `make up`). Two departures from the notebook, both because nothing can be downloaded
 here: the ResNet-18, ResNet-152 and SqueezeNet 1.0 tarballs are built in code with random
-weights (local_stack/sample_models.py, the same files the notebook packs), and the cat
+weights (local_stack/demo/sample_models.py, the same files the notebook packs), and the cat
 picture is drawn. `get_execution_role()` (SageMaker SDK, notebook instances only) becomes
 `--role-arn`. `--record FILE` also writes each invocation's TargetModel and answer as JSON lines.
 
@@ -62,7 +62,7 @@ def main() -> None:
     role = args.role_arn or "arn:aws:iam::{}:role/demo-sagemaker-multimodel".format(account_id)
 
     # --- Upload model artifacts to S3 ---------------------------------------------------
-    from local_stack.sample_models import cached_tarball
+    from local_stack.demo.sample_models import cached_tarball
 
     args.data.mkdir(parents=True, exist_ok=True)
     for name in ("resnet_18", "resnet_152", "squeezenet_v1.0"):

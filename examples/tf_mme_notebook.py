@@ -8,7 +8,7 @@ Plain boto3, so it runs against AWS or against the local stack alike: only the s
 AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME settings differ (`source .local/env` after
 `make up`). Departures from the notebook, because nothing can be downloaded here: the CIFAR-10
 CNN (32×32×3) and the sign-language digits model (64×64×3 instead of VGG16 on 224×224×3) are
-small Keras CNNs trained in seconds on synthetic pictures (local_stack/tf_sample_models.py, under
+small Keras CNNs trained in seconds on synthetic pictures (local_stack/demo/tf_sample_models.py, under
 the TF venv), and the batches are their held-out pictures. `--record FILE` writes each
 invocation's TargetModel, endpoint and predictions as JSON lines.
 
@@ -48,7 +48,7 @@ def main() -> None:
     role = args.role_arn or "arn:aws:iam::{}:role/demo-sagemaker-multimodel".format(account_id)
 
     # --- Train the two models and pack them as TF Serving SavedModels ---------------------
-    from local_stack.tf_sample_models import train_cnns
+    from local_stack.demo.tf_sample_models import train_cnns
 
     print("Training the CIFAR-10 and sign-language CNNs...")
     models = train_cnns(args.data)

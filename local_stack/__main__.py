@@ -6,7 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
-from local_stack.processes import StartError
+from local_stack.processes.children import StartError
 from local_stack.stack import StackConfig, Stack, export_line
 
 

@@ -11,8 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from local_stack import devserver
-from local_stack.processes import ChildProcess, free_port
+from local_stack.aws import devserver
+from local_stack.processes.children import ChildProcess, free_port
 from local_stack.stack import HOST, REGION, REPO, StackConfig
 
 
@@ -52,7 +52,7 @@ class ApiStack:
         child_env.pop("AWS_PROFILE", None)
         try:
             self.emulator = ChildProcess(
-                "the AWS emulator", [sys.executable, "-m", "local_stack.emulator", "--host", HOST,
+                "the AWS emulator", [sys.executable, "-m", "local_stack.aws.emulator", "--host", HOST,
                                      "--port", str(self.config.emulator_port)], logs / "emulator.log",
                 env=child_env).start()
             self.api = ChildProcess("the registry API (chalice local)", devserver.argv(HOST, self.config.api_port),
@@ -69,7 +69,7 @@ class ApiStack:
         import boto3
 
         from chalicelib.settings import Settings
-        from local_stack.provision import provision
+        from local_stack.aws.provision import provision
 
         with self.aws():
             provision(boto3.Session(region_name=REGION), Settings())

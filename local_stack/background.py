@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from local_stack.processes import StartError, log_tail
+from local_stack.processes.children import StartError, log_tail
 from local_stack.stack import read_env_file
 
 

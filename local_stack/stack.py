@@ -8,7 +8,7 @@
     runtime gateway (thread)             InvokeEndpoint → MMS or TF Serving, by the endpoint's image
     console (thread)                     the web pages (console/), over the registry API
 
-Once up, a supervisor (supervisor.py) restarts the API, the pump, MMS and TF Serving when one dies
+Once up, a supervisor (processes/supervisor.py) restarts the API, the pump, MMS and TF Serving when one dies
 or stops answering; the emulator holds all state, so its death is reported, not hidden.
 `Stack` is a context manager: leaving it stops everything it started. Start it from the
 main thread: its children are told to stop when the thread that started them ends.
@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from local_stack.endpoints import TF_SERVING
-from local_stack.processes import ChildProcess, StartError, free_port, port_is_free
-from local_stack.supervisor import Supervisor, Watched
+from local_stack.runtime.endpoints import TF_SERVING
+from local_stack.processes.children import ChildProcess, StartError, free_port, port_is_free
+from local_stack.processes.supervisor import Supervisor, Watched
 from publisher.settings import TENSORFLOW_IMAGE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,7 +143,7 @@ class Stack:
         try:
             self.say(f"- AWS emulator        starting on {config.emulator_url}")
             self.emulator = ChildProcess(
-                "the AWS emulator", [sys.executable, "-m", "local_stack.emulator", "--host", HOST, "--port",
+                "the AWS emulator", [sys.executable, "-m", "local_stack.aws.emulator", "--host", HOST, "--port",
                                      str(config.emulator_port)], logs / "emulator.log", env=self._child_env()).start()
             self.say(f"- registry API        starting on {config.api_url} (chalice local)")
             self.api = ChildProcess("the registry API (chalice local)", self._chalice_argv(), logs / "api.log",
@@ -188,7 +188,7 @@ class Stack:
         return env
 
     def _chalice_argv(self) -> list[str]:
-        from local_stack.devserver import argv
+        from local_stack.aws.devserver import argv
 
         return argv(HOST, self.config.api_port)
 
@@ -196,7 +196,7 @@ class Stack:
         import boto3
 
         from chalicelib.settings import Settings
-        from local_stack.provision import provision
+        from local_stack.aws.provision import provision
 
         settings = Settings()
         self.resources = provision(boto3.Session(region_name=REGION), settings)
@@ -215,7 +215,7 @@ class Stack:
                      f"(MultiModel {desired.framework} on {desired.model.image}, {settings.model_data_url})")
 
     def _start_mms(self) -> None:
-        from local_stack.mms import MmsServer
+        from local_stack.runtime.mms.backend import MmsServer
 
         try:
             self.mms = MmsServer(self.config.workdir / "mms", self.config.mms_port).start(
@@ -226,8 +226,8 @@ class Stack:
     def _prepare_tf(self) -> None:
         """The TF Serving backend, started by the first invoke of an endpoint whose image is AWS's TF one:
         TensorFlow's import costs seconds an MXNet-only session need not pay."""
-        from local_stack import tf_env
-        from local_stack.tf_backend import TfServingServer
+        from local_stack.environments import tf_env
+        from local_stack.runtime.tensorflow.backend import TfServingServer
 
         self.tf = TfServingServer(self.config.workdir / "tf-serving", lazy=True,
                                   start_timeout=self.config.start_timeout)
@@ -238,8 +238,8 @@ class Stack:
     def _start_gateway(self) -> None:
         import boto3
 
-        from local_stack.gateway import GatewayServer
-        from local_stack.model_cache import Budget
+        from local_stack.runtime.gateway import GatewayServer
+        from local_stack.runtime.model_cache import Budget
 
         budget = Budget() if self.config.model_budget is None else Budget(max_models=self.config.model_budget)
         self.gateway = GatewayServer(self.mms.url, boto3.Session(region_name=REGION), self.config.workdir / "gateway",
@@ -259,7 +259,7 @@ class Stack:
     def _start_pump(self) -> None:
         journal = self.config.workdir / "pump-in-flight.json"
         journal.unlink(missing_ok=True)  # a previous stack's: its queue died with its emulator
-        argv = [sys.executable, "-m", "local_stack.pump", "--queue-url", self.resources["queue_url"],
+        argv = [sys.executable, "-m", "local_stack.aws.pump", "--queue-url", self.resources["queue_url"],
                 "--journal", str(journal)]
         self.pump = ChildProcess("the event pump", argv, self.config.workdir / "logs" / "pump.log",
                                  env=self._child_env()).start()

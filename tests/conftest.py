@@ -17,7 +17,7 @@ for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER_RUN
 @pytest.fixture(scope="session")
 def sample_tarball():
     """Builds (once, cached on disk) a real exported MXNet model and returns its tarball path."""
-    from local_stack.sample_models import cached_tarball
+    from local_stack.demo.sample_models import cached_tarball
 
     return cached_tarball
 

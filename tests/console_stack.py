@@ -19,7 +19,7 @@ from chalicelib.settings import Settings
 from console.backends import Backends
 from console.server import ConsoleServer
 from local_stack.api_stack import ApiStack
-from local_stack.processes import ChildProcess, free_port
+from local_stack.processes.children import ChildProcess, free_port
 
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 
@@ -67,7 +67,7 @@ class ConsoleStack:
 def console_stack(workdir: Path):
     with ApiStack(workdir) as api:
         queue_url = _queue_url(api)
-        pump = ChildProcess("the event pump", [sys.executable, "-m", "local_stack.pump", "--queue-url", queue_url,
+        pump = ChildProcess("the event pump", [sys.executable, "-m", "local_stack.aws.pump", "--queue-url", queue_url,
                                                "--journal", str(workdir / "pump.json")],
                             workdir / "logs" / "pump.log", env=_child_env(api)).start()
         with api.aws():  # the console's AWS clients (DescribeEndpoint, InvokeEndpoint) reach this stack

@@ -1,7 +1,7 @@
 """The TensorFlow environment the tests run TensorFlow in: its own venv, never the MXNet one.
 
 `tf_python()` is the one place tests find it: the venv `make` builds under
-$MME_REGISTRY_CACHE/tf/venv (local_stack/tf_env.py), else the test is skipped with the reason.
+$MME_REGISTRY_CACHE/tf/venv (local_stack/environments/tf_env.py), else the test is skipped with the reason.
 `tf_samples()` exports the SavedModels of tf_scripts/export_samples.py once and caches them by the
 script's hash.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import tf_env
+from local_stack.environments import tf_env
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(__file__).resolve().parent / "tf_scripts"

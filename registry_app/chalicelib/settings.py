@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # A claim older than this with no completion is taken to be a crashed run.
     claim_timeout_seconds: int = 900
 
-    # The ingest queue's maxReceiveCount (deploy/resources.yaml, local_stack/provision.py): a failure on
+    # The ingest queue's maxReceiveCount (deploy/resources.yaml, local_stack/aws/provision.py): a failure on
     # this delivery is the last one before SQS dead-letters the message, so it is recorded as `failed`.
     max_receives: int = 5
 

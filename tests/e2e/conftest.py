@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.mms import start_mms
-from local_stack.sample_models import cached_tarball, train_digits, unpack
+from local_stack.runtime.mms.backend import start_mms
+from local_stack.demo.sample_models import cached_tarball, train_digits, unpack
 
 # One worker per model keeps the suite light on two cores.
 ONE_WORKER = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}

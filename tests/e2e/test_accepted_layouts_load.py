@@ -2,7 +2,7 @@
 and answers the very request the warm-up builds from the recorded inputs.
 
 MXNet layouts load in the real container (MMS, the Dockerfile's entrypoint); TensorFlow ones in
-the local TF Serving backend (local_stack/tf_serving.py, under the TF venv), through the same
+the local TF Serving backend (local_stack/runtime/tensorflow/serving.py, under the TF venv), through the same
 container API the gateway uses.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import requests
 
 from chalicelib.validation import validate_file
 from chalicelib.versions.sample_inputs import payload_for
-from local_stack.sample_models import cached_tarball, export_two_input, pack, unpack
-from local_stack.tf_backend import TfServingServer
+from local_stack.demo.sample_models import cached_tarball, export_two_input, pack, unpack
+from local_stack.runtime.tensorflow.backend import TfServingServer
 from tf_env import tf_python, tf_samples
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mms")]

@@ -1,5 +1,5 @@
 """The served /openapi.json says what the server enforces: schemathesis with every check, against the
-real dev server (local_stack.devserver + the AWS emulator, over HTTP), finds nothing.
+real dev server (local_stack.aws.devserver + the AWS emulator, over HTTP), finds nothing.
 
 "Every check" includes both directions: a request the document allows must not be refused
 (positive_data_acceptance), a request it forbids must be (negative_data_rejection), answers

@@ -15,10 +15,10 @@ import boto3
 import pytest
 
 from chalicelib.settings import Settings
-from local_stack.emulator import EmulatorServer
-from local_stack.processes import ChildProcess
-from local_stack.provision import provision
-from local_stack.sample_models import cached_tarball
+from local_stack.aws.emulator import EmulatorServer
+from local_stack.processes.children import ChildProcess
+from local_stack.aws.provision import provision
+from local_stack.demo.sample_models import cached_tarball
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60
@@ -63,7 +63,7 @@ def next_events(lines: queue.Queue, count: int) -> list[dict]:
 
 def test_events_tail_shows_a_drop_a_version_and_an_alias_move_as_they_happen(emulated, tmp_path):
     env, s3, resources = emulated
-    pump = ChildProcess("pump", [sys.executable, "-m", "local_stack.pump", "--queue-url", resources["queue_url"],
+    pump = ChildProcess("pump", [sys.executable, "-m", "local_stack.aws.pump", "--queue-url", resources["queue_url"],
                                  "--journal", str(tmp_path / "journal.json"), "--publish-every", "0.5"],
                         tmp_path / "pump.log", env=env, cwd=REPO).start()
     tail = subprocess.Popen([sys.executable, "-m", "client", "events", "tail", "--json"], cwd=REPO, env=env,

@@ -18,7 +18,7 @@ import pytest
 
 from e2e.stack_fixtures import local_stack  # noqa: F401
 from hostile_tarballs import HOSTILE_CASES
-from local_stack.sample_models import digits_split
+from local_stack.demo.sample_models import digits_split
 from wheel_venv import REPO, application_env, installed_names, wheel_venv
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from e2e.stack_fixtures import local_stack, stack_env, stack_environment  # noqa: F401
-from local_stack.sample_models import cached_tarball, digits_split
+from local_stack.demo.sample_models import cached_tarball, digits_split
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 

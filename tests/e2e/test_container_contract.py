@@ -13,7 +13,7 @@ import psutil
 import pytest
 import requests
 
-from local_stack.mms import ENTRYPOINT, TARGET_MODEL_HEADER, start_mms
+from local_stack.runtime.mms.backend import ENTRYPOINT, TARGET_MODEL_HEADER, start_mms
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mms")]
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from listening import ports_listening_on_any_address
-from local_stack import image
-from local_stack.mms import MmeApi, TARGET_MODEL_HEADER
-from local_stack.processes import free_port
-from local_stack.sample_models import cached_tarball, digits_split, unpack
+from local_stack.environments import image
+from local_stack.runtime.mms.backend import MmeApi, TARGET_MODEL_HEADER
+from local_stack.processes.children import free_port
+from local_stack.demo.sample_models import cached_tarball, digits_split, unpack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("container_image")]
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from local_stack.sample_models import digits_split
+from local_stack.demo.sample_models import digits_split
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mms")]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from local_stack.sample_models import TWO_INPUTS, export_two_input
+from local_stack.demo.sample_models import TWO_INPUTS, export_two_input
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mms")]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from listening import ports_listening_on_any_address
-from local_stack.mms import ENTRYPOINT, TARGET_MODEL_HEADER
-from local_stack.sample_models import cached_tarball, unpack
+from local_stack.runtime.mms.backend import ENTRYPOINT, TARGET_MODEL_HEADER
+from local_stack.demo.sample_models import cached_tarball, unpack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mms")]
 

@@ -16,11 +16,11 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from integration.conftest_publisher import patch_moto_sagemaker
-from local_stack.gateway import GatewayServer
-from local_stack.mms import start_mms
-from local_stack.model_cache import Budget, mms_name
-from local_stack.processes import free_port
-from local_stack.sample_models import cached_tarball, digits_split, unpack
+from local_stack.runtime.gateway import GatewayServer
+from local_stack.runtime.mms.backend import start_mms
+from local_stack.runtime.model_cache import Budget, mms_name
+from local_stack.processes.children import free_port
+from local_stack.demo.sample_models import cached_tarball, digits_split, unpack
 from local_stack.stack import local_endpoint_settings
 from publisher.deploy import deploy
 from publisher.settings import PublisherSettings

@@ -9,8 +9,8 @@ import socket
 import boto3
 import pytest
 
-from local_stack.gateway import GatewayServer
-from local_stack.processes import free_port
+from local_stack.runtime.gateway import GatewayServer
+from local_stack.processes.children import free_port
 
 INVOKE = "POST /endpoints/e/invocations HTTP/1.1\r\nHost: gw\r\nX-Amzn-SageMaker-Target-Model: m.tar.gz\r\n"
 

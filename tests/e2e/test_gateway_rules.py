@@ -6,8 +6,8 @@ import tarfile
 
 import pytest
 
-from local_stack.endpoints import parse_model_data_url, serving_container
-from local_stack.model_cache import Budget, RuntimeApiError, extract_safely, mms_name, target_key
+from local_stack.runtime.endpoints import parse_model_data_url, serving_container
+from local_stack.runtime.model_cache import Budget, RuntimeApiError, extract_safely, mms_name, target_key
 
 
 @pytest.mark.parametrize("target", ["digits.tar.gz", "team/resnet_18_v2.tar.gz", "a b+c=d.tar.gz"])

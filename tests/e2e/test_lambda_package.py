@@ -19,8 +19,8 @@ import requests
 
 from chalicelib.settings import Settings
 from hostile_tarballs import valid_mxnet
-from local_stack.emulator import EmulatorServer
-from local_stack.provision import provision
+from local_stack.aws.emulator import EmulatorServer
+from local_stack.aws.provision import provision
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lambda_package")]  # one worker builds it
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from e2e.stack_fixtures import MODEL_BUDGET, local_stack, stack_env, stack_environment  # noqa: F401
-from local_stack.sample_models import cached_tarball, digits_split, pack, train_digits, unpack
+from local_stack.demo.sample_models import cached_tarball, digits_split, pack, train_digits, unpack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
@@ -239,7 +239,7 @@ def test_a_version_that_fails_its_warm_up_is_kept_but_its_alias_stays_put(stack_
 def test_a_dropped_two_input_model_warms_up_and_answers_by_alias(stack_env, tmp_path):  # noqa: F811
     # GIVEN a model whose shapes.json names two inputs, dropped with an alias
     from client import AliasClient
-    from local_stack.sample_models import export_two_input
+    from local_stack.demo.sample_models import export_two_input
 
     tarball = pack(export_two_input(tmp_path / "two_input"), tmp_path / "two_input.tar.gz")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from e2e.stack_fixtures import MODEL_BUDGET, local_stack  # noqa: F401 - the session's stack
-from local_stack.mms import MmeApi
-from local_stack.sample_models import ZOO, cached_tarball, unpack
+from local_stack.runtime.mms.backend import MmeApi
+from local_stack.demo.sample_models import ZOO, cached_tarball, unpack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 
-from local_stack.processes import free_port, port_is_free
+from local_stack.processes.children import free_port, port_is_free
 
 
 def leave_in_time_wait(port: int) -> None:

@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from e2e.stack_fixtures import local_stack, stack_env  # noqa: F401
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 

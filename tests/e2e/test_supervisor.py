@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from local_stack.processes import ChildProcess, free_port
-from local_stack.supervisor import Supervisor, Watched
+from local_stack.processes.children import ChildProcess, free_port
+from local_stack.processes.supervisor import Supervisor, Watched
 
 pytestmark = pytest.mark.slow
 

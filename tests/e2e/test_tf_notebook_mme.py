@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from e2e.stack_fixtures import MODEL_BUDGET, local_stack, stack_environment  # noqa: F401 - the session's stack
-from local_stack.mms import MmeApi
-from local_stack.tf_sample_models import TfModel
+from local_stack.runtime.mms.backend import MmeApi
+from local_stack.demo.tf_sample_models import TfModel
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
@@ -142,7 +142,8 @@ def test_a_killed_tf_backend_is_restarted_and_serves_again(notebook_run, runtime
     _, invocations, models = notebook_run
     port = local_stack.info["tf_url"].rsplit(":", 1)[1]
     backend = next(p for p in psutil.process_iter(["cmdline"])
-                   if "local_stack.tf_serving" in (p.info["cmdline"] or []) and port in p.info["cmdline"])
+                   if "local_stack.runtime.tensorflow.serving" in (p.info["cmdline"] or [])
+                   and port in p.info["cmdline"])
     body = json.dumps({"instances": np.load(models["cifar"].inputs)[:2].tolist()})
     # WHEN it is killed
     backend.kill()

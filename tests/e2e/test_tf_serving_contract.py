@@ -1,5 +1,5 @@
 """The SageMaker multi-model container contract, checked against the real TF Serving backend
-(local_stack/tf_serving.py under the TF venv) with SavedModels trained here: the same routes and
+(local_stack/runtime/tensorflow/serving.py under the TF venv) with SavedModels trained here: the same routes and
 statuses MMS answers (DESIGN.md, "The MME container contract"), in TF Serving's error shape."""
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import requests
 
-from local_stack.sample_models import unpack
-from local_stack.tf_backend import TfServingServer
-from local_stack.tf_sample_models import train_cnns
+from local_stack.demo.sample_models import unpack
+from local_stack.runtime.tensorflow.backend import TfServingServer
+from local_stack.demo.tf_sample_models import train_cnns
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tf-serving")]
 
@@ -158,7 +158,7 @@ def two_inputs(tmp_path_factory) -> Path:
     import os
     import subprocess
 
-    from local_stack import tf_env
+    from local_stack.environments import tf_env
 
     folder = tmp_path_factory.mktemp("two-inputs")
     subprocess.run([str(tf_env.interpreter()), "-c", TWO_INPUT_MODEL, str(folder / "1")], check=True,

@@ -7,7 +7,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.settings import Settings
-from local_stack.provision import provision
+from local_stack.aws.provision import provision
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def api(app_module):
 @pytest.fixture(scope="session")
 def moto_server():
     """One emulator (moto server) per test worker, on 127.0.0.1 and a free port."""
-    from local_stack.emulator import EmulatorServer
+    from local_stack.aws.emulator import EmulatorServer
 
     with EmulatorServer() as server:
         yield server.url
@@ -116,7 +116,7 @@ def reconfigure(emulated_app, monkeypatch):
 @pytest.fixture
 def pump(emulator, emulated_app):
     """Feeds the emulator's ingest queue to the app's SQS handler, as Lambda would."""
-    from local_stack.pump import EventPump
+    from local_stack.aws.pump import EventPump
 
     return EventPump(emulator.sqs, emulator.queue_url, emulated_app.ingest_uploads, retry_delay_seconds=0)
 

@@ -1,5 +1,5 @@
 """The publisher's integration fixtures: moto with the emulator's SageMaker gaps filled
-(see local_stack/emulator.py), the publisher's session, a recorder of its calls, and a
+(see local_stack/aws/emulator.py), the publisher's session, a recorder of its calls, and a
 `deploy(...)` that runs the command line with every required setting given.
 
 The gaps patch moto's classes, so they reach `mock_aws` and an in-process emulator server alike.
@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local_stack.emulator import sagemaker_gaps
+from local_stack.aws.emulator import sagemaker_gaps
 from publisher.cli import main
 
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Add", "Start", "Stop")

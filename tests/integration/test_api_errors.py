@@ -165,7 +165,7 @@ def test_a_storage_fault_is_a_500_in_the_same_shape_without_a_trace(client, regi
     try:
         status, error, _ = send(client, "GET", "/aliases/prod")
     finally:
-        from local_stack.provision import provision
+        from local_stack.aws.provision import provision
         provision(registry_app.get_session(), settings)
 
     assert (status, error["code"]) == (500, "internal_error")

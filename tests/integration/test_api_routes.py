@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("api-routes")  # one worker builds this module's moto once
 

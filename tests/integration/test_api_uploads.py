@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

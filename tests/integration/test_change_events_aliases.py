@@ -111,7 +111,7 @@ def test_a_failed_warm_up_announces_warmup_failed_and_no_alias_move(app_module):
 
 
 def test_a_rest_registration_announces_its_version_by_the_caller_once(client, registry_app):
-    from local_stack.sample_models import cached_tarball
+    from local_stack.demo.sample_models import cached_tarball
 
     s3 = registry_app.get_session().client("s3")
     s3.put_object(Bucket=registry_app.settings.bucket, Key="team/digits.tar.gz",

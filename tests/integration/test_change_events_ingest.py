@@ -8,8 +8,8 @@ from chalicelib.aliases.alias_store import AliasStore
 from chalicelib.aliases.aliases import Aliases
 from chalicelib.versions.ingest import Ingestor
 from chalicelib.records import utcnow
-from local_stack.pump import lambda_sqs_event
-from local_stack.sample_models import cached_tarball
+from local_stack.aws.pump import lambda_sqs_event
+from local_stack.demo.sample_models import cached_tarball
 from test_ingest_recovery import STEPS, Crash, CrashAfter, adapters, upload_of
 
 pytestmark = pytest.mark.xdist_group("moto-server")

@@ -10,9 +10,9 @@ from chalicelib.aliases.alias_store import AliasChange, AliasState, AliasTarget
 from chalicelib.outbox import changes, items
 from chalicelib.outbox.items import Outbox
 from chalicelib.outbox.publisher import OutboxPublisher
-from local_stack.emulator import events_gaps
-from local_stack.event_bus import provision_event_bus, tail_queue_name
-from local_stack.sample_models import cached_tarball
+from local_stack.aws.emulator import events_gaps
+from local_stack.aws.event_bus import provision_event_bus, tail_queue_name
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -133,7 +133,7 @@ def test_dead_lettered_events_redriven_by_the_operator_reach_the_queue_once(emul
 @pytest.fixture
 def failing_entries(monkeypatch):
     """The emulator's PutEvents answers InternalFailure for each entry whose detail's event id is in the set
-    (EventBridge's per-entry failure in an otherwise accepted call, local_stack/emulator.py); empty it to heal."""
+    (EventBridge's per-entry failure in an otherwise accepted call, local_stack/aws/emulator.py); empty it to heal."""
     failing: set[str] = set()
     for owner, name, replacement in events_gaps(lambda entry: json.loads(entry["Detail"])["event_id"] in failing):
         monkeypatch.setattr(owner, name, replacement)

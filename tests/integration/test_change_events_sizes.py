@@ -1,6 +1,6 @@
 """Change events of any size: each outbox item fits DynamoDB, each PutEvents fits EventBridge, none fails another.
 
-The emulator enforces PutEvents' 256 KB per call, as EventBridge does (local_stack/emulator.py, events_gaps).
+The emulator enforces PutEvents' 256 KB per call, as EventBridge does (local_stack/aws/emulator.py, events_gaps).
 """
 import json
 import re
@@ -14,8 +14,8 @@ from chalicelib import names
 from chalicelib.aliases.alias_store import AliasChange, AliasState, AliasTarget
 from chalicelib.outbox import changes, items, sizes
 from chalicelib.records import UploadRecord, VersionRecord
-from local_stack.emulator import events_gaps
-from local_stack.event_bus import tail_queue_name
+from local_stack.aws.emulator import events_gaps
+from local_stack.aws.event_bus import tail_queue_name
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

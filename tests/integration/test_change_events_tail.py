@@ -6,8 +6,8 @@ import pytest
 
 from change_events import check
 from client.cli import main as client_main
-from local_stack.pump import scheduled_event
-from local_stack.sample_models import cached_tarball
+from local_stack.aws.pump import scheduled_event
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib.versions.artifacts import Artifacts
 from chalicelib.errors import TransientError
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 from publisher.cli import main as publisher
 
 pytestmark = pytest.mark.xdist_group("moto-server")
@@ -86,7 +86,7 @@ def test_an_upload_that_fails_every_delivery_is_dead_lettered_listed_and_redrive
 
 
 def test_a_failure_before_the_last_delivery_leaves_no_failed_record_only_a_note(emulator, emulated_app, failing_s3):
-    from local_stack.pump import lambda_sqs_event
+    from local_stack.aws.pump import lambda_sqs_event
 
     emulator.drop("incoming/digits.tar.gz", cached_tarball("digits").read_bytes())
     message = emulator.sqs.receive_message(QueueUrl=emulator.queue_url, WaitTimeSeconds=1,

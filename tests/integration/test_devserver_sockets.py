@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import socket
 
-from local_stack.devserver import build_server
+from local_stack.aws.devserver import build_server
 
 
 def test_accepted_connections_have_tcp_nodelay():

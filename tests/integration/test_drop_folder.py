@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from hostile_tarballs import ALL_CASES
-from local_stack.pump import lambda_sqs_event
-from local_stack.sample_models import cached_tarball
+from local_stack.aws.pump import lambda_sqs_event
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

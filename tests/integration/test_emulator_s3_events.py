@@ -8,8 +8,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from local_stack.emulator import s3_event_gaps
-from local_stack.sample_models import cached_tarball
+from local_stack.aws.emulator import s3_event_gaps
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

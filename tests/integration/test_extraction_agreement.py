@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from chalicelib.validation import validate_stream
 from hostile_tarballs import entry, gz, mxnet_files
-from local_stack.model_cache import extract_safely
+from local_stack.runtime.model_cache import extract_safely
 
 pytestmark = pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is not installed")
 

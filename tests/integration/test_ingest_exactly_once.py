@@ -9,7 +9,7 @@ from test_ingest_recovery import Crash, CrashAfter, adapters, upload_of
 from chalicelib.versions.ingest import Ingestor
 from chalicelib.records import utcnow
 from chalicelib.versions.store import RegistryStore
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hostile_tarballs import entry, gzip_bomb, multi_member_mxnet, mxnet_files, tgz, valid_mxnet
-from local_stack.model_cache import ModelCache, RuntimeApiError
+from local_stack.runtime.model_cache import ModelCache, RuntimeApiError
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from cfnlint.decode import decode_str
 
 from chalicelib.events import S3Upload, notification_body
 from chalicelib.settings import Settings
-from local_stack.emulator import EmulatorServer
+from local_stack.aws.emulator import EmulatorServer
 from publisher.cli import main as publisher
 
 pytestmark = pytest.mark.xdist_group("moto-server")

@@ -7,7 +7,7 @@ import time
 import boto3
 
 from conftest_publisher import deploy, without_publisher_environment
-from local_stack.processes import free_port
+from local_stack.processes.children import free_port
 from publisher.connection import MAX_ATTEMPTS
 
 

@@ -2,8 +2,8 @@
 import pytest
 
 from chalicelib.records import utcnow
-from local_stack.pump_journal import InFlightJournal, hand_on_abandoned
-from local_stack.sample_models import cached_tarball
+from local_stack.aws.pump_journal import InFlightJournal, hand_on_abandoned
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

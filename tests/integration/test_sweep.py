@@ -4,7 +4,7 @@ from test_dead_letters import failing_s3  # noqa: F401 - a fixture
 
 from chalicelib.settings import Settings
 from chalicelib.versions.sweep import Sweeper
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 
@@ -95,7 +95,7 @@ def test_the_sweep_stops_at_its_time_budget(emulator, emulated_app):
 def test_the_local_pump_runs_the_sweep_on_its_schedule(emulator, sweep_at_once):
     import time
 
-    from local_stack.pump import EventPump
+    from local_stack.aws.pump import EventPump
 
     notifications_off(emulator)
     emulator.drop("incoming/digits.tar.gz", cached_tarball("digits").read_bytes())

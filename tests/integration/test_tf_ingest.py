@@ -10,7 +10,7 @@ from chalicelib.events import S3Upload
 from chalicelib.versions.artifacts import Artifacts
 from chalicelib.versions.claims import ClaimStore
 from chalicelib.versions.ingest import Ingestor
-from local_stack.sample_models import pack
+from local_stack.demo.sample_models import pack
 from tf_env import tf_samples
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.validation import validate_file
 from chalicelib.validation.saved_model import read_saved_model
-from local_stack.sample_models import pack
+from local_stack.demo.sample_models import pack
 from tf_env import expected_signatures, tf_samples
 
 ACCEPTED = {  # case -> the recorded inputs

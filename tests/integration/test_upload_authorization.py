@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from chalicelib.events import S3Upload
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

@@ -7,9 +7,9 @@ import pytest
 
 from client.registry_api import RegistryApi
 from client.uploads import wait_for_outcome
-from local_stack import devserver
-from local_stack.processes import ChildProcess, free_port
-from local_stack.sample_models import cached_tarball
+from local_stack.aws import devserver
+from local_stack.processes.children import ChildProcess, free_port
+from local_stack.demo.sample_models import cached_tarball
 from local_stack.stack import HOST, REPO
 
 pytestmark = [pytest.mark.xdist_group("moto-server"), pytest.mark.slow]

@@ -13,7 +13,7 @@ from chalicelib.events import S3Upload
 from chalicelib.versions.ingest import Ingestor
 from client.registry_api import RegistryApi
 from client.warmup_cmd import warm_and_report
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 
 
 def ingest(app, key: str, runtime, metadata: dict, body: bytes | None = None):

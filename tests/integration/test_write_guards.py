@@ -13,7 +13,7 @@ from chalicelib.aliases.aliases import Aliases
 from chalicelib.versions.artifacts import Artifacts
 from chalicelib.errors import Conflict
 from chalicelib.versions.ingest import Ingestor
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
 

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from local_stack.endpoints import MMS, TF_SERVING, backend_for_image, image_repository
+from local_stack.runtime.endpoints import MMS, TF_SERVING, backend_for_image, image_repository
 from local_stack.stack import LOCAL_TENSORFLOW_IMAGE
 from publisher.settings import TENSORFLOW_IMAGE
 

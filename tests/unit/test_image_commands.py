@@ -2,8 +2,8 @@
 import base64
 from pathlib import Path
 
-from local_stack.image import (BASE_IMAGE, CONTEXT, build_command, debootstrap_command, ecr_password, import_command,
-                               login_command, push_commands)
+from local_stack.environments.image import (BASE_IMAGE, CONTEXT, build_command, debootstrap_command, ecr_password,
+                                            import_command, login_command, push_commands)
 
 REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme-registry"
 REF = "localhost/mme-registry-mxnet:61156236df5f"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_stack import tf_env
+from local_stack.environments import tf_env
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""TF Serving's REST predict rules (local_stack/tf_payloads.py): version choice, request parsing
+"""TF Serving's REST predict rules (local_stack/runtime/tensorflow/payloads.py): version choice, request parsing
 in row and columnar form, the answers' shapes, and a 400-class PayloadError for each client mistake."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from local_stack.tf_payloads import PayloadError, TensorSpec, answer, parse_request, served_version
+from local_stack.runtime.tensorflow.payloads import PayloadError, TensorSpec, answer, parse_request, served_version
 
 IMAGE = {"serving_default": {"image": TensorSpec("image", np.dtype("float32"), (None, 2, 2))}}
 TWO_INPUTS = {"serving_default": {"pixels": TensorSpec("pixels", np.dtype("float32"), (None, 3)),

@@ -27,7 +27,7 @@ from hostile_tarballs import (
     tgz,
     valid_mxnet,
 )
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 
 RULE_LITERAL = re.compile(r'"((?:format|gzip|tar|safety|limits|archive|layout|mxnet|tensorflow)\.[a-z_]+)"')
 

@@ -12,7 +12,7 @@ fills it in where an emulator leaves it out: deliveries.identified), so a swept 
 its late real event share one claim and only one of them makes a version. In an unversioned
 bucket an event's identity rests on a sequencer no listing can reproduce, so the sweep leaves
 such objects alone and logs them: the registry's bucket is versioned (deploy/resources.yaml,
-local_stack/provision.py). Each run is bounded by pages and seconds and logs what it did.
+local_stack/aws/provision.py). Each run is bounded by pages and seconds and logs what it did.
 """
 import logging
 import time

@@ -1,4 +1,4 @@
-"""`chalice local` that hands every HTTP method to the app: `python -m local_stack.devserver --port 8000`.
+"""`chalice local` that hands every HTTP method to the app: `python -m local_stack.aws.devserver --port 8000`.
 
 Chalice's dev server handles GET, PUT, POST, HEAD, DELETE, PATCH and OPTIONS; for any other
 method (TRACE, CONNECT, PROPFIND...) Python's http.server answers an HTML 501 before the
@@ -19,7 +19,7 @@ from chalice.cli import validate_routes
 from chalice.cli.factory import CLIFactory
 from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
 
-APP_DIR = Path(__file__).resolve().parent.parent / "registry_app"
+APP_DIR = Path(__file__).resolve().parents[2] / "registry_app"
 
 
 class AnyMethodHandler(ChaliceRequestHandler):
@@ -50,11 +50,11 @@ def build_server(host: str, port: int, stage: str, project_dir: Path = APP_DIR) 
 
 def argv(host: str, port: int, stage: str = "local") -> list[str]:
     """The command line that serves the API; run it with registry_app/ as the working directory."""
-    return [sys.executable, "-m", "local_stack.devserver", "--host", host, "--port", str(port), "--stage", stage]
+    return [sys.executable, "-m", "local_stack.aws.devserver", "--host", host, "--port", str(port), "--stage", stage]
 
 
 def main(arguments: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.devserver", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.aws.devserver", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--stage", default="local")

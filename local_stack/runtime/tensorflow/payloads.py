@@ -1,7 +1,7 @@
 """TF Serving's REST predict semantics as pure functions: which version folder is served, how a
 request body becomes named input arrays, and how outputs become the answer.
 
-Kept apart from tf_serving.py (which needs TensorFlow) so the rules are unit-tested in any venv
+Kept apart from serving.py (which needs TensorFlow) so the rules are unit-tested in any venv
 with numpy. The rules follow TF Serving's REST API: row format `{"instances": [...]}` answers
 `{"predictions": ...}`, columnar `{"inputs": ...}` answers `{"outputs": ...}`, a missing
 `signature_name` means `serving_default`, and every client mistake is a `PayloadError`, which

@@ -20,9 +20,9 @@ pins that tag's digest.
 Podman runs with runc (crun refuses cgroup v1 hosts) and explicit ulimits (podman's
 defaults exceed the hard limits of ordinary shells and CI runners).
 
-    python3 -m local_stack.image build    # base if missing, then the image if missing
-    python3 -m local_stack.image ref      # the tag the current checkout builds
-    .venv/bin/python -m local_stack.image push --stack mme-registry-prod [--tag TAG] [--region REGION]
+    python3 -m local_stack.environments.image build    # base if missing, then the image if missing
+    python3 -m local_stack.environments.image ref      # the tag the current checkout builds
+    .venv/bin/python -m local_stack.environments.image push --stack mme-registry-prod [--tag TAG] [--region REGION]
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CONTEXT = REPO / "container"
 NAME = "localhost/mme-registry-mxnet"
 BASE_IMAGE = "localhost/mme-registry-base:bookworm"
@@ -201,7 +201,8 @@ def size_mb(ref: str) -> float:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m local_stack.image", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 -m local_stack.environments.image",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["build", "ref", "push"])
     parser.add_argument("--stack", help="push: the stack deployed from deploy/resources.yaml (its ImageRepositoryUri)")
     parser.add_argument("--tag", help="push: the tag besides the content tag (default latest)")

@@ -31,7 +31,7 @@ limit and lets a test choose entries to fail that way.
 This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()` and
 `events_gaps()` with monkeypatch.
 
-Run alone with `python -m local_stack.emulator --port 4566` (the gaps filled).
+Run alone with `python -m local_stack.aws.emulator --port 4566` (the gaps filled).
 """
 import argparse
 import signal
@@ -177,7 +177,7 @@ class EmulatorServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.emulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.aws.emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Runs the TF Serving backend (tf_serving.py) as a child process under the TF venv and speaks
+"""Runs the TF Serving backend (serving.py) as a child process under the TF venv and speaks
 the same MME container API to it as to MMS (MmeApi), so the gateway's ModelCache, the
 supervisor and the tests treat both backends alike.
 
@@ -13,11 +13,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from local_stack import tf_env
-from local_stack.mms import MmeApi
-from local_stack.processes import ChildProcess, StartError, free_port, log_tail, port_is_free
+from local_stack.environments import tf_env
+from local_stack.runtime.mms.backend import MmeApi
+from local_stack.processes.children import ChildProcess, StartError, free_port, log_tail, port_is_free
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 MEMORY_BUDGET_ENV = "MME_TF_MEMORY_BUDGET_MB"  # as MME_HANDLER_MEMORY_BUDGET_MB is for MMS
 
 
@@ -35,11 +35,11 @@ class TfServingServer(MmeApi):
         self._started = False
         self._starting = threading.Lock()
         # Every spawn happens on this one long-lived thread: a child is told to stop when the thread
-        # that started it ends (processes.py), and a gateway request's thread ends with the request.
+        # that started it ends (processes/children.py), and a gateway request's thread ends with the request.
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix="tf-backend")
 
     def argv(self) -> list[str]:
-        argv = [str(tf_env.interpreter()), "-m", "local_stack.tf_serving", "--port", str(self.port)]
+        argv = [str(tf_env.interpreter()), "-m", "local_stack.runtime.tensorflow.serving", "--port", str(self.port)]
         if self.memory_budget_mb is not None:
             argv += ["--memory-budget-mb", str(self.memory_budget_mb)]
         return argv

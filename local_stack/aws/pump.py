@@ -8,7 +8,7 @@ scheduled handlers (the incoming/ sweep, the change-event publisher) as EventBri
 the sweep at its rate, the publisher every few seconds (production: every minute), so a
 change reaches `python -m client events tail` while one watches.
 
-The local stack runs it as its own process (`python -m local_stack.pump`), as Lambda
+The local stack runs it as its own process (`python -m local_stack.aws.pump`), as Lambda
 runs the handler apart from everything else, so it can be killed and restarted alone.
 """
 import argparse
@@ -146,7 +146,7 @@ def registry_app():
     """The Chalice app module, imported the way Lambda runs it: with the local stage's environment."""
     import json
 
-    app_dir = Path(__file__).resolve().parent.parent / "registry_app"
+    app_dir = Path(__file__).resolve().parents[2] / "registry_app"
     stage = json.loads((app_dir / ".chalice" / "config.json").read_text())["stages"]["local"]
     os.environ.update(stage.get("environment_variables", {}))
     if str(app_dir) not in sys.path:
@@ -160,9 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     """Pumps until SIGTERM, after handing on whatever a crashed predecessor left in flight."""
     import boto3
 
-    from local_stack.pump_journal import InFlightJournal, hand_on_abandoned
+    from local_stack.aws.pump_journal import InFlightJournal, hand_on_abandoned
 
-    parser = argparse.ArgumentParser(prog="python -m local_stack.pump", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.aws.pump", description=__doc__.split("\n\n")[0])
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--journal", type=Path, required=True, help="where the messages in flight are recorded")
     parser.add_argument("--region", default="us-east-1")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-CACHE_DIR = Path(os.environ.get("MME_REGISTRY_CACHE", Path(__file__).resolve().parent.parent / ".cache")) / "models"
+CACHE_DIR = Path(os.environ.get("MME_REGISTRY_CACHE", Path(__file__).resolve().parents[2] / ".cache")) / "models"
 
 ZOO = {
     # registry name: (gluon model-zoo constructor, export prefix)

@@ -9,9 +9,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_stack import tf_env
+from local_stack.environments import tf_env
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def train_cnns(out: Path, seed: int = 0, timeout: float = 600) -> dict[str, TfMo
     """Trains the two CNNs into `out` (tarballs, held-out inputs, TF's probabilities); about 15 s."""
     out = Path(out)
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    completed = subprocess.run([str(tf_env.interpreter()), "-m", "local_stack.tf_train", "--out", str(out),
+    completed = subprocess.run([str(tf_env.interpreter()), "-m", "local_stack.demo.tf_train", "--out", str(out),
                                 "--seed", str(seed)], env=env, cwd=REPO, capture_output=True, text=True,
                                timeout=timeout)
     if completed.returncode != 0:

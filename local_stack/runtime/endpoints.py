@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from local_stack.model_cache import validation_error
+from local_stack.runtime.model_cache import validation_error
 
 _S3_URL = re.compile(r"s3://([^/]+)/?(.*)", re.DOTALL)
 # Path style: https://s3.amazonaws.com/b/p, https://s3-us-west-2.amazonaws.com/b/p,

@@ -1,6 +1,6 @@
 """`make screenshots`: the README's pictures of the console, taken from the demo's data.
 
-Starts the local stack on free ports, runs the demo's flow into it (local_stack/demo.py: digits
+Starts the local stack on free ports, runs the demo's flow into it (local_stack/demo/flow.py: digits
 v1 and v2, an alias moved and rolled back, a hostile upload, ResNet-18, a TensorFlow CNN), then
 photographs the main pages in headless Chromium and writes small palette PNGs. Run it again after
 a page changes.
@@ -54,7 +54,7 @@ def try_it(driver, console_url: str, out: Path) -> None:
     """The "Try it" page with an answer: two held-out digits through alias `digits`."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from local_stack.sample_models import digits_split
+    from local_stack.demo.sample_models import digits_split
 
     from console.browser import set_viewport
 
@@ -73,11 +73,11 @@ def try_it(driver, console_url: str, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from local_stack import demo
+    from local_stack.demo import flow
 
     from console import browser
 
-    parser = argparse.ArgumentParser(prog="python -m console.screenshots", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m local_stack.demo.screenshots", description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "console")
     args = parser.parse_args(argv)
     if browser.missing():
@@ -87,10 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     built: dict = {}
     config = StackConfig(workdir=REPO / ".local" / "screenshots").with_free_ports()
     with tempfile.TemporaryDirectory(prefix="screenshots-tf-") as tf_folder:
-        models = threading.Thread(target=demo.build_models, args=(built, Path(tf_folder)), daemon=True)
+        models = threading.Thread(target=flow.build_models, args=(built, Path(tf_folder)), daemon=True)
         models.start()
         with Stack(config, say=lambda line: None) as stack:
-            demo.run(stack, built, models)
+            flow.run(stack, built, models)
             driver = browser.start()
             try:
                 driver.get(stack.console.login_url)  # the console shows nothing to a browser that has not logged in

@@ -1,12 +1,12 @@
 """The TensorFlow environment: its own venv, built from requirements-tf.txt with Python 3.11.
 
 TensorFlow 2.19 needs numpy>=1.26 and mxnet 1.9.1 needs numpy<1.24, so the TF Serving backend
-(tf_serving.py) and the tests that train Keras models run under a second venv, never the MXNet
+(runtime/tensorflow/serving.py) and the tests that train Keras models run under a second venv, never the MXNet
 one and never the Lambda package. It lives in `$MME_REGISTRY_CACHE/tf/venv` (default
 `.cache/tf/venv`), keyed by a hash of requirements-tf.txt: rebuilt when the pins change, reused
 otherwise. Stdlib only, so `make` can run it before any venv exists.
 
-    python3.11 -m local_stack.tf_env          # builds if missing or stale, prints the interpreter
+    python3.11 -m local_stack.environments.tf_env          # builds if missing or stale, prints the interpreter
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "requirements-tf.txt"
 PYTHON_VERSION = (3, 11)
 
@@ -47,7 +47,7 @@ def interpreter() -> Path:
     """The TF venv's python, or an error that says how to build it (the local stack never builds it itself)."""
     if not is_current():
         raise FileNotFoundError(f"the TensorFlow environment {venv_dir()} is missing or stale: build it with "
-                                f"`make tf-env` (or `{sys.executable} -m local_stack.tf_env`)")
+                                f"`make tf-env` (or `{sys.executable} -m local_stack.environments.tf_env`)")
     return python_path()
 
 
@@ -80,7 +80,8 @@ def _check_version(python: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.tf_env", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.environments.tf_env",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", default=sys.executable, help="the Python 3.11 the venv is made from")
     args = parser.parse_args(argv)
     print(ensure(args.python, say=lambda line: print(line, file=sys.stderr)))

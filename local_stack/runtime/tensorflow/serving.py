@@ -4,12 +4,12 @@ What AWS's TensorFlow Serving inference image does on a multi-model endpoint, as
 process: `POST /models` {"model_name", "url"} loads the highest numeric version folder under
 `url` (409 if loaded, 507 when it would pass the memory budget or TensorFlow runs out of
 memory), `GET /models` (paged as MMS pages it), `GET|DELETE /models/{name}`,
-`POST /models/{name}/invoke` with TF Serving's REST predict semantics (tf_payloads.py), 404
+`POST /models/{name}/invoke` with TF Serving's REST predict semantics (payloads.py), 404
 for a model that is not loaded, `GET /ping`. TensorFlow runs in-process rather than as a
 tensorflow_model_server binary, which pip cannot install; the wire behaviour is the same.
 
-Runs under the TF venv (tf_env.py), so it imports only the stdlib, numpy, TensorFlow and
-tf_payloads:  .cache/tf/venv/bin/python -m local_stack.tf_serving --port 9090
+Runs under the TF venv (environments/tf_env.py), so it imports only the stdlib, numpy, TensorFlow and
+tf_payloads:  .cache/tf/venv/bin/python -m local_stack.runtime.tensorflow.serving --port 9090
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 import tensorflow as tf
 
-from local_stack.tf_payloads import PayloadError, TensorSpec, answer, parse_request, served_version
+from local_stack.runtime.tensorflow.payloads import PayloadError, TensorSpec, answer, parse_request, served_version
 
 log = logging.getLogger("tf_serving")
 # What a request body may be: InvokeEndpoint takes 6 MB (the gateway's MAX_PAYLOAD, whose value this repeats: this
@@ -222,7 +222,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.tf_serving", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.runtime.tensorflow.serving",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--memory-budget-mb", type=float, help="507 for a load that would pass this many MB on disk")

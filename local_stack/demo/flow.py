@@ -34,8 +34,8 @@ def step(number: int, title: str) -> None:
 
 def build_models(built: dict, tf_folder: Path) -> None:
     """Builds (or reuses from .cache/models) the three MXNet tarballs and trains the TF CNNs, while the stack starts."""
-    from local_stack.sample_models import cached_tarball
-    from local_stack.tf_sample_models import train_cnns
+    from local_stack.demo.sample_models import cached_tarball
+    from local_stack.demo.tf_sample_models import train_cnns
 
     try:
         for name in ("digits_small", "digits", "resnet_18"):
@@ -101,7 +101,7 @@ def sample_image() -> bytes:
 def run(stack: Stack, built: dict, models_thread: threading.Thread) -> None:
     from client import AliasClient
     from client.commands_alias import history_table, print_alias
-    from local_stack.sample_models import digits_split
+    from local_stack.demo.sample_models import digits_split
 
     step(2, "Build real MXNet models (and, meanwhile, train two TensorFlow CNNs)")
     models_thread.join()

@@ -19,9 +19,9 @@ from typing import Iterator
 
 import requests
 
-from local_stack.processes import free_port
+from local_stack.processes.children import free_port
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 ENTRYPOINT = REPO / "container" / "dockerd-entrypoint.py"
 TARGET_MODEL_HEADER = "X-Amzn-SageMaker-Target-Model"
 

@@ -23,7 +23,7 @@ from typing import BinaryIO, Iterator
 
 from botocore.exceptions import ClientError
 
-from local_stack.mms import MmeApi
+from local_stack.runtime.mms.backend import MmeApi
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class _Tee(io.RawIOBase):
 class ModelCache:
     """Loads TargetModels into one model server on demand and keeps it within a budget (LRU).
 
-    `mms` is any server of the MME container API: MMS, or the TF Serving backend (tf_backend.py)."""
+    `mms` is any server of the MME container API: MMS, or the TF Serving backend (tensorflow/backend.py)."""
 
     def __init__(self, mms: MmeApi, s3, cache_dir: Path, budget: Budget = Budget()):
         self.mms, self.s3, self.budget = mms, s3, budget

@@ -8,7 +8,7 @@ to this server behaves as against AWS: it reads the endpoint's ModelDataUrl from
 the TargetModel on first use (model_cache.py), and answers errors in the AWS JSON error
 shape so boto3 raises ValidationError or ModelError (with OriginalStatusCode and
 OriginalMessage). The endpoint's container image picks the backend, as on SageMaker: AWS's
-TensorFlow Serving images go to the TF Serving backend (tf_backend.py), every other image to
+TensorFlow Serving images go to the TF Serving backend (tensorflow/backend.py), every other image to
 MMS; each backend has its own ModelCache (its own budget, LRU and 507 handling).
 
 The hop to a backend uses urllib3's pool directly, not a requests.Session: requests' own
@@ -38,10 +38,10 @@ import urllib3
 from botocore.config import Config
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
-from local_stack.endpoints import MMS, TF_SERVING, EndpointDirectory
-from local_stack.mms import MmeApi
-from local_stack.model_cache import (Budget, ModelCache, RuntimeApiError, model_error, model_not_ready, target_key,
-                                     validation_error)
+from local_stack.runtime.endpoints import MMS, TF_SERVING, EndpointDirectory
+from local_stack.runtime.mms.backend import MmeApi
+from local_stack.runtime.model_cache import (Budget, ModelCache, RuntimeApiError, model_error, model_not_ready,
+                                             target_key, validation_error)
 
 log = logging.getLogger(__name__)
 
@@ -286,13 +286,14 @@ class GatewayServer:
 def main(argv: list[str] | None = None) -> None:
     import boto3
 
-    parser = argparse.ArgumentParser(prog="python -m local_stack.gateway", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.runtime.gateway", description=__doc__.split("\n\n")[0])
     parser.add_argument("--mms-url", required=True, help="e.g. http://127.0.0.1:9080")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--cache-dir", type=Path, default=Path(".local/gateway-models"))
     parser.add_argument("--max-models", type=int, default=Budget.max_models)
     parser.add_argument("--max-mb", type=int, help="budget for the extracted models' bytes")
-    parser.add_argument("--tf-url", help="a running TF Serving backend (python -m local_stack.tf_serving)")
+    parser.add_argument("--tf-url",
+                        help="a running TF Serving backend (python -m local_stack.runtime.tensorflow.serving)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     budget = Budget(args.max_models, args.max_mb * 2**20 if args.max_mb else None)

@@ -1,0 +1,1 @@
+"""`make demo`, `make screenshots` and the models built in code that tests and benches share."""

@@ -1,0 +1,1 @@
+"""What runs beside the .venv: the TensorFlow venv and the MME container image."""

@@ -1,0 +1,1 @@
+"""Child processes of the local stack, and the supervisor that restarts them."""

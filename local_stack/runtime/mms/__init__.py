@@ -1,0 +1,1 @@
+"""The MXNet backend: the project's MME container (Multi Model Server) as a local process."""
