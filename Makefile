@@ -50,7 +50,7 @@ up: $(STAMP) tf-env
 test: $(STAMP) tf-env
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-# The README's console screenshots (docs/console/*.png), from the demo's data in headless Chromium.
+# The console's screenshots (docs/console/*.png, shown on the docs' console page), from the demo's data in headless Chromium.
 screenshots: $(STAMP) tf-env
 	$(PY) -m console.screenshots --out docs/console
 
