@@ -1,5 +1,7 @@
 """The CLI reference page, written from the argparse parsers themselves (`client.cli.build_parser`,
-`publisher.cli.build_parser`), so a flag added, renamed or re-worded shows here at the next build."""
+`publisher.cli.build_parser`), so a flag added, renamed or re-worded shows here at the next build.
+argparse has no public way to walk a parser, so this reads `_actions` and formats with its HelpFormatter,
+as `--help` does."""
 from __future__ import annotations
 
 import argparse
