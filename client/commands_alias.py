@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import AliasClientError, RegistryRequestError
+from .routing import percent
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -27,7 +28,7 @@ def add_alias_command(commands: argparse._SubParsersAction) -> None:
 
     set_ = actions.add_parser("set", help="point an alias at a version, 'latest', or weighted targets",
                               description="alias set NAME MODEL VERSION|latest, or alias set NAME "
-                              "--target m:2:90 --target m:3:10 (weights add up to 100).")
+                              "--target m:2:9 --target m:3:1 (relative weights: m v3 gets a tenth).")
     set_.add_argument("alias")
     set_.add_argument("model", nargs="?")
     set_.add_argument("version", nargs="?", help="a version number, or 'latest' to follow every new version")
@@ -68,12 +69,13 @@ def _guarded(run):
 
 
 def describe_targets(targets: list[dict] | None) -> str:
-    """`digits v2`, or `digits v2 90%, digits v3 10%` for a weighted alias; `—` for none."""
+    """`digits v2`, or `digits v2 90%, digits v3 10%` for a weighted alias (its share of traffic); `—` for none."""
     if not targets:
         return "—"
     if len(targets) == 1:
         return f"{targets[0]['model']} v{targets[0]['version']}"
-    return ", ".join(f"{t['model']} v{t['version']} {t['weight']}%" for t in targets)
+    weights = [t["weight"] for t in targets]
+    return ", ".join(f"{t['model']} v{t['version']} {percent(t['weight'], weights)}" for t in targets)
 
 
 def describe_endpoints(document: dict) -> str:

@@ -46,8 +46,9 @@ def run_console(args: argparse.Namespace) -> int:
             return 1
     backends = Backends.build(url, auth=auth, gateway_url=args.gateway_url, timeout=settings.registry_timeout)
     server = ConsoleServer(backends, port=args.port)
-    print(f"Registry console on {server.url}/ (registry API {url}{', SigV4-signed' if auth else ''}). Ctrl-C stops it.",
-          flush=True)
+    signed = ", SigV4-signed" if auth else ""
+    print(f"Registry console on {server.url}/ (registry API {url}{signed}). Ctrl-C stops it.\n"
+          f"Open it with this link (it works once, in one browser): {server.login_url}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

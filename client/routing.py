@@ -20,7 +20,7 @@ class Target:
     model: str
     version: int
     target_model: str
-    weight: float = 100.0
+    weight: float = 100.0  # relative: the share of traffic is weight / (sum of the alias's weights)
     endpoint: str | None = None  # where to invoke it: each framework has its endpoint
     framework: str | None = None
 
@@ -60,6 +60,13 @@ def resolved_from(document: dict, endpoint: str | None = None) -> ResolvedAlias:
     main = max(targets, key=lambda t: t.weight)
     return ResolvedAlias(alias, endpoint or document.get("endpoint") or main.endpoint, tuple(targets),
                          document.get("revision"))
+
+
+def percent(weight: float, weights: list[float]) -> str:
+    """A relative weight as the share of traffic it gets: `75%` for 3 of 1 and 3, `33.3%` for 1 of three 1s."""
+    total = sum(weights)
+    share = 100 * weight / total if total > 0 else 0.0
+    return f"{share:.1f}".removesuffix(".0") + "%"
 
 
 def sticky_fraction(alias: str, key: str) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from client.routing import percent
+
 
 def size(count) -> str:
     if count is None:
@@ -44,13 +46,20 @@ def framework(version: dict) -> str:
 
 
 def targets(state) -> str:
-    """An alias state (targets + tracks_latest) in a line: `digits v2 (90%), digits v3 (10%)`."""
+    """An alias state (targets + tracks_latest) in a line: `digits v2 (90%), digits v3 (10%)`, each target's
+    share of traffic (weights are relative)."""
     if not state:
         return "(none)"
     items = state.get("targets") or []
-    text = ", ".join(f"{t['model']} v{t['version']}" + (f" ({t['weight']}%)" if len(items) > 1 else "")
-                     for t in items)
+    weights = [t["weight"] for t in items]
+    shares = [f" ({percent(t['weight'], weights)})" if len(items) > 1 else "" for t in items]
+    text = ", ".join(f"{t['model']} v{t['version']}{shown}" for t, shown in zip(items, shares))
     return text + (" — follows latest" if state.get("tracks_latest") else "")
 
 
-FILTERS = {"size": size, "when": when, "shapes": shapes, "framework": framework, "targets": targets}
+def share(target: dict, targets: list[dict]) -> str:
+    """One target's share of its alias's traffic: `75%` for weight 3 beside a 1."""
+    return percent(target["weight"], [t["weight"] for t in targets])
+
+
+FILTERS = {"size": size, "when": when, "shapes": shapes, "framework": framework, "targets": targets, "share": share}

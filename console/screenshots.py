@@ -52,6 +52,8 @@ def photograph(driver, width: int, out: Path) -> None:
 
 def try_it(driver, console_url: str, out: Path) -> None:
     """The "Try it" page with an answer: two held-out digits through alias `digits`."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     from local_stack.sample_models import digits_split
 
     from console.browser import set_viewport
@@ -62,7 +64,11 @@ def try_it(driver, console_url: str, out: Path) -> None:
     driver.execute_script("document.getElementById('try-payload').value = arguments[0];",
                           json.dumps({"instances": rows}))
     driver.find_element("css selector", "form[action='/try'] button").click()
-    driver.find_element("css selector", "#served")  # the answer is on the page
+    WebDriverWait(driver, 120, poll_frequency=0.2).until(  # the answer is on the page (or why there is none)
+        lambda d: d.find_elements("css selector", "#served, .problem"))
+    problems = driver.find_elements("css selector", ".problem")
+    if problems:
+        raise RuntimeError(f"Try it answered with a problem: {problems[0].text}")
     photograph(driver, WIDTH, out)
 
 
@@ -87,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             demo.run(stack, built, models)
             driver = browser.start()
             try:
+                driver.get(stack.console.login_url)  # the console shows nothing to a browser that has not logged in
                 print(f"Screenshots of {config.console_url}:")
                 for name, path, width in PAGES:
                     shoot(driver, f"{config.console_url}{path}", width, args.out / f"{name}.png")

@@ -2,7 +2,7 @@
 
 Werkzeug's server is the one Flask and moto's server already run here; a console has one
 user, so a threaded server is plenty. It binds loopback only: the process holds its user's
-credentials.
+credentials. `login_url` is the one-time link to print at start (console/sessions.py).
 """
 from __future__ import annotations
 
@@ -23,12 +23,17 @@ class ConsoleServer:
             raise ValueError(f"the console serves on a loopback address only, not {host!r}")
         self.app = ConsoleApp(backends)
         self._server = make_server(host, port, self.app, threaded=True)
+        self.login_url = self.new_login_url()
         self._thread: threading.Thread | None = None
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on the stack's output
 
     @property
     def url(self) -> str:
         return f"http://{self._server.host}:{self._server.port}"
+
+    def new_login_url(self) -> str:
+        """Another one-time login link (for a second browser of the console's own user)."""
+        return f"{self.url}/login?token={self.app.sessions.issue_login()}"
 
     def start(self) -> "ConsoleServer":
         self._thread = threading.Thread(target=self._server.serve_forever, name="console", daemon=True)

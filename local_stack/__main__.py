@@ -60,7 +60,7 @@ def up(args: argparse.Namespace) -> int:
         stack.start()
         say("\nPoint your shell at it (also written to " + str(stack.env_file) + "):\n")
         say(export_line(stack.env))
-        say(f"\nOpen the console: {stack.config.console_url}/")
+        say(f"\nOpen the console (the link logs one browser in, once): {stack.console.login_url}")
         say(f"\nLogs: {config.workdir / 'logs'} and {config.workdir / 'mms'}. Ctrl-C to stop.")
         while True:
             signal.pause()

@@ -22,8 +22,14 @@ key's versions (deliveries.identified), and moto answers ListObjectVersions by d
 every version of every key in the bucket, bytes included: seconds per event once the bucket
 holds a few large models. The events carry it, as S3's do.
 
-This is the one place moto is patched; tests apply `sagemaker_gaps()` and `s3_event_gaps()`
-with monkeypatch.
+And two of its EventBridge PutEvents: moto accepts a call of any size, where EventBridge refuses
+a call whose entries add up to more than 256 KB (ValidationException, nothing published); and
+moto never fails one entry of an accepted call, where EventBridge answers 200 with an ErrorCode
+on the entries it did not take (InternalFailure, ThrottlingException). `events_gaps` enforces the
+limit and lets a test choose entries to fail that way.
+
+This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()` and
+`events_gaps()` with monkeypatch.
 
 Run alone with `python -m local_stack.emulator --port 4566` (the gaps filled).
 """
@@ -108,6 +114,35 @@ def s3_event_gaps() -> list[tuple[object, str, object]]:
     return [(notifications, "_get_s3_event", _with_version_id(notifications._get_s3_event))]
 
 
+PUT_EVENTS_CALL_LIMIT = 256 * 1024
+
+
+def _put_events_as_eventbridge(put_events, failing):
+    from moto.events.exceptions import ValidationException
+
+    def size(entry: dict) -> int:  # EventBridge's count, kept apart from the publisher's own (sizes.entry_size)
+        texts = [entry.get(name) or "" for name in ("Source", "DetailType", "Detail")] + (entry.get("Resources") or [])
+        return sum(len(text.encode()) for text in texts) + (14 if entry.get("Time") is not None else 0)
+
+    def patched(self, events):
+        if sum(size(event) for event in events) > PUT_EVENTS_CALL_LIMIT:
+            raise ValidationException("Total size of the entries in the request is over the limit.")
+        refused = [index for index, event in enumerate(events) if failing(event)]
+        accepted = iter(put_events(self, [e for index, e in enumerate(events) if index not in refused]))
+        return [{"ErrorCode": "InternalFailure", "ErrorMessage": "Internal service error."} if index in refused
+                else next(accepted) for index in range(len(events))]
+
+    return patched
+
+
+def events_gaps(failing=lambda entry: False) -> list[tuple[type, str, object]]:
+    """(class, attribute, replacement), as sagemaker_gaps: PutEvents' call size limit, and an InternalFailure
+    answered (nothing delivered) for each entry `failing(entry)` picks, as EventBridge answers one it did not take."""
+    from moto.events.models import EventsBackend
+
+    return [(EventsBackend, "put_events", _put_events_as_eventbridge(EventsBackend.put_events, failing))]
+
+
 class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         backend = DomainDispatcherApplication(create_backend_app)
@@ -146,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args(argv)
-    for owner, name, replacement in sagemaker_gaps() + s3_event_gaps():
+    for owner, name, replacement in sagemaker_gaps() + s3_event_gaps() + events_gaps():
         setattr(owner, name, replacement)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the stack stops us with SIGTERM: exit cleanly
     server = EmulatorServer(args.host, args.port).start()

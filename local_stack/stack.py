@@ -171,7 +171,7 @@ class Stack:
             self.stop()
             raise
         self.write_env_file()
-        self.say(f"Local stack ready in {time.monotonic() - started:.1f} s. Console: {config.console_url}/")
+        self.say(f"Local stack ready in {time.monotonic() - started:.1f} s. Console: {self.console.login_url}")
         return self
 
     def _check_ports(self) -> None:
@@ -253,7 +253,8 @@ class Stack:
 
         backends = Backends.build(self.config.api_url, gateway_url=self.config.gateway_url)
         self.console = ConsoleServer(backends, HOST, self.config.console_port).start()
-        self.say(f"- console             up on {self.console.url}/ (models, aliases, uploads, try it)")
+        self.say(f"- console             up on {self.console.url}/ (models, aliases, uploads, try it; log in with "
+                 "the link below)")
 
     def _start_pump(self) -> None:
         journal = self.config.workdir / "pump-in-flight.json"

@@ -29,6 +29,9 @@ import tensorflow as tf
 from local_stack.tf_payloads import PayloadError, TensorSpec, answer, parse_request, served_version
 
 log = logging.getLogger("tf_serving")
+# What a request body may be: InvokeEndpoint takes 6 MB (the gateway's MAX_PAYLOAD, whose value this repeats: this
+# process imports nothing of the stack), and MMS refuses more than its max_request_size (6,553,500) with 413.
+MAX_BODY = 6 * 1024 * 1024
 
 
 class ServingError(Exception):
@@ -194,7 +197,11 @@ class _Handler(BaseHTTPRequestHandler):
             length = self.headers.get("Content-Length") or "0"
             if not length.isdigit():
                 self.close_connection = True  # what follows cannot be framed as a next request
-                raise ServingError(400, f"Content-Length {length!r} is not a non-negative integer")
+                raise ServingError(400, f"Content-Length {length[:40]!r} is not a non-negative integer")
+            if int(length) > MAX_BODY:
+                self.close_connection = True  # the unread body must not be read as the next request
+                raise ServingError(413, f"the request body of {int(length):,} bytes is over the {MAX_BODY:,}-byte "
+                                        "limit")
             body = self.rfile.read(int(length))
             path = [unquote(p) for p in urlsplit(self.path).path.split("/") if p]
             status, document = route(path, body)

@@ -225,7 +225,7 @@ def register_version(name: str, body: s.RegisterVersion, actor: str):
         location = f"/models/{quote(name, safe='')}/uploads/{done.upload.event_id}"
         return Response(body=s.UploadView.of(done.upload).model_dump(mode="json"), status_code=202,
                         headers={"Content-Type": "application/json", "Location": location})
-    answer = s.Registration(outcome=done.upload.outcome, message=done.upload.message,
+    answer = s.Registration(outcome=done.upload.outcome, message=done.upload.message, event_id=done.upload.event_id,
                             version=s.VersionView.of(done.version), aliases=done.upload.aliases)
     return answer if done.created else Response(body=answer.model_dump(mode="json"), status_code=200)
 

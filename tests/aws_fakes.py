@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Callable
 
 from botocore.exceptions import ClientError
 
@@ -98,3 +99,54 @@ class ConditionalS3:
         except ClientError:
             return False
         return True
+
+
+class Faults:
+    """Fails chosen AWS calls made through the clients it wraps, once each. A call is named by its operation and
+    its occurrence (("copy_object", 1): the first CopyObject); "before" fails the request before it is sent,
+    "after" sends it and loses the answer (a timeout after the service acted). `only` narrows which calls count.
+    `failed` keeps what was failed, to say so when an assertion does not hold."""
+
+    def __init__(self, plan: dict[tuple[str, int], str] | None = None,
+                 only: Callable[[str, dict], bool] | None = None):
+        self.plan = dict(plan or {})
+        self.only = only
+        self.counts: dict[str, int] = {}
+        self.failed: list[tuple[str, int, str]] = []
+
+    def wrap(self, client) -> "FaultyClient":
+        return FaultyClient(client, self)
+
+    def fault_for(self, operation: str, request: dict) -> str | None:
+        if self.only is not None and not self.only(operation, request):
+            return None
+        self.counts[operation] = occurrence = self.counts.get(operation, 0) + 1
+        when = self.plan.pop((operation, occurrence), None)
+        if when is not None:
+            self.failed.append((operation, occurrence, when))
+        return when
+
+
+class FaultyClient:
+    """A boto3 client whose API calls go through `Faults`; everything else (meta, exceptions) is the client's."""
+
+    NOT_CALLS = frozenset({"get_paginator", "can_paginate", "get_waiter", "close"})
+
+    def __init__(self, client, faults: Faults):
+        self._client, self._faults = client, faults
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name.startswith("_") or name in self.NOT_CALLS or not callable(attr):
+            return attr
+
+        def call(**request):
+            when = self._faults.fault_for(name, request)
+            if when == "before":
+                raise client_error("InternalError", f"injected fault before {name}", operation=name, status=500)
+            answer = attr(**request)
+            if when == "after":
+                raise client_error("InternalError", f"injected fault after {name}", operation=name, status=500)
+            return answer
+
+        return call

@@ -2,7 +2,8 @@
 pump as `make up` runs it, and a console server in this process, all on free ports.
 
 Shared by the console's route tests and its browser tests. No model server runs: warm-ups fail
-fast, so an upload's requested aliases stay put; tests point aliases through the API.
+fast, so an upload's requested aliases stay put; tests point aliases through the API. `http` is
+a session logged in through a login link, as a person's browser is.
 """
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ class ConsoleStack:
         self.url = console.url
         self.registry = api.url
         self.bucket = Settings().bucket
+        self.http = self.logged_in()
+
+    def logged_in(self) -> requests.Session:
+        """A new client that opened a fresh one-time login link (and so holds the session cookie)."""
+        session = requests.Session()
+        answer = session.get(self.console.new_login_url(), timeout=10, allow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        return session
 
     def register(self, name: str, tarball: bytes) -> dict:
         """A version through `POST /models/{name}/versions` (synchronous), from bytes put under staging/."""
@@ -46,12 +55,12 @@ class ConsoleStack:
         return answer.json()
 
     def page(self, path: str, **params) -> requests.Response:
-        return requests.get(f"{self.url}{path}", params=params, timeout=60)
+        return self.http.get(f"{self.url}{path}", params=params, timeout=60)
 
     def post(self, path: str, data: dict, token: str | None = None) -> requests.Response:
         """A form POST as the browser sends it, with the token the console's pages carry."""
         token = token or TOKEN.search(self.page("/try").text).group(1)
-        return requests.post(f"{self.url}{path}", data={**data, "token": token}, timeout=60, allow_redirects=True)
+        return self.http.post(f"{self.url}{path}", data={**data, "token": token}, timeout=60, allow_redirects=True)
 
 
 @contextlib.contextmanager

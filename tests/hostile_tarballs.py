@@ -180,6 +180,29 @@ def _tf_signature(inputs: dict[str, bytes], outputs: dict[str, bytes] | None = N
     return sm.saved_model({"serving_default": sm.signature(inputs, outputs, method)})
 
 
+def _tf_signatures(count: int) -> bytes:
+    """A SavedModel of `count` small signatures, none of them serving_default (one template, names spliced in)."""
+    one = sm.field(2, sm.signature({}, {}))
+    head = sm.field(5, sm.field(1, "sig_00000") + one)[: -len(one) - 9]  # the entry's bytes before its name
+    entries = b"".join(head + b"sig_%05d" % i + one for i in range(count))
+    saver = sm.field(3, sm.field(1, "save/filename:0"))
+    return sm.field(1, 1) + sm.field(2, sm.field(1, sm.field(4, "serve")) + saver + entries)
+
+
+def _tf_input_of_rank(dims: list[int], repeat: int = 1) -> bytes:
+    """serving_default with one input of shape `dims` then `repeat` times its last dimension, built at once."""
+    encoded = [sm.field(2, sm.field(1, size)) for size in dims]
+    shape = b"".join(encoded) + encoded[-1] * (repeat - 1)
+    tensor = sm.field(1, "serving_default_x:0") + sm.field(2, 1) + sm.field(3, shape)
+    return _tf_signature({"x": tensor})
+
+
+def _tf_tensors(inputs: int = 1, outputs: int = 1, name: str = "t") -> bytes:
+    """serving_default with `inputs` inputs and `outputs` outputs named `name`0, `name`1, …"""
+    tensor = sm.tensor_info()
+    return _tf_signature({f"{name}{i}": tensor for i in range(inputs)}, {f"{name}{i}": tensor for i in range(outputs)})
+
+
 M = mxnet_files
 ALL_CASES: list[HostileCase] = [
     # format: what the bytes are
@@ -294,6 +317,12 @@ ALL_CASES: list[HostileCase] = [
                 lambda: tgz({**M(), "model-shapes.json": _shapes([1, 100_000, 100_000])})),
     HostileCase("shapes_input_declared_twice", "mxnet.shapes_invalid",
                 lambda: tgz({**M(), "model-shapes.json": json.dumps([{"name": "data", "shape": [1, 2]}] * 2).encode()})),
+    HostileCase("shapes_of_33_inputs", "mxnet.shapes_too_many", lambda: tgz({**M(), "model-shapes.json": json.dumps(
+        [{"name": f"data{i}", "shape": [1, 2]} for i in range(33)]).encode()})),
+    HostileCase("shapes_input_name_of_129_bytes", "mxnet.shapes_name_too_long",
+                lambda: tgz({**M(), "model-shapes.json": _shapes([1, 2], name="n" * 129)})),
+    HostileCase("shapes_input_name_with_a_control_character", "mxnet.shapes_name_control_chars",
+                lambda: tgz({**M(), "model-shapes.json": _shapes([1, 2], name="da\x1bta")})),
     HostileCase("synset_not_utf8", "mxnet.synset_invalid", lambda: tgz({**M(), "synset.txt": b"caf\xe9\n"})),
     # TensorFlow Serving layout
     HostileCase("tf_wrapped_in_a_folder", "tensorflow.nested_folder", lambda: tgz(tf_files("model1/"))),
@@ -303,6 +332,8 @@ ALL_CASES: list[HostileCase] = [
                 lambda: tgz({"v1/saved_model.pb": b"pb", "v1/variables/variables.index": b"i"})),
     HostileCase("tf_version_without_saved_model", "tensorflow.version_incomplete",
                 lambda: tgz({**tf_files(), "2/variables/variables.index": b"i"})),
+    HostileCase("tf_versions_01_and_1", "tensorflow.duplicate_version",
+                lambda: tgz({**tf_files(), **{f"0{name}": data for name, data in tf_files().items()}})),
     HostileCase("tf_stray_file", "tensorflow.unexpected_file", lambda: tgz({**tf_files(), "notes.txt": b"hi"})),
     # TensorFlow: the served version's serving_default signature (tests/saved_model_bytes.py)
     HostileCase("tf_saved_model_not_protobuf", "tensorflow.saved_model_unreadable",
@@ -324,6 +355,28 @@ ALL_CASES: list[HostileCase] = [
                 lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info(shape=None)})})),
     HostileCase("tf_input_too_large", "tensorflow.input_too_large", lambda: tgz({
         **tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info(shape=[-1, 100_000, 100_000])})})),
+    # TensorFlow: what a version records of the signature stays small (recorded.py)
+    HostileCase("tf_input_of_500000_dimensions", "tensorflow.input_rank",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_input_of_rank([-1, 1], 500_000)})),
+    HostileCase("tf_input_of_300_dimensions_of_2_62", "tensorflow.input_rank",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_input_of_rank([-1, 2**62], 300)})),
+    HostileCase("tf_input_of_7_dimensions_of_2_62", "tensorflow.input_too_large",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_input_of_rank([-1, 2**62], 7)})),
+    HostileCase("tf_input_of_a_negative_dimension", "tensorflow.input_dimension",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_input_of_rank([-1, -(2**63)])})),
+    HostileCase("tf_60000_signatures_without_serving_default", "tensorflow.too_many_signatures",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signatures(60_000)})),
+    HostileCase("tf_33_inputs", "tensorflow.too_many_inputs",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_tensors(inputs=33)})),
+    HostileCase("tf_33_outputs", "tensorflow.too_many_outputs",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_tensors(outputs=33)})),
+    HostileCase("tf_input_name_of_129_bytes", "tensorflow.name_too_long",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_tensors(name="n" * 128)})),
+    HostileCase("tf_tensor_name_with_a_bidi_override", "tensorflow.name_control_chars",
+                lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_tensors(name="evil\u202e")})),
+    HostileCase("tf_output_of_9_dimensions", "tensorflow.output_rank", lambda: tgz({
+        **tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info()}, {"y": sm.tensor_info(shape=[-1] * 9)}),
+    })),
     HostileCase("tf_no_inputs", "tensorflow.no_inputs",
                 lambda: tgz({**tf_files(), "1/saved_model.pb": _tf_signature({})})),
     HostileCase("tf_variant_output", "tensorflow.output_dtype", lambda: tgz({

@@ -1,6 +1,7 @@
-"""Plain-dict <-> DynamoDB attribute codec and opaque page tokens, shared by the stores."""
+"""Plain-dict <-> DynamoDB attribute codec, item sizes and opaque page tokens, shared by the stores."""
 import base64
 import json
+import math
 from decimal import Decimal
 from typing import Any, Callable, Iterator
 
@@ -45,6 +46,43 @@ def from_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
     return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """The size DynamoDB counts for a wire-format item (what to_item makes), in bytes: attribute names plus values,
+    by AWS's documented rules ("DynamoDB item sizes and formats"). Items over 400 KB are refused."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    (kind, data), = value.items()
+    if kind == "S":
+        return len(data.encode())
+    if kind == "N":
+        return _number_size(data)
+    if kind == "B":
+        return len(data)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(text.encode()) for text in data)
+    if kind == "NS":
+        return sum(_number_size(number) for number in data)
+    if kind == "BS":
+        return sum(len(blob) for blob in data)
+    if kind == "L":  # 3 bytes for the list, 1 per element
+        return 3 + sum(1 + _value_size(element) for element in data)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + _value_size(element) for name, element in data.items())
+    raise ValueError(f"not a DynamoDB attribute value type: {kind!r}")
+
+
+def _number_size(text: str) -> int:
+    """1 byte per two significant digits (leading and trailing zeros trimmed), plus 1; plus 1 for a minus sign,
+    which AWS's page leaves out (an overestimate keeps a budget safe)."""
+    digits = Decimal(text).normalize().as_tuple().digits
+    significant = "".join(map(str, digits)).strip("0") or "0"
+    return math.ceil(len(significant) / 2) + 1 + (1 if text.lstrip().startswith("-") else 0)
 
 
 def encode_token(last_key: dict[str, Any] | None) -> str | None:

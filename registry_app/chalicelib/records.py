@@ -1,12 +1,46 @@
-"""The registry's domain records: what a model, a version and an upload outcome are."""
+"""The registry's domain records: what a model, a version and an upload outcome are, and how large each may be."""
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field
 
+KB = 1024
+# Every record the registry writes has a budget: the most bytes its item may take as DynamoDB counts them
+# (dynamo.item_size), well under DynamoDB's 400 KB item limit. The rules on each record's inputs keep it
+# there, or refuse the input before a version number is reserved (DESIGN invariant 10). The change events
+# of the outbox are budgeted in outbox/. tests/integration/test_record_budgets.py drives each to its largest.
+BUDGETS = {
+    # Up to ~64 KB of signature (the validator's bounds make at most 22 KB of it), metadata (2 KB), the longest
+    # name and keys, 10 requested aliases, the uploader's ARN (IAM: 2,048) and the stamps written later.
+    "version": 96 * KB,
+    # Sentences, failures and alias outcomes are cut on the record (UploadRecord.fitted); the report beside a
+    # rejected upload keeps them whole.
+    "upload": 96 * KB,
+    "claim": 8 * KB,  # ids, stamps, the S3 version id (1,024) and the last error (1,000 characters)
+    "alias": 12 * KB,  # 10 targets of 200-character model names, the writer's ARN (2,048)
+    "alias_history": 24 * KB,  # a change: the targets before and after, who, which upload
+}
+MAX_METADATA_BYTES = 2048  # a version's metadata, keys and values in UTF-8: what S3 allows an object's user metadata
+MAX_REQUESTED_ALIASES = 10  # aliases one upload may ask to move (x-amz-meta-alias, a registration's `aliases`)
+MAX_RECORDED_BYTES = 2000  # a message kept on a record (UTF-8)
+MAX_RECORDED_ITEM_BYTES = 600  # one failure's sentence, or what happened to one alias
+MAX_RECORDED_ENTRIES = 40  # failures and alias outcomes kept on one upload record; the rest are counted
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def metadata_bytes(metadata: dict[str, str]) -> int:
+    return sum(len(key.encode()) + len(value.encode()) for key, value in metadata.items())
+
+
+def shortened(text: str | None, limit: int) -> str | None:
+    """`text` cut to `limit` bytes of UTF-8 (what DynamoDB counts), saying how many more characters there were."""
+    if text is None or len(text.encode()) <= limit:
+        return text
+    kept = text.encode()[:limit].decode(errors="ignore")
+    return f"{kept}… ({len(text) - len(kept):,} more characters)"
 
 
 class ModelRecord(BaseModel):
@@ -14,8 +48,10 @@ class ModelRecord(BaseModel):
     latest_version: int | None = None
     # The last number handed out; versions are numbered 1..next_version with no gaps.
     next_version: int = 0
-    # The SHA-256 of the bytes the last number went to: "identical to the latest" is decided against it.
+    # The SHA-256 of the bytes the last number went to, and the upload (event) it went to: "identical" is said
+    # of that number only once its version is recorded (DESIGN invariant 11).
     last_sha256: str | None = None
+    last_event_id: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -80,3 +116,20 @@ class UploadRecord(BaseModel):
     def final(self) -> bool:
         """True once a run finished it; a failed or queued record still waits for one."""
         return self.outcome not in PENDING_OUTCOMES
+
+    def fitted(self) -> "UploadRecord":
+        """This record within its budget whatever its inputs: sentences cut, and past MAX_RECORDED_ENTRIES
+        failures or alias outcomes only counted in the message (the rejection report keeps every failure)."""
+        failures = [{k: shortened(v, MAX_RECORDED_ITEM_BYTES) for k, v in failure.items()}
+                    for failure in self.failures[:MAX_RECORDED_ENTRIES]]
+        aliases = {alias: shortened(outcome, MAX_RECORDED_ITEM_BYTES)
+                   for alias, outcome in list(self.aliases.items())[:MAX_RECORDED_ENTRIES]}
+        notes = [f"{count:,} more {what} not listed here" for count, what in (
+            (len(self.failures) - len(failures), "failures (see the report)"),
+            (len(self.aliases) - len(aliases), "aliases followed this version (see GET /aliases)")) if count > 0]
+        said = [shortened(self.message, MAX_RECORDED_BYTES)] if self.message else []
+        message = "; ".join(said + notes) or None
+        return self.model_copy(update={
+            "failures": failures, "aliases": aliases, "message": message, "rules": self.rules[:MAX_RECORDED_ENTRIES],
+            "warmup": shortened(self.warmup, MAX_RECORDED_ITEM_BYTES),
+            "error": shortened(self.error, MAX_RECORDED_BYTES)})

@@ -1,16 +1,19 @@
 """Schemathesis hooks for the contract run (loaded through SCHEMATHESIS_HOOKS=contract_hooks).
 
-Two rules of a weighted alias cannot be said in JSON Schema, which has no sum and no
-uniqueness by key: the weights add up to 100, and each (model, version) appears once. The
-document states them in words (PutAlias); here every generated *positive* PUT body is made
-to follow them, the way a client reading the words would, so "schema-valid request
-rejected" means a rule the document could have stated and did not. Negative cases are
-left alone: they must still be refused.
+One rule of a weighted alias cannot be said in JSON Schema, which has no uniqueness by key:
+each (model, version) appears once in `targets` (weights are relative, so the schema states
+their whole rule). The document states it in words (PutAlias); here every generated
+*positive* PUT body is made to follow it, the way a client reading the words would, so
+"schema-valid request rejected" means a rule the document could have stated and did not.
+Negative cases are left alone: they must still be refused.
+
+With CONTRACT_CALLS set to a file, every call's operation and status is appended to it, one line
+each, so a test can tell which operations answered with something other than 404.
 """
+import os
+
 import schemathesis
 from schemathesis import GenerationMode
-
-WEIGHTS_TOTAL = 100
 
 
 @schemathesis.hook
@@ -20,8 +23,14 @@ def map_case(context, case):
     if not positive or not isinstance(targets, list) or not targets or \
             not all(isinstance(t, dict) for t in targets):
         return case
-    share, extra = divmod(WEIGHTS_TOTAL, len(targets))
     for index, target in enumerate(targets):
-        target["weight"] = share + (extra if index == 0 else 0)
         target["version"] = index + 1  # distinct versions: each (model, version) once
     return case
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    calls = os.environ.get("CONTRACT_CALLS")
+    if calls:
+        with open(calls, "a", encoding="utf-8") as log:
+            log.write(f"{case.operation.label}\t{response.status_code}\n")

@@ -59,11 +59,14 @@ def seed(stack: ApiStack) -> None:
         assert moved.status_code == 200, moved.text
 
 
-def schemathesis_run(url: str, reports: Path) -> subprocess.CompletedProcess:
-    argv = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "all", "--max-examples", str(MAX_EXAMPLES),
+def schemathesis_run(url: str, reports: Path, *options: str, max_examples: int = MAX_EXAMPLES,
+                     calls: Path | None = None) -> subprocess.CompletedProcess:
+    argv = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "all", "--max-examples", str(max_examples),
             "--seed", str(SEED), "--workers", "1", "--report", "junit", "--report-dir", str(reports),
-            "--no-color"]
+            "--no-color", *options]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "contract_hooks", "PYTHONPATH": str(HERE)}
+    if calls is not None:
+        env["CONTRACT_CALLS"] = str(calls)
     return subprocess.run(argv, env=env, cwd=reports, capture_output=True, text=True, timeout=600)  # its cache too
 
 
@@ -83,6 +86,32 @@ def test_schemathesis_with_every_check_finds_no_failure(api, tmp_path):
     assert operations <= tested, f"not tested: {operations - tested}"
     summary = result.stdout[result.stdout.rfind("SUMMARY"):]
     print(f"schemathesis: {len(operations)} operations, every check, in {elapsed:.0f} s\n{summary}")
+
+
+LINKED = ["GET /models/{name}", "GET /models/{name}/versions", "GET /models/{name}/versions/{n}",
+          "GET /models/{name}/versions/{n}/members", "GET /models/{name}/uploads",
+          "GET /models/{name}/uploads/{event_id}", "GET /aliases/{alias}", "GET /aliases/{alias}/history",
+          "PUT /aliases/{alias}"]
+
+
+def test_the_stateful_phase_follows_the_links_to_existing_models_and_aliases_and_finds_nothing(api, tmp_path):
+    # GIVEN the seeded registry (resnet_18 v1 and v2, alias prod with history)
+    calls = tmp_path / "calls.tsv"
+    started = time.monotonic()
+    # WHEN schemathesis runs its stateful phase alone, every check, bounded in steps and time
+    result = schemathesis_run(api.url, tmp_path, "--phases", "stateful", "--max-time", "30", max_examples=20,
+                              calls=calls)
+    elapsed = time.monotonic() - started
+    # THEN it finds no failure, and each operation the links lead to answered something other than 404
+    assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+    answered: dict[str, set[int]] = {}
+    for line in calls.read_text().splitlines():
+        operation, status = line.rsplit("\t", 1)
+        answered.setdefault(operation, set()).add(int(status))
+    reached = {operation: statuses for operation, statuses in answered.items() if statuses - {404}}
+    assert [operation for operation in LINKED if operation not in reached] == [], answered
+    assert any(200 in answered.get(operation, ()) for operation in ("GET /models/{name}", "GET /aliases/{alias}"))
+    print(f"stateful phase: {sum(1 for _ in calls.open())} calls in {elapsed:.0f} s; reached {sorted(reached)}")
 
 
 def raw_request(url: str, method: str, path: str) -> tuple[int, dict, dict]:

@@ -19,8 +19,10 @@ WAIT = 60
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(console_site):
+    """A headless Chromium logged in to the console through a one-time login link, as its user would be."""
     driver = browser_driver.start()
+    driver.get(console_site.console.new_login_url())
     yield driver
     driver.quit()
 

@@ -19,17 +19,29 @@ def words(markup: str) -> str:
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup)))
 
 
-def test_make_up_prints_the_console_and_try_it_is_served_by_the_version_the_alias_names(local_stack):  # noqa: F811
+@pytest.fixture(scope="module")
+def browser(local_stack):  # noqa: F811
+    """A client logged in through the one-time link `make up` printed, as the user's browser is."""
+    printed = re.search(r"Open the console \(.*?\): (http://\S+/login\?token=\S+)", local_stack.log_path.read_text())
+    session = requests.Session()
+    assert session.get(printed.group(1), timeout=10).status_code == 200
+    return session
+
+
+def test_make_up_prints_the_console_and_try_it_is_served_by_the_version_the_alias_names(local_stack,  # noqa: F811
+                                                                                          browser):
     from client.uploads import upload_model
 
     console = local_stack.info["console_url"]
-    assert f"Open the console: {console}/" in local_stack.log_path.read_text()
+    assert f"Open the console (the link logs one browser in, once): {console}/login?token=" in \
+        local_stack.log_path.read_text()
+    assert requests.get(f"{console}/try", timeout=10).status_code == 401
     with stack_environment(local_stack):
         assert upload_model(cached_tarball("digits"), "console_digits", ["console-try"]).outcome == "accepted"
-    token = re.search(r'name="token" value="([^"]+)"', requests.get(f"{console}/try", timeout=10).text).group(1)
+    token = re.search(r'name="token" value="([^"]+)"', browser.get(f"{console}/try", timeout=10).text).group(1)
     rows = digits_split().test_x[:3].tolist()
 
-    page = requests.post(f"{console}/try", timeout=120, data={
+    page = browser.post(f"{console}/try", timeout=120, data={
         "token": token, "alias": "console-try", "payload": json.dumps({"instances": rows})})
 
     shown = words(page.text)
@@ -38,7 +50,7 @@ def test_make_up_prints_the_console_and_try_it_is_served_by_the_version_the_alia
     assert len(answer_of(page)["predictions"]) == 3
 
 
-def test_try_it_sends_an_npy_file_as_application_x_npy(local_stack):  # noqa: F811
+def test_try_it_sends_an_npy_file_as_application_x_npy(local_stack, browser):  # noqa: F811
     import io
 
     import numpy as np
@@ -48,11 +60,11 @@ def test_try_it_sends_an_npy_file_as_application_x_npy(local_stack):  # noqa: F8
     console = local_stack.info["console_url"]
     with stack_environment(local_stack):
         assert upload_model(cached_tarball("digits"), "console_npy", ["console-npy"]).outcome == "accepted"
-    token = re.search(r'name="token" value="([^"]+)"', requests.get(f"{console}/try", timeout=10).text).group(1)
+    token = re.search(r'name="token" value="([^"]+)"', browser.get(f"{console}/try", timeout=10).text).group(1)
     rows = io.BytesIO()
     np.save(rows, digits_split().test_x[:2].astype("float32"))
 
-    page = requests.post(f"{console}/try", timeout=120, data={"token": token, "alias": "console-npy"},
+    page = browser.post(f"{console}/try", timeout=120, data={"token": token, "alias": "console-npy"},
                          files={"file": ("rows.npy", rows.getvalue(), "application/octet-stream")})
 
     shown = words(page.text)
@@ -65,13 +77,14 @@ def answer_of(page: requests.Response):
     return json.loads(html.unescape(re.search(r'<pre class="answer">(.*?)</pre>', page.text, re.S).group(1)))
 
 
-def test_the_endpoint_page_shows_the_endpoint_in_service_and_the_models_the_gateway_loaded(local_stack):  # noqa: F811
+def test_the_endpoint_page_shows_the_endpoint_in_service_and_the_models_the_gateway_loaded(local_stack,  # noqa: F811
+                                                                                            browser):
     from client.uploads import upload_model
 
     with stack_environment(local_stack):  # a version invoked once by its warm-up, so the gateway loaded it
         upload_model(cached_tarball("digits_small"), "console_endpoint", ["console-endpoint"])
 
-    shown = words(requests.get(f"{local_stack.info['console_url']}/endpoints", timeout=30).text)
+    shown = words(browser.get(f"{local_stack.info['console_url']}/endpoints", timeout=30).text)
 
     assert "mxnet mme-registry-local InService" in shown
     counts = re.search(r"(\d+) hits · (\d+) misses \(loads\) · (\d+) evictions", shown)

@@ -3,9 +3,12 @@
 statuses MMS answers (DESIGN.md, "The MME container contract"), in TF Serving's error shape."""
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -45,6 +48,22 @@ def pictures(models, name, count=2) -> np.ndarray:
 
 
 def test_ping_answers_200(server):
+    assert requests.get(f"{server.url}/ping", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("length", [6 * 1024 * 1024 + 1, 10**15])
+def test_a_body_over_6_mib_answers_413_before_a_byte_of_it_is_read(server, length):
+    # GIVEN a request that declares a body over InvokeEndpoint's 6 MB and sends none of it
+    host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
+    with socket.create_connection((host, port), timeout=10) as connection:
+        connection.sendall(f"POST /models/any/invoke HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
+                           f"\r\nContent-Length: {length}\r\n\r\n".encode())
+        # WHEN the answer is read (a server waiting for the body would time out here)
+        answer = http.client.HTTPResponse(connection)
+        answer.begin()
+        # THEN it is 413 with a JSON error that states the limit
+        assert answer.status == 413
+        assert "over the 6,291,456-byte limit" in json.loads(answer.read())["error"]
     assert requests.get(f"{server.url}/ping", timeout=10).status_code == 200
 
 

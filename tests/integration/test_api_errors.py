@@ -73,7 +73,7 @@ def test_a_body_that_is_not_json_content_is_415(client):
     ({"model": "m", "version": "2"}, "version"),
     ({"model": "m", "version": 0}, "version"),
     ({"model": "m", "version": 1, "expected_revison": 1}, "expected_revison"),
-    ({"targets": [{"model": "m", "version": 1, "weight": 60}]}, "add up to 100"),
+    ({"targets": [{"model": "m", "version": 1, "weight": 0}]}, "weight"),
     ({"targets": [{"model": "m", "version": 1, "weight": 50}, {"model": "m", "version": 1, "weight": 50}]}, "twice"),
     ({"model": "m", "version": 1, "targets": [{"model": "m", "version": 1, "weight": 100}]}, "not both"),
     ({"model": "m", "version": True}, "version"),

@@ -119,6 +119,19 @@ def test_an_alias_on_latest_follows_and_a_weighted_alias_lists_its_targets(clien
     assert [(t["version"], t["weight"]) for t in canary["targets"]] == [(1, 90), (2, 10)]
 
 
+def test_weights_are_relative_so_any_positive_weights_point_an_alias(client, seed):
+    seed.version("resnet_18"), seed.version("resnet_18")
+
+    status_one, alone = call(client, "PUT", "/aliases/alone", {"targets": [
+        {"model": "resnet_18", "version": 1, "weight": 1}]})
+    status_split, split = call(client, "PUT", "/aliases/quarter", {"targets": [
+        {"model": "resnet_18", "version": 1, "weight": 1}, {"model": "resnet_18", "version": 2, "weight": 3}]})
+
+    assert (status_one, alone["version"], [t["weight"] for t in alone["targets"]]) == (200, 1, [1])
+    assert (status_split, split["version"]) == (200, 2)  # the heaviest target is the alias's main one
+    assert [(t["version"], t["weight"]) for t in split["targets"]] == [(1, 1), (2, 3)]
+
+
 def test_aliases_list_history_rollback_and_delete(client, seed):
     seed.version("resnet_18"), seed.version("resnet_18")
     call(client, "PUT", "/aliases/prod", {"model": "resnet_18", "version": 1})

@@ -1,17 +1,21 @@
 """The publisher hands outbox events to EventBridge: the rule's queue gets each once, each alias's in order."""
 import gzip
 import json
+from datetime import datetime, timezone
 
-import boto3
 import pytest
 
-from change_events import check
+from change_events import check, outbox_events
+from chalicelib.aliases.alias_store import AliasChange, AliasState, AliasTarget
+from chalicelib.outbox import changes, items
 from chalicelib.outbox.items import Outbox
 from chalicelib.outbox.publisher import OutboxPublisher
+from local_stack.emulator import events_gaps
 from local_stack.event_bus import provision_event_bus, tail_queue_name
 from local_stack.sample_models import cached_tarball
 
 pytestmark = pytest.mark.xdist_group("moto-server")
+AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def publisher(emulator, bus: str | None = None, budget: int = 8, events=None) -> OutboxPublisher:
@@ -124,3 +128,55 @@ def test_dead_lettered_events_redriven_by_the_operator_reach_the_queue_once(emul
     envelopes = received(emulator, tail_queue_name(emulator.settings))
     assert sorted(e["detail"]["event_id"] for e in envelopes) == sorted(parked) == sorted(done.published)
     assert received(emulator, emulator.settings.events_dead_letter_queue) == []
+
+
+@pytest.fixture
+def failing_entries(monkeypatch):
+    """The emulator's PutEvents answers InternalFailure for each entry whose detail's event id is in the set
+    (EventBridge's per-entry failure in an otherwise accepted call, local_stack/emulator.py); empty it to heal."""
+    failing: set[str] = set()
+    for owner, name, replacement in events_gaps(lambda entry: json.loads(entry["Detail"])["event_id"] in failing):
+        monkeypatch.setattr(owner, name, replacement)
+    return failing
+
+
+def test_an_entry_that_eventbridge_did_not_take_stays_in_the_outbox_until_it_is_published(
+        emulator, pump, failing_entries):
+    # GIVEN two waiting events, and an EventBridge that answers 200 but fails the ModelVersionRegistered entry
+    drop_and_move(emulator, pump)
+    events = {e["type"]: e for e in outbox_events(emulator.session.client("dynamodb"), emulator.settings.table)}
+    failing_entries.add(events["ModelVersionRegistered"]["event_id"])
+    # WHEN the publisher runs
+    first = publisher(emulator).run()
+    # THEN only the alias event was published; the failed one waits in the outbox, counted
+    assert first.published == [events["AliasMoved"]["event_id"]]
+    assert first.failed == [events["ModelVersionRegistered"]["event_id"]] and waiting(emulator) == 1
+    assert [e["detail-type"] for e in received(emulator, tail_queue_name(emulator.settings))] == ["AliasMoved"]
+    # WHEN EventBridge takes it again
+    failing_entries.clear()
+    second = publisher(emulator).run()
+    # THEN it is published, once
+    assert second.published == first.failed and waiting(emulator) == 0
+    assert [e["detail-type"] for e in received(emulator, tail_queue_name(emulator.settings))] == [
+        "ModelVersionRegistered"]
+
+
+def test_a_failed_head_event_holds_back_the_rest_of_its_alias_until_it_is_published(emulator, failing_entries):
+    # GIVEN revisions 1, 2 and 3 of an alias waiting, and an EventBridge that fails revision 1's entry
+    moved = [changes.alias_moved(AliasChange(alias="digits-prod", revision=n, action="update", at=AT, by="ada",
+                                             after=AliasState(targets=[AliasTarget(model="digits", version=n)])))
+             for n in (1, 2, 3)]
+    dynamodb = emulator.session.client("dynamodb")
+    for event in moved:
+        dynamodb.transact_write_items(TransactItems=[items.put(emulator.settings.table, event)])
+    failing_entries.add(moved[0]["event_id"])
+    # WHEN the publisher runs
+    first = publisher(emulator).run()
+    # THEN nothing of the alias reached consumers: revision 2 never goes before revision 1
+    assert (first.published, first.failed) == ([], [moved[0]["event_id"]])
+    assert received(emulator, tail_queue_name(emulator.settings)) == [] and waiting(emulator) == 3
+    # WHEN revision 1's entry is taken on the next run
+    failing_entries.clear()
+    publisher(emulator).run()
+    # THEN all three went out, in revision order
+    assert [e["detail"]["revision"] for e in received(emulator, tail_queue_name(emulator.settings))] == [1, 2, 3]

@@ -183,6 +183,21 @@ def test_rollback_and_weights_and_follow_latest_go_through_the_api(stack):
     assert "Alias canary follows latest" in text(followed.text) and alias["tracks_latest"] and alias["version"] == 2
 
 
+def test_relative_weights_set_on_the_alias_page_show_as_shares_of_traffic(stack):
+    revision = stack.put_alias("quarters", {"model": "resnet_18", "version": 1})["revision"]
+
+    weighted = stack.post("/alias/weights", {"name": "quarters", "expected_revision": str(revision),
+                                             "model": ["resnet_18", "resnet_18"], "version": ["1", "2"],
+                                             "weight": ["1", "3"]})
+
+    shown = text(weighted.text)
+    assert weighted.status_code == 200 and "Alias quarters weights set" in shown
+    assert "resnet_18 v1 (25%), resnet_18 v2 (75%)" in shown
+    assert "v1 25% (weight 1)" in shown and "v2 75% (weight 3)" in shown
+    single = text(stack.page("/alias", name="prod").text)
+    assert "v1 100% resnet_18_v1.tar.gz" in single and "(weight" not in single
+
+
 def test_bad_form_input_gets_a_clear_error(stack):
     weights = stack.post("/alias/weights", {"name": "prod", "expected_revision": "1", "model": "resnet_18",
                                             "version": "two", "weight": "100"})
@@ -194,24 +209,81 @@ def test_bad_form_input_gets_a_clear_error(stack):
     assert unknown.status_code == 404 and "no-such-alias" in unknown.text
 
 
-def test_a_post_without_the_console_token_or_from_another_host_is_refused(stack):
-    forged = requests.post(f"{stack.url}/alias/rollback", data={"name": "prod", "expected_revision": "1"}, timeout=10)
-    rebound = requests.get(f"{stack.url}/models", headers={"Host": "evil.example:80"}, timeout=10)
+def test_a_post_without_the_form_token_or_from_another_host_is_refused(stack):
+    forged = stack.http.post(f"{stack.url}/alias/rollback", data={"name": "prod", "expected_revision": "1"},
+                             timeout=10)
+    rebound = stack.http.get(f"{stack.url}/models", headers={"Host": "evil.example:80"}, timeout=10)
 
     assert forged.status_code == 403 and "came from another site" in forged.text
     assert rebound.status_code == 403
     assert requests.get(f"{stack.registry}/aliases/prod", timeout=10).json()["revision"] == 1
 
 
+def test_a_post_with_a_wrong_form_token_is_refused(stack):
+    # GIVEN a logged-in browser that sends a token of the right shape, but not this console's
+    real = TOKEN.search(stack.page("/try").text).group(1)
+    wrong = ("A" if real[0] != "A" else "B") + real[1:]
+    # WHEN it posts a rollback with it, as a field and as the upload page's header
+    field = stack.post("/alias/rollback", {"name": "prod", "expected_revision": "1"}, token=wrong)
+    header = stack.http.post(f"{stack.url}/upload/put", params={"name": "wrong_token"}, data=b"x", timeout=10,
+                             headers={"X-Console-Token": "é" + real[1:]})
+    # THEN both are refused and nothing moved
+    assert field.status_code == 403 and "came from another site" in field.text
+    assert header.status_code == 403
+    assert requests.get(f"{stack.registry}/aliases/prod", timeout=10).json()["revision"] == 1
+
+
+# logging in -------------------------------------------------------------------------------
+def test_no_page_can_be_read_without_the_login_secret(stack):
+    # GIVEN a client that never logged in, one with a made-up session cookie, and one that tried a made-up link
+    stranger = requests.Session()
+    forger = requests.Session()
+    forger.cookies.set(f"mme-console-{stack.url.rsplit(':', 1)[1]}", "guessed-session-secret")
+    guesser = requests.Session()
+    guessed = guesser.get(f"{stack.url}/login", params={"token": "guessed-login-token"}, timeout=10)
+    # WHEN each reads pages that hold the registry's data and the form token
+    for client in (stranger, forger, guesser):
+        for path in ("/models", "/model?name=resnet_18", "/alias?name=prod", "/try", "/upload", "/"):
+            page = client.get(f"{stack.url}{path}", timeout=10, allow_redirects=False)
+            # THEN each answer is a 401 that says how to log in, and shows neither data nor the form token
+            assert page.status_code == 401, (path, page.status_code)
+            assert "/login?token=" in page.text and "resnet_18" not in page.text and 'name="token"' not in page.text
+    assert guessed.status_code == 401 and "not valid or was used already" in guessed.text
+    moved = stranger.post(f"{stack.url}/alias/rollback", data={"name": "prod", "expected_revision": "1",
+                                                                "token": TOKEN.search(stack.page("/try").text)[1]})
+    assert moved.status_code == 401
+    assert requests.get(f"{stack.registry}/aliases/prod", timeout=10).json()["revision"] == 1
+
+
+def test_a_login_link_sets_a_strict_http_only_cookie_and_works_once(stack):
+    # GIVEN a fresh one-time login link
+    link = stack.console.new_login_url()
+    # WHEN a browser opens it
+    mine = requests.Session()
+    opened = mine.get(link, timeout=10, allow_redirects=False)
+    # THEN it gets the session cookie (HttpOnly, SameSite=Strict) and the pages
+    cookie = opened.headers["Set-Cookie"]
+    assert opened.status_code == 303 and opened.headers["Location"].endswith("/models")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    page = mine.get(f"{stack.url}/models", timeout=30)
+    assert page.status_code == 200 and "resnet_18" in page.text
+    # WHEN someone else opens the same link afterwards
+    reused = requests.Session()
+    again = reused.get(link, timeout=10, allow_redirects=False)
+    # THEN it is spent: no cookie, no pages
+    assert again.status_code == 401 and "Set-Cookie" not in again.headers
+    assert reused.get(f"{stack.url}/models", timeout=10).status_code == 401
+
+
 # uploads ----------------------------------------------------------------------------------
 def relay(stack, name: str, body: bytes) -> dict:
     token = TOKEN.search(stack.page("/try").text).group(1)
-    sent = requests.post(f"{stack.url}/upload/put", params={"name": name}, data=body, timeout=60,
+    sent = stack.http.post(f"{stack.url}/upload/put", params={"name": name}, data=body, timeout=60,
                          headers={"X-Console-Token": token, "Content-Type": "application/gzip"})
     assert sent.status_code == 200, sent.text
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        answer = requests.get(f"{stack.url}/upload/outcome", params={"id": sent.json()["id"]}, timeout=10).json()
+        answer = stack.http.get(f"{stack.url}/upload/outcome", params={"id": sent.json()["id"]}, timeout=10).json()
         if answer["done"]:
             return answer
         time.sleep(0.2)
@@ -234,7 +306,7 @@ def test_a_hostile_upload_relayed_comes_back_with_its_rule(stack):
 def test_an_upload_with_a_bad_name_is_refused_with_the_registrys_reason(stack):
     token = TOKEN.search(stack.page("/try").text).group(1)
 
-    sent = requests.post(f"{stack.url}/upload/put", params={"name": "../etc"}, data=b"x", timeout=10,
+    sent = stack.http.post(f"{stack.url}/upload/put", params={"name": "../etc"}, data=b"x", timeout=10,
                          headers={"X-Console-Token": token})
 
     assert sent.status_code == 422 and "name" in text(sent.text).lower()
@@ -248,14 +320,18 @@ def test_python_m_client_console_serves_the_pages_of_the_registry_it_is_given(st
     command = subprocess.Popen([sys.executable, "-m", "client", "console", "--registry-url", stack.registry,
                                 "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
-        first_line = command.stdout.readline()
+        first_line, second_line = command.stdout.readline(), command.stdout.readline()
         url = re.search(r"Registry console on (http://127\.0\.0\.1:\d+)/", first_line).group(1)
-        page = requests.get(f"{url}/models", timeout=30)
+        login = re.search(r"(http://127\.0\.0\.1:\d+/login\?token=\S+)", second_line).group(1)
+        refused = requests.get(f"{url}/models", timeout=30)
+        browser = requests.Session()
+        page = browser.get(login, timeout=30)
     finally:
         command.terminate()
         command.wait(10)
 
-    assert page.status_code == 200 and "resnet_18" in page.text
+    assert refused.status_code == 401 and "resnet_18" not in refused.text
+    assert page.status_code == 200 and page.url == f"{url}/models" and "resnet_18" in page.text
 
 
 def test_try_it_on_an_unknown_alias_or_with_a_payload_that_is_not_json_says_so(stack):
@@ -273,7 +349,7 @@ def test_the_models_list_pages_through_the_registrys_listing(stack):
     first = stack.page("/models")
     next_link = re.search(r'href="(/models\?next=[^"]+)"', first.text)
 
-    second = requests.get(f"{stack.url}{html.unescape(next_link.group(1))}", timeout=30)
+    second = stack.page(html.unescape(next_link.group(1)))
 
     shown = [re.findall(r'/model\?name=(zz_page_\d\d)"', page.text) for page in (first, second)]
     assert shown[0] and shown[1] and not set(shown[0]) & set(shown[1])

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from hostile_tarballs import ALL_CASES
 from local_stack.pump import lambda_sqs_event
 from local_stack.sample_models import cached_tarball
 
@@ -183,3 +184,23 @@ def test_real_resnet18_and_squeezenet_are_ingested(emulator, emulated_app, pump)
     resnet = store(emulated_app).get_version("resnet_18", 1)
     assert resnet.input_shapes == [{"name": "data", "shape": [1, 3, 224, 224]}]
     assert resnet.labels_count == 1000
+
+
+@pytest.mark.parametrize("case_name", ["tf_input_of_500000_dimensions", "tf_input_of_300_dimensions_of_2_62",
+                                       "tf_60000_signatures_without_serving_default"])
+def test_a_hostile_tensorflow_signature_dropped_ends_rejected_with_no_version_and_no_number(
+        emulator, emulated_app, pump, case_name):
+    # GIVEN a 1 KB to 150 KB tarball whose signature no version record could hold
+    case = next(case for case in ALL_CASES if case.name == case_name)
+    emulator.drop("incoming/hostile.tar.gz", case.build())
+
+    # WHEN its S3 event is delivered
+    assert pump.drain() == 1
+
+    # THEN it is rejected by its rule in one delivery: parked with a report, nothing under models/, no number taken
+    (upload,), _ = store(emulated_app).list_uploads("hostile", limit=10, token=None)
+    assert upload.outcome == "rejected" and upload.rules == [case.rule_id]
+    assert emulator.keys("rejected/hostile/") == [upload.report_key, upload.rejected_key]
+    assert emulator.keys("models/") == [] and emulator.keys("incoming/") == []
+    assert store(emulated_app).get_model("hostile") is None
+    assert emulator.sqs.receive_message(QueueUrl=emulator.dlq_url).get("Messages") is None

@@ -1,5 +1,6 @@
 """Missed S3 events: the scheduled sweep turns forgotten uploads into versions, and never into two."""
 import pytest
+from test_dead_letters import failing_s3  # noqa: F401 - a fixture
 
 from chalicelib.settings import Settings
 from chalicelib.versions.sweep import Sweeper
@@ -110,3 +111,19 @@ def test_the_local_pump_runs_the_sweep_on_its_schedule(emulator, sweep_at_once):
         pump.stop()
 
     assert emulator.keys("models/") == ["models/digits_v1.tar.gz"]
+
+
+def test_the_sweep_leaves_a_dead_lettered_upload_in_the_drop_folder_alone(emulator, emulated_app, pump, failing_s3):
+    # GIVEN an upload whose every delivery failed: its message is in the dead-letter queue, its claim stays,
+    # and the object is still in incoming/
+    emulator.drop("incoming/digits.tar.gz", cached_tarball("digits").read_bytes())
+    assert pump.drain() == 0
+    assert emulator.keys("incoming/") == ["incoming/digits.tar.gz"]
+    failing_s3()
+    # WHEN the sweep runs with no age limit
+    sweeper = Sweeper(emulator.s3, emulated_app.get_artifacts(), emulated_app.get_claims(),
+                      emulated_app.get_ingest_queue(), Settings(sweep_after_seconds=0))
+    report = sweeper.run()
+    # THEN it announces nothing: the dead-letter queue has it, and an operator redrives it (not every sweep)
+    assert (report.seen, report.claimed, report.announced) == (1, 1, [])
+    assert pump.drain() == 0

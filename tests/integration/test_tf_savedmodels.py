@@ -24,7 +24,7 @@ ACCEPTED = {  # case -> the recorded inputs
     "versions": [{"name": "x", "dtype": "float32", "shape": [-1, 4]}],  # 10/, not 9/
 }
 REJECTED = {
-    "no_serving_default": ("tensorflow.no_serving_default", "(it has: other, predict_it)"),
+    "no_serving_default": ("tensorflow.no_serving_default", "(it has: 'other', 'predict_it')"),
     "complex_input": ("tensorflow.input_dtype", "input 'z' has dtype complex64"),
     "scalar_input": ("tensorflow.input_rank", "input 's' has no dimensions"),
 }

@@ -1,4 +1,5 @@
 """Warm-up at ingestion retries a model that is still loading; a failed one can be re-run by API or CLI."""
+import gzip
 import json
 import json as jsonlib
 from urllib.parse import urlsplit
@@ -15,12 +16,13 @@ from client.warmup_cmd import warm_and_report
 from local_stack.sample_models import cached_tarball
 
 
-def ingest(app, key: str, runtime, metadata: dict):
-    """Drops `key` into the in-process moto and ingests it with warm-up on, through `runtime`."""
+def ingest(app, key: str, runtime, metadata: dict, body: bytes | None = None):
+    """Drops `key` (the digits model, or `body`) into the in-process moto and ingests it with warm-up on."""
     settings = app.settings.model_copy(update={"warmup": True})
     session = app.get_session()
     s3 = session.client("s3")
-    s3.put_object(Bucket=settings.bucket, Key=key, Body=cached_tarball("digits").read_bytes(), Metadata=metadata)
+    body = body or cached_tarball("digits").read_bytes()
+    s3.put_object(Bucket=settings.bucket, Key=key, Body=body, Metadata=metadata)
     head = s3.head_object(Bucket=settings.bucket, Key=key)
     ingestor = Ingestor(store=app.get_store(), artifacts=Artifacts(s3, settings.bucket), settings=settings,
                         claims=ClaimStore(session.client("dynamodb"), settings.events_table, 900),
@@ -108,3 +110,19 @@ def test_the_cli_command_is_registered_with_the_client():
     args = build_parser().parse_args(["warmup", "digits", "2"])
 
     assert (args.model, args.version, args.run.__name__) == ("digits", 2, "run_warmup")
+
+
+def test_rerunning_a_warm_up_does_not_undo_an_operators_rollback(api, app_module):
+    # GIVEN v1 and v2 of digits, alias prod moved to v2 by v2's upload, then rolled back to v1 by an operator
+    ingest(app_module, "incoming/digits.tar.gz", ScriptedRuntime(), {"alias": "prod"})
+    other_bytes = gzip.compress(gzip.decompress(cached_tarball("digits").read_bytes()), mtime=2)
+    second = ingest(app_module, "incoming/digits.tar.gz", ScriptedRuntime(), {"alias": "prod"}, other_bytes)
+    assert second.aliases == {"prod": "moved to v2"}
+    assert api.http.post("/aliases/prod/rollback", body=b"{}",
+                         headers={"Content-Type": "application/json"}).status_code == 200
+    # WHEN v2's warm-up is re-run
+    document = json.loads(api.http.post("/models/digits/versions/2/warmup").body)
+    # THEN the warm-up ran, but prod stays at v1: v2's upload already moved it once
+    assert document["ok"] is True
+    assert document["aliases"]["prod"].startswith("not moved: this upload already moved it once")
+    assert app_module.get_aliases().get("prod").targets[0].version == 1

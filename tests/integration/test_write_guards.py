@@ -1,7 +1,8 @@
 """The conditional writes that guard models/ and alias history, each exercised by the race it exists for.
 
-moto ignores IfNoneMatch on CopyObject and cannot pause between a read and a write, so
-the races are staged through stand-ins at the AWS client boundary (tests/aws_fakes.py).
+moto ignores IfNoneMatch on CopyObject (it honours it on CompleteMultipartUpload) and cannot
+pause between a read and a write, so the races are staged through stand-ins at the AWS client
+boundary (tests/aws_fakes.py).
 """
 import pytest
 from aws_fakes import BeforeFirstTransaction, ConditionalS3
@@ -29,6 +30,21 @@ def test_a_version_key_that_appears_between_the_head_and_the_copy_is_never_overw
     assert emulator.read("models/digits_v1.tar.gz") == b"someone else's bytes"
     assert emulator.keys("incoming/") == ["incoming/digits.tar.gz"]
 
+
+
+def test_a_version_key_that_appears_during_a_multipart_copy_is_never_overwritten(emulator):
+    # GIVEN a copy above the multipart threshold (lowered to one byte: the path CopyObject's 5 GB limit takes),
+    # and another writer that puts models/digits_v1.tar.gz right after ingestion's HEAD found it missing
+    emulator.drop("incoming/digits.tar.gz", cached_tarball("digits").read_bytes())
+    racing = ConditionalS3(emulator.s3, race_key="models/digits_v1.tar.gz", race_body=b"someone else's bytes")
+    parts = {**adapters(emulator), "artifacts": Artifacts(racing, emulator.settings.bucket, multipart_threshold=1)}
+    # WHEN ingestion copies its upload there part by part
+    with pytest.raises(Conflict):
+        Ingestor(settings=emulator.settings, **parts).ingest(upload_of(emulator, "incoming/digits.tar.gz"))
+    # THEN CompleteMultipartUpload's IfNoneMatch refused to replace the other writer's object
+    assert emulator.read("models/digits_v1.tar.gz") == b"someone else's bytes"
+    assert emulator.keys("incoming/") == ["incoming/digits.tar.gz"]
+    assert emulator.s3.list_multipart_uploads(Bucket=emulator.settings.bucket).get("Uploads", []) == []
 
 def aliases_racing(registry_app, concurrently) -> tuple[Aliases, BeforeFirstTransaction]:
     """Alias use cases whose first write lets `concurrently` run between their read and their transaction."""

@@ -200,6 +200,14 @@ def test_a_key_always_lands_on_the_same_target():
         assert len(seen) == 1
 
 
+def test_relative_weights_split_calls_in_proportion():
+    client = make_client(FakeRegistry({"canary": weighted_document("canary", {2: 3, 3: 1})}))
+
+    versions = Counter(client.invoke("canary", b"{}", key=f"user-{i}").version for i in range(4_000))
+
+    assert abs(versions[3] / 4_000 - 0.25) < 0.03
+
+
 def test_keys_spread_across_targets_by_weight():
     client = make_client(FakeRegistry({"canary": weighted_document("canary", {2: 80, 3: 20})}))
 

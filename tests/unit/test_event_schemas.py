@@ -4,7 +4,7 @@ import json
 import pytest
 
 from change_events import SCHEMAS, check
-from chalicelib.outbox import changes
+from chalicelib.outbox import changes, sizes
 
 
 @pytest.mark.parametrize("kind", changes.TYPES)
@@ -25,3 +25,20 @@ def test_a_schema_refuses_an_event_without_its_actor():
     del example["actor"]
     with pytest.raises(Exception, match="actor"):
         check(example)
+
+
+@pytest.mark.parametrize("kind", [k for k in changes.TYPES if k != "VersionRetired"])  # identity fields only
+def test_an_event_too_large_to_publish_whole_is_trimmed_and_still_satisfies_its_schema(kind):
+    # GIVEN the example with its first free-text or list field blown past the detail budget
+    event = json.loads((SCHEMAS / "examples" / f"{kind}.json").read_text())
+    field = next(k for k, v in event.items() if k not in sizes.IDENTITY and isinstance(v, (str, list)))
+    event[field] = "x" * 100_000 if isinstance(event[field], str) else [f"item-{i}" for i in range(20_000)]
+    # WHEN it is fitted for the outbox and PutEvents
+    fitted = sizes.fitted(event)
+    # THEN it is under the budget, names what it shortened and where the whole record is, and is schema-valid
+    assert len(sizes.detail(fitted).encode()) <= sizes.DETAIL_BUDGET
+    assert fitted["trimmed"] == [field] and fitted["full_record"].startswith(("/models/", "/aliases/"))
+    assert {k: v for k, v in fitted.items() if k not in (field, "trimmed", "full_record")} == {
+        k: v for k, v in event.items() if k != field}
+    check(fitted)
+    assert sizes.fitted(fitted) == fitted

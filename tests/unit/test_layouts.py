@@ -109,6 +109,16 @@ def shapes_rules(shapes: object, max_elements: int = 1 << 20) -> list[str]:
     return [rule for rule, _ in read_shapes(json.dumps(shapes).encode(), max_elements)[1]]
 
 
+def test_a_dimension_past_int64_is_refused_whatever_the_element_cap():
+    assert shapes_rules([{"name": "data", "shape": [1, 2**63]}], max_elements=2**70) == ["mxnet.shapes_invalid"]
+
+
+def test_only_each_inputs_name_and_shape_are_kept_for_the_version():
+    shapes, _ = read_shapes(json.dumps([{"name": "data", "shape": [1, 2], "note": "x" * 100_000}]).encode(), 1 << 20)
+
+    assert shapes == [{"name": "data", "shape": [1, 2]}]
+
+
 def test_an_input_name_declared_twice_is_refused():
     assert shapes_rules([{"name": "data", "shape": [1, 2]}, {"name": "data", "shape": [1, 3]}]) == ["mxnet.shapes_invalid"]
 

@@ -68,3 +68,19 @@ def test_listings_document_their_page_parameters(document):
 
 def test_the_document_is_plain_json(document):
     assert json.loads(json.dumps(document)) == document
+
+
+def test_every_link_leads_to_an_operation_of_the_document_and_names_its_path_parameters(document):
+    operations = {op["operationId"]: (path, op) for path, ops in document["paths"].items() for op in ops.values()}
+    links = [link for ops in document["paths"].values() for op in ops.values() for answer in op["responses"].values()
+             for link in answer.get("links", {}).values()]
+
+    assert len(links) >= 15
+    for link in links:
+        path, target = operations[link["operationId"]]
+        known = {p["name"] for p in target["parameters"]}
+        assert set(link["parameters"]) <= known, link
+        if "requestBody" not in link:  # a link that writes (point an alias at a listed version) lets the client name it
+            assert {p["name"] for p in target["parameters"] if p["in"] == "path"} <= set(link["parameters"]), link
+    listed = document["paths"]["/models"]["get"]["responses"]["200"]["links"]
+    assert listed["GetModel"] == {"operationId": "get_model", "parameters": {"name": "$response.body#/items/0/name"}}

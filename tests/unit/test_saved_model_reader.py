@@ -5,7 +5,7 @@ import pytest
 from chalicelib.validation import protowire
 from chalicelib.validation.layouts import captures, check_layout
 from chalicelib.validation.protowire import ProtoError
-from chalicelib.validation.saved_model import read_saved_model
+from chalicelib.validation.saved_model import MAX_FIELDS, TooMany, read_saved_model
 from chalicelib.validation.tar_walk import Entry
 from saved_model_bytes import field, saved_model, signature, tensor_info, varint
 
@@ -46,6 +46,22 @@ def test_unknown_fields_are_skipped_so_newer_savedmodels_still_read():
     assert graph.signatures["serving_default"].inputs["x"].shape == (-1, 4)
 
 
+def test_a_million_tiny_fields_in_the_signature_are_refused_before_they_cost_a_minute_of_cpu():
+    # GIVEN serving_default holding MAX_FIELDS empty inputs (64 MiB of them took a minute to count)
+    body = b"\x0a\x00" * MAX_FIELDS + field(3, "tensorflow/serving/predict")
+
+    # WHEN it is read THEN the read stops at the budget
+    with pytest.raises(TooMany, match="more than 200,000 protocol buffer fields"):
+        read_saved_model(saved_model({"serving_default": body}))
+
+
+def test_signatures_past_the_bound_are_refused_even_under_one_repeated_name():
+    entry = field(5, field(1, "same") + field(2, signature({}, {})))
+
+    with pytest.raises(TooMany, match="more than 1,000 signatures"):
+        read_saved_model(field(2, field(1, field(4, "serve")) + entry * 1001))
+
+
 def test_a_string_field_that_is_not_utf8_is_malformed():
     with pytest.raises(ProtoError, match="UTF-8"):
         read_saved_model(field(2, field(1, field(4, b"\xff"))))
@@ -64,7 +80,7 @@ def test_the_missing_serving_default_names_the_signatures_there_but_not_tensorfl
 
     (rule, message), = result.failures
     assert rule == "tensorflow.no_serving_default"
-    assert "(it has: predict_it)" in message
+    assert "(it has: 'predict_it')" in message
 
 
 def test_a_graph_tagged_serve_among_others_is_not_the_one_tf_serving_loads():
@@ -73,7 +89,7 @@ def test_a_graph_tagged_serve_among_others_is_not_the_one_tf_serving_loads():
     result = check_layout([Entry("1/saved_model.pb", len(graph), "file")], {"1/saved_model.pb": graph})
 
     assert [rule for rule, _ in result.failures] == ["tensorflow.no_serve_graph"]
-    assert "serve, tpu" in result.failures[0][1]
+    assert "'serve', 'tpu'" in result.failures[0][1]
 
 
 def test_captures_keep_only_the_highest_versions_saved_model():

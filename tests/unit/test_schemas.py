@@ -33,11 +33,16 @@ def test_a_malformed_alias_body_is_refused(body):
         s.PutAlias.model_validate(body)
 
 
-def test_weighted_targets_must_add_up_to_100_and_name_each_version_once():
-    ok = s.PutAlias(targets=[{"model": "m", "version": 1, "weight": 90}, {"model": "m", "version": 2, "weight": 10}])
-    assert [t.weight for t in ok.alias_targets()] == [90, 10]
-    with pytest.raises(ValidationError, match="add up to 100"):
-        s.PutAlias(targets=[{"model": "m", "version": 1, "weight": 90}])
+def test_weighted_targets_take_any_positive_relative_weights_and_name_each_version_once():
+    percentages = s.PutAlias(targets=[{"model": "m", "version": 1, "weight": 90}, {"model": "m", "version": 2,
+                                                                                   "weight": 10}])
+    relative = s.PutAlias(targets=[{"model": "m", "version": 1, "weight": 3}, {"model": "m", "version": 2, "weight": 1}])
+    alone = s.PutAlias(targets=[{"model": "m", "version": 1, "weight": 1}])
+    assert [t.weight for t in percentages.alias_targets()] == [90, 10]
+    assert [t.weight for t in relative.alias_targets()] == [3, 1] and alone.alias_targets()[0].weight == 1
+    for weight in (0, -1, s.MAX_WEIGHT + 1):
+        with pytest.raises(ValidationError, match="weight"):
+            s.PutAlias(targets=[{"model": "m", "version": 1, "weight": weight}])
     with pytest.raises(ValidationError, match="twice"):
         s.PutAlias(targets=[{"model": "m", "version": 1, "weight": 50}, {"model": "m", "version": 1, "weight": 50}])
     with pytest.raises(ValidationError, match="not both"):

@@ -8,7 +8,7 @@ from chalicelib.settings import Settings, get_settings
 from chalicelib.validation import Limits
 from client.cli import COMMAND_MODULES, build_parser, main, modules_for
 from client.validate_cmd import limits
-from hostile_tarballs import tgz, valid_mxnet
+from hostile_tarballs import ALL_CASES, tgz, valid_mxnet
 
 
 @pytest.fixture
@@ -52,6 +52,26 @@ def test_json_output_is_one_report_per_file(tarballs, capsys):
     assert status == 1
     assert [(r["file"], r["valid"]) for r in reports] == [(str(good), True), (str(bad), False)]
     assert reports[1]["failures"][0]["rule"] == "mxnet.not_at_root"
+
+
+def test_the_three_hostile_tensorflow_signatures_are_each_refused_by_a_rule_in_a_short_report(tmp_path, capsys):
+    # GIVEN 500,000 dimensions, 300 dimensions of 2**62, 60,000 signatures and no serving_default
+    names = ("tf_input_of_500000_dimensions", "tf_input_of_300_dimensions_of_2_62",
+             "tf_60000_signatures_without_serving_default")
+    cases = [case for case in ALL_CASES if case.name in names]
+    paths = [tmp_path / f"{case.name}.tar.gz" for case in cases]
+    for case, path in zip(cases, paths):
+        path.write_bytes(case.build())
+
+    # WHEN they are validated
+    status = main(["validate", *map(str, paths)])
+
+    # THEN each is invalid by its rule, in a few lines
+    out, err = capsys.readouterr()
+    assert status == 1 and err == ""
+    for case, path in zip(cases, paths):
+        assert f"{path}: INVALID (1 rule)" in out and f"✗ {case.rule_id}" in out
+    assert len(cases) == 3 and len(out) < 3 * 1000
 
 
 def test_an_unreadable_file_is_reported_and_fails(tmp_path, capsys):

@@ -25,6 +25,7 @@ ALIASES_PK = "ALIASES"
 HISTORY_PREFIX = "H#"
 REFERENCE_PREFIX = "A#"
 EVENT_PREFIX = "E#"
+MAX_TARGETS = 10  # targets of one alias: keeps its record and each history entry within their budgets (records.py)
 
 
 def history_pk(alias: str) -> str:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import names
-from .alias_store import AliasChange, AliasRecord, AliasState, AliasStore, AliasTarget, AlreadyApplied, StaleRevision
+from .alias_store import (MAX_TARGETS, AliasChange, AliasRecord, AliasState, AliasStore, AliasTarget, AlreadyApplied,
+                          StaleRevision)
 from .alias_rules import FollowDecision
 from ..errors import Conflict, InvalidInput, NoEndpoint, NotFound, RegistryError, TransientError
 from ..frameworks import Endpoints
@@ -63,6 +64,9 @@ class Aliases:
         expected_revision None: unconditional; 0: the alias must not exist yet; n: it must be at revision n.
         """
         names.validate_alias_name(alias)
+        if not 1 <= len(targets) <= MAX_TARGETS:
+            raise InvalidInput(f"an alias has 1 to {MAX_TARGETS} targets, not {len(targets)}",
+                               {"alias": alias, "targets": len(targets)})
         if follow_latest:
             model = targets[0].model
             targets = [AliasTarget(model=model, version=self._latest_of(model))]

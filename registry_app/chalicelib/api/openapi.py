@@ -18,6 +18,51 @@ _REASONS = {200: "OK", 201: "Created", 202: "Accepted: queued; the Location head
             413: f"Body larger than {MAX_BODY_BYTES} bytes", 422: "Invalid field", 503: "Temporarily unavailable; retry"}
 
 
+# Where an answer leads (OpenAPI links): (method, path, status) -> {link: (operationId, parameters[, body])}.
+# Each value is a runtime expression over the request or the answer, so a client generator, or schemathesis'
+# stateful phase, can walk from a listing to a model, its versions and uploads, and from an alias write to
+# the alias's routes, with names and numbers that exist.
+_FIRST_MODEL = "$response.body#/items/0/name"
+_LINKS: dict[tuple[str, str, int], dict[str, tuple]] = {
+    ("GET", "/models", 200): {
+        "GetModel": ("get_model", {"name": _FIRST_MODEL}),
+        "ListVersions": ("list_versions", {"name": _FIRST_MODEL}),
+        "GetLatestVersion": ("get_version", {"name": _FIRST_MODEL, "n": "$response.body#/items/0/latest_version"}),
+        "ListUploads": ("list_uploads", {"name": _FIRST_MODEL}),
+    },
+    ("GET", "/models/{name}", 200): {
+        "GetLatestVersion": ("get_version", {"name": "$request.path.name", "n": "$response.body#/latest_version"}),
+        "ListLatestMembers": ("list_members", {"name": "$request.path.name", "n": "$response.body#/latest_version"}),
+        "GetFirstAlias": ("get_alias", {"alias": "$response.body#/aliases/0/alias"}),
+    },
+    ("GET", "/models/{name}/versions", 200): {
+        "GetVersion": ("get_version", {"name": "$request.path.name", "n": "$response.body#/items/0/version"}),
+        "PointAlias": ("put_alias", {}, {"model": "$request.path.name", "version": "$response.body#/items/0/version"}),
+    },
+    ("GET", "/models/{name}/uploads", 200): {
+        "GetUpload": ("get_upload", {"name": "$request.path.name", "event_id": "$response.body#/items/0/event_id"}),
+    },
+    ("POST", "/models/{name}/versions", 201): {
+        "GetUpload": ("get_upload", {"name": "$request.path.name", "event_id": "$response.body#/event_id"}),
+        "GetVersion": ("get_version", {"name": "$request.path.name", "n": "$response.body#/version/version"}),
+    },
+    ("POST", "/models/{name}/versions", 202): {
+        "GetUpload": ("get_upload", {"name": "$request.path.name", "event_id": "$response.body#/event_id"}),
+    },
+    ("GET", "/aliases", 200): {
+        "GetAlias": ("get_alias", {"alias": "$response.body#/items/0/alias"}),
+        "AliasHistory": ("alias_history", {"alias": "$response.body#/items/0/alias"}),
+    },
+    ("PUT", "/aliases/{alias}", 200): {
+        "GetAlias": ("get_alias", {"alias": "$request.path.alias"}),
+        "AliasHistory": ("alias_history", {"alias": "$request.path.alias"}),
+        "RollbackAlias": ("rollback_alias", {"alias": "$request.path.alias"}),
+        "DeleteAlias": ("delete_alias", {"alias": "$request.path.alias",
+                                         "expected_revision": "$response.body#/revision"}),
+    },
+}
+
+
 def build(operations: list[Operation], title: str, version: str, server: str | None = None) -> dict[str, Any]:
     schemas, refs = _components(operations)
     paths: dict[str, dict] = {}
@@ -63,6 +108,10 @@ def _operation(op: Operation, refs: dict) -> dict[str, Any]:
     for status, model in sorted(op.answers.items()):
         responses[str(status)] = {"description": _REASONS.get(status, "OK"),
                                   "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
+    for status in (op.status, *op.answers):
+        links = _LINKS.get((op.method.upper(), op.path, status))
+        if links:
+            responses[str(status)]["links"] = {name: _link(*link) for name, link in links.items()}
         if status == 202:
             responses["202"]["headers"] = {"Location": {"description": "where to read the outcome",
                                                         "schema": {"type": "string"}}}
@@ -75,6 +124,13 @@ def _operation(op: Operation, refs: dict) -> dict[str, Any]:
                                   "content": {"application/json": {"schema": error_schema}}}
     entry["responses"] = responses
     return entry
+
+
+def _link(target: str, parameters: dict[str, str], body: dict | None = None) -> dict[str, Any]:
+    link: dict[str, Any] = {"operationId": target, "parameters": parameters}
+    if body is not None:
+        link["requestBody"] = body
+    return link
 
 
 def _parameters(op: Operation) -> list[dict[str, Any]]:

@@ -11,13 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Version, integer
-from ..aliases.alias_store import AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
+from ..aliases.alias_store import MAX_TARGETS, AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
 from ..aliases.routes import Route
-from ..records import ModelRecord, UploadRecord, VersionRecord
+from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, ModelRecord, UploadRecord, VersionRecord,
+                       metadata_bytes)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
-MAX_TARGETS = 10
+MAX_WEIGHT = 1_000_000  # relative weights: 90 and 10, 9 and 1, or 3 and 1 (a quarter) all say what they mean
 
 
 class Request(BaseModel):
@@ -37,11 +38,12 @@ class DeleteAliasQuery(Request):
 class WeightedTarget(Request):
     model: ModelName
     version: Version
-    weight: integer(ge=1, le=100, description="percent of traffic; the weights add up to 100")
+    weight: integer(ge=1, le=MAX_WEIGHT, description="relative, as SageMaker's variant weights: each target gets "
+                    "weight / (sum of the weights) of the traffic (90 and 10, or 9 and 1: a tenth to the second)")
 
 
-# Either model + version, or targets (a null counts as absent). JSON Schema cannot add up the
-# weights nor compare targets, so those two rules are stated in the descriptions only.
+# Either model + version, or targets (a null counts as absent). JSON Schema cannot compare targets by key,
+# so "each version once" is stated in the description only.
 _ONE_WAY = [
     {"required": ["model", "version"], "properties": {"model": {"type": "string"}, "version": {"not": {"type": "null"}},
                                                       "targets": {"type": "null"}}},
@@ -52,7 +54,7 @@ _ONE_WAY = [
 
 class PutAlias(Request):
     """Either `model` + `version` (a number, or "latest" to follow every new version), or weighted `targets`
-    (weights adding up to 100, each version once)."""
+    (relative weights, traffic in proportion; each version once)."""
 
     model_config = ConfigDict(json_schema_extra={"oneOf": _ONE_WAY})
 
@@ -69,8 +71,6 @@ class PutAlias(Request):
             return self
         if self.model is not None or self.version is not None:
             raise ValueError("give either 'model' and 'version', or 'targets', not both")
-        if sum(t.weight for t in self.targets) != 100:
-            raise ValueError("the weights of 'targets' must add up to 100")
         if len({(t.model, t.version) for t in self.targets}) != len(self.targets):
             raise ValueError("'targets' names the same version twice")
         return self
@@ -92,9 +92,17 @@ class Rollback(Request):
 class RegisterVersion(Request):
     source: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", max_length=1100,
                                  description="s3://bucket/key of a .tar.gz")]
-    aliases: Annotated[list[AliasName], Field(max_length=MAX_TARGETS)] = []
+    aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
     metadata: Annotated[dict[Annotated[str, Field(max_length=128)], Annotated[str, Field(max_length=1024)]],
-                        Field(max_length=32)] = {}
+                        Field(max_length=32, description=f"at most {MAX_METADATA_BYTES} bytes of keys and values "
+                                                         "(UTF-8), as S3 allows an object's user metadata")] = {}
+
+    @model_validator(mode="after")
+    def metadata_fits(self) -> "RegisterVersion":
+        if metadata_bytes(self.metadata) > MAX_METADATA_BYTES:
+            raise ValueError(f"'metadata' takes {metadata_bytes(self.metadata)} bytes (keys and values, UTF-8); "
+                             f"a version keeps at most {MAX_METADATA_BYTES}, as S3 allows an object's user metadata")
+        return self
 
     @classmethod
     def sourced_from(cls, pattern: str) -> "type[RegisterVersion]":
@@ -105,7 +113,7 @@ class RegisterVersion(Request):
 
 
 class RequestUpload(Request):
-    aliases: Annotated[list[AliasName], Field(max_length=MAX_TARGETS)] = []
+    aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
     expires_in: integer(ge=60, le=43200, description="seconds the link stays valid") = 3600
 
 
@@ -242,6 +250,7 @@ class VersionList(BaseModel):
 class Registration(BaseModel):
     outcome: Literal["accepted", "unchanged"]
     message: str | None
+    event_id: str = Field(description="the registration's upload record: GET /models/{name}/uploads/{event_id}")
     version: VersionView
     aliases: dict[str, str] = Field(description="requested or following alias -> what happened to it")
 

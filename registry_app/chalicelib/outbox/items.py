@@ -8,12 +8,14 @@ The sort key groups each alias's events into one stream in revision order, so th
 publisher can hand them on in that order. `put` is a TransactWriteItems element: the
 caller adds it to the transaction that makes the change, and a cancelled change leaves
 no event behind. One partition is enough for a registry's write rate (a few per second).
+An item holds the event fitted to its budget (sizes.py): far below DynamoDB's 400 KB, whatever the event.
 """
 import json
 from dataclasses import dataclass
 
 from ..dynamo import from_item, to_item, to_value
 from .changes import Event
+from .sizes import detail, fitted
 
 OUTBOX_PK = "OUTBOX"
 
@@ -44,7 +46,7 @@ class Pending:
 def put(table: str, event: Event) -> dict:
     """The transaction element that parks `event`; conditional, so a replayed transaction cannot add it twice."""
     item = {"pk": OUTBOX_PK, "sk": outbox_sk(event), "stream": stream_of(event), "event_id": event["event_id"],
-            "detail_type": event["type"], "event": json.dumps(event, sort_keys=True), "attempts": 0}
+            "detail_type": event["type"], "event": detail(fitted(event)), "attempts": 0}
     return {"Put": {"TableName": table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
 
 

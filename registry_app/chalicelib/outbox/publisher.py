@@ -1,8 +1,9 @@
 """Hands outbox events to EventBridge: at least once, each alias's events in revision order, none dropped.
 
-Each round sends the oldest waiting event of up to ten streams (one PutEvents, ten
-entries at most), so two events of one alias are never in flight together and cannot
-overtake each other. A published event leaves the outbox after PutEvents accepted it: a
+Each round sends the oldest waiting event of up to ten streams (one PutEvents: ten entries
+and 256 KB at most, counted as EventBridge counts them, sizes.py), so two events of one alias
+are never in flight together and cannot overtake each other, and one large event never fails
+the others of its call. A published event leaves the outbox after PutEvents accepted it: a
 crash in between publishes it again with the same event_id (consumers de-duplicate). A
 failed event stays, its stream waits for the next run; past `budget` failures it goes to
 the dead-letter queue (an alarm watches it) and its stream moves on, the revision gap
@@ -14,8 +15,8 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .changes import SOURCE
 from .items import Outbox, Pending
+from .sizes import CALL_LIMIT, entry, entry_size
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ class OutboxPublisher:
         for pending in self._outbox.pending(self._batch):
             streams.setdefault(pending.stream, []).append(pending)
         while streams:
-            heads = [queue[0] for queue in list(streams.values())[:ENTRIES_PER_CALL]]
-            for pending, error in zip(heads, self._put(heads)):
+            heads, entries = self._next_call(streams)
+            for pending, error in zip(heads, self._put(entries)):
                 queue = streams[pending.stream]
                 if error is None:
                     self._outbox.published(pending)
@@ -65,15 +66,25 @@ class OutboxPublisher:
                     del streams[pending.stream]
         return done
 
-    def _put(self, heads: list[Pending]) -> list[str | None]:
+    def _next_call(self, streams: dict[str, list[Pending]]) -> tuple[list[Pending], list[dict]]:
+        """The heads of the first streams, in order, as many as one PutEvents takes (at least one)."""
+        heads, entries, size = [], [], 0
+        for queue in streams.values():
+            candidate = entry(queue[0].event, self._bus)
+            if heads and (len(heads) == ENTRIES_PER_CALL or size + entry_size(candidate) > CALL_LIMIT):
+                break
+            heads.append(queue[0])
+            entries.append(candidate)
+            size += entry_size(candidate)
+        return heads, entries
+
+    def _put(self, entries: list[dict]) -> list[str | None]:
         """One PutEvents; the error of each entry, None where EventBridge accepted it."""
-        entries = [{"Source": SOURCE, "DetailType": p.event["type"], "Detail": json.dumps(p.event, sort_keys=True),
-                    "EventBusName": self._bus} for p in heads]
         try:
             answer = self._events.put_events(Entries=entries)
         except (ClientError, BotoCoreError) as error:
             log.warning("PutEvents failed for %d events: %s", len(entries), error)
-            return [str(error)] * len(heads)
+            return [str(error)] * len(entries)
         return [f"{r['ErrorCode']}: {r.get('ErrorMessage', '')}" if r.get("ErrorCode") else None
                 for r in answer["Entries"]]
 

@@ -14,6 +14,7 @@ import unicodedata
 from typing import NamedTuple
 
 from .layout_result import Failure
+from .messages import shown
 
 NAME_MAX = 255  # bytes of one path component on ext4, XFS, APFS, NTFS (UTF-16 units there)
 PATH_MAX = 4095  # bytes of a whole path on Linux, without its NUL
@@ -29,11 +30,6 @@ class Entry(NamedTuple):
     name: str
     size: int
     type: str  # "file" | "dir"
-
-
-def shown(name: str, limit: int = 120) -> str:
-    """The name as a message quotes it, cut short: a name can be a megabyte long."""
-    return repr(name if len(name) <= limit else name[:limit] + "…")
 
 
 def hidden_character(name: str) -> str | None:

@@ -10,6 +10,7 @@ import re
 import struct
 
 from .layout_result import PACK_HINT, LayoutResult
+from .messages import listed, shown
 from .shapes import SHAPES_CAP, read_shapes
 from .tar_walk import Entry
 
@@ -46,7 +47,7 @@ def not_at_root(files: dict[str, Entry]) -> LayoutResult | None:
                      if "/" in name and is_mxnet_file(name.rsplit("/", 1)[-1])})
     if not nested:
         return None
-    message = f"the MXNet files sit in folder '{nested[0]}/', not at the archive root: {PACK_HINT}"
+    message = f"the MXNet files sit in folder {shown(nested[0] + '/')}, not at the archive root: {PACK_HINT}"
     return LayoutResult(layout="mxnet", failures=[("mxnet.not_at_root", message)])
 
 
@@ -61,14 +62,16 @@ def check(files: dict[str, Entry], captured: dict[str, bytes], max_input_element
     result = LayoutResult(layout="mxnet", prefix=prefixes[0] if len(prefixes) == 1 else None)
     fail = result.failures.append
     if len(prefixes) > 1:
-        fail(("mxnet.prefix_mismatch", f"the files use more than one prefix ({', '.join(prefixes)}): "
+        fail(("mxnet.prefix_mismatch", f"the files use more than one prefix ({listed(prefixes)}): "
               "an archive holds one model whose files are all named <prefix>-…"))
-    p = result.prefix or "<prefix>"
+    p = result.prefix if result.prefix and result.prefix.isprintable() and len(result.prefix) <= 80 else "<prefix>"
     for name in params:
         if name not in good_params:
-            fail(("mxnet.params_name", f"{name} is not named <prefix>-NNNN.params (a four-digit epoch, e.g. {p}-0000.params)"))
+            fail(("mxnet.params_name", f"{shown(name)} is not named <prefix>-NNNN.params (a four-digit epoch, "
+                  f"e.g. {p}-0000.params)"))
         elif captured.get(name, b"")[:8] != PARAMS_MAGIC:
-            fail(("mxnet.params_magic", f"{name} is not an MXNet parameter file (it lacks the NDArray-list magic 0x112)"))
+            fail(("mxnet.params_magic", f"{shown(name)} is not an MXNet parameter file (it lacks the NDArray-list "
+                  "magic 0x112)"))
     if not good_params:
         fail(("mxnet.params_missing", f"{p}-NNNN.params is missing: the handler needs the trained weights"))
     if not symbols:
@@ -76,12 +79,12 @@ def check(files: dict[str, Entry], captured: dict[str, bytes], max_input_element
     for name in symbols:
         problem = _symbol_problem(captured.get(name, b""))
         if problem:
-            fail(("mxnet.symbol_invalid", f"{name} {problem}"))
+            fail(("mxnet.symbol_invalid", f"{shown(name)} {problem}"))
     if not shapes:
         fail(("mxnet.shapes_missing", f"{p}-shapes.json is missing: the handler needs the input shapes, "
               'e.g. [{"name": "data", "shape": [1, 3, 224, 224]}]'))
     for name in shapes:
-        shape_list, failures = read_shapes(captured.get(name, b""), max_input_elements, name)
+        shape_list, failures = read_shapes(captured.get(name, b""), max_input_elements, shown(name))
         result.failures.extend(failures)
         if shape_list is not None and result.input_shapes is None:
             result.input_shapes = shape_list

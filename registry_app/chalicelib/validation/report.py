@@ -15,9 +15,20 @@ member_names.py), `limits.*` (members, size, ratio, pax headers), `archive.empty
 `layout.unknown`, `mxnet.*` and `tensorflow.*` (mxnet.py, shapes.py, tensorflow.py:
 layout and the serving_default signature); `archive.unreadable` is the catch-all for a
 fault no other rule names. tests/hostile_tarballs.py has an archive for each.
+
+The layout rules run under a guard too: an exception in one is the failure
+`validator.rule_crashed`, naming the rule's function, never a crash of the caller.
+
+How large a report gets: at most MAX_FAILURES broken rules are listed, the rest counted in one
+more (`validator.more_rules`), and each message is cut to MAX_MESSAGE_BYTES (messages.py), so
+`failures` stays within MAX_FAILURES_BYTES (22,848) of UTF-8, what an upload record and the CLI carry;
+what a version records of an accepted archive is bounded in recorded.py. `members` (the S3
+report beside a rejected upload and `validate --json` only) is bounded by the member cap
+(Limits.max_members) times PATH_MAX (member_names.py).
 """
 from __future__ import annotations
 
+import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +36,7 @@ from typing import Any, Literal
 from . import layouts
 from .gzip_stream import GzipInflater, StreamProblem
 from .limits import Limits
+from .messages import MAX_MESSAGE_BYTES, capped, listed
 from .read_ahead import ReadAhead
 from .tar_headers import looks_like_tar_header
 from .tar_walk import TarWalker
@@ -33,6 +45,10 @@ READ_CHUNK = 1 << 20
 # Below this many uncompressed bytes the ratio cap does not apply: tar headers and
 # padding of a small archive compress far better than any model weights.
 RATIO_FLOOR_BYTES = 16 << 20
+MAX_FAILURES = 20  # broken rules a report lists; more than a person fixes in one go
+# UTF-8 bytes of `failures` as DynamoDB counts them (attribute names and values; JSON escapes add up to twice
+# that): each {"rule": <under 40 bytes>, "message": <at most MAX_MESSAGE_BYTES>}, and one more counting the rest.
+MAX_FAILURES_BYTES = (MAX_FAILURES + 1) * (MAX_MESSAGE_BYTES + 64)
 
 
 # Plain dataclasses, not pydantic models: the pass builds them from values it made itself, so
@@ -88,10 +104,32 @@ class _Findings:
         seen[1] += 1
 
     def failures(self) -> list[RuleFailure]:
-        return [
-            RuleFailure(rule=rule, message=message if count == 1 else f"{message} (and {count - 1} more like it)")
-            for rule, (message, count) in self._by_rule.items()
-        ]
+        """At most MAX_FAILURES rules, each message within MAX_MESSAGE_BYTES, and one failure counting the rest."""
+        shown = list(self._by_rule.items())[:MAX_FAILURES]
+        failures = [RuleFailure(rule=rule, message=_with_count(message, count)) for rule, (message, count) in shown]
+        rest = list(self._by_rule)[MAX_FAILURES:]
+        if rest:
+            failures.append(RuleFailure(rule="validator.more_rules", message=capped(
+                f"{len(rest):,} more rules are broken, not described here: {listed(rest)}")))
+        return failures
+
+
+def _with_count(message: str, count: int) -> str:
+    """The message within MAX_MESSAGE_BYTES, the count of its repeats kept whole at its end."""
+    if count == 1:
+        return capped(message)
+    more = f" (and {count - 1:,} more like it)"
+    return capped(message, MAX_MESSAGE_BYTES - len(more)) + more
+
+
+def _rule_crashed(exc: Exception) -> tuple[str, str]:
+    """A rule that raised: named by the innermost validator function, without the traceback or the exception's
+    text (it may quote megabytes of the archive)."""
+    package = Path(__file__).parent
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename).parent == package]
+    where = f"{Path(frames[-1].filename).stem}.{frames[-1].name}" if frames else "layouts.check_layout"
+    return ("validator.rule_crashed", f"the rule {where} failed on this archive ({type(exc).__name__}): it is "
+            "refused rather than let through unchecked; please report the file to the registry's maintainers")
 
 
 def human_size(count: float) -> str:
@@ -186,7 +224,10 @@ def validate_stream(stream: Any, limits: Limits | None = None) -> ValidationRepo
         message = _not_gzip_message(run.head) if problem.rule == "format.not_gzip" else problem.message
         run.findings.add(problem.rule, message)
     else:
-        result = layouts.check_layout(run.walker.members, run.walker.captured, run.limits.max_input_elements)
+        try:
+            result = layouts.check_layout(run.walker.members, run.walker.captured, run.limits.max_input_elements)
+        except Exception as exc:  # a bug in a rule must become a rejection, never a crash
+            result = layouts.LayoutResult(failures=[_rule_crashed(exc)])
         for rule, message in result.failures:
             run.findings.add(rule, message)
     failures = run.findings.failures()

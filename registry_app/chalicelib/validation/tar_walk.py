@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from . import tar_headers as th
 from .gzip_stream import StreamProblem
-from .member_names import Entry, collisions, name_problems, shown
+from .member_names import Entry, collisions, name_problems
+from .messages import shown
 
 __all__ = ["Entry", "TarWalker"]
 MAX_LONG_NAME = 1 << 20  # a GNU long name or link; names past PATH_MAX are refused later, by rule

@@ -6,7 +6,9 @@ TF Serving serves the highest numeric version. Its `saved_model.pb` (captured wh
 archive streams by, at most SAVED_MODEL_CAP bytes) is decoded without TensorFlow
 (`saved_model`, `protowire`): the MetaGraph tagged exactly {"serve"}, its `serving_default`
 signature, each input's dtype and shape. The inputs (unknown dimensions -1) and outputs
-are recorded on the version, so the warm-up builds `{"instances": [...]}` from them.
+are recorded on the version, so the warm-up builds `{"instances": [...]}` from them: how many,
+how long their names, how many dimensions are bounded by `recorded`, whose docstring works out
+the worst case (38,800 bytes of JSON), and `saved_model` stops reading a file past those bounds.
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ import math
 import re
 
 from .layout_result import PACK_HINT, Failure, LayoutResult
-from .saved_model import MetaGraph, ProtoError, Signature, TensorSpec, read_saved_model
+from .messages import count, listed, shown
+from .recorded import MAX_RANK, MAX_TENSORS, name_problem
+from .saved_model import MetaGraph, ProtoError, Signature, TensorSpec, TooMany, read_saved_model
 from .tar_walk import Entry
 
 MIB = 1 << 20
@@ -87,23 +91,37 @@ def _layout_failures(files: dict[str, Entry]) -> list[Failure]:
         if len(parts) == 2 and _VERSION_DIR.fullmatch(parts[0]):
             versions.add(parts[0])
         elif len(parts) > 2 and _VERSION_DIR.fullmatch(parts[-2]):
-            failures.append(("tensorflow.nested_folder", f"{name} is wrapped in folder '{'/'.join(parts[:-2])}/': "
+            folder = shown("/".join(parts[:-2]) + "/")
+            failures.append(("tensorflow.nested_folder", f"{shown(name)} is wrapped in folder {folder}: "
                              "TF Serving on a multi-model endpoint needs <version>/saved_model.pb at the archive "
                              f"root; {PACK_HINT}"))
         else:
-            failures.append(("tensorflow.no_version_folder", f"{name} is not inside a numeric version folder: TF "
-                             "Serving needs <version>/saved_model.pb at the archive root, e.g. 1/saved_model.pb"))
+            failures.append(("tensorflow.no_version_folder", f"{shown(name)} is not inside a numeric version "
+                             "folder: TF Serving needs <version>/saved_model.pb at the archive root, "
+                             "e.g. 1/saved_model.pb"))
     if failures:
         return failures
+    failures += _same_version(versions)
     for name in sorted(files):
         top = name.split("/", 1)[0]
         if "/" in name and _VERSION_DIR.fullmatch(top) and top not in versions:
-            failures.append(("tensorflow.version_incomplete", f"version folder '{top}/' has no saved_model.pb"))
+            failures.append(("tensorflow.version_incomplete", f"version folder {shown(top + '/')} has no "
+                             "saved_model.pb"))
             versions.add(top)  # one failure per folder
         elif top not in versions and not name.startswith("code/"):
-            failures.append(("tensorflow.unexpected_file", f"{name} is outside the version folders: TF Serving "
-                             "reads only <version>/… (and code/ for inference scripts)"))
+            failures.append(("tensorflow.unexpected_file", f"{shown(name)} is outside the version folders: TF "
+                             "Serving reads only <version>/… (and code/ for inference scripts)"))
     return failures
+
+
+def _same_version(folders: set[str]) -> list[Failure]:
+    """Folders such as 01/ and 1/ name one version: TF Serving would serve one of them, which is not said."""
+    by_number: dict[int, list[str]] = {}
+    for folder in folders:
+        by_number.setdefault(int(folder), []).append(folder + "/")
+    return [("tensorflow.duplicate_version", f"version folders {listed(sorted(same))} all name version "
+             f"{count(number)}: keep one folder per version, named by its number")
+            for number, same in sorted(by_number.items()) if len(same) > 1]
 
 
 def _serving_graph(name: str, data: bytes) -> tuple[MetaGraph | None, list[Failure]]:
@@ -113,12 +131,18 @@ def _serving_graph(name: str, data: bytes) -> tuple[MetaGraph | None, list[Failu
                        "the registry reads the serving signature from it and reads at most that much")]
     try:
         graphs = read_saved_model(data)
+    except TooMany as error:
+        if error.what == "signatures":
+            return None, [("tensorflow.too_many_signatures", f"{name} holds {error}: an export has a few, "
+                           f"and TF Serving answers with '{SIGNATURE}'")]
+        return None, [("tensorflow.saved_model_unreadable", f"{name} holds {error}, far more than an export "
+                       "does: the registry reads no further")]
     except ProtoError as error:
         return None, [("tensorflow.saved_model_unreadable", f"{name} is not a SavedModel ({error}): export it "
                        "with model.export(path) or tf.saved_model.save(model, path)")]
     graph = next((g for g in graphs if set(g.tags) == set(SERVE_TAGS)), None)
     if graph is None:
-        found = "; ".join(", ".join(g.tags) or "(no tags)" for g in graphs)
+        found = "; ".join(listed(g.tags) or "(no tags)" for g in graphs)
         return None, [("tensorflow.no_serve_graph", f"{name} has no MetaGraph tagged 'serve' (it has: {found}): "
                        "TF Serving loads only that one")]
     if SIGNATURE not in graph.signatures:
@@ -151,19 +175,43 @@ def _signature_failures(name: str, signature: Signature, max_input_elements: int
     where = f"{name}, signature '{SIGNATURE}'"
     failures: list[Failure] = []
     if signature.method not in PREDICT_METHODS:
-        failures.append(("tensorflow.signature_method", f"{where} has method '{signature.method}'; TF Serving's "
-                         f"predict API serves {', '.join(PREDICT_METHODS)}"))
+        failures.append(("tensorflow.signature_method", f"{where} has method {shown(signature.method)}; TF "
+                         f"Serving's predict API serves {', '.join(PREDICT_METHODS)}"))
     if not signature.inputs:
         failures.append(("tensorflow.no_inputs", f"{where} has no inputs: a request would have nothing to carry"))
     if not signature.outputs:
         failures.append(("tensorflow.no_outputs", f"{where} has no outputs: a request would get nothing back"))
+    sides = (("tensorflow.too_many_inputs", "inputs", signature.input_count),
+             ("tensorflow.too_many_outputs", "outputs", signature.output_count))
+    too_many = [(rule, f"{where} has {total:,} {side}; the registry records a model's {side} on its version "
+                 f"and takes at most {MAX_TENSORS}") for rule, side, total in sides if total > MAX_TENSORS]
+    if too_many:
+        return failures + too_many
     for key, spec in sorted(signature.inputs.items()):
-        failures += _input_failures(f"{where}: input '{key}'", spec, max_input_elements)
+        failures += _name_failures(f"{where}: an input", key) or _input_failures(f"{where}: input {shown(key)}",
+                                                                                 spec, max_input_elements)
     for key, spec in sorted(signature.outputs.items()):
-        if spec.encoding != "dense" or spec.dtype not in JSON_DTYPES:
-            failures.append(("tensorflow.output_dtype", f"{where}: output '{key}' is a {_kind(spec)}, which a JSON "
-                             "answer cannot carry; return numbers, booleans or strings"))
+        failures += _name_failures(f"{where}: an output", key) or _output_failures(f"{where}: output {shown(key)}",
+                                                                                   spec)
     return failures
+
+
+def _name_failures(what: str, name: str) -> list[Failure]:
+    problem = name_problem(name)
+    if problem is None:
+        return []
+    rule = "tensorflow.name_too_long" if problem[0] == "too_long" else "tensorflow.name_control_chars"
+    return [(rule, f"{what} named {shown(name)} {problem[1]}")]
+
+
+def _output_failures(what: str, spec: TensorSpec) -> list[Failure]:
+    if spec.encoding != "dense" or spec.dtype not in JSON_DTYPES:
+        return [("tensorflow.output_dtype", f"{what} is a {_kind(spec)}, which a JSON answer cannot carry; "
+                 "return numbers, booleans or strings")]
+    if spec.shape is not None and len(spec.shape) > MAX_RANK:
+        return [("tensorflow.output_rank", f"{what} has more than {MAX_RANK} dimensions, more than a version "
+                 "records")]
+    return []
 
 
 def _input_failures(what: str, spec: TensorSpec, max_elements: int) -> list[Failure]:
@@ -177,10 +225,16 @@ def _input_failures(what: str, spec: TensorSpec, max_elements: int) -> list[Fail
         rank = "an unknown rank" if spec.shape is None else "no dimensions (a scalar)"
         return [("tensorflow.input_rank", f"{what} has {rank}; a request's \"instances\" need a batch dimension "
                  "first, e.g. shape [None, 32, 32, 3]")]
-    elements = math.prod(max(size, 1) for size in spec.shape)
+    if len(spec.shape) > MAX_RANK:
+        return [("tensorflow.input_rank", f"{what} has more than {MAX_RANK} dimensions; a request's \"instances\" "
+                 f"take at most {MAX_RANK}, batch first, e.g. shape [None, 32, 32, 3]")]
+    if any(size < -1 for size in spec.shape):
+        return [("tensorflow.input_dimension", f"{what} has shape {list(spec.shape)}: a dimension is a size, or -1 "
+                 "when unknown (None in Python)")]
+    elements = math.prod(max(size, 1) for size in spec.shape)  # at most MAX_RANK factors, so quick
     if elements > max_elements:
-        return [("tensorflow.input_too_large", f"{what} of shape {list(spec.shape)} has {elements:,} elements "
-                 f"(unknown dimensions counted as 1), more than the {max_elements:,} the warm-up may send "
+        return [("tensorflow.input_too_large", f"{what} of shape {list(spec.shape)} has {count(elements)} elements "
+                 f"(unknown dimensions counted as 1), more than the {count(max_elements)} the warm-up may send "
                  "(REGISTRY_MAX_INPUT_ELEMENTS)")]
     return []
 
@@ -194,5 +248,5 @@ def _kind(spec: TensorSpec) -> str:
 
 
 def _names(graph: MetaGraph) -> str:
-    shown = sorted(name for name in graph.signatures if not name.startswith("__"))  # __saved_model_init_op: TF's own
-    return ", ".join(shown) or "no signatures"
+    names = sorted(name for name in graph.signatures if not name.startswith("__"))  # __saved_model_init_op: TF's own
+    return listed(names) or "no signatures"

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from .. import names
-from .artifacts import Artifacts, ObjectInfo, SourceChanged
+from .artifacts import EVENT_METADATA, Artifacts, ObjectInfo, SourceChanged
 from .claims import Claim, ClaimStore
 from ..errors import InvalidInput, ValidationFailed
 from ..events import S3Upload
 from ..frameworks import Endpoints
-from ..records import UploadRecord, VersionRecord, utcnow
+from ..records import BUDGETS, MAX_REQUESTED_ALIASES, UploadRecord, VersionRecord, utcnow
 from ..settings import Settings
-from .store import IdenticalToLatest, RegistryStore
-from ..validation import Limits, RuleFailure, ValidationReport, validate_stream
+from .store import IdenticalToLatest, RegistryStore, version_item_size
+from ..validation import Limits, RuleFailure, ValidationReport, human_size, validate_stream
 from .warmup import warm_version
 
 log = logging.getLogger(__name__)
@@ -123,12 +123,14 @@ class Ingestor:
         # object replaced since its notification is superseded, and the newer upload's own event handles it.
         pinned = claim.source_version if claim.reserved_version is not None else None
         info = self._artifacts.head(upload.key, upload.bucket, pinned)
+        if info is None and claim.reserved_version is not None:
+            return self._deliver_copy(source, claim)
         if info is None or info.etag != upload.etag:
             return self._finish(source, claim, "superseded",
                                 message="the object was replaced or deleted before it was processed")
         source = self._with_object_metadata(source, info)
         try:
-            report = self._validate(source, name_error, info.version_id)
+            report = self._validate(info, upload.bucket, name_error)
         except SourceChanged:
             return self._finish(source, claim, "superseded", message="the object was replaced while it was being read")
         if not report.valid:
@@ -139,8 +141,27 @@ class Ingestor:
                                 message=f"identical to v{latest.version}: no new version")
         return self._accept(source, claim, info, report)  # a number this event already holds is always delivered
 
-    def _validate(self, source: Source, name_error: InvalidInput | None, version_id: str | None) -> ValidationReport:
-        stream = self._artifacts.open(source.upload.key, source.upload.etag, source.upload.bucket, version_id)
+    def _deliver_copy(self, source: Source, claim: Claim) -> UploadRecord:
+        """The object version this event holds a number for is gone (deleted with its VersionId). If this event
+        already copied it under models/, that copy is the version: record it, so the key is no orphan and the
+        number is delivered. Otherwise the upload is superseded and its number stays unused (no one else's)."""
+        target_key = names.target_key(source.name, claim.reserved_version, self._settings.models_prefix)
+        copy = self._artifacts.head(target_key)
+        if copy is None or copy.metadata.get(EVENT_METADATA) != source.upload.event_id:
+            return self._finish(source, claim, "superseded",
+                                message="the object was replaced or deleted before it was processed")
+        report = self._validate(copy, self._artifacts.bucket, None)
+        if not report.valid:  # only if the limits changed since the copy was validated
+            return self._finish(source, claim, "superseded", message="the object was deleted before it was "
+                                f"recorded, and its copy {target_key} no longer validates")
+        note = "its object version was deleted after it was copied: recorded from the copy"
+        if source.owned:  # the object's metadata went with it
+            source = replace(source, uploader=source.upload.principal)
+            note += "; the aliases it asked for are unknown"
+        return self._accept(source, claim, copy, report, note=note)
+
+    def _validate(self, info: ObjectInfo, bucket: str, name_error: InvalidInput | None) -> ValidationReport:
+        stream = self._artifacts.open(info.key, info.etag, bucket, info.version_id)
         try:
             report = validate_stream(stream, self._limits)
         finally:
@@ -150,8 +171,12 @@ class Ingestor:
             report = report.with_failure(failure)
         return report
 
-    def _accept(self, source: Source, claim: Claim, info: ObjectInfo, report: ValidationReport) -> UploadRecord:
+    def _accept(self, source: Source, claim: Claim, info: ObjectInfo, report: ValidationReport,
+                note: str | None = None) -> UploadRecord:
         upload = source.upload
+        refusal = self._unrecordable(source, claim, report)
+        if refusal is not None:
+            return self._reject(source, claim, report.with_failure(refusal))
         try:
             version = self._store.reserve_version(source.name, claim, self._claims, self._clock(), report.sha256,
                                                   info.version_id)
@@ -159,20 +184,13 @@ class Ingestor:
             return self._finish(source, claim, "unchanged", equals_version=same.version,
                                 message=f"identical to v{same.version}: no new version")
         claim = replace(claim, reserved_version=version, source_version=info.version_id)
-        target_key = names.target_key(source.name, version, self._settings.models_prefix)
-        self._artifacts.copy_once(info, target_key, upload.event_id,
+        record = self._version_record(source, claim, version, report)
+        self._artifacts.copy_once(info, record.target_key, upload.event_id,
                                   {"model": source.name, "version": str(version), "sha256": report.sha256},
                                   source_bucket=upload.bucket)
-        self._store.put_version(VersionRecord(
-            name=source.name, version=version, target_key=target_key,
-            target_model=names.target_model(source.name, version), sha256=report.sha256,
-            size=report.compressed_bytes, framework=report.layout, input_shapes=report.input_shapes,
-            outputs=report.outputs, labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
-            event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader,
-            claimed_uploader=source.claimed_uploader, requested_aliases=source.aliases, metadata=source.metadata,
-        ))
+        self._store.put_version(record)
         self._store.mark_latest(source.name, version, self._clock())
-        message = f"registered as v{version}"
+        message = f"registered as v{version}" + (f" ({note})" if note else "")
         if source.version_hint is not None and source.version_hint != version:
             message += f" (the file name suggested v{source.version_hint}; the registry numbers versions itself)"
         warmup = self._warm(source, version, report)
@@ -184,6 +202,33 @@ class Ingestor:
         aliases = self._move_aliases(source, version)
         return self._finish(source, claim, "accepted", version=version, aliases=aliases, message=message,
                             warmup=f"ok in {warmup.seconds:.2f} s" if warmup else None)
+
+    def _version_record(self, source: Source, claim: Claim, version: int, report: ValidationReport) -> VersionRecord:
+        upload = source.upload
+        return VersionRecord(
+            name=source.name, version=version, target_key=names.target_key(source.name, version,
+                                                                            self._settings.models_prefix),
+            target_model=names.target_model(source.name, version), sha256=report.sha256,
+            size=report.compressed_bytes, framework=report.layout, input_shapes=report.input_shapes,
+            outputs=report.outputs, labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
+            event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader,
+            claimed_uploader=source.claimed_uploader, requested_aliases=source.aliases, metadata=source.metadata,
+        )
+
+    def _unrecordable(self, source: Source, claim: Claim, report: ValidationReport) -> RuleFailure | None:
+        """The rule an accepted upload's records would break, checked before a number is reserved (DESIGN
+        invariant 10): a version record over its budget would fail to write after the copy, on every delivery."""
+        if len(source.aliases) > MAX_REQUESTED_ALIASES:
+            return RuleFailure("upload.too_many_aliases", f"the upload asks to move {len(source.aliases)} aliases; "
+                               f"one upload may ask for at most {MAX_REQUESTED_ALIASES}: move the others through "
+                               "the API (PUT /aliases/{alias})")
+        size = version_item_size(self._version_record(source, claim, names.MAX_NUMBER, report))
+        if size > BUDGETS["version"]:
+            return RuleFailure("record.version_too_large", f"the version's record would take {human_size(size)}, "
+                               f"more than the {human_size(BUDGETS['version'])} a version record may: its serving "
+                               "signature (input and output names and shapes) and its metadata are too large to "
+                               "record; declare fewer, shorter inputs and outputs, or less metadata")
+        return None
 
     def _warm(self, source: Source, version: int, report: ValidationReport):
         """One invoke through the endpoint, so aliases only ever point at a version that answers."""

@@ -4,7 +4,9 @@ A warm-up that failed or ran out of budget (a big model's first load on an MME c
 minutes) leaves the requested aliases where they were; this lets an operator try again
 without re-uploading. It may move only the aliases the version's upload requested (and
 those that track the model's latest version), under the same rule as ingestion
-(alias_rules): create, or move forward within the model; never take one over.
+(alias_rules): create, or move forward within the model; never take one over. The moves
+carry the upload's event id, so each alias moves at most once for that upload, whether the
+ingest or a re-run moved it: an operator's rollback after that move stays put (DESIGN invariant 12).
 """
 from dataclasses import dataclass
 
@@ -49,5 +51,6 @@ class Rewarmer:
         if not result.ok:
             held = {alias: "not moved: the warm-up failed" for alias in record.requested_aliases}
             return Rewarmed(record, False, f"failed: {result.error}", held)
-        moved = self._aliases.follow_new_version(record.name, record.version, record.requested_aliases, actor)
+        moved = self._aliases.follow_new_version(record.name, record.version, record.requested_aliases, actor,
+                                                 record.event_id)
         return Rewarmed(record, True, f"ok in {result.seconds:.2f} s", moved)

@@ -9,8 +9,8 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from .claims import Claim, ClaimStore
-from ..dynamo import get_item, is_condition_failure, query_page, to_item, to_value
+from .claims import COMPLETED, Claim, ClaimStore
+from ..dynamo import get_item, is_condition_failure, item_size, query_page, to_item, to_value
 from ..errors import Conflict, TransientError
 from ..outbox import changes, items as outbox
 from ..records import ModelRecord, UploadRecord, VersionRecord
@@ -39,6 +39,19 @@ def upload_sk(started_at: datetime, event_id: str) -> str:
     return f"U#{started_at.isoformat()}#{event_id}"
 
 
+def version_item(record: VersionRecord) -> dict:
+    """A version record as its DynamoDB item."""
+    return to_item({"pk": model_pk(record.name), "sk": version_sk(record.version), **record.model_dump(mode="json")})
+
+
+def version_item_size(record: VersionRecord) -> int:
+    """The bytes `record` comes to take with the stamps written after it (last referenced, retired): what the
+    ingest holds to the version budget, for the record built with the longest number, before reserving one."""
+    stamp = record.created_at
+    return item_size(version_item(record.model_copy(update={"status": "retired", "last_referenced_at": stamp,
+                                                            "retired_at": stamp})))
+
+
 class RegistryStore:
     def __init__(self, client, table: str):
         self._db = client
@@ -59,28 +72,31 @@ class RegistryStore:
 
         Compare-and-set on the counter keeps numbers free of duplicates under concurrency;
         writing the number onto the claim in the same transaction means a retry after a crash
-        reuses it instead of taking another. The counter also keeps the SHA-256 of the bytes
-        the last number went to, and the write is conditional on it: two deliveries of the
-        same bytes racing each other make one version, and the loser raises IdenticalToLatest.
+        reuses it instead of taking another. The counter also keeps the SHA-256 of the bytes the
+        last number went to and the upload it went to: two deliveries of the same bytes racing
+        each other make one version, and the loser raises IdenticalToLatest once that version is
+        recorded (TransientError while its run may still record it). A number whose run finished
+        without recording it (superseded) identifies nothing: the same bytes get a new number.
         """
         if claim.reserved_version is not None:
             return claim.reserved_version
         for _ in range(RESERVE_ATTEMPTS):
             model = self.get_model(name)
             if sha256 is not None and model is not None and model.last_sha256 == sha256:
-                raise IdenticalToLatest(model.next_version)
+                if self._recorded(model, claims):
+                    raise IdenticalToLatest(model.next_version)
             current = model.next_version if model else 0
             version = current + 1
-            values = {":v": to_value(version), ":current": to_value(current), ":name": to_value(name),
-                      ":now": to_value(now.isoformat())}
-            condition = "attribute_not_exists(pk) OR next_version = :current"
+            values = {":v": to_value(version), ":name": to_value(name), ":now": to_value(now.isoformat()),
+                      ":event": to_value(claim.event_id)}
             if model is None:
                 condition = "attribute_not_exists(pk)"
-                del values[":current"]
-            update = "SET next_version = :v, #n = :name, updated_at = :now, created_at = if_not_exists(created_at, :now)"
+            else:
+                condition, values[":current"] = "next_version = :current", to_value(current)
+            update = ("SET next_version = :v, #n = :name, updated_at = :now,"
+                      " created_at = if_not_exists(created_at, :now), last_event_id = :event")
             if sha256 is not None:
                 update += ", last_sha256 = :sha"
-                condition = f"({condition}) AND (attribute_not_exists(last_sha256) OR last_sha256 <> :sha)"
                 values[":sha"] = to_value(sha256)
             counter = {
                 "TableName": self._table,
@@ -97,6 +113,16 @@ class RegistryStore:
                 if not is_condition_failure(error):
                     raise
         raise TransientError(f"could not reserve a version of {name}: too much contention", {"model": name})
+
+    def _recorded(self, model: ModelRecord, claims: ClaimStore) -> bool:
+        """Whether the model's last number is a recorded version. The claim is read first: a run completes its
+        claim only after recording its version, so a completed claim and no version means the number went unused."""
+        if model.last_event_id is not None:
+            holder = claims.get(model.last_event_id)
+            if holder is not None and holder.get("status") != COMPLETED:
+                raise TransientError(f"identical bytes are being registered as {model.name} v{model.next_version} "
+                                     "by another upload; retry", {"model": model.name, "version": model.next_version})
+        return self.get_version(model.name, model.next_version) is not None
 
     def mark_latest(self, name: str, version: int, now: datetime) -> None:
         """Moves the model's latest pointer forward (never back: versions can finish out of order)."""
@@ -115,8 +141,8 @@ class RegistryStore:
     # versions ---------------------------------------------------------------
     def put_version(self, record: VersionRecord) -> None:
         """Writes a version once; the same event writing it again is a no-op, anything else a conflict."""
-        item = {"pk": model_pk(record.name), "sk": version_sk(record.version), **record.model_dump(mode="json")}
-        put = {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}
+        put = {"TableName": self._table, "Item": version_item(record),
+               "ConditionExpression": "attribute_not_exists(pk)"}
         announce = outbox.put(self._table, changes.version_registered(record, record.uploader))
         try:
             self._db.transact_write_items(TransactItems=[{"Put": put}, announce])
@@ -181,8 +207,9 @@ class RegistryStore:
 
     # uploads ----------------------------------------------------------------
     def put_upload(self, record: UploadRecord, actor: str | None = None) -> None:
-        """Records an outcome; one that is announced (rejected, unchanged, warm-up failed) is written together
-        with its event, once: only over no record or a pending one, so a replayed run announces nothing twice."""
+        """Records an outcome (fitted to its budget); one that is announced (rejected, unchanged, warm-up failed)
+        is written with its event, once: only over no record or a pending one, so a replay announces nothing twice."""
+        record = record.fitted()
         item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
         event = changes.for_upload(record, actor)
         if event is None:
@@ -199,6 +226,7 @@ class RegistryStore:
 
     def put_pending_upload(self, record: UploadRecord) -> bool:
         """Writes a `failed` or `queued` record unless a run already recorded a real outcome there; False if one did."""
+        record = record.fitted()
         item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
         try:
             self._db.put_item(
