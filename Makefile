@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up tf-env bench package image push screenshots clean
+.PHONY: demo test up tf-env bench docs package image push screenshots clean
 
 # Debian packages the stack and the tests need: Java for Multi Model Server's frontend, GNU tar
 # for the extraction property tests, Chromium and its matching chromedriver for the console's
@@ -50,7 +50,7 @@ up: $(STAMP) tf-env
 test: $(STAMP) tf-env
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-# The README's console screenshots (docs/console/*.png), from the demo's data in headless Chromium.
+# The console's screenshots (docs/console/*.png, shown on the docs' console page), from the demo's data in headless Chromium.
 screenshots: $(STAMP) tf-env
 	$(PY) -m local_stack.demo.screenshots --out docs/console
 
@@ -72,11 +72,18 @@ push: $(STAMP)
 	$(PY) -m local_stack.environments.image push --stack $(STACK) $(if $(TAG),--tag $(TAG))
 
 # Every benchmark, one after another, then one table of the issue's goals (measured ratio, its
-# reference from the same run, goal, met or not) with the machine and its load average; 9 minutes
+# reference from the same run, goal, met or not) with the machine and its load average, also written
+# as the documentation's page docs/benchmarks/latest.md (commit it with the run); 9 minutes
 # on 2 shared cores, each bench's time printed as it ends. `make bench QUICK=1`: fewer requests and
 # rounds (about half that). One bench alone: .venv/bin/python bench/<name>.py [--json PATH].
 bench: $(STAMP) tf-env
-	$(PY) bench/summary.py $(if $(QUICK),--quick)
+	$(PY) bench/summary.py $(if $(QUICK),--quick) --markdown docs/benchmarks/latest.md
+
+# The documentation site (mkdocs.yml, docs/), in build/site/: open build/site/index.html. Strict: a
+# broken link, a page missing from the nav or a bad anchor fails the build. The CLI, REST API and
+# change events references are written from the code as it builds (docs/gen/hooks.py).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir build/site
 
 clean:
 	rm -rf $(VENV) .cache .local

@@ -4,10 +4,12 @@ or not; then the machine, its load average before and after each bench, and how 
 
     .venv/bin/python bench/summary.py [--quick] [--only NAME ...] [--markdown PATH]
 
-`make bench` runs this. All benches took 9 minutes on 2 shared cores (each one's time is printed
-as it ends, and the total with the table); `--quick` runs each with fewer requests and rounds
-(about half that): the same lines, noisier. Each bench's own output goes to a log beside the results (its path is printed),
-and each stays runnable alone: `.venv/bin/python bench/<name>.py --help`.
+`make bench` runs this with `--markdown docs/benchmarks/latest.md`: the documentation's page of the
+latest run is this table, never one copied by hand. All benches took 9 minutes on 2 shared cores
+(each one's time is printed as it ends, and the total with the table); `--quick` runs each with
+fewer requests and rounds (about half that): the same lines, noisier. Each bench's own output goes
+to a log beside the results (its path is printed), and each stays runnable alone:
+`.venv/bin/python bench/<name>.py --help`.
 """
 from __future__ import annotations
 
@@ -48,7 +50,8 @@ def run(script: str, arguments: list[str], out: Path) -> dict:
     print(f"  {script:<16} {seconds:6.0f} s   load {load_before} -> {load()}"
           f"{'' if status == 0 else f'   FAILED (exit {status}): see {log}'}", flush=True)
     document = json.loads(result.read_text()) if status == 0 and result.exists() else {"lines": []}
-    return {**document, "script": script, "status": status, "seconds": seconds, "load_before": load_before}
+    return {**document, "script": script, "status": status, "seconds": seconds, "load_before": load_before,
+            "load_after": load()}
 
 
 def table(runs: list[dict]) -> list[str]:
@@ -63,11 +66,25 @@ def table(runs: list[dict]) -> list[str]:
     return rows
 
 
+def page(runs: list[dict], stamp: str, machine_text: str, minutes: float, quick: bool) -> str:
+    """The documentation page of a run (docs/benchmarks/latest.md): when, where, each bench's load, the table."""
+    loads = ", ".join(f"{bench['script'][:-3]} {bench['load_before'].split()[0]}→{bench['load_after'].split()[0]}"
+                      for bench in runs)
+    return "\n".join([
+        "# Latest `make bench`", "",
+        "Written by `bench/summary.py` at the end of `make bench`; not edited by hand.", "",
+        f"{stamp}, {minutes:.0f} minutes{' (`--quick`)' if quick else ''}; {machine_text}. Load average (1 min) at "
+        f"each bench's start and end, the bench's own processes included (MMS, the local stack): {loads}. "
+        "\"Same run\" gives the measured value and its reference, both from this run.", "",
+        *table(runs), ""])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests and rounds per bench")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these benches only, e.g. serving container")
-    parser.add_argument("--markdown", type=Path, help="also write the table and the machine here")
+    parser.add_argument("--markdown", type=Path, help="also write the run as a documentation page here "
+                        "(make bench: docs/benchmarks/latest.md)")
     args = parser.parse_args()
     known = [script[:-3] for script, _, _ in BENCHES]
     if set(args.only or ()) - set(known):
@@ -82,7 +99,7 @@ def main() -> int:
              f"15 min) from {runs[0]['load_before']} to {load()}", "", *table(runs)]
     print("\n" + "\n".join(lines))
     if args.markdown:
-        args.markdown.write_text("\n".join(lines) + "\n")
+        args.markdown.write_text(page(runs, stamp, machine(), minutes, args.quick))
     return 0 if all(bench["status"] == 0 for bench in runs) else 1
 
 

@@ -84,7 +84,7 @@ def deliver(deliveries: Deliveries, body: str, clock: Clock, max_receives: int, 
 
 
 def delete_object_version(emulator, upload) -> None:
-    """The README's one exception: the object version itself deleted (its VersionId) before a retry."""
+    """The exception docs/concepts/versions.md names: the object version deleted (its VersionId) before a retry."""
     emulator.s3.delete_object(Bucket=upload.bucket, Key=upload.key, VersionId=upload.version_id)
 
 

@@ -25,7 +25,7 @@ def later(emulator, runs: int = 1):
 
 
 def delete_version(emulator, upload) -> None:
-    """What the README's exception names: the object version itself deleted (DeleteObject with its VersionId)."""
+    """The exception docs/concepts/versions.md names: the object version deleted (DeleteObject with its VersionId)."""
     emulator.s3.delete_object(Bucket=emulator.settings.bucket, Key=upload.key, VersionId=upload.version_id)
 
 
