@@ -22,21 +22,36 @@ key's versions (deliveries.identified), and moto answers ListObjectVersions by d
 every version of every key in the bucket, bytes included: seconds per event once the bucket
 holds a few large models. The events carry it, as S3's do.
 
-And two of its EventBridge PutEvents: moto accepts a call of any size, where EventBridge refuses
-a call whose entries add up to more than 256 KB (ValidationException, nothing published); and
-moto never fails one entry of an accepted call, where EventBridge answers 200 with an ErrorCode
-on the entries it did not take (InternalFailure, ThrottlingException). `events_gaps` enforces the
-limit and lets a test choose entries to fail that way.
+Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
+(tests/e2e/test_deploy_rehearsal.py, `--sam-translator`, `--iam-resources`):
+- moto does not run CloudFormation's transforms: a template declaring
+  `Transform: AWS::Serverless-2016-10-31` (Chalice's) is expanded by AWS's own SAM translator
+  (`samtranslator`, in the rehearsal's tools venv) before moto reads it, as CloudFormation does;
+  and a TemplateURL on the emulator's own address (path-style, as the CLI uploads it with
+  AWS_ENDPOINT_URL set) is read as bucket/key, where moto takes the host's first label as the bucket;
+  and a stack made by executing a change set (what `aws cloudformation deploy` does) imports
+  other stacks' exports and gets its own Outputs and Exports, as moto's CreateStack does; and an
+  AWS::ApiGateway::RestApi defined by its OpenAPI Body takes its name from the Body's title and
+  its routes from the Body's paths, as AWS does, where moto requires a Name and imports no Body;
+- moto authorises a request against its resource's ARN only for S3 and SQS; every other
+  action is checked against `*`, which no least-privilege grant matches. DynamoDB (the
+  TableName; a transaction: its first item's table), EventBridge PutEvents (the entries' bus)
+  and SageMaker InvokeEndpoint (the endpoint) name their ARN as AWS does. moto evaluates
+  no condition but StringEquals on a trust policy (dynamodb:LeadingKeys is not checked).
 
-This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()` and
-`events_gaps()` with monkeypatch.
+This is the one place moto is patched; tests apply `sagemaker_gaps()` and `s3_event_gaps()`
+with monkeypatch.
 
 Run alone with `python -m local_stack.emulator --port 4566` (the gaps filled).
 """
 import argparse
+import json
+import os
 import signal
+import subprocess
 import sys
 import threading
+from urllib.parse import urlparse
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -114,33 +129,120 @@ def s3_event_gaps() -> list[tuple[object, str, object]]:
     return [(notifications, "_get_s3_event", _with_version_id(notifications._get_s3_event))]
 
 
-PUT_EVENTS_CALL_LIMIT = 256 * 1024
+SERVERLESS = "AWS::Serverless-2016-10-31"
+TRANSLATE = ("import json, sys; from samtranslator.translator.transform import transform; "
+             "print(json.dumps(transform(json.load(sys.stdin), {}, None)))")
 
 
-def _put_events_as_eventbridge(put_events, failing):
-    from moto.events.exceptions import ValidationException
+def _expanding_serverless(parse, translator_python: str):
+    def patched(template):
+        document = parse(template)
+        declared = document.get("Transform", []) if isinstance(document, dict) else []
+        if SERVERLESS not in ([declared] if isinstance(declared, str) else declared):
+            return document
+        done = subprocess.run([translator_python, "-c", TRANSLATE], input=json.dumps(document), capture_output=True,
+                              text=True, env={**os.environ, "AWS_DEFAULT_REGION": os.environ.get(
+                                  "AWS_DEFAULT_REGION", "us-east-1")})
+        if done.returncode:
+            raise ValueError(f"the SAM transform failed: {done.stderr.strip().splitlines()[-1]}")
+        return json.loads(done.stdout)
 
-    def size(entry: dict) -> int:  # EventBridge's count, kept apart from the publisher's own (sizes.entry_size)
-        texts = [entry.get(name) or "" for name in ("Source", "DetailType", "Detail")] + (entry.get("Resources") or [])
-        return sum(len(text.encode()) for text in texts) + (14 if entry.get("Time") is not None else 0)
+    return staticmethod(patched)
 
-    def patched(self, events):
-        if sum(size(event) for event in events) > PUT_EVENTS_CALL_LIMIT:
-            raise ValidationException("Total size of the entries in the request is over the limit.")
-        refused = [index for index, event in enumerate(events) if failing(event)]
-        accepted = iter(put_events(self, [e for index, e in enumerate(events) if index not in refused]))
-        return [{"ErrorCode": "InternalFailure", "ErrorMessage": "Internal service error."} if index in refused
-                else next(accepted) for index in range(len(events))]
+
+def _path_style_template_url(get_stack):
+    def patched(self, template_url: str) -> str:
+        parts = urlparse(template_url)
+        if parts.hostname in ("127.0.0.1", "localhost"):
+            template_url = f"http://localhost{parts.path}"  # moto reads localhost URLs as path-style
+        return get_stack(self, template_url)
 
     return patched
 
 
-def events_gaps(failing=lambda entry: False) -> list[tuple[type, str, object]]:
-    """(class, attribute, replacement), as sagemaker_gaps: PutEvents' call size limit, and an InternalFailure
-    answered (nothing delivered) for each entry `failing(entry)` picks, as EventBridge answers one it did not take."""
-    from moto.events.models import EventsBackend
+def _with_outputs(execute):
+    def patched(self, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.change_sets.get(change_set_name) or next(
+            c for c in self.change_sets.values() if c.change_set_name == change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
+        execute(self, change_set_name, stack_name)
+        stack.template_dict = change_set.template_dict
+        stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            self.exports[export.name] = export
 
-    return [(EventsBackend, "put_events", _put_events_as_eventbridge(EventsBackend.put_events, failing))]
+    return patched
+
+
+def _named_from_body(create):
+    def patched(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        if "Name" not in properties and isinstance(properties.get("Body"), dict):
+            properties["Name"] = properties["Body"].get("info", {}).get("title", resource_name)
+        api = create.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        body = properties.get("Body")
+        if isinstance(body, dict) and body.get("paths"):
+            # moto imports OpenAPI 3 only; its import reads just paths and methods, which Swagger 2 shares
+            document = {**{k: v for k, v in body.items() if k != "swagger"}, "openapi": "3.0.1"}
+            from moto.apigateway.models import apigateway_backends
+
+            apigateway_backends[account_id][region_name].put_rest_api(api.id, document, False, mode="overwrite")
+        return api
+
+    return classmethod(patched)
+
+
+def cloudformation_gaps(translator_python: str) -> list[tuple[type, str, object]]:
+    """(owner, attribute, replacement): templates declaring the SAM transform are expanded by AWS's translator,
+    and templates uploaded to the emulator's own address are found."""
+    from moto.apigateway.models import RestAPI
+    from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    parse = _expanding_serverless(Stack.parse_template, translator_python)
+
+    def change_set_parse(self):
+        self.template_dict = parse.__func__(self.template)
+
+    return [(Stack, "parse_template", parse), (ChangeSet, "_parse_template", change_set_parse),
+            (CloudFormationResponse, "_get_stack_from_s3_url",
+             _path_style_template_url(CloudFormationResponse._get_stack_from_s3_url)),
+            (CloudFormationBackend, "execute_change_set", _with_outputs(CloudFormationBackend.execute_change_set)),
+            (RestAPI, "create_from_cloudformation_json", _named_from_body(RestAPI.create_from_cloudformation_json))]
+
+
+def _dynamodb_resource(self) -> str:
+    body = self.body if isinstance(self.body, dict) else {}
+    table = body.get("TableName")
+    if table is None and body.get("TransactItems"):
+        item = next(iter(body["TransactItems"][0].values()))
+        table = item.get("TableName")
+    if table is None and body.get("RequestItems"):
+        table = next(iter(body["RequestItems"]))
+    return f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}" if table else "*"
+
+
+def _events_resource(self) -> str:
+    entries = self._get_param("Entries") or []
+    bus = (entries[0].get("EventBusName") if entries else None) or self._get_param("EventBusName") or "default"
+    return bus if bus.startswith("arn:") else f"arn:aws:events:{self.region}:{self.current_account}:event-bus/{bus}"
+
+
+def _sagemaker_runtime_resource(self) -> str:
+    name = self.path.split("/")[2] if self.path.startswith("/endpoints/") else None
+    return f"arn:aws:sagemaker:{self.region}:{self.current_account}:endpoint/{name.lower()}" if name else "*"
+
+
+def iam_resource_gaps() -> list[tuple[type, str, object]]:
+    """(owner, attribute, replacement): the services the registry calls name their resource's ARN to IAM."""
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.events.responses import EventsHandler
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    return [(DynamoHandler, "_determine_resource", _dynamodb_resource),
+            (EventsHandler, "_determine_resource", _events_resource),
+            (SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource)]
 
 
 class EmulatorServer:
@@ -180,8 +282,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local_stack.emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--sam-translator", metavar="PYTHON",
+                        help="a Python with samtranslator: expand SAM templates as CloudFormation does")
+    parser.add_argument("--iam-resources", action="store_true",
+                        help="authorise DynamoDB, EventBridge and SageMaker runtime calls against their resource")
     args = parser.parse_args(argv)
-    for owner, name, replacement in sagemaker_gaps() + s3_event_gaps() + events_gaps():
+    gaps = sagemaker_gaps() + s3_event_gaps()
+    gaps += cloudformation_gaps(args.sam_translator) if args.sam_translator else []
+    gaps += iam_resource_gaps() if args.iam_resources else []
+    for owner, name, replacement in gaps:
         setattr(owner, name, replacement)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the stack stops us with SIGTERM: exit cleanly
     server = EmulatorServer(args.host, args.port).start()
