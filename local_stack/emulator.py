@@ -33,11 +33,20 @@ Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
   other stacks' exports and gets its own Outputs and Exports, as moto's CreateStack does; and an
   AWS::ApiGateway::RestApi defined by its OpenAPI Body takes its name from the Body's title and
   its routes from the Body's paths, as AWS does, where moto requires a Name and imports no Body;
+  and `Ref` of an AWS::Events::EventBus is its name, as in AWS (moto answers the object's repr);
+  and an AWS::S3::Bucket gets its VersioningConfiguration and its NotificationConfiguration's
+  queues, which moto's CloudFormation ignores (it applies only encryption and tags; lifecycle
+  rules and the public access block stay unapplied: nothing in the emulator expires or is public);
 - moto authorises a request against its resource's ARN only for S3 and SQS; every other
   action is checked against `*`, which no least-privilege grant matches. DynamoDB (the
-  TableName; a transaction: its first item's table), EventBridge PutEvents (the entries' bus)
-  and SageMaker InvokeEndpoint (the endpoint) name their ARN as AWS does. moto evaluates
-  no condition but StringEquals on a trust policy (dynamodb:LeadingKeys is not checked).
+  TableName), EventBridge PutEvents (the entries' bus) and SageMaker InvokeEndpoint (the
+  endpoint) name their ARN as AWS does; a DynamoDB transaction is authorised item by item
+  (dynamodb:PutItem, UpdateItem, ... on each item's table), as AWS does, where moto asks for
+  a dynamodb:TransactWriteItems action IAM does not have; SQS GetQueueUrl names the queue of
+  its QueueName (moto finds no queue and checks `*`). moto evaluates
+  no condition but StringEquals on a trust policy (dynamodb:LeadingKeys is not checked). A role's
+  inline policy that CloudFormation made is kept as a document where PutRolePolicy keeps text,
+  and moto's authoriser reads only text: it reads both.
 
 This is the one place moto is patched; tests apply `sagemaker_gaps()` and `s3_event_gaps()`
 with monkeypatch.
@@ -193,12 +202,34 @@ def _named_from_body(create):
     return classmethod(patched)
 
 
+def _configured_bucket(create):
+    def patched(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.s3.models import s3_backends
+
+        bucket = create.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id]["aws"]
+        if "VersioningConfiguration" in properties:
+            backend.put_bucket_versioning(bucket.name, properties["VersioningConfiguration"]["Status"])
+        queues = properties.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
+        if queues:  # CloudFormation's shape → the S3 API's, which moto reads
+            backend.put_bucket_notification_configuration(bucket.name, {"QueueConfiguration": [
+                {"Queue": q["Queue"], "Event": [q["Event"]],
+                 **({"Filter": {"S3Key": {"FilterRule": q["Filter"]["S3Key"]["Rules"]}}} if "Filter" in q else {})}
+                for q in queues]})
+        return bucket
+
+    return classmethod(patched)
+
+
 def cloudformation_gaps(translator_python: str) -> list[tuple[type, str, object]]:
     """(owner, attribute, replacement): templates declaring the SAM transform are expanded by AWS's translator,
     and templates uploaded to the emulator's own address are found."""
     from moto.apigateway.models import RestAPI
     from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
     from moto.cloudformation.responses import CloudFormationResponse
+    from moto.events.models import EventBus
+    from moto.s3.models import FakeBucket
 
     parse = _expanding_serverless(Stack.parse_template, translator_python)
 
@@ -209,18 +240,49 @@ def cloudformation_gaps(translator_python: str) -> list[tuple[type, str, object]
             (CloudFormationResponse, "_get_stack_from_s3_url",
              _path_style_template_url(CloudFormationResponse._get_stack_from_s3_url)),
             (CloudFormationBackend, "execute_change_set", _with_outputs(CloudFormationBackend.execute_change_set)),
-            (RestAPI, "create_from_cloudformation_json", _named_from_body(RestAPI.create_from_cloudformation_json))]
+            (RestAPI, "create_from_cloudformation_json", _named_from_body(RestAPI.create_from_cloudformation_json)),
+            (EventBus, "physical_resource_id", property(lambda bus: bus.name)),
+            (FakeBucket, "create_from_cloudformation_json", _configured_bucket(FakeBucket.create_from_cloudformation_json))]
+
+
+def _table_arn(self, table: str | None) -> str:
+    return f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}" if table else "*"
 
 
 def _dynamodb_resource(self) -> str:
     body = self.body if isinstance(self.body, dict) else {}
-    table = body.get("TableName")
-    if table is None and body.get("TransactItems"):
-        item = next(iter(body["TransactItems"][0].values()))
-        table = item.get("TableName")
-    if table is None and body.get("RequestItems"):
-        table = next(iter(body["RequestItems"]))
-    return f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}" if table else "*"
+    table = body.get("TableName") or next(iter(body.get("RequestItems") or {}), None)
+    return _table_arn(self, table)
+
+
+def _sqs_resource(determine):
+    def patched(self) -> str:
+        name = self._get_param("QueueName")
+        if name and self._get_action() == "GetQueueUrl":
+            return f"arn:aws:sqs:{self.region}:{self.current_account}:{name}"
+        return determine(self)
+
+    return patched
+
+
+TRANSACTION_ITEMS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
+def _item_by_item(authorize):
+    def patched(self, resource: str = "*") -> None:
+        body = self.body if isinstance(self.body, dict) else {}
+        if self._get_action() not in ("TransactWriteItems", "TransactGetItems"):
+            return authorize(self, resource)
+        try:
+            for item in body.get("TransactItems", []):
+                (kind, spec), = item.items()
+                self._get_action = lambda kind=kind: TRANSACTION_ITEMS[kind]
+                authorize(self, _table_arn(self, spec.get("TableName")))
+        finally:
+            self.__dict__.pop("_get_action", None)
+
+    return patched
 
 
 def _events_resource(self) -> str:
@@ -234,15 +296,30 @@ def _sagemaker_runtime_resource(self) -> str:
     return f"arn:aws:sagemaker:{self.region}:{self.current_account}:endpoint/{name.lower()}" if name else "*"
 
 
+def _reading_documents(init):
+    def patched(self, policy):
+        is_document = isinstance(policy, dict) and "Statement" in policy
+        init(self, json.dumps(policy) if is_document else policy)
+
+    return patched
+
+
 def iam_resource_gaps() -> list[tuple[type, str, object]]:
-    """(owner, attribute, replacement): the services the registry calls name their resource's ARN to IAM."""
+    """(owner, attribute, replacement): the services the registry calls name their resource's ARN to IAM,
+    and the policies of roles CloudFormation made are read."""
     from moto.dynamodb.responses import DynamoHandler
+    from moto.iam.access_control import IAMPolicy
     from moto.events.responses import EventsHandler
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+    from moto.sqs.responses import SQSResponse
 
     return [(DynamoHandler, "_determine_resource", _dynamodb_resource),
+            (DynamoHandler, "_authenticate_and_authorize_normal_action",
+             _item_by_item(DynamoHandler._authenticate_and_authorize_normal_action)),
             (EventsHandler, "_determine_resource", _events_resource),
-            (SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource)]
+            (SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource),
+            (IAMPolicy, "__init__", _reading_documents(IAMPolicy.__init__)),
+            (SQSResponse, "_determine_resource", _sqs_resource(SQSResponse._determine_resource))]
 
 
 class EmulatorServer:

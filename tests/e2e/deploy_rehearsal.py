@@ -76,7 +76,7 @@ def rehearsal_script(commands: list[str]) -> tuple[str, list[str]]:
 
 
 def step_seconds(stderr: str, commands: list[str]) -> dict[str, float]:
-    marks = {int(n): float(t) for n, t in re.findall(rf"^{STEP} (\d+) ([\d.]+)$", stderr, flags=re.M)}
+    marks = {int(n): float(t) for n, t in re.findall(rf"{STEP} (\d+) ([\d.]+)", stderr)}
     return {commands[n]: marks[n + 1] - marks[n] for n in range(len(commands)) if {n, n + 1} <= set(marks)}
 
 
@@ -168,7 +168,7 @@ def deployed_functions(session: boto3.Session, stack: str) -> dict[str, Function
     """The stack's functions by handler name (app, ingest_uploads, sweep_incoming, publish_events)."""
     lambdas = session.client("lambda")
     names = [r["PhysicalResourceId"] for r in session.client("cloudformation").describe_stack_resources(
-        StackName=stack)["StackResources"] if r["ResourceType"] == "AWS::Lambda::Function"]
+        StackName=stack)["StackResources"] if r.get("ResourceType") == "AWS::Lambda::Function"]
     found = {}
     for name in names:
         config = lambdas.get_function_configuration(FunctionName=name)

@@ -95,3 +95,162 @@ def test_the_readme_deploy_commands_create_both_stacks_and_every_resource(deploy
                 silent.append(f"{stack} {name} ({kind})")
     print("\n".join(report))
     assert not silent, f"the emulator skipped these silently (create them, or name the gap): {silent}"
+
+
+class Lambda:
+    """Runs the deployed functions from the Lambda package under Python 3.13, each with its deployed
+    environment and the credentials of its deployed role, as the Lambda service would."""
+
+    def __init__(self, emulator, session: boto3.Session, unzipped: Path, python313: Path):
+        self.functions = rehearsal.deployed_functions(session, FUNCTIONS_STACK)
+        self.credentials = {h: rehearsal.assumed(session, f.role_arn) for h, f in self.functions.items()}
+        self._base = {**rehearsal._clean_env(), "AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": REGION,
+                      "AWS_REGION": REGION}
+        self._unzipped, self._python = unzipped, python313
+
+    def run(self, handler: str, event: dict, **overrides: str) -> dict:
+        """The handler's answer; its failure (with the AccessDenied it met) as an AssertionError."""
+        function = self.functions["app" if handler == "app" else handler]
+        env = {k: str(v) for k, v in {**self._base, **function.environment, **self.credentials[handler],
+                                      **overrides}.items()}
+        done = subprocess.run([str(self._python), "-I", "-S", str(DRIVER), str(self._unzipped), handler],
+                              input=json.dumps(event), capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, f"{handler} failed under its own role:\n{done.stderr[-2500:]}"
+        return json.loads(done.stdout.splitlines()[-1])["answer"]
+
+    def api(self, method: str, resource: str, path: dict | None = None, body: dict | None = None, **env) -> dict:
+        event = api_event(method, resource, path)
+        if body is not None:
+            event["body"] = json.dumps(body)
+            event["headers"]["Content-Type"] = event["multiValueHeaders"]["Content-Type"] = "application/json"
+            event["multiValueHeaders"]["Content-Type"] = ["application/json"]
+        answer = self.run("app", event, **env)
+        return {"status": answer["statusCode"], "body": json.loads(answer["body"] or "null")}
+
+    def deliver(self, session: boto3.Session, queue_url: str, queue_arn: str) -> int:
+        """What the SQS event source does with the ingest role: receive, run the handler, delete."""
+        sqs = boto3.Session(region_name=REGION, **_keys(self.credentials["ingest_uploads"])).client("sqs")
+        delivered = 0
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1).get("Messages", []):
+            self.run("ingest_uploads", sqs_event(messages[0], queue_arn))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+            delivered += 1
+        return delivered
+
+
+def _keys(env: dict) -> dict:
+    return {"aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+            "aws_session_token": env.get("AWS_SESSION_TOKEN")}
+
+
+SCHEDULED = {"version": "0", "id": "00000000-0000-0000-0000-000000000000", "detail-type": "Scheduled Event",
+             "source": "aws.events", "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": REGION,
+             "resources": [], "detail": {}}
+
+
+@pytest.fixture(scope="module")
+def enforced(deployed, tmp_path_factory):
+    """IAM switched on after the deploy: (admin session, Lambda runner, stack outputs, consumer queue url).
+    The admin is an IAM user allowed everything (the operator); each function runs under its own role."""
+    emulator, session, _, _ = deployed
+    iam = session.client("iam")
+    iam.create_user(UserName="operator")
+    iam.put_user_policy(UserName="operator", PolicyName="everything", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="operator")["AccessKey"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in session.client("cloudformation").describe_stacks(
+        StackName=RESOURCES_STACK)["Stacks"][0]["Outputs"]}
+    # a consumer of the change events, as README "Reacting to registry changes" makes one
+    sqs, events = session.client("sqs"), session.client("events")
+    consumer = sqs.create_queue(QueueName="rehearsal-alias-moved")["QueueUrl"]
+    consumer_arn = sqs.get_queue_attributes(QueueUrl=consumer, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="rehearsal-alias-moved", EventBusName=outputs["EventBusName"],
+                    EventPattern=json.dumps({"source": ["mme-registry"], "detail-type": ["AliasMoved"]}))
+    events.put_targets(Rule="rehearsal-alias-moved", EventBusName=outputs["EventBusName"],
+                       Targets=[{"Id": "queue", "Arn": consumer_arn}])
+    package = _package_module()
+    unzipped = tmp_path_factory.mktemp("lambda")
+    with zipfile.ZipFile(ROOT / "build" / "lambda" / "deployment.zip") as archive:
+        archive.extractall(unzipped)
+    runner = Lambda(emulator, session, unzipped, package.find_python313())
+    emulator.enforce_iam()
+    admin = boto3.Session(region_name=REGION, aws_access_key_id=key["AccessKeyId"],
+                          aws_secret_access_key=key["SecretAccessKey"])
+    with pytest.raises(ClientError, match="InvalidAccessKeyId"):
+        session.client("s3").list_buckets()  # the deploy's anonymous credentials no longer pass
+    return admin, runner, outputs, consumer
+
+
+def _operator(*args: str) -> subprocess.CompletedProcess:
+    """An operations command of the README, run with the operator's credentials."""
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "publisher", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **_OPERATOR_ENV})
+
+
+_OPERATOR_ENV: dict[str, str] = {}
+
+
+def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enforced):
+    admin, runner, outputs, consumer = enforced
+    started = time.monotonic()
+    s3, sqs = admin.client("s3"), admin.client("sqs")
+    bucket = outputs["Bucket"]
+    queue = sqs.get_queue_url(QueueName=outputs["IngestQueueName"])["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    credentials = admin.get_credentials()
+    _OPERATOR_ENV.update({"AWS_ACCESS_KEY_ID": credentials.access_key, "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+                          "AWS_DEFAULT_REGION": REGION})
+    _OPERATOR_ENV.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)  # tests/conftest.py's: the operator has none
+
+    # drop → version → alias (after a warm-up on the endpoint the publisher made) → change event
+    s3.put_object(Bucket=bucket, Key="incoming/rehearsal.tar.gz", Body=valid_mxnet(prefix="a"),
+                  Metadata={"alias": "rehearsal"})
+    assert runner.deliver(admin, queue, queue_arn) >= 1
+    alias = runner.api("GET", "/aliases/{alias}", {"alias": "rehearsal"})
+    assert alias["status"] == 200, alias
+    assert "rehearsal_v1.tar.gz" in json.dumps(alias["body"])
+    runner.run("publish_events", SCHEDULED)
+    moved = sqs.receive_message(QueueUrl=consumer, WaitTimeSeconds=1).get("Messages", [])
+    assert moved and json.loads(moved[0]["Body"])["detail"]["alias"] == "rehearsal"
+
+    # a REST registration from staging/: small → 201; over the (lowered) deferred threshold → 202, then accepted
+    s3.put_object(Bucket=bucket, Key="staging/staged.tar.gz", Body=valid_mxnet(prefix="b"))
+    small = runner.api("POST", "/models/{name}/versions", {"name": "staged"},
+                       {"source": f"s3://{bucket}/staging/staged.tar.gz"})
+    assert small["status"] == 201, small
+    s3.put_object(Bucket=bucket, Key="staging/staged-2.tar.gz", Body=valid_mxnet(prefix="c"))
+    large = runner.api("POST", "/models/{name}/versions", {"name": "staged"},
+                       {"source": f"s3://{bucket}/staging/staged-2.tar.gz"}, REGISTRY_DEFERRED_REGISTRATION_BYTES="100")
+    assert large["status"] == 202, large
+    assert runner.deliver(admin, queue, queue_arn) == 1
+    second = runner.api("GET", "/models/{name}/versions/{n}", {"name": "staged", "n": "2"})
+    assert second["status"] == 200, second
+
+    # the sweep finds nothing missed
+    runner.run("sweep_incoming", SCHEDULED)
+
+    # retire (the operator): staged v1 is neither latest nor an alias's target
+    retired = _operator("retire", "--stack", RESOURCES_STACK, "--older-than", "0s")
+    assert retired.returncode == 0, retired.stdout + retired.stderr
+    assert "retired" in retired.stdout
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="models/staged_v1.tar.gz")
+
+    # dead letters: an upload's event parked in the DLQ is listed, redriven and ingested under the ingest role
+    s3.put_object(Bucket=bucket, Key="incoming/late.tar.gz", Body=valid_mxnet(prefix="d"))
+    [notified] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    sqs.send_message(QueueUrl=outputs["DeadLetterQueueUrl"], MessageBody=notified["Body"])
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=notified["ReceiptHandle"])
+    listed = _operator("dead-letters", "list", "--stack", RESOURCES_STACK)
+    assert listed.returncode == 0 and "late" in listed.stdout, listed.stdout + listed.stderr
+    redriven = _operator("dead-letters", "redrive", "--stack", RESOURCES_STACK, "--all")
+    assert redriven.returncode == 0, redriven.stdout + redriven.stderr
+    assert runner.deliver(admin, queue, queue_arn) == 1
+    assert runner.api("GET", "/models/{name}/versions/{n}", {"name": "late", "n": "1"})["status"] == 200
+
+    # events redrive: an event the publisher could not send (its bus refused) comes back through the outbox
+    events_redrive = _operator("events-redrive", "--stack", RESOURCES_STACK)
+    assert events_redrive.returncode == 0, events_redrive.stdout + events_redrive.stderr
+    print(f"{time.monotonic() - started:6.1f} s  the walk under IAM")
