@@ -9,13 +9,16 @@ fails the rehearsal.
 """
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import boto3
 import requests
@@ -97,6 +100,12 @@ class Emulator:
             raise RuntimeError(f"the emulator did not start: {line!r}")
         self.url = match[0]
 
+    def denials(self, since: int = 0) -> list[str]:
+        """`<principal> <action>` of every request IAM denied, from byte `since` of the emulator's log on."""
+        with self.log.open() as log:
+            log.seek(since)
+            return [line.removeprefix("denied: ").strip() for line in log if line.startswith("denied: ")]
+
     def enforce_iam(self) -> None:
         """From now on every request is authenticated and authorised against its caller's policies."""
         requests.post(f"{self.url}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
@@ -175,6 +184,38 @@ def deployed_functions(session: boto3.Session, stack: str) -> dict[str, Function
         handler = config["Handler"].removeprefix("app.")
         found[handler] = Function(name, handler, config["Role"], config.get("Environment", {}).get("Variables", {}))
     return found
+
+
+def _document(policy) -> dict:
+    """A role policy as GetRolePolicy answers it: moto answers the inline policies of a role CloudFormation made
+    with the Python repr of the document (AWS: URL-encoded JSON, which boto3 decodes)."""
+    return ast.literal_eval(policy) if isinstance(policy, str) else policy
+
+
+@contextmanager
+def without_grant(iam, role_arn: str, action: str, keep_resources: Callable[[object], object] | None = None):
+    """The role's inline policies with `action` taken out of every statement (or, given `keep_resources`, the
+    resources of the statements granting it narrowed to what it keeps); the original ones back afterwards."""
+    role = role_arn.rsplit("/", 1)[1]
+    originals = {name: _document(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+                 for name in iam.list_role_policies(RoleName=role)["PolicyNames"]}
+    try:
+        for name, document in originals.items():
+            statements = []
+            for statement in json.loads(json.dumps(document))["Statement"]:
+                actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+                if action in actions and keep_resources:
+                    statement["Resource"] = keep_resources(statement["Resource"])
+                elif action in actions:
+                    statement["Action"] = [a for a in actions if a != action]
+                if statement["Action"] and statement["Resource"]:
+                    statements.append(statement)
+            iam.put_role_policy(RoleName=role, PolicyName=name,
+                                PolicyDocument=json.dumps({**document, "Statement": statements}))
+        yield
+    finally:
+        for name, document in originals.items():
+            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
 
 
 def assumed(session: boto3.Session, role_arn: str) -> dict[str, str]:

@@ -106,16 +106,20 @@ class Lambda:
         self.credentials = {h: rehearsal.assumed(session, f.role_arn) for h, f in self.functions.items()}
         self._base = {**rehearsal._clean_env(), "AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": REGION,
                       "AWS_REGION": REGION}
-        self._unzipped, self._python = unzipped, python313
+        self._unzipped, self._python, self._emulator = unzipped, python313, emulator
+        self.denied: list[str] = []  # what IAM refused during the last run
 
     def run(self, handler: str, event: dict, **overrides: str) -> dict:
-        """The handler's answer; its failure (with the AccessDenied it met) as an AssertionError."""
+        """The handler's answer; its failure (with what IAM denied it) as an AssertionError."""
         function = self.functions["app" if handler == "app" else handler]
         env = {k: str(v) for k, v in {**self._base, **function.environment, **self.credentials[handler],
                                       **overrides}.items()}
+        since = self._emulator.log.stat().st_size
         done = subprocess.run([str(self._python), "-I", "-S", str(DRIVER), str(self._unzipped), handler],
                               input=json.dumps(event), capture_output=True, text=True, env=env, timeout=120)
-        assert done.returncode == 0, f"{handler} failed under its own role:\n{done.stderr[-2500:]}"
+        self.denied = self._emulator.denials(since)
+        assert done.returncode == 0, (f"{handler} failed under its own role; IAM denied {self.denied}:\n"
+                                      f"{done.stderr[-2500:]}")
         return json.loads(done.stdout.splitlines()[-1])["answer"]
 
     def api(self, method: str, resource: str, path: dict | None = None, body: dict | None = None, **env) -> dict:
@@ -132,6 +136,7 @@ class Lambda:
         sqs = boto3.Session(region_name=REGION, **_keys(self.credentials["ingest_uploads"])).client("sqs")
         delivered = 0
         while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1).get("Messages", []):
+            self.receipt = messages[0]["ReceiptHandle"]  # a failed run leaves it in flight, as Lambda does
             self.run("ingest_uploads", sqs_event(messages[0], queue_arn))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
             delivered += 1
@@ -254,3 +259,66 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     events_redrive = _operator("events-redrive", "--stack", RESOURCES_STACK)
     assert events_redrive.returncode == 0, events_redrive.stdout + events_redrive.stderr
     print(f"{time.monotonic() - started:6.1f} s  the walk under IAM")
+
+
+def _models(runner):
+    answer = runner.api("GET", "/models")
+    assert answer["status"] == 200, answer
+
+
+def _sweep(runner):
+    runner.run("sweep_incoming", SCHEDULED)
+
+
+def _publish(runner):
+    runner.run("publish_events", SCHEDULED)
+
+
+def _alias(runner):
+    answer = runner.api("GET", "/aliases/{alias}", {"alias": "rehearsal"})
+    assert answer["status"] == 200, answer
+
+
+@pytest.mark.parametrize("handler, action, step", [
+    ("app", "dynamodb:Query", _models),
+    ("app", "dynamodb:GetItem", _alias),
+    ("sweep_incoming", "s3:ListBucket", _sweep),
+    ("publish_events", "sqs:GetQueueUrl", _publish),
+    ("publish_events", "dynamodb:Query", _publish),
+])
+def test_a_grant_taken_from_a_role_fails_its_function_with_the_action_named(deployed, enforced, handler, action,
+                                                                              step):
+    admin, runner, _, _ = enforced
+    role = runner.functions[handler].role_arn
+    step(runner)  # GIVEN the step passes under the deployed role
+    # WHEN the role loses one grant
+    with rehearsal.without_grant(admin.client("iam"), role, action):
+        # THEN the step fails, and what IAM denied is that action, by that role
+        with pytest.raises(AssertionError):
+            step(runner)
+        assert any(denial.endswith(f" {action}") and role.rsplit("/", 1)[1] in denial for denial in runner.denied), \
+            runner.denied
+    step(runner)
+
+
+def test_a_deferred_registration_needs_the_ingest_role_to_read_what_the_api_accepts(deployed, enforced):
+    """The ingest role reading only incoming/, models/ and rejected/ (as before) dead-letters every registration
+    over the deferred threshold: the API accepts only sources outside them."""
+    admin, runner, outputs, _ = enforced
+    s3, sqs = admin.client("s3"), admin.client("sqs")
+    bucket = outputs["Bucket"]
+    queue = sqs.get_queue_url(QueueName=outputs["IngestQueueName"])["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_object(Bucket=bucket, Key="staging/narrow.tar.gz", Body=valid_mxnet(prefix="e"))
+    registered = runner.api("POST", "/models/{name}/versions", {"name": "narrow"},
+                            {"source": f"s3://{bucket}/staging/narrow.tar.gz"}, REGISTRY_DEFERRED_REGISTRATION_BYTES="100")
+    assert registered["status"] == 202, registered
+    owned = [f"{outputs['BucketArn']}/{prefix}*" for prefix in ("incoming/", "models/", "rejected/")]
+    with rehearsal.without_grant(admin.client("iam"), runner.functions["ingest_uploads"].role_arn, "s3:GetObject",
+                                 keep_resources=lambda _: owned):
+        with pytest.raises(AssertionError):
+            runner.deliver(admin, queue, queue_arn)
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=runner.receipt, VisibilityTimeout=0)  # time passes
+    assert any(d.endswith(" s3:GetObject") or d.endswith(" s3:GetObjectVersion") for d in runner.denied), runner.denied
+    assert runner.deliver(admin, queue, queue_arn) == 1  # the redelivery, with the template's grant, is accepted
+    assert runner.api("GET", "/models/{name}/versions/{n}", {"name": "narrow", "n": "1"})["status"] == 200
