@@ -243,7 +243,8 @@ def cloudformation_gaps(translator_python: str) -> list[tuple[type, str, object]
             (CloudFormationBackend, "execute_change_set", _with_outputs(CloudFormationBackend.execute_change_set)),
             (RestAPI, "create_from_cloudformation_json", _named_from_body(RestAPI.create_from_cloudformation_json)),
             (EventBus, "physical_resource_id", property(lambda bus: bus.name)),
-            (FakeBucket, "create_from_cloudformation_json", _configured_bucket(FakeBucket.create_from_cloudformation_json))]
+            (FakeBucket, "create_from_cloudformation_json",
+             _configured_bucket(FakeBucket.create_from_cloudformation_json))]
 
 
 def _table_arn(self, table: str | None) -> str:

@@ -141,7 +141,8 @@ def test_a_parameter_that_can_change_in_place_feeds_no_export(resources):
 def test_the_bucket_name_is_unique_per_account_and_region(resources):
     assert resources["Resources"]["ModelBucket"]["Properties"]["BucketName"] == {
         "Fn::Sub": "${Prefix}-${AWS::AccountId}-${AWS::Region}"}
-    condition = resources["Resources"]["IngestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Condition"]
+    [statement] = resources["Resources"]["IngestQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    condition = statement["Condition"]
     assert condition["ArnLike"]["aws:SourceArn"] == {
         "Fn::Sub": "arn:${AWS::Partition}:s3:::${Prefix}-${AWS::AccountId}-${AWS::Region}"}
 
