@@ -62,6 +62,8 @@ def deployed(tmp_path_factory):
                                       f"the emulator said:\n{emulator.log.read_text()[-4000:]}")
         for command, took in seconds.items():
             print(f"{took:6.1f} s  {command[:100]}")
+        stacks = sum(took for command, took in seconds.items() if command.startswith("aws cloudformation deploy"))
+        print(f"{stacks:6.1f} s  both stacks created (the two `aws cloudformation deploy` commands)")
         print(f"{time.monotonic() - started:6.1f} s  the README's deploy section, package build excluded")
         session = boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
         os.environ["AWS_ENDPOINT_URL"] = emulator.url  # for boto3 sessions made in this module's tests
@@ -190,14 +192,13 @@ def enforced(deployed, tmp_path_factory):
     return admin, runner, outputs, consumer
 
 
-def _operator(*args: str) -> subprocess.CompletedProcess:
+def _operator(admin: boto3.Session, *args: str) -> subprocess.CompletedProcess:
     """An operations command of the README, run with the operator's credentials."""
+    keys = admin.get_credentials()
+    env = {**{k: v for k, v in os.environ.items() if k != "AWS_SESSION_TOKEN"}, "AWS_DEFAULT_REGION": REGION,
+           "AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key}
     return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "publisher", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **_OPERATOR_ENV})
-
-
-_OPERATOR_ENV: dict[str, str] = {}
+                          capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enforced):
@@ -207,11 +208,6 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     bucket = outputs["Bucket"]
     queue = sqs.get_queue_url(QueueName=outputs["IngestQueueName"])["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    credentials = admin.get_credentials()
-    _OPERATOR_ENV.update({"AWS_ACCESS_KEY_ID": credentials.access_key, "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-                          "AWS_DEFAULT_REGION": REGION})
-    _OPERATOR_ENV.pop("AWS_SESSION_TOKEN", None)
-    os.environ.pop("AWS_SESSION_TOKEN", None)  # tests/conftest.py's: the operator has none
 
     # drop → version → alias (after a warm-up on the endpoint the publisher made) → change event
     s3.put_object(Bucket=bucket, Key="incoming/rehearsal.tar.gz", Body=valid_mxnet(prefix="a"),
@@ -223,6 +219,7 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     runner.run("publish_events", SCHEDULED)
     moved = sqs.receive_message(QueueUrl=consumer, WaitTimeSeconds=1).get("Messages", [])
     assert moved and json.loads(moved[0]["Body"])["detail"]["alias"] == "rehearsal"
+    sqs.delete_message(QueueUrl=consumer, ReceiptHandle=moved[0]["ReceiptHandle"])
 
     # a REST registration from staging/: small → 201; over the (lowered) deferred threshold → 202, then accepted
     s3.put_object(Bucket=bucket, Key="staging/staged.tar.gz", Body=valid_mxnet(prefix="b"))
@@ -241,7 +238,7 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     runner.run("sweep_incoming", SCHEDULED)
 
     # retire (the operator): staged v1 is neither latest nor an alias's target
-    retired = _operator("retire", "--stack", RESOURCES_STACK, "--older-than", "0s")
+    retired = _operator(admin, "retire", "--stack", RESOURCES_STACK, "--older-than", "0s")
     assert retired.returncode == 0, retired.stdout + retired.stderr
     assert "retired" in retired.stdout
     with pytest.raises(ClientError):
@@ -252,9 +249,9 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     [notified] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
     sqs.send_message(QueueUrl=outputs["DeadLetterQueueUrl"], MessageBody=notified["Body"])
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=notified["ReceiptHandle"])
-    listed = _operator("dead-letters", "list", "--stack", RESOURCES_STACK)
+    listed = _operator(admin, "dead-letters", "list", "--stack", RESOURCES_STACK)
     assert listed.returncode == 0 and "late" in listed.stdout, listed.stdout + listed.stderr
-    redriven = _operator("dead-letters", "redrive", "--stack", RESOURCES_STACK, "--all")
+    redriven = _operator(admin, "dead-letters", "redrive", "--stack", RESOURCES_STACK, "--all")
     assert redriven.returncode == 0, redriven.stdout + redriven.stderr
     assert runner.deliver(admin, queue, queue_arn) == 1
     assert runner.api("GET", "/models/{name}/versions/{n}", {"name": "late", "n": "1"})["status"] == 200
@@ -271,7 +268,7 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     parked = sqs.get_queue_url(QueueName=outputs["EventsDeadLetterQueueName"])["QueueUrl"]
     assert int(sqs.get_queue_attributes(QueueUrl=parked, AttributeNames=["ApproximateNumberOfMessages"])[
         "Attributes"]["ApproximateNumberOfMessages"]) >= 1
-    events_redrive = _operator("events-redrive", "--stack", RESOURCES_STACK)
+    events_redrive = _operator(admin, "events-redrive", "--stack", RESOURCES_STACK)
     assert events_redrive.returncode == 0, events_redrive.stdout + events_redrive.stderr
     runner.run("publish_events", SCHEDULED)
     moved = sqs.receive_message(QueueUrl=consumer, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", [])
