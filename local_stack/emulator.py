@@ -43,8 +43,9 @@ Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
   endpoint) name their ARN as AWS does; a DynamoDB transaction is authorised item by item
   (dynamodb:PutItem, UpdateItem, ... on each item's table), as AWS does, where moto asks for
   a dynamodb:TransactWriteItems action IAM does not have; SQS GetQueueUrl names the queue of
-  its QueueName (moto finds no queue and checks `*`). Every denial is also written to stderr as
-  `denied: <principal> <action>`: S3 answers a HEAD with a bare 403, naming no action. moto evaluates
+  its QueueName (moto finds no queue and checks `*`). Every decision is also written to stderr,
+  `allowed: <principal> <action>` or `denied: ...`: S3 answers a HEAD with a bare 403, naming no
+  action, and the rehearsal checks that its walk used every grant. moto evaluates
   no condition but StringEquals on a trust policy (dynamodb:LeadingKeys is not checked). A role's
   inline policy that CloudFormation made is kept as a document where PutRolePolicy keeps text,
   and moto's authoriser reads only text: it reads both.
@@ -306,10 +307,14 @@ def _reading_documents(init):
     return patched
 
 
-def _logging_denials(deny):
-    def patched(self) -> None:
-        print(f"denied: {self._access_key.arn} {self._action}", file=sys.stderr, flush=True)
-        deny(self)
+def _logging_decisions(check):
+    def patched(self, resource: str) -> None:
+        try:
+            check(self, resource)
+        except Exception:
+            print(f"denied: {self._access_key.arn} {self._action}", file=sys.stderr, flush=True)
+            raise
+        print(f"allowed: {self._access_key.arn} {self._action}", file=sys.stderr, flush=True)
 
     return patched
 
@@ -318,7 +323,7 @@ def iam_resource_gaps() -> list[tuple[type, str, object]]:
     """(owner, attribute, replacement): the services the registry calls name their resource's ARN to IAM,
     and the policies of roles CloudFormation made are read."""
     from moto.dynamodb.responses import DynamoHandler
-    from moto.iam.access_control import IAMPolicy, IAMRequest, S3IAMRequest
+    from moto.iam.access_control import IAMPolicy, IAMRequestBase
     from moto.events.responses import EventsHandler
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
     from moto.sqs.responses import SQSResponse
@@ -330,8 +335,7 @@ def iam_resource_gaps() -> list[tuple[type, str, object]]:
             (SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource),
             (IAMPolicy, "__init__", _reading_documents(IAMPolicy.__init__)),
             (SQSResponse, "_determine_resource", _sqs_resource(SQSResponse._determine_resource)),
-            (IAMRequest, "_raise_access_denied", _logging_denials(IAMRequest._raise_access_denied)),
-            (S3IAMRequest, "_raise_access_denied", _logging_denials(S3IAMRequest._raise_access_denied))]
+            (IAMRequestBase, "check_action_permitted", _logging_decisions(IAMRequestBase.check_action_permitted))]
 
 
 class EmulatorServer:

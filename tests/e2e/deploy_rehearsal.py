@@ -100,11 +100,11 @@ class Emulator:
             raise RuntimeError(f"the emulator did not start: {line!r}")
         self.url = match[0]
 
-    def denials(self, since: int = 0) -> list[str]:
-        """`<principal> <action>` of every request IAM denied, from byte `since` of the emulator's log on."""
+    def denials(self, since: int = 0, decision: str = "denied") -> list[str]:
+        """`<principal> <action>` of each request IAM decided so (denied, allowed), from byte `since` of the log."""
         with self.log.open() as log:
             log.seek(since)
-            return [line.removeprefix("denied: ").strip() for line in log if line.startswith("denied: ")]
+            return [line.removeprefix(f"{decision}: ").strip() for line in log if line.startswith(f"{decision}: ")]
 
     def enforce_iam(self) -> None:
         """From now on every request is authenticated and authorised against its caller's policies."""
@@ -216,6 +216,16 @@ def without_grant(iam, role_arn: str, action: str, keep_resources: Callable[[obj
     finally:
         for name, document in originals.items():
             iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+
+
+def granted_actions(iam, role_arn: str) -> set[str]:
+    """Every action the role's inline policies allow."""
+    role = role_arn.rsplit("/", 1)[1]
+    found = set()
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        for statement in _document(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])["Statement"]:
+            found |= {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
+    return found
 
 
 def assumed(session: boto3.Session, role_arn: str) -> dict[str, str]:

@@ -154,6 +154,21 @@ def _keys(env: dict) -> dict:
             "aws_session_token": env.get("AWS_SESSION_TOKEN")}
 
 
+# Grants the walk cannot use, by function, each with why (every other grant is used under IAM).
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}  # the Lambda runtime writes them: the walk runs none
+# S3 wants s3:ListBucket to answer a missing key with 404 rather than 403; moto answers 404 without asking
+LIST = {"s3:ListBucket"}
+NOT_EXERCISED = {
+    "app": LOGS | LIST | {"s3:AbortMultipartUpload"},  # only when a multipart copy of a large version fails
+    "ingest_uploads": LOGS | LIST | {
+        "s3:AbortMultipartUpload",  # as for the API
+        "dynamodb:DeleteItem",  # the alias store deletes a reference when an alias leaves a model: uploads never do
+        "s3:ListBucketVersions",  # only for an event without versionId (S3 always sends one; the emulator too)
+        "sqs:GetQueueAttributes",  # Lambda's SQS poller calls it; the walk plays the poller with receive/delete
+    },
+    "sweep_incoming": LOGS,
+    "publish_events": LOGS,
+}
 SCHEDULED = {"version": "0", "id": "00000000-0000-0000-0000-000000000000", "detail-type": "Scheduled Event",
              "source": "aws.events", "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": REGION,
              "resources": [], "detail": {}}
@@ -234,8 +249,23 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     second = runner.api("GET", "/models/{name}/versions/{n}", {"name": "staged", "n": "2"})
     assert second["status"] == 200, second
 
-    # the sweep finds nothing missed
-    runner.run("sweep_incoming", SCHEDULED)
+    # a registration whose source is missing is a 4xx, not a 500 (S3 answers 404 only to a role that may list)
+    missing = runner.api("POST", "/models/{name}/versions", {"name": "staged"},
+                         {"source": f"s3://{bucket}/staging/missing.tar.gz"})
+    assert 400 <= missing["status"] < 500, missing
+
+    # an alias made and deleted through the API
+    made = runner.api("PUT", "/aliases/{alias}", {"alias": "rehearsal-tmp"}, {"model": "staged", "version": 2})
+    assert made["status"] == 200, made
+    assert runner.api("DELETE", "/aliases/{alias}", {"alias": "rehearsal-tmp"})["status"] == 200
+
+    # the sweep announces an upload whose S3 event was lost, and the ingest makes it a version
+    s3.put_object(Bucket=bucket, Key="incoming/swept.tar.gz", Body=valid_mxnet(prefix="g"))
+    [lost] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=lost["ReceiptHandle"])
+    runner.run("sweep_incoming", SCHEDULED, REGISTRY_SWEEP_AFTER_SECONDS="0")
+    assert runner.deliver(admin, queue, queue_arn) == 1
+    assert runner.api("GET", "/models/{name}/versions/{n}", {"name": "swept", "n": "1"})["status"] == 200
 
     # retire (the operator): staged v1 is neither latest nor an alias's target
     retired = _operator(admin, "retire", "--stack", RESOURCES_STACK, "--older-than", "0s")
@@ -273,8 +303,19 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     runner.run("publish_events", SCHEDULED)
     moved = sqs.receive_message(QueueUrl=consumer, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", [])
     details = [json.loads(message["Body"])["detail"] for message in moved]
-    assert [(d["alias"], d["to"]["targets"][0]["version"]) for d in details] == [("rehearsal", 2)], details
+    assert [d["to"]["targets"][0]["version"] for d in details if d["alias"] == "rehearsal"] == [2], details
     print(f"{time.monotonic() - started:6.1f} s  the walk under IAM")
+
+    # every grant of every role was used by the walk (so taking any one away fails it), but the named ones
+    emulator, iam = deployed[0], admin.client("iam")
+    allowed = emulator.denials(decision="allowed")
+    unused = {}
+    for handler, function in runner.functions.items():
+        role = function.role_arn.rsplit("/", 1)[1]
+        used = {entry.rsplit(" ", 1)[1] for entry in allowed if f"/{role}/" in entry}
+        unused[handler] = sorted(rehearsal.granted_actions(iam, function.role_arn) - used)
+    print(f"grants the walk did not use: {unused}")
+    assert unused == {handler: sorted(actions) for handler, actions in NOT_EXERCISED.items()}
 
 
 def _models(runner):
