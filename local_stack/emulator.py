@@ -22,6 +22,12 @@ key's versions (deliveries.identified), and moto answers ListObjectVersions by d
 every version of every key in the bucket, bytes included: seconds per event once the bucket
 holds a few large models. The events carry it, as S3's do.
 
+And two of its EventBridge PutEvents: moto accepts a call of any size, where EventBridge refuses
+a call whose entries add up to more than 256 KB (ValidationException, nothing published); and
+moto never fails one entry of an accepted call, where EventBridge answers 200 with an ErrorCode
+on the entries it did not take (InternalFailure, ThrottlingException). `events_gaps` enforces the
+limit and lets a test choose entries to fail that way.
+
 Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
 (tests/e2e/test_deploy_rehearsal.py, `--sam-translator`, `--iam-resources`):
 - moto does not run CloudFormation's transforms: a template declaring
@@ -50,8 +56,8 @@ Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
   inline policy that CloudFormation made is kept as a document where PutRolePolicy keeps text,
   and moto's authoriser reads only text: it reads both.
 
-This is the one place moto is patched; tests apply `sagemaker_gaps()` and `s3_event_gaps()`
-with monkeypatch.
+This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()` and
+`events_gaps()` with monkeypatch.
 
 Run alone with `python -m local_stack.emulator --port 4566` (the gaps filled).
 """
@@ -138,6 +144,35 @@ def s3_event_gaps() -> list[tuple[object, str, object]]:
     from moto.s3 import notifications
 
     return [(notifications, "_get_s3_event", _with_version_id(notifications._get_s3_event))]
+
+
+PUT_EVENTS_CALL_LIMIT = 256 * 1024
+
+
+def _put_events_as_eventbridge(put_events, failing):
+    from moto.events.exceptions import ValidationException
+
+    def size(entry: dict) -> int:  # EventBridge's count, kept apart from the publisher's own (sizes.entry_size)
+        texts = [entry.get(name) or "" for name in ("Source", "DetailType", "Detail")] + (entry.get("Resources") or [])
+        return sum(len(text.encode()) for text in texts) + (14 if entry.get("Time") is not None else 0)
+
+    def patched(self, events):
+        if sum(size(event) for event in events) > PUT_EVENTS_CALL_LIMIT:
+            raise ValidationException("Total size of the entries in the request is over the limit.")
+        refused = [index for index, event in enumerate(events) if failing(event)]
+        accepted = iter(put_events(self, [e for index, e in enumerate(events) if index not in refused]))
+        return [{"ErrorCode": "InternalFailure", "ErrorMessage": "Internal service error."} if index in refused
+                else next(accepted) for index in range(len(events))]
+
+    return patched
+
+
+def events_gaps(failing=lambda entry: False) -> list[tuple[type, str, object]]:
+    """(class, attribute, replacement), as sagemaker_gaps: PutEvents' call size limit, and an InternalFailure
+    answered (nothing delivered) for each entry `failing(entry)` picks, as EventBridge answers one it did not take."""
+    from moto.events.models import EventsBackend
+
+    return [(EventsBackend, "put_events", _put_events_as_eventbridge(EventsBackend.put_events, failing))]
 
 
 SERVERLESS = "AWS::Serverless-2016-10-31"
@@ -380,7 +415,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iam-resources", action="store_true",
                         help="authorise DynamoDB, EventBridge and SageMaker runtime calls against their resource")
     args = parser.parse_args(argv)
-    gaps = sagemaker_gaps() + s3_event_gaps()
+    gaps = sagemaker_gaps() + s3_event_gaps() + events_gaps()
     gaps += cloudformation_gaps(args.sam_translator) if args.sam_translator else []
     gaps += iam_resource_gaps() if args.iam_resources else []
     for owner, name, replacement in gaps:
