@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -92,7 +93,7 @@ class Emulator:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "local_stack.emulator", "--port", "0", "--sam-translator", str(translator_python),
              "--iam-resources"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
-            env={**_clean_env(), "AWS_DEFAULT_REGION": region})
+            env={**clean_env(), "AWS_DEFAULT_REGION": region})
         line = self._process.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:\d+", line)
         if not match:
@@ -119,9 +120,8 @@ class Emulator:
             self._process.wait()
 
 
-def _clean_env() -> dict[str, str]:
-    import os
-
+def clean_env() -> dict[str, str]:
+    """This process's environment without AWS, registry or publisher settings: each run names its own."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REGISTRY_", "PUBLISHER_"))}
 
 
@@ -137,7 +137,7 @@ def load_template(path: Path) -> dict:
 
 def translated(template: dict, translator_python: Path, region: str) -> dict:
     done = subprocess.run([str(translator_python), "-c", TRANSLATE], input=json.dumps(template), capture_output=True,
-                          text=True, env={**_clean_env(), "AWS_DEFAULT_REGION": region}, check=True)
+                          text=True, env={**clean_env(), "AWS_DEFAULT_REGION": region}, check=True)
     return json.loads(done.stdout)
 
 

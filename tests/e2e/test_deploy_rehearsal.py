@@ -49,7 +49,7 @@ def deployed(tmp_path_factory):
     (scratch / "manifest.json").write_text(json.dumps(MANIFEST))
     emulator = rehearsal.Emulator(tools / "bin" / "python", REGION, scratch / "emulator.log")
     try:
-        env = {**rehearsal._clean_env(), "PATH": f"{scratch / 'bin'}:{os.environ['PATH']}",
+        env = {**rehearsal.clean_env(), "PATH": f"{scratch / 'bin'}:{os.environ['PATH']}",
                "AWS_ENDPOINT_URL": emulator.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                "REHEARSAL_MANIFEST": str(scratch / "manifest.json")}
         commands = rehearsal.readme_commands()
@@ -110,7 +110,7 @@ class Lambda:
     def __init__(self, emulator, session: boto3.Session, unzipped: Path, python313: Path):
         self.functions = rehearsal.deployed_functions(session, FUNCTIONS_STACK)
         self.credentials = {h: rehearsal.assumed(session, f.role_arn) for h, f in self.functions.items()}
-        self._base = {**rehearsal._clean_env(), "AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": REGION,
+        self._base = {**rehearsal.clean_env(), "AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": REGION,
                       "AWS_REGION": REGION}
         self._unzipped, self._python, self._emulator = unzipped, python313, emulator
         self.denied: list[str] = []  # what IAM refused during the last run
