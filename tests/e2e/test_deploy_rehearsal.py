@@ -103,6 +103,28 @@ def test_the_readme_deploy_commands_create_both_stacks_and_every_resource(deploy
     assert not silent, f"the emulator skipped these silently (create them, or name the gap): {silent}"
 
 
+def test_the_deployed_stacks_carry_the_deploy_fixes(deployed):
+    """Read from what CloudFormation was given and made, not from the templates' text alone."""
+    session = deployed[1]
+    cloudformation = session.client("cloudformation")
+    outputs = {o["OutputKey"]: o for o in cloudformation.describe_stacks(StackName=RESOURCES_STACK)["Stacks"][0][
+        "Outputs"]}
+    # a bucket name no other account or region has; the endpoints' role and image repository; no example rule
+    assert outputs["Bucket"]["OutputValue"] == f"{RESOURCES_STACK}-123456789012-{REGION}"
+    assert outputs["ExecutionRoleArn"]["OutputValue"].endswith(f":role/{RESOURCES_STACK}-sagemaker-{REGION}")
+    assert outputs["ImageRepositoryUri"]["OutputValue"].endswith(f"/{RESOURCES_STACK}-mms")
+    assert not any(name.startswith("ExampleAliasMoved") for name in outputs)
+    assert outputs["MaxReceiveCount"].get("ExportName") is None  # an output the functions stack reads, no export
+    # every role of the generated functions template, Chalice's included, takes the permissions boundary
+    functions = rehearsal.translated(rehearsal.load_template(ROOT / "build/lambda/packaged.yaml"),
+                                     tools_venv() / "bin" / "python", REGION)
+    roles = {name: r["Properties"] for name, r in functions["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert len(roles) == 4
+    for name, properties in roles.items():
+        assert properties["PermissionsBoundary"] == {
+            "Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundary"}, {"Ref": "AWS::NoValue"}]}, name
+
+
 class Lambda:
     """Runs the deployed functions from the Lambda package under Python 3.13, each with its deployed
     environment and the credentials of its deployed role, as the Lambda service would."""
