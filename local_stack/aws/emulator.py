@@ -28,15 +28,47 @@ moto never fails one entry of an accepted call, where EventBridge answers 200 wi
 on the entries it did not take (InternalFailure, ThrottlingException). `events_gaps` enforces the
 limit and lets a test choose entries to fail that way.
 
+Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
+(tests/e2e/test_deploy_rehearsal.py, `--sam-translator`, `--iam-resources`):
+- moto does not run CloudFormation's transforms: a template declaring
+  `Transform: AWS::Serverless-2016-10-31` (Chalice's) is expanded by AWS's own SAM translator
+  (`samtranslator`, in the rehearsal's tools venv) before moto reads it, as CloudFormation does;
+  and a TemplateURL on the emulator's own address (path-style, as the CLI uploads it with
+  AWS_ENDPOINT_URL set) is read as bucket/key, where moto takes the host's first label as the bucket;
+  and a stack made by executing a change set (what `aws cloudformation deploy` does) imports
+  other stacks' exports and gets its own Outputs and Exports, as moto's CreateStack does; and an
+  AWS::ApiGateway::RestApi defined by its OpenAPI Body takes its name from the Body's title and
+  its routes from the Body's paths, as AWS does, where moto requires a Name and imports no Body;
+  and `Ref` of an AWS::Events::EventBus is its name, as in AWS (moto answers the object's repr);
+  and an AWS::S3::Bucket gets its VersioningConfiguration and its NotificationConfiguration's
+  queues, which moto's CloudFormation ignores (it applies only encryption and tags; lifecycle
+  rules and the public access block stay unapplied: nothing in the emulator expires or is public);
+- moto authorises a request against its resource's ARN only for S3 and SQS; every other
+  action is checked against `*`, which no least-privilege grant matches. DynamoDB (the
+  TableName), EventBridge PutEvents (the entries' bus) and SageMaker InvokeEndpoint (the
+  endpoint) name their ARN as AWS does; a DynamoDB transaction is authorised item by item
+  (dynamodb:PutItem, UpdateItem, ... on each item's table), as AWS does, where moto asks for
+  a dynamodb:TransactWriteItems action IAM does not have; SQS GetQueueUrl names the queue of
+  its QueueName (moto finds no queue and checks `*`). Every decision is also written to stderr,
+  `allowed: <principal> <action>` or `denied: ...`: S3 answers a HEAD with a bare 403, naming no
+  action, and the rehearsal checks that its walk used every grant. moto evaluates
+  no condition but StringEquals on a trust policy (dynamodb:LeadingKeys is not checked). A role's
+  inline policy that CloudFormation made is kept as a document where PutRolePolicy keeps text,
+  and moto's authoriser reads only text: it reads both.
+
 This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()` and
 `events_gaps()` with monkeypatch.
 
 Run alone with `python -m local_stack.aws.emulator --port 4566` (the gaps filled).
 """
 import argparse
+import json
+import os
 import signal
+import subprocess
 import sys
 import threading
+from urllib.parse import urlparse
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -143,6 +175,204 @@ def events_gaps(failing=lambda entry: False) -> list[tuple[type, str, object]]:
     return [(EventsBackend, "put_events", _put_events_as_eventbridge(EventsBackend.put_events, failing))]
 
 
+SERVERLESS = "AWS::Serverless-2016-10-31"
+TRANSLATE = ("import json, sys; from samtranslator.translator.transform import transform; "
+             "print(json.dumps(transform(json.load(sys.stdin), {}, None)))")
+
+
+def _expanding_serverless(parse, translator_python: str):
+    def patched(template):
+        document = parse(template)
+        declared = document.get("Transform", []) if isinstance(document, dict) else []
+        if SERVERLESS not in ([declared] if isinstance(declared, str) else declared):
+            return document
+        done = subprocess.run([translator_python, "-c", TRANSLATE], input=json.dumps(document), capture_output=True,
+                              text=True, env={**os.environ, "AWS_DEFAULT_REGION": os.environ.get(
+                                  "AWS_DEFAULT_REGION", "us-east-1")})
+        if done.returncode:
+            raise ValueError(f"the SAM transform failed: {done.stderr.strip().splitlines()[-1]}")
+        return json.loads(done.stdout)
+
+    return staticmethod(patched)
+
+
+def _path_style_template_url(get_stack):
+    def patched(self, template_url: str) -> str:
+        parts = urlparse(template_url)
+        if parts.hostname in ("127.0.0.1", "localhost"):
+            template_url = f"http://localhost{parts.path}"  # moto reads localhost URLs as path-style
+        return get_stack(self, template_url)
+
+    return patched
+
+
+def _with_outputs(execute):
+    def patched(self, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.change_sets.get(change_set_name) or next(
+            c for c in self.change_sets.values() if c.change_set_name == change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
+        execute(self, change_set_name, stack_name)
+        stack.template_dict = change_set.template_dict
+        stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    return patched
+
+
+def _named_from_body(create):
+    def patched(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        if "Name" not in properties and isinstance(properties.get("Body"), dict):
+            properties["Name"] = properties["Body"].get("info", {}).get("title", resource_name)
+        api = create.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        body = properties.get("Body")
+        if isinstance(body, dict) and body.get("paths"):
+            # moto imports OpenAPI 3 only; its import reads just paths and methods, which Swagger 2 shares
+            document = {**{k: v for k, v in body.items() if k != "swagger"}, "openapi": "3.0.1"}
+            from moto.apigateway.models import apigateway_backends
+
+            apigateway_backends[account_id][region_name].put_rest_api(api.id, document, False, mode="overwrite")
+        return api
+
+    return classmethod(patched)
+
+
+def _configured_bucket(create):
+    def patched(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.s3.models import s3_backends
+
+        bucket = create.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id]["aws"]
+        if "VersioningConfiguration" in properties:
+            backend.put_bucket_versioning(bucket.name, properties["VersioningConfiguration"]["Status"])
+        queues = properties.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
+        if queues:  # CloudFormation's shape → the S3 API's, which moto reads
+            backend.put_bucket_notification_configuration(bucket.name, {"QueueConfiguration": [
+                {"Queue": q["Queue"], "Event": [q["Event"]],
+                 **({"Filter": {"S3Key": {"FilterRule": q["Filter"]["S3Key"]["Rules"]}}} if "Filter" in q else {})}
+                for q in queues]})
+        return bucket
+
+    return classmethod(patched)
+
+
+def cloudformation_gaps(translator_python: str) -> list[tuple[type, str, object]]:
+    """(owner, attribute, replacement): templates declaring the SAM transform are expanded by AWS's translator,
+    and templates uploaded to the emulator's own address are found."""
+    from moto.apigateway.models import RestAPI
+    from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.events.models import EventBus
+    from moto.s3.models import FakeBucket
+
+    parse = _expanding_serverless(Stack.parse_template, translator_python)
+
+    def change_set_parse(self):
+        self.template_dict = parse.__func__(self.template)
+
+    return [(Stack, "parse_template", parse), (ChangeSet, "_parse_template", change_set_parse),
+            (CloudFormationResponse, "_get_stack_from_s3_url",
+             _path_style_template_url(CloudFormationResponse._get_stack_from_s3_url)),
+            (CloudFormationBackend, "execute_change_set", _with_outputs(CloudFormationBackend.execute_change_set)),
+            (RestAPI, "create_from_cloudformation_json", _named_from_body(RestAPI.create_from_cloudformation_json)),
+            (EventBus, "physical_resource_id", property(lambda bus: bus.name)),
+            (FakeBucket, "create_from_cloudformation_json",
+             _configured_bucket(FakeBucket.create_from_cloudformation_json))]
+
+
+def _table_arn(self, table: str | None) -> str:
+    return f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}" if table else "*"
+
+
+def _dynamodb_resource(self) -> str:
+    body = self.body if isinstance(self.body, dict) else {}
+    table = body.get("TableName") or next(iter(body.get("RequestItems") or {}), None)
+    return _table_arn(self, table)
+
+
+def _sqs_resource(determine):
+    def patched(self) -> str:
+        name = self._get_param("QueueName")
+        if name and self._get_action() == "GetQueueUrl":
+            return f"arn:aws:sqs:{self.region}:{self.current_account}:{name}"
+        return determine(self)
+
+    return patched
+
+
+TRANSACTION_ITEMS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
+def _item_by_item(authorize):
+    def patched(self, resource: str = "*") -> None:
+        body = self.body if isinstance(self.body, dict) else {}
+        if self._get_action() not in ("TransactWriteItems", "TransactGetItems"):
+            return authorize(self, resource)
+        try:
+            for item in body.get("TransactItems", []):
+                (kind, spec), = item.items()
+                self._get_action = lambda kind=kind: TRANSACTION_ITEMS[kind]
+                authorize(self, _table_arn(self, spec.get("TableName")))
+        finally:
+            self.__dict__.pop("_get_action", None)
+
+    return patched
+
+
+def _events_resource(self) -> str:
+    entries = self._get_param("Entries") or []
+    bus = (entries[0].get("EventBusName") if entries else None) or self._get_param("EventBusName") or "default"
+    return bus if bus.startswith("arn:") else f"arn:aws:events:{self.region}:{self.current_account}:event-bus/{bus}"
+
+
+def _sagemaker_runtime_resource(self) -> str:
+    name = self.path.split("/")[2] if self.path.startswith("/endpoints/") else None
+    return f"arn:aws:sagemaker:{self.region}:{self.current_account}:endpoint/{name.lower()}" if name else "*"
+
+
+def _reading_documents(init):
+    def patched(self, policy):
+        is_document = isinstance(policy, dict) and "Statement" in policy
+        init(self, json.dumps(policy) if is_document else policy)
+
+    return patched
+
+
+def _logging_decisions(check):
+    def patched(self, resource: str) -> None:
+        try:
+            check(self, resource)
+        except Exception:
+            print(f"denied: {self._access_key.arn} {self._action}", file=sys.stderr, flush=True)
+            raise
+        print(f"allowed: {self._access_key.arn} {self._action}", file=sys.stderr, flush=True)
+
+    return patched
+
+
+def iam_resource_gaps() -> list[tuple[type, str, object]]:
+    """(owner, attribute, replacement): the services the registry calls name their resource's ARN to IAM,
+    and the policies of roles CloudFormation made are read."""
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.iam.access_control import IAMPolicy, IAMRequestBase
+    from moto.events.responses import EventsHandler
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+    from moto.sqs.responses import SQSResponse
+
+    return [(DynamoHandler, "_determine_resource", _dynamodb_resource),
+            (DynamoHandler, "_authenticate_and_authorize_normal_action",
+             _item_by_item(DynamoHandler._authenticate_and_authorize_normal_action)),
+            (EventsHandler, "_determine_resource", _events_resource),
+            (SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource),
+            (IAMPolicy, "__init__", _reading_documents(IAMPolicy.__init__)),
+            (SQSResponse, "_determine_resource", _sqs_resource(SQSResponse._determine_resource)),
+            (IAMRequestBase, "check_action_permitted", _logging_decisions(IAMRequestBase.check_action_permitted))]
+
+
 class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         backend = DomainDispatcherApplication(create_backend_app)
@@ -180,8 +410,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local_stack.aws.emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--sam-translator", metavar="PYTHON",
+                        help="a Python with samtranslator: expand SAM templates as CloudFormation does")
+    parser.add_argument("--iam-resources", action="store_true",
+                        help="authorise DynamoDB, EventBridge and SageMaker runtime calls against their resource")
     args = parser.parse_args(argv)
-    for owner, name, replacement in sagemaker_gaps() + s3_event_gaps() + events_gaps():
+    gaps = sagemaker_gaps() + s3_event_gaps() + events_gaps()
+    gaps += cloudformation_gaps(args.sam_translator) if args.sam_translator else []
+    gaps += iam_resource_gaps() if args.iam_resources else []
+    for owner, name, replacement in gaps:
         setattr(owner, name, replacement)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the stack stops us with SIGTERM: exit cleanly
     server = EmulatorServer(args.host, args.port).start()

@@ -65,7 +65,8 @@ def stack():
             StackName=STACK, TemplateBody=resources_template(),
             Parameters=[{"ParameterKey": "Prefix", "ParameterValue": PREFIX}])
         yield SimpleNamespace(session=session, settings=Settings(
-            bucket=PREFIX, table=PREFIX, events_table=f"{PREFIX}-events", queue=f"{PREFIX}-ingest", region=REGION))
+            bucket=f"{PREFIX}-123456789012-{REGION}", table=PREFIX, events_table=f"{PREFIX}-events",
+            queue=f"{PREFIX}-ingest", region=REGION))
 
 
 def queue_url(session, name: str) -> str:
@@ -87,20 +88,21 @@ def test_retire_with_a_stack_retires_from_that_stacks_table_and_bucket_in_the_ca
                           get_store=lambda: RegistryStore(dynamodb, PREFIX))
     seed = make_seeder(app)
     for _ in range(3):
-        s3.put_object(Bucket=PREFIX, Key=seed.version("digits").target_key, Body=b"model bytes")
+        s3.put_object(Bucket=stack.settings.bucket, Key=seed.version("digits").target_key, Body=b"model bytes")
 
     # WHEN the operator retires with --stack and nothing else
     assert publisher(["retire", "--stack", STACK, "--older-than", "0s"]) == 0
 
     # THEN the two older versions left the stack's bucket and the latest stayed
-    keys = [obj["Key"] for obj in s3.list_objects_v2(Bucket=PREFIX, Prefix="models/")["Contents"]]
+    keys = [obj["Key"] for obj in s3.list_objects_v2(Bucket=stack.settings.bucket, Prefix="models/")["Contents"]]
     assert keys == ["models/digits_v3.tar.gz"]
 
 
 def test_dead_letters_with_a_stack_list_and_redrive_the_stacks_queues(stack, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "400")
     # GIVEN a dead-lettered notification of an upload to the stack's bucket
-    upload = S3Upload(bucket=PREFIX, key="incoming/digits.tar.gz", etag="0" * 32, size=10, sequencer="01")
+    upload = S3Upload(bucket=stack.settings.bucket, key="incoming/digits.tar.gz", etag="0" * 32, size=10,
+                      sequencer="01")
     sqs = stack.session.client("sqs")
     sqs.send_message(QueueUrl=queue_url(stack.session, f"{PREFIX}-ingest-dlq"), MessageBody=notification_body(upload))
 
@@ -108,7 +110,7 @@ def test_dead_letters_with_a_stack_list_and_redrive_the_stacks_queues(stack, cap
     assert publisher(["dead-letters", "list", "--stack", STACK]) == 0
     # THEN the listing names the upload and says how to redrive with the same stack
     listed = capsys.readouterr().out
-    assert upload.event_id in listed and f"s3://{PREFIX}/incoming/digits.tar.gz" in listed
+    assert upload.event_id in listed and f"s3://{stack.settings.bucket}/incoming/digits.tar.gz" in listed
     assert f"dead-letters redrive --stack {STACK} --all" in listed
 
     # WHEN the operator redrives them, THEN the message is back in the stack's ingest queue

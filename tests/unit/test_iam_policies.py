@@ -185,3 +185,18 @@ def test_the_publisher_touches_only_outbox_items_and_puts_only_on_the_registry_b
     assert outbox["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["OUTBOX"]}}
     assert granted("publish_events")["events:PutEvents"] == ["<EventBusArn>"]
     assert not any(action.startswith("s3:") for action in granted("publish_events"))
+
+
+@pytest.mark.parametrize("key", ["staging/m.tar.gz", "team/a/m.tar.gz", "m.tar.gz"])
+def test_ingest_may_read_every_source_the_api_accepts_for_a_deferred_registration(key):
+    """A registration over the deferred threshold is finished by the ingest function: it must read
+    exactly the sources the API accepts (registration.source_pattern), or it dead-letters."""
+    from chalicelib.settings import Settings
+    from chalicelib.versions.registration import source_pattern
+
+    settings = Settings()
+    owned = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
+    assert re.fullmatch(source_pattern(settings.bucket, owned), f"s3://{settings.bucket}/{key}")
+    for action in ("s3:GetObject", "s3:GetObjectVersion"):
+        assert allowed("api_handler", action, f"<BucketArn>/{key}")
+        assert allowed("ingest_uploads", action, f"<BucketArn>/{key}"), f"ingest may not {action} {key}"
