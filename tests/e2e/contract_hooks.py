@@ -9,17 +9,36 @@ Negative cases are left alone: they must still be refused.
 
 With CONTRACT_CALLS set to a file, every call's operation and status is appended to it, one line
 each, so a test can tell which operations answered with something other than 404.
+
+Two size rules of what a version says of itself are stated in words too: a presigned upload carries
+its description, tags and card as S3 object metadata (2,048 bytes in all, rule upload.metadata_size),
+and a card takes at most 48 KB (rule card.size). A positive body over either leaves them out.
 """
+import json
 import os
 
 import schemathesis
 from schemathesis import GenerationMode
+
+UPLOAD_METADATA_BYTES = 1024  # what a link's description, tags and card may take, leaving room for aliases and caller
+CARD_BYTES = 48 * 1024
+
+
+def _within_stated_sizes(body: dict, upload: bool) -> None:
+    said = {k: body[k] for k in ("description", "tags", "card") if body.get(k)}
+    size = len(json.dumps(said, ensure_ascii=not upload).encode())
+    if size > (UPLOAD_METADATA_BYTES if upload else CARD_BYTES):
+        for key in said:
+            body.pop(key)
 
 
 @schemathesis.hook
 def map_case(context, case):
     targets = case.body.get("targets") if isinstance(case.body, dict) else None
     positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
+    if positive and isinstance(case.body, dict) and case.method == "POST" and \
+            case.path in ("/models/{name}/uploads", "/models/{name}/versions"):
+        _within_stated_sizes(case.body, upload=case.path.endswith("uploads"))
     if not positive or not isinstance(targets, list) or not targets or \
             not all(isinstance(t, dict) for t in targets):
         return case

@@ -7,14 +7,19 @@ the `of` constructors, so storage fields never leak by accident.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model, model_validator
 
 from .. import names
-from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Version, integer
+from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Rule, Version, integer
 from ..aliases.alias_store import MAX_TARGETS, AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
+from ..aliases.policy import MAX_PATTERNS, PATTERN, AliasPolicy, PolicyRecord, Requirement
 from ..aliases.routes import Route
-from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, ModelRecord, UploadRecord, VersionRecord,
-                       metadata_bytes)
+from ..errors import InvalidInput
+from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, Approval, ApprovalStatus, ModelCard, ModelRecord,
+                       UploadRecord, VersionRecord, metadata_bytes)
+from ..versions import metadata_rules as rules
+from ..versions.metadata_rules import said_metadata
+from ..versions.search import check_search_tag
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -89,7 +94,71 @@ class Rollback(Request):
     expected_revision: ExistingRevision | None = None
 
 
-class RegisterVersion(Request):
+# The limits below are stated in the document (json_schema_extra) and enforced by the rules of
+# versions/metadata_rules.py, so that a 422 names the rule it broke.
+URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://[\\x21-\\x7e]{{1,{rules.MAX_URL - 8}}}$"
+METRIC = {"anyOf": [{"type": "number", "const": 0},
+                    {"type": "number", "minimum": rules.METRIC_RANGE[0], "maximum": rules.METRIC_RANGE[1]},
+                    {"type": "number", "minimum": -rules.METRIC_RANGE[1], "maximum": -rules.METRIC_RANGE[0]}]}
+CardText = Annotated[str, Field(json_schema_extra={"maxLength": rules.MAX_CARD_TEXT})] | None
+Metric = Annotated[float, Field(strict=True)]  # a number, not true (pydantic's lax float takes a bool)
+
+
+def stated(**schema: Any) -> Any:
+    """A Field whose limits the document states and a rule of metadata_rules enforces."""
+    return Field(json_schema_extra=schema)
+
+
+class LinkBody(Request):
+    title: Annotated[str, stated(maxLength=rules.MAX_LINK_TITLE)] = ""
+    url: Annotated[str, stated(pattern=URL_PATTERN, maxLength=rules.MAX_URL)]
+
+
+class CardBody(Request):
+    """A model card; every field optional. Besides the limits stated here, the whole card takes at most
+    48 KB in UTF-8 (rule card.size)."""
+
+    intended_use: CardText = None
+    training_data: CardText = None
+    metrics: Annotated[dict[str, Metric], stated(
+        maxProperties=rules.MAX_METRICS, additionalProperties=False,
+        patternProperties={f"^[\\s\\S]{{1,{rules.MAX_METRIC_NAME}}}$": METRIC})] = {}
+    limitations: CardText = None
+    owner: CardText = None
+    license: CardText = None
+    links: Annotated[list[LinkBody], stated(maxItems=rules.MAX_LINKS)] = []
+
+
+TagKey = Annotated[str, Rule(rules.TAG_KEY_PATTERN, rules.MAX_TAG_KEY, rules.check_tag_key)]
+UploadTagKey = Annotated[str, Rule(rules.UPLOAD_TAG_KEY_PATTERN, rules.MAX_TAG_KEY, rules.check_upload_tag_key)]
+TagValue = Annotated[str, Rule(rules.TAG_VALUE_PATTERN, rules.MAX_TAG_VALUE, rules.check_tag_value, min_length=0)]
+TAGS = f"tags, key -> value: {rules.LIMITS['tags']}"
+Description = Annotated[str, Field(description=rules.LIMITS["description"],
+                                   json_schema_extra={"maxLength": rules.MAX_DESCRIPTION})]
+
+
+class SaysOfItself(Request):
+    """What an upload or a registration says of its version (checked by versions/metadata_rules.py)."""
+
+    description: Description = ""
+    tags: Annotated[dict[UploadTagKey, TagValue], stated(maxProperties=rules.MAX_TAGS, additionalProperties=False)] \
+        = Field({}, description=TAGS + " (no '=' in a key)")
+    card: CardBody | None = None
+
+    @model_validator(mode="after")
+    def within_limits(self) -> "SaysOfItself":
+        try:
+            self.said()
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+        return self
+
+    def said(self) -> dict[str, str]:
+        """The object metadata that carries these to the ingest (description, tags as k=v;k=v, card as JSON)."""
+        return said_metadata(self.description, self.tags, self.card.model_dump() if self.card else None)
+
+
+class RegisterVersion(SaysOfItself):
     source: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", max_length=1100,
                                  description="s3://bucket/key of a .tar.gz")]
     aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
@@ -112,9 +181,69 @@ class RegisterVersion(Request):
         return create_model(cls.__name__, __base__=cls, __doc__=cls.__doc__, source=(source, ...))
 
 
-class RequestUpload(Request):
+class RequestUpload(SaysOfItself):
+    """Description, tags and card travel as the object's metadata, which S3 keeps as printable ASCII headers of
+    at most 2,048 bytes in all, with the aliases and the caller (rule upload.metadata_size); the card as ASCII JSON."""
+
+    description: Annotated[str, Field(description="printable ASCII (S3 metadata)"), stated(
+        maxLength=rules.MAX_DESCRIPTION, pattern="^[\\x20-\\x7e]*$")] = ""
     aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
     expires_in: integer(ge=60, le=43200, description="seconds the link stays valid") = 3600
+
+
+class PatchVersion(Request):
+    """Only the fields given change: `tags` is a patch (a null value removes the key), `card` replaces the card."""
+
+    description: Description | None = None
+    tags: Annotated[dict[TagKey, TagValue | None], stated(additionalProperties=False)] | None = Field(
+        None, description=TAGS + "; null removes a key")
+    card: CardBody | None = None
+    expected_revision: integer(ge=0, le=names.MAX_NUMBER, description="the metadata_revision the caller read")
+
+
+class PutApproval(Request):
+    status: ApprovalStatus
+    reason: Annotated[str, stated(maxLength=rules.MAX_REASON)] | None = None
+
+
+Pattern = Annotated[str, Field(pattern=PATTERN, description="an IAM ARN; `*` matches any run of characters")]
+
+
+class PutPolicy(Request):
+    """Who may move the alias (and change its policy), and what a target version must have."""
+
+    movers: Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)] = Field(
+        [], description="empty: anyone who may call the API")
+    approvers: Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)] = Field(
+        [], description="with `approved`: whose approval counts (empty: anyone's)")
+    require: list[Requirement] = Field([], description="approved: every target Approved; warmed: every target "
+                                                       "has a successful warm-up recorded")
+    expected_revision: integer(ge=0, le=names.MAX_NUMBER, description="the policy's revision the caller read; "
+                                                                      "0: the alias has no policy yet") | None = None
+
+    def policy(self) -> AliasPolicy:
+        return AliasPolicy(movers=self.movers, approvers=self.approvers, require=list(dict.fromkeys(self.require)))
+
+
+class PolicyQuery(Request):
+    expected_revision: Annotated[int, Field(ge=1, le=names.MAX_NUMBER)] | None = None
+
+
+MAX_SEARCH_TAGS = 10
+SearchTag = Annotated[str, Field(description="key:value"), Rule("^[^:]+:[\\s\\S]*$", 400, check_search_tag, 2)]
+SearchTags = Annotated[list[SearchTag], Field(max_length=MAX_SEARCH_TAGS, description="key:value (split at the "
+                                              "first colon); repeat to require every one")]
+
+
+class SearchModels(PageQuery):
+    tag: SearchTags = []
+    framework: Literal["mxnet", "tensorflow"] | None = None
+    q: Annotated[str, Field(max_length=200)] | None = Field(None, description="part of the model's name, any case")
+
+
+class SearchVersions(PageQuery):
+    tag: SearchTags = []
+    approval: ApprovalStatus | None = None
 
 
 # responses ------------------------------------------------------------------
@@ -156,6 +285,18 @@ class RoutedTargetView(TargetView):
         return cls(**TargetView.of(target).model_dump(), framework=route.framework, endpoint=route.endpoint)
 
 
+class PolicyView(BaseModel):
+    alias: str
+    policy: AliasPolicy
+    revision: int
+    actor: str | None
+    at: datetime
+
+    @classmethod
+    def of(cls, record: PolicyRecord) -> "PolicyView":
+        return cls(**record.model_dump())
+
+
 class AliasView(BaseModel):
     """`model`, `version`, `target_model` and `endpoint` name the heaviest target; `targets` lists them all,
     each with the endpoint serving its framework (a weighted alias may span two endpoints)."""
@@ -170,6 +311,8 @@ class AliasView(BaseModel):
     updated_by: str | None
     tracks_latest: bool
     targets: list[RoutedTargetView]
+    policy: AliasPolicy | None = Field(None, description="who may move it and what a target must have (GET "
+                                                         "/aliases/{alias}; null: none, or a listing)")
 
     @classmethod
     def of(cls, record: AliasRecord, routes: list[Route]) -> "AliasView":
@@ -236,6 +379,12 @@ class VersionView(BaseModel):
     claimed_uploader: str | None = Field(default=None, description="x-amz-meta-uploader as typed (unverified)")
     metadata: dict[str, str]
     status: str
+    description: str
+    tags: dict[str, str]
+    card: ModelCard
+    approval: Approval
+    metadata_revision: int = Field(description="send it as expected_revision to change description, tags or card")
+    warmed_at: datetime | None = Field(None, description="when a warm-up invoke last succeeded")
 
     @classmethod
     def of(cls, record: VersionRecord) -> "VersionView":
@@ -244,6 +393,19 @@ class VersionView(BaseModel):
 
 class VersionList(BaseModel):
     items: list[VersionView]
+    next_token: str | None
+
+
+class HistoryEntry(BaseModel):
+    revision: int
+    at: datetime
+    actor: str | None
+    kind: Literal["metadata", "approval"]
+    change: dict[str, Any]
+
+
+class HistoryList(BaseModel):
+    entries: list[HistoryEntry]
     next_token: str | None
 
 

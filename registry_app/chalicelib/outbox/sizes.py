@@ -23,7 +23,7 @@ ITEM_OVERHEAD = 4 * 1024  # sort key (a 200-character name), stream, event id, t
 STRING_BYTES = 512  # a trimmed field's string keeps this much of its JSON
 LIST_ITEMS = 10  # ... and a trimmed list its first ten items
 IDENTITY = ("schema_version", "type", "event_id", "time", "actor", "model", "alias", "version", "revision",
-            "action", "created", "upload_event_id", "equals_version")
+            "action", "created", "upload_event_id", "equals_version", "status", "changed")
 
 
 def detail(event: Event) -> str:
@@ -58,9 +58,13 @@ def full_record(event: Event) -> str:
     kind = event["type"]
     if kind == "AliasMoved":
         return f"/aliases/{quote(event['alias'], safe='')}/history"  # the change with the event's revision
+    if kind == "AliasPolicyChanged":
+        return f"/aliases/{quote(event['alias'], safe='')}/policy"
     model = quote(event["model"], safe="")
     if kind in ("ModelVersionRegistered", "VersionRetired"):
         return f"/models/{model}/versions/{event['version']}"
+    if kind in ("VersionMetadataChanged", "VersionApprovalChanged"):
+        return f"/models/{model}/versions/{event['version']}/history"  # the change with the event's revision
     return f"/models/{model}/uploads/{quote(event['upload_event_id'], safe='')}"
 
 
