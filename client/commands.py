@@ -8,9 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .config import ClientSettings
 from .errors import AliasClientError
-from .registry_api import RegistryApi
 
 err = Console(stderr=True, highlight=False)
 
@@ -113,8 +111,3 @@ def print_outcome(outcome, console: Console, indent: str = "") -> None:
         say(f"  warm-up: {record['warmup']}")
     for alias, what in (record.get("aliases") or {}).items():
         say(f"  alias {alias}: {what}")
-
-
-def registry() -> RegistryApi:
-    settings = ClientSettings()
-    return RegistryApi(settings.registry_url, timeout=settings.registry_timeout)

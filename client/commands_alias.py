@@ -50,10 +50,10 @@ def add_alias_command(commands: argparse._SubParsersAction) -> None:
 
 def _guarded(run):
     def wrapper(args: argparse.Namespace) -> int:
-        from .commands import registry
+        from .registry_api import RegistryApi
 
         try:
-            return run(args, registry())
+            return run(args, RegistryApi.from_settings())
         except RegistryRequestError as error:
             err.print(f"[red]error:[/] {error.message} (HTTP {error.status})")
             current = error.details.get("current_revision")

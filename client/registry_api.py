@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import requests
 
+from .config import ClientSettings
 from .errors import RegistryRequestError, RegistryUnavailable
 
 
@@ -27,6 +28,13 @@ class RegistryApi:
         if auth is not None:
             self.http.auth = auth
         self.timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings: ClientSettings | None = None) -> RegistryApi:
+        """The registry the client's settings name (MME_REGISTRY_URL, MME_REGISTRY_TIMEOUT): what every CLI
+        command speaks to."""
+        settings = settings or ClientSettings()
+        return cls(settings.registry_url, timeout=settings.registry_timeout)
 
     def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
                 timeout: float | None = None) -> Any:

@@ -150,7 +150,7 @@ def upload_model(path: Path, name: str, aliases: list[str] | None = None, settin
     import boto3
 
     settings = settings or ClientSettings()
-    api = api or RegistryApi(settings.registry_url, timeout=settings.registry_timeout)
+    api = api or RegistryApi.from_settings(settings)
     s3 = boto3.client("s3")
     drop_key(name, settings)  # a bad name fails here, before the baseline read
     known = frozenset(record_identity(record) for record in upload_records(api, name))

@@ -29,9 +29,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_warmup(args: argparse.Namespace) -> int:
-    from .commands import registry
+    from .registry_api import RegistryApi
 
-    return warm_and_report(registry(), args.model, args.version, args.timeout, args.json)
+    return warm_and_report(RegistryApi.from_settings(), args.model, args.version, args.timeout, args.json)
 
 
 def warm_and_report(api, model: str, version: int, timeout: float, as_json: bool) -> int:
