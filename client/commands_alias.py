@@ -47,6 +47,10 @@ def add_alias_command(commands: argparse._SubParsersAction) -> None:
             action.add_argument("--limit", type=int, default=20)
         action.set_defaults(run=run)
 
+    from .policy_cmd import add_policy_command
+
+    add_policy_command(actions)
+
 
 def _guarded(run):
     def wrapper(args: argparse.Namespace) -> int:

@@ -69,21 +69,56 @@ class RegistryApi:
         body = {"expected_revision": expected_revision} if expected_revision is not None else {}
         return self.request("POST", f"/aliases/{_path(alias)}/rollback", body)
 
+    def get_alias_policy(self, alias: str) -> dict:
+        return self.request("GET", f"/aliases/{_path(alias)}/policy")
+
+    def put_alias_policy(self, alias: str, policy: dict, expected_revision: int | None = None) -> dict:
+        body = {**policy, **({"expected_revision": expected_revision} if expected_revision is not None else {})}
+        return self.request("PUT", f"/aliases/{_path(alias)}/policy", body)
+
+    def delete_alias_policy(self, alias: str) -> dict | None:
+        return self.request("DELETE", f"/aliases/{_path(alias)}/policy")
+
     # models ----------------------------------------------------------------
     def list_models(self, limit: int | None = None, next_token: str | None = None) -> dict:
         return self.request("GET", "/models", params=_page(limit, next_token))
 
+    def search_models(self, query: str | None = None, tags: list[str] | None = None, framework: str | None = None,
+                      limit: int | None = None, next_token: str | None = None) -> dict:
+        """`GET /models?q=&tag=k:v&framework=`: the registry's index answers, tags AND together."""
+        params = {**(_page(limit, next_token) or {}), "q": query or None, "tag": tags or None, "framework": framework}
+        return self.request("GET", "/models", params={k: v for k, v in params.items() if v} or None)
+
     def get_model(self, name: str) -> dict:
         return self.request("GET", f"/models/{_path(name)}")
 
-    def list_versions(self, name: str, limit: int | None = None, next_token: str | None = None) -> dict:
-        return self.request("GET", f"/models/{_path(name)}/versions", params=_page(limit, next_token))
+    def list_versions(self, name: str, limit: int | None = None, next_token: str | None = None,
+                      tags: list[str] | None = None, approval: str | None = None) -> dict:
+        """Newest first; `tags` (`k:v`, AND) and `approval` narrow the listing to the versions that match."""
+        params = {**(_page(limit, next_token) or {}), "tag": tags or None, "approval": approval}
+        return self.request("GET", f"/models/{_path(name)}/versions",
+                            params={k: v for k, v in params.items() if v} or None)
 
     def version_members(self, name: str, version: int) -> dict:
         return self.request("GET", f"/models/{_path(name)}/versions/{version}/members", timeout=60.0)
 
     def get_version(self, name: str, version: int) -> dict:
         return self.request("GET", f"/models/{_path(name)}/versions/{version}")
+
+    def edit_version(self, name: str, version: int, changes: dict, expected_revision: int) -> dict:
+        """Description, tags (a null value removes one) or the whole card, compare-and-set on `metadata_revision`."""
+        return self.request("PATCH", f"/models/{_path(name)}/versions/{version}",
+                            {**changes, "expected_revision": expected_revision})
+
+    def version_history(self, name: str, version: int, limit: int | None = None,
+                        next_token: str | None = None) -> dict:
+        return self.request("GET", f"/models/{_path(name)}/versions/{version}/history",
+                            params=_page(limit, next_token))
+
+    def set_approval(self, name: str, version: int, status: str, reason: str) -> dict:
+        """The registry records the verified caller as the approver, never a name sent here."""
+        return self.request("PUT", f"/models/{_path(name)}/versions/{version}/approval",
+                            {"status": status, "reason": reason})
 
     def warm_version(self, name: str, version: int, timeout: float = 300.0) -> dict:
         """Re-runs the warm-up (which may retry for minutes while a big model loads), then the alias moves."""

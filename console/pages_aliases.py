@@ -73,7 +73,8 @@ def _write(page, done: str, call):
         call(name, revision)
     except RegistryRequestError as error:
         conflict = _conflict(page, name, error) if error.status == 409 else None
-        return alias(page, status=error.status, problem=error.message, conflict=conflict)
+        refused = f"{error.message} (rule {error.code})" if error.code.startswith("alias_policy") else error.message
+        return alias(page, status=error.status, problem=refused, conflict=conflict)
     return redirect("/alias?" + urlencode({"name": name, "done": done}), code=303)
 
 

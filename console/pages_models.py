@@ -1,4 +1,5 @@
-"""Read pages about models: the list (search, paging), one model (versions, uploads), two versions compared."""
+"""Read pages about models: the list (search by name and tag, paging), one model (versions, uploads), two
+versions compared."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -8,8 +9,6 @@ from werkzeug.utils import redirect
 from client.errors import RegistryRequestError
 
 PAGE = 20
-SEARCH_PAGES = 10  # a search reads at most this many pages of 1,000 model names
-SEARCH_SHOWN = 50
 
 
 def home(page):
@@ -17,30 +16,18 @@ def home(page):
 
 
 def models(page):
-    """Models by name; `q` filters names (substring, case-insensitive) over the first 10,000 models."""
-    query = (page.arg("q", required=False) or "").lower()
+    """Models by name; `q` (a part of the name) and `tag` (`key:value`, repeatable, AND) ask the registry's index."""
+    query = page.arg("q", required=False) or ""
+    tags = [tag.strip() for tag in page.request.args.getlist("tag") if tag.strip()]
     token = page.arg("next", required=False)
-    if query:
-        found, more = _search(page.api, query)
-        token_next = None
+    if query or tags:
+        listing = page.api.search_models(query, tags, limit=PAGE, next_token=token)
     else:
         listing = page.api.list_models(limit=PAGE, next_token=token)
-        found, more, token_next = listing["items"], False, listing.get("next_token")
     with ThreadPoolExecutor(max_workers=8) as pool:  # one detail and one upload read per model, in parallel
-        rows = list(pool.map(lambda m: _row(page.api, m), found))
-    return page.render("models.html", title="Models", rows=rows, query=query, next_token=token_next,
-                       truncated=more)
-
-
-def _search(api, query: str) -> tuple[list[dict], bool]:
-    matches, token = [], None
-    for _ in range(SEARCH_PAGES):
-        listing = api.list_models(limit=1000, next_token=token)
-        matches += [m for m in listing["items"] if query in m["name"].lower()]
-        token = listing.get("next_token")
-        if not token or len(matches) > SEARCH_SHOWN:
-            break
-    return matches[:SEARCH_SHOWN], len(matches) > SEARCH_SHOWN or bool(token)
+        rows = list(pool.map(lambda m: _row(page.api, m), listing["items"]))
+    return page.render("models.html", title="Models", rows=rows, query=query, tags=tags,
+                       next_token=listing.get("next_token"))
 
 
 def _row(api, summary: dict) -> dict:
