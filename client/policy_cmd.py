@@ -63,7 +63,7 @@ def run_policy(args: argparse.Namespace, api) -> int:
         else:
             print(json.dumps(current, indent=2)) if args.json else show_policy(current)
         return 0
-    revision = current["revision"] if current else None
+    revision = current["revision"] if current else 0  # 0: create it only if still none
     policy = {**{field: [] for field in FIELDS}, **((current or {}).get("policy") or {}), **changes}
     try:
         document = api.put_alias_policy(args.alias, {f: policy[f] for f in FIELDS}, revision)

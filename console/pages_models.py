@@ -3,6 +3,7 @@ versions compared."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 from werkzeug.utils import redirect
 
@@ -26,8 +27,10 @@ def models(page):
         listing = page.api.list_models(limit=PAGE, next_token=token)
     with ThreadPoolExecutor(max_workers=8) as pool:  # one detail and one upload read per model, in parallel
         rows = list(pool.map(lambda m: _row(page.api, m), listing["items"]))
-    return page.render("models.html", title="Models", rows=rows, query=query, tags=tags,
-                       next_token=listing.get("next_token"))
+    token_next = listing.get("next_token")
+    next_url = "/models?" + urlencode([("next", token_next), *([("q", query)] if query else []),
+                                        *(("tag", tag) for tag in tags)]) if token_next else None
+    return page.render("models.html", title="Models", rows=rows, query=query, tags=tags, next_url=next_url)
 
 
 def _row(api, summary: dict) -> dict:

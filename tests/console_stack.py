@@ -7,6 +7,7 @@ fast, so an upload's requested aliases stay put; tests point aliases through the
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 import sys
 from pathlib import Path
@@ -21,6 +22,11 @@ from local_stack.api_stack import ApiStack
 from local_stack.processes import ChildProcess, free_port
 
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
+
+
+def text(markup: str) -> str:
+    """The words on the page as a reader sees them: tags dropped, entities read."""
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup)))
 
 
 class ConsoleStack:

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from console_stack import TOKEN
+from console_stack import TOKEN, text
 from hostile_tarballs import ALL_CASES, entry, mxnet_files, tgz, valid_mxnet
 
 pytestmark = pytest.mark.xdist_group("console")  # one worker starts the console stack once for every console test
@@ -42,11 +42,6 @@ def drop(stack, name: str, body: bytes, metadata: dict | None = None) -> dict:
             return mine[0]
         time.sleep(0.2)
     raise AssertionError(f"no record for the upload of {name}")
-
-
-def text(markup: str) -> str:
-    """The words on the page as a reader sees them: tags dropped, entities read."""
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup)))
 
 
 # read pages -------------------------------------------------------------------------------

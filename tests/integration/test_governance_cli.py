@@ -1,0 +1,148 @@
+"""`mme-registry describe|tag|card|approve|history|search|alias policy` over real HTTP to the dev server."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from client.cli import main
+from hostile_tarballs import mxnet_files, tgz
+
+pytestmark = pytest.mark.xdist_group("console")  # the registry of the console stack, started once per worker
+
+
+@pytest.fixture
+def registry(console_site, monkeypatch):
+    monkeypatch.setenv("MME_REGISTRY_URL", console_site.registry)
+    monkeypatch.setenv("COLUMNS", "200")  # rich tables in one line each
+    return console_site
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, " ".join(captured.out.split()), " ".join(captured.err.split())
+
+
+def version(stack, name: str, number: int = 1) -> dict:
+    return requests.get(f"{stack.registry}/models/{name}/versions/{number}", timeout=10).json()
+
+
+def test_describe_and_tag_edit_at_the_revision_read_and_history_lists_both(registry, capsys):
+    registry.register("cli_edit", tgz(mxnet_files()))
+
+    described = run(capsys, "describe", "cli_edit", "1", "fraud scorer, March data")
+    tagged = run(capsys, "tag", "cli_edit", "1", "team=fraud", "stage=candidate")
+    untagged = run(capsys, "tag", "cli_edit", "1", "--remove", "stage")
+    history = run(capsys, "history", "cli_edit", "1")
+
+    assert described[0] == tagged[0] == untagged[0] == history[0] == 0
+    assert "description: fraud scorer, March data" in described[1]
+    assert "tags: stage=candidate, team=fraud" in tagged[1] and "metadata revision 2" in tagged[1]
+    assert "tags: team=fraud" in untagged[1] and "metadata revision 3" in untagged[1]
+    assert history[1].count(" metadata ") == 3 and "anonymous" in history[1]
+    assert version(registry, "cli_edit")["tags"] == {"team": "fraud"}
+
+
+def test_an_edit_refused_by_a_limit_names_the_rule_and_changes_nothing(registry, capsys):
+    registry.register("cli_limit", tgz(mxnet_files()))
+
+    status, _, err = run(capsys, "describe", "cli_limit", "1", "x" * 1025)
+
+    assert status == 1 and "(HTTP 422, invalid_input)" in err
+    assert version(registry, "cli_limit")["metadata_revision"] == 0
+
+
+def test_a_stale_edit_is_refused_and_shows_the_version_as_someone_else_left_it(registry, capsys):
+    from client.registry_api import RegistryApi
+    from client.versions_cmd import edit
+
+    # GIVEN the CLI read revision 0, then someone else described the version
+    registry.register("cli_stale", tgz(mxnet_files()))
+    api = RegistryApi(registry.registry)
+    read = api.get_version("cli_stale", 1)
+    api.edit_version("cli_stale", 1, {"description": "theirs"}, 0)
+    # WHEN the CLI sends its edit at the revision it read
+    status = edit(api, "cli_stale", 1, {"description": "mine"}, read)
+    # THEN it is refused by rule, shows theirs, and theirs stands
+    err = " ".join(capsys.readouterr().err.split())
+    assert status == 1 and "HTTP 409, revision_conflict" in err
+    assert "(revision 0, now 1)" in err and "description: theirs" in err
+    assert version(registry, "cli_stale")["description"] == "theirs"
+
+
+def test_card_edits_merge_into_the_card_and_json_exports_it(registry, capsys):
+    registry.register("cli_card", tgz(mxnet_files()))
+
+    first = run(capsys, "card", "cli_card", "1", "--set", "owner=team-fraud", "--metric", "auc=0.91",
+                "--link", "run=https://ci.example/runs/7?attempt=2")
+    second = run(capsys, "card", "cli_card", "1", "--set", "license=Apache-2.0", "--metric", "f1=0.8")
+    exported = main(["card", "cli_card", "1", "--json"])
+    card = json.loads(capsys.readouterr().out)
+
+    assert first[0] == second[0] == exported == 0
+    assert card == version(registry, "cli_card")["card"]
+    assert (card["owner"], card["license"], card["metrics"]) == ("team-fraud", "Apache-2.0", {"auc": 0.91, "f1": 0.8})
+    assert card["links"] == [{"title": "run", "url": "https://ci.example/runs/7?attempt=2"}]
+
+
+def test_approve_records_the_status_and_reason_and_reject_overrides_it(registry, capsys):
+    registry.register("cli_approve", tgz(mxnet_files()))
+
+    approved = run(capsys, "approve", "cli_approve", "1", "--reason", "passed evaluation")
+    rejected = run(capsys, "approve", "cli_approve", "1", "--reason", "drift", "--reject")
+
+    assert approved[0] == rejected[0] == 0
+    assert "approval: Approved by anonymous" in approved[1] and ": passed evaluation" in approved[1]
+    assert "approval: Rejected by anonymous" in rejected[1]
+    assert version(registry, "cli_approve")["approval"]["status"] == "Rejected"
+
+
+def test_search_finds_models_by_tag_and_a_models_versions_by_approval(registry, capsys):
+    registry.register("cli_found", tgz(mxnet_files()))
+    registry.register("cli_found", tgz(mxnet_files(params_size=8192)))
+    registry.register("cli_other", tgz(mxnet_files()))
+    run(capsys, "tag", "cli_found", "2", "team=cli-search")
+    run(capsys, "approve", "cli_found", "2", "--reason", "ok")
+
+    models = run(capsys, "search", "--tag", "team:cli-search")
+    named = run(capsys, "search", "CLI_")
+    approved = run(capsys, "search", "--model", "cli_found", "--approval", "Approved")
+    nothing = run(capsys, "search", "--tag", "team:nobody")
+
+    assert "cli_found" in models[1] and "cli_other" not in models[1]
+    assert "cli_found" in named[1] and "cli_other" in named[1] and "resnet_18" not in named[1]
+    assert "v2 Approved team=cli-search" in approved[1] and "v1 " not in approved[1]
+    assert nothing[1] == "nothing matches"
+
+
+def test_alias_policy_set_shown_enforced_and_deleted(registry, capsys):
+    # GIVEN alias `cli_guarded` at v1 of a model with an unapproved v2
+    registry.register("cli_policy", tgz(mxnet_files()))
+    registry.register("cli_policy", tgz(mxnet_files(params_size=8192)))
+    registry.put_alias("cli_guarded", {"model": "cli_policy", "version": 1})
+    # WHEN a policy requires approved targets, set in two steps (the second keeps the first's movers)
+    set_ = run(capsys, "alias", "policy", "cli_guarded", "--movers", "arn:aws:iam::*:role/deployer*", "anonymous")
+    required = run(capsys, "alias", "policy", "cli_guarded", "--require", "approved")
+    shown = run(capsys, "alias", "policy", "cli_guarded")
+    moved = run(capsys, "alias", "set", "cli_guarded", "cli_policy", "2")
+    # THEN the move is refused naming the rule, until the policy is deleted
+    assert set_[0] == required[0] == shown[0] == 0
+    assert "movers: arn:aws:iam::*:role/deployer*, anonymous" in shown[1] and "require: approved" in shown[1]
+    assert moved[0] == 1 and "alias_policy_unmet" in moved[2]
+    assert run(capsys, "alias", "policy", "cli_guarded", "--delete")[0] == 0
+    assert run(capsys, "alias", "set", "cli_guarded", "cli_policy", "2")[0] == 0
+    assert "has no policy" in run(capsys, "alias", "policy", "cli_guarded")[1]
+
+
+def test_a_move_by_someone_the_policy_does_not_name_is_refused_as_who(registry, capsys):
+    registry.register("cli_locked", tgz(mxnet_files()))
+    registry.put_alias("cli_locked", {"model": "cli_locked", "version": 1})
+    run(capsys, "alias", "policy", "cli_locked", "--movers", "arn:aws:iam::123456789012:role/deployer")
+
+    status, _, err = run(capsys, "alias", "rollback", "cli_locked")
+    again, _, policy_err = run(capsys, "alias", "policy", "cli_locked", "--require", "approved")
+
+    assert status == again == 1
+    assert "(HTTP 403, alias_policy_mover)" in err and "(HTTP 403, alias_policy_mover)" in policy_err
