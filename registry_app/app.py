@@ -14,6 +14,7 @@ from chalice import IAMAuthorizer, Rate, Response
 
 from chalicelib.aliases.alias_store import AliasStore
 from chalicelib.aliases.aliases import Aliases
+from chalicelib.aliases.policy import Policies, PolicyStore
 from chalicelib.aliases.routes import Routes
 from chalicelib.api import openapi
 from chalicelib.api import schemas as s
@@ -21,6 +22,7 @@ from chalicelib.api.http import Api, RegistryChalice
 from chalicelib.frameworks import Endpoints
 from chalicelib.outbox.items import Outbox
 from chalicelib.outbox.publisher import OutboxPublisher
+from chalicelib.records import utcnow
 from chalicelib.settings import get_settings
 from chalicelib.versions.artifacts import Artifacts
 from chalicelib.versions.catalog import Catalog
@@ -30,9 +32,12 @@ from chalicelib.versions.deferred import DeferredRegistrations
 from chalicelib.versions.deliveries import Deliveries, receive_count
 from chalicelib.versions.ingest import Ingestor
 from chalicelib.versions.ingest_queue import IngestQueue
+from chalicelib.versions.approval import Approvals
 from chalicelib.versions.members import VersionMembers
+from chalicelib.versions.metadata import VersionMetadata
 from chalicelib.versions.registration import Registrar, source_pattern
 from chalicelib.versions.rewarm import Rewarmer
+from chalicelib.versions.search import Criteria, Search, parse_tag
 from chalicelib.versions.store import RegistryStore
 from chalicelib.versions.sweep import Sweeper
 from chalicelib.versions.uploads import UploadLinks
@@ -99,7 +104,32 @@ def get_alias_store() -> AliasStore:
 
 @lru_cache(maxsize=1)
 def get_aliases() -> Aliases:
-    return Aliases(get_store(), get_alias_store(), endpoints=get_endpoints())
+    return Aliases(get_store(), get_alias_store(), endpoints=get_endpoints(), policies=get_policy_store())
+
+
+@lru_cache(maxsize=1)
+def get_policy_store() -> PolicyStore:
+    return PolicyStore(get_session().client("dynamodb"), settings.table)
+
+
+@lru_cache(maxsize=1)
+def get_policies() -> Policies:
+    return Policies(get_policy_store(), utcnow)
+
+
+@lru_cache(maxsize=1)
+def get_metadata() -> VersionMetadata:
+    return VersionMetadata(get_session().client("dynamodb"), settings.table, get_store())
+
+
+@lru_cache(maxsize=1)
+def get_approvals() -> Approvals:
+    return Approvals(get_metadata(), utcnow)
+
+
+@lru_cache(maxsize=1)
+def get_search() -> Search:
+    return Search(get_session().client("dynamodb"), settings.table, get_store())
 
 
 @lru_cache(maxsize=1)
@@ -113,7 +143,9 @@ def get_routes() -> Routes:
 
 
 def alias_view(record) -> s.AliasView:
-    return s.AliasView.of(record, get_routes().of(record.targets))
+    policy = get_policy_store().get(record.alias)
+    view = s.AliasView.of(record, get_routes().of(record.targets))
+    return view.model_copy(update={"policy": policy.policy if policy else None})
 
 
 @lru_cache(maxsize=1)
@@ -194,9 +226,11 @@ def openapi_document():
 
 
 # models and versions ----------------------------------------------------------
-@api.route("/models", "GET", summary="Models, by name", answer=s.ModelList, query=s.PageQuery, errors=(400,))
-def list_models(query: s.PageQuery):
-    models, token = get_catalog().models(query.limit, query.next_token)
+@api.route("/models", "GET", summary="Models, by name; narrowed by tag (key:value, repeatable), framework, q",
+           answer=s.ModelList, query=s.SearchModels, errors=(400, 422))
+def list_models(query: s.SearchModels):
+    criteria = Criteria(tags=tuple(map(parse_tag, query.tag)), framework=query.framework, q=query.q)
+    models, token = get_search().models(criteria, query.limit, query.next_token)
     return s.ModelList(items=[s.ModelSummary.of(m) for m in models], next_token=token)
 
 
@@ -209,10 +243,11 @@ def get_model(name: str):
                          aliases=[s.AliasPointer.of(a) for a in found.aliases])
 
 
-@api.route("/models/{name}/versions", "GET", summary="Versions of a model, newest first", answer=s.VersionList,
-           query=s.PageQuery, errors=(400, 404, 422))
-def list_versions(name: str, query: s.PageQuery):
-    versions, token = get_catalog().versions(name, query.limit, query.next_token)
+@api.route("/models/{name}/versions", "GET", summary="Versions of a model, newest first; narrowed by tag, approval",
+           answer=s.VersionList, query=s.SearchVersions, errors=(400, 404, 422))
+def list_versions(name: str, query: s.SearchVersions):
+    criteria = Criteria(tags=tuple(map(parse_tag, query.tag)), approval=query.approval)
+    versions, token = get_search().versions(name, criteria, query.limit, query.next_token)
     return s.VersionList(items=[s.VersionView.of(v) for v in versions], next_token=token)
 
 
@@ -220,7 +255,7 @@ def list_versions(name: str, query: s.PageQuery):
            answer=s.Registration, status=201, errors=(404, 409, 503), answers={202: s.UploadView},
            body=s.RegisterVersion.sourced_from(source_pattern(settings.bucket, OWNED_PREFIXES)))
 def register_version(name: str, body: s.RegisterVersion, actor: str):
-    done = get_registrar().register(name, body.source, body.aliases, body.metadata, actor)
+    done = get_registrar().register(name, body.source, body.aliases, {**body.metadata, **body.said()}, actor)
     if done.queued:
         location = f"/models/{quote(name, safe='')}/uploads/{done.upload.event_id}"
         return Response(body=s.UploadView.of(done.upload).model_dump(mode="json"), status_code=202,
@@ -234,6 +269,28 @@ def register_version(name: str, body: s.RegisterVersion, actor: str):
            answer=s.VersionView, errors=(404, 422))
 def get_version(name: str, n: int):
     return s.VersionView.of(get_catalog().version(name, n))
+
+
+@api.route("/models/{name}/versions/{n}", "PATCH",
+           summary="Change description, tags (a patch) or card (compare-and-set on expected_revision)",
+           answer=s.VersionView, body=s.PatchVersion, errors=(404, 409, 503))
+def edit_version(name: str, n: int, body: s.PatchVersion, actor: str):
+    card = body.card.model_dump() if body.card is not None else None
+    return s.VersionView.of(get_metadata().edit(name, n, body.expected_revision, actor, body.description,
+                                                body.tags, card))
+
+
+@api.route("/models/{name}/versions/{n}/history", "GET", summary="Every metadata and approval change, newest first",
+           answer=s.HistoryList, query=s.PageQuery, errors=(400, 404, 422))
+def version_history(name: str, n: int, query: s.PageQuery):
+    entries, token = get_metadata().history(name, n, query.limit, query.next_token)
+    return s.HistoryList(entries=[s.HistoryEntry(**e) for e in entries], next_token=token)
+
+
+@api.route("/models/{name}/versions/{n}/approval", "PUT", summary="Approve or reject a version (the caller is "
+           "recorded)", answer=s.VersionView, body=s.PutApproval, errors=(404, 503))
+def approve_version(name: str, n: int, body: s.PutApproval, actor: str):
+    return s.VersionView.of(get_approvals().set(name, n, body.status, body.reason, actor))
 
 
 @api.route("/models/{name}/versions/{n}/members", "GET",
@@ -270,7 +327,7 @@ def get_upload(name: str, event_id: str):
 @api.route("/models/{name}/uploads", "POST", summary="A presigned PUT into the drop folder", answer=s.UploadLink,
            status=201, body=s.RequestUpload, body_optional=True)
 def request_upload(name: str, body: s.RequestUpload, actor: str):
-    link = get_upload_links().presign(name, body.aliases, actor, body.expires_in)
+    link = get_upload_links().presign(name, body.aliases, actor, body.expires_in, body.said())
     return s.UploadLink(**vars(link))
 
 
@@ -289,14 +346,14 @@ def get_alias(alias: str):
 
 
 @api.route("/aliases/{alias}", "PUT", summary="Point an alias (compare-and-set on expected_revision)",
-           answer=s.AliasView, body=s.PutAlias, errors=(404, 409, 503))
+           answer=s.AliasView, body=s.PutAlias, errors=(403, 404, 409, 503))
 def put_alias(alias: str, body: s.PutAlias, actor: str):
     record = get_aliases().point(alias, body.alias_targets(), body.follow_latest, body.expected_revision, actor)
     return alias_view(record)
 
 
 @api.route("/aliases/{alias}", "DELETE", summary="Delete an alias (its history stays)", answer=s.ChangeView,
-           query=s.DeleteAliasQuery, errors=(404, 409, 503))
+           query=s.DeleteAliasQuery, errors=(403, 404, 409, 503))
 def delete_alias(alias: str, query: s.DeleteAliasQuery, actor: str):
     return s.ChangeView.of(get_aliases().delete(alias, query.expected_revision, actor))
 
@@ -308,8 +365,25 @@ def alias_history(alias: str, query: s.PageQuery):
     return s.ChangeList(alias=alias, items=[s.ChangeView.of(c) for c in changes], next_token=token)
 
 
+@api.route("/aliases/{alias}/policy", "PUT", summary="Set who may move an alias and what its targets must have",
+           answer=s.PolicyView, body=s.PutPolicy, errors=(403, 409, 503))
+def put_policy(alias: str, body: s.PutPolicy, actor: str):
+    return s.PolicyView.of(get_policies().put(alias, body.policy(), body.expected_revision, actor))
+
+
+@api.route("/aliases/{alias}/policy", "GET", summary="An alias's policy", answer=s.PolicyView, errors=(404, 422))
+def get_policy(alias: str):
+    return s.PolicyView.of(get_policies().get(alias))
+
+
+@api.route("/aliases/{alias}/policy", "DELETE", summary="Remove an alias's policy (its history stays)", answer=None,
+           query=s.PolicyQuery, errors=(403, 404, 409, 503))
+def delete_policy(alias: str, query: s.PolicyQuery, actor: str):
+    get_policies().delete(alias, query.expected_revision, actor)
+
+
 @api.route("/aliases/{alias}/rollback", "POST", summary="Back to the previous target (a recorded change)",
-           answer=s.AliasView, body=s.Rollback, body_optional=True, errors=(404, 409, 503))
+           answer=s.AliasView, body=s.Rollback, body_optional=True, errors=(403, 404, 409, 503))
 def rollback_alias(alias: str, body: s.Rollback, actor: str):
     return alias_view(get_aliases().rollback(alias, body.expected_revision, actor))
 

@@ -41,6 +41,24 @@ class Conflict(RegistryError):
     code = "conflict"
 
 
+class RevisionConflict(Conflict):
+    """A compare-and-set named a revision the record has moved past: read it again and retry."""
+
+    code = "revision_conflict"
+
+
+class PolicyMover(RegistryError):
+    """The caller is not among the movers an alias's policy names."""
+
+    code = "alias_policy_mover"
+
+
+class PolicyUnmet(RegistryError):
+    """A target version lacks what an alias's policy requires (approved, warmed)."""
+
+    code = "alias_policy_unmet"
+
+
 class NoEndpoint(RegistryError):
     """A version's framework has no endpoint configured to serve it (frameworks.py)."""
 
@@ -61,6 +79,9 @@ HTTP_STATUS = {
     BadRequest.code: 400,
     NotFound.code: 404,
     Conflict.code: 409,
+    RevisionConflict.code: 409,
+    PolicyMover.code: 403,
+    PolicyUnmet.code: 409,
     NoEndpoint.code: 409,
     PayloadTooLarge.code: 413,
     InvalidInput.code: 422,

@@ -12,7 +12,12 @@ KB = 1024
 BUDGETS = {
     # Up to ~64 KB of signature (the validator's bounds make at most 22 KB of it), metadata (2 KB), the longest
     # name and keys, 10 requested aliases, the uploader's ARN (IAM: 2,048) and the stamps written later.
-    "version": 96 * KB,
+    # With what people say of it: a 1,024-character description, 50 tags (19 KB), a model card (48 KB) and an
+    # approval (reason 1,024 characters, the approver's ARN): 150 KB at most, still well under 400 KB.
+    "version": 160 * KB,
+    "version_history": 80 * KB,  # one metadata or approval change: the new description, tag changes, card
+    "tag_index": 2 * KB,  # one (tag, version) index item: the key, the value, the model's name, the framework
+    "alias_policy": 48 * KB,  # 10 movers and 10 approvers of 2,048 characters each, the writer's ARN
     # Sentences, failures and alias outcomes are cut on the record (UploadRecord.fitted); the report beside a
     # rejected upload keeps them whole.
     "upload": 96 * KB,
@@ -41,6 +46,33 @@ def shortened(text: str | None, limit: int) -> str | None:
         return text
     kept = text.encode()[:limit].decode(errors="ignore")
     return f"{kept}… ({len(text) - len(kept):,} more characters)"
+
+
+class CardLink(BaseModel):
+    title: str = ""
+    url: str
+
+
+class ModelCard(BaseModel):
+    """What a version is for and how it was judged (SageMaker's model card, in short); every field optional."""
+
+    intended_use: str | None = None
+    training_data: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict, description="evaluation metric name -> number")
+    limitations: str | None = None
+    owner: str | None = None
+    license: str | None = None
+    links: list[CardLink] = Field(default_factory=list, description="the training run, the commit, a report")
+
+
+ApprovalStatus = Literal["PendingManualApproval", "Approved", "Rejected"]
+
+
+class Approval(BaseModel):
+    status: ApprovalStatus = "PendingManualApproval"
+    reason: str | None = None
+    actor: str | None = Field(default=None, description="the verified caller who set it")
+    at: datetime | None = None
 
 
 class ModelRecord(BaseModel):
@@ -82,6 +114,14 @@ class VersionRecord(BaseModel):
     # When an alias last pointed at (or moved away from) this version; retirement counts its grace from here.
     last_referenced_at: datetime | None = None
     retired_at: datetime | None = None
+    # What people say of it (versions/metadata.py), changed by compare-and-set on metadata_revision; records
+    # written before these fields read with the defaults.
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    card: ModelCard = Field(default_factory=ModelCard)
+    approval: Approval = Field(default_factory=Approval)
+    metadata_revision: int = 0
+    warmed_at: datetime | None = Field(default=None, description="when a warm-up invoke last succeeded")
 
 
 UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded", "failed", "queued"]

@@ -130,11 +130,11 @@ class AliasStore:
         return [AliasReference(**item) for item in every_item(page, page_size=1000)]
 
     # the one write ----------------------------------------------------------
-    def write(self, change: AliasChange, current: AliasRecord | None) -> AliasRecord | None:
+    def write(self, change: AliasChange, current: AliasRecord | None, guards: list[dict] = ()) -> AliasRecord | None:
         """Applies `change` on top of `current` (what the caller read) in one transaction; returns the new state.
 
-        Raises StaleRevision when the alias is no longer at `current`, NotFound when a
-        target version vanished or was retired meanwhile.
+        Raises StaleRevision when the alias is no longer at `current` (or a guard, such as the policy
+        read for the move, no longer holds), NotFound when a target version vanished or was retired meanwhile.
         """
         record = after_change(change, current)
         items = [self._current_item(change, record, current), self._history_item(change)]
@@ -144,7 +144,7 @@ class AliasStore:
         checks = self._version_checks(change)
         announce = [outbox.put(self._table, changes.alias_moved(change))]  # last: failures index items and checks
         try:
-            self._db.transact_write_items(TransactItems=items + checks + announce)
+            self._db.transact_write_items(TransactItems=items + checks + list(guards) + announce)
         except ClientError as error:
             if not is_condition_failure(error):
                 raise

@@ -12,7 +12,10 @@ from .. import names
 from .alias_store import (MAX_TARGETS, AliasChange, AliasRecord, AliasState, AliasStore, AliasTarget, AlreadyApplied,
                           StaleRevision)
 from .alias_rules import FollowDecision
-from ..errors import Conflict, InvalidInput, NoEndpoint, NotFound, RegistryError, TransientError
+from . import policy as policies
+from .policy import PolicyRecord, PolicyStore
+from ..errors import (Conflict, InvalidInput, NoEndpoint, NotFound, PolicyMover, PolicyUnmet, RegistryError,
+                      TransientError)
 from ..frameworks import Endpoints
 from ..records import VersionRecord, utcnow
 from ..settings import get_settings
@@ -34,10 +37,11 @@ class Outcome:
 
 class Aliases:
     def __init__(self, store: RegistryStore, aliases: AliasStore, clock: Callable = utcnow,
-                 endpoints: Endpoints | None = None):
+                 endpoints: Endpoints | None = None, policies: PolicyStore | None = None):
         self._store = store
         self._aliases = aliases
         self._clock = clock
+        self._policies = policies
         self._endpoints = endpoints or Endpoints.from_settings(get_settings())
 
     # reads ------------------------------------------------------------------
@@ -147,6 +151,8 @@ class Aliases:
             done = self._change(alias, decision, "follow", None, actor, event_id)
         except AlreadyApplied:
             return f"not moved: this upload already moved it once (v{version}); it was changed since"
+        except (PolicyMover, PolicyUnmet) as error:
+            return f"refused: {error.message}"
         except (Conflict, NotFound, TransientError) as error:
             return f"failed: {error.message}"
         if decision.refusal:
@@ -167,17 +173,30 @@ class Aliases:
                 raise NotFound(f"alias {alias} does not exist", {"alias": alias})
             if current is not None and after == current.state:
                 return Outcome(None, current, current)
+            policy = self._check_policy(alias, actor, after)
             revision = (current.revision if current else self._last_revision(alias)) + 1
             named = "create" if current is None and action == "update" else action
             change = AliasChange(alias=alias, revision=revision, action=named,
                                  before=current.state if current else None, after=after, at=self._clock(), by=actor,
                                  event_id=event_id)
             try:
-                return Outcome(change, self._aliases.write(change, current), current)
+                guards = [self._policies.guard(alias, policy)] if self._policies is not None else []
+                return Outcome(change, self._aliases.write(change, current, guards), current)
             except StaleRevision:
                 if expected_revision is not None:
                     raise self._stale(alias, self._aliases.get(alias), expected_revision) from None
         raise TransientError(f"alias {alias} is changing too often to update; try again", {"alias": alias})
+
+    def _check_policy(self, alias: str, actor: str | None, after: AliasState | None) -> PolicyRecord | None:
+        """The alias's policy, once it is checked for this move (DESIGN: every path that moves an alias goes
+        through this check); the write holds only while the policy is still the one read."""
+        if self._policies is None:
+            return None
+        policy = self._policies.get(alias)
+        if policy is not None:
+            found = [self._store.get_version(t.model, t.version) for t in (after.targets if after else [])]
+            policies.check(alias, policy, actor, [version for version in found if version is not None])
+        return policy
 
     def _check_expected(self, alias: str, current: AliasRecord | None, expected: int | None) -> None:
         if expected is not None and expected != (current.revision if current else 0):

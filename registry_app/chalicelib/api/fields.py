@@ -23,12 +23,13 @@ class Rule:
     pattern: str
     max_length: int
     check: Callable[[str], str]
+    min_length: int = 1
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_after_validator_function(self._validate, handler(source))
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict:
-        return {**handler(schema), "minLength": 1, "maxLength": self.max_length, "pattern": self.pattern}
+        return {**handler(schema), "minLength": self.min_length, "maxLength": self.max_length, "pattern": self.pattern}
 
     def _validate(self, value: str) -> str:
         try:

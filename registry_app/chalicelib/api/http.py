@@ -244,7 +244,12 @@ def version_number(text: str | int) -> int:
 
 
 def decode_query(params, schema: type[BaseModel]) -> BaseModel:
-    data = {name: params[name] for name in params} if params else {}
+    """Query parameters; one a schema declares as a list takes every value it is given (`?tag=a&tag=b`)."""
+    data = {}
+    for name in params or {}:
+        field_info = schema.model_fields.get(name)
+        repeated = field_info is not None and get_origin(field_info.annotation) is list
+        data[name] = params.getlist(name) if repeated else params[name]
     return validate(schema, data)
 
 

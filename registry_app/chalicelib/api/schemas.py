@@ -10,11 +10,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from .. import names
-from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Version, integer
+from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Rule, Version, integer
 from ..aliases.alias_store import MAX_TARGETS, AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
+from ..aliases.policy import MAX_PATTERNS, PATTERN, AliasPolicy, PolicyRecord, Requirement
 from ..aliases.routes import Route
-from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, ModelRecord, UploadRecord, VersionRecord,
-                       metadata_bytes)
+from ..errors import InvalidInput
+from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, Approval, ApprovalStatus, ModelCard, ModelRecord,
+                       UploadRecord, VersionRecord, metadata_bytes)
+from ..versions.metadata_rules import (LIMITS, MAX_TAG_KEY, MAX_TAG_VALUE, TAG_KEY_PATTERN, TAG_VALUE_PATTERN,
+                                      check_tag_key, check_tag_value, said_metadata)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -89,7 +93,49 @@ class Rollback(Request):
     expected_revision: ExistingRevision | None = None
 
 
-class RegisterVersion(Request):
+class LinkBody(Request):
+    title: str = ""
+    url: str
+
+
+class CardBody(Request):
+    """A model card; every field optional (limits: versions/metadata_rules.py, the README)."""
+
+    intended_use: str | None = None
+    training_data: str | None = None
+    metrics: dict[str, float] = {}
+    limitations: str | None = None
+    owner: str | None = None
+    license: str | None = None
+    links: list[LinkBody] = []
+
+
+TagKey = Annotated[str, Rule(TAG_KEY_PATTERN, MAX_TAG_KEY, check_tag_key)]
+TagValue = Annotated[str, Rule(TAG_VALUE_PATTERN, MAX_TAG_VALUE, check_tag_value, min_length=0)]
+TAGS = f"tags, key -> value: {LIMITS['tags']}"
+
+
+class SaysOfItself(Request):
+    """What an upload or a registration says of its version (checked by versions/metadata_rules.py)."""
+
+    description: str = Field("", description=f"what the version is: {LIMITS['description']}")
+    tags: dict[TagKey, TagValue] = Field({}, description=TAGS)
+    card: CardBody | None = None
+
+    @model_validator(mode="after")
+    def within_limits(self) -> "SaysOfItself":
+        try:
+            self.said()
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+        return self
+
+    def said(self) -> dict[str, str]:
+        """The object metadata that carries these to the ingest (description, tags as k=v;k=v, card as JSON)."""
+        return said_metadata(self.description, self.tags, self.card.model_dump() if self.card else None)
+
+
+class RegisterVersion(SaysOfItself):
     source: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", max_length=1100,
                                  description="s3://bucket/key of a .tar.gz")]
     aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
@@ -112,9 +158,59 @@ class RegisterVersion(Request):
         return create_model(cls.__name__, __base__=cls, __doc__=cls.__doc__, source=(source, ...))
 
 
-class RequestUpload(Request):
+class RequestUpload(SaysOfItself):
     aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
     expires_in: integer(ge=60, le=43200, description="seconds the link stays valid") = 3600
+
+
+class PatchVersion(Request):
+    """Only the fields given change: `tags` is a patch (a null value removes the key), `card` replaces the card."""
+
+    description: str | None = Field(None, description=LIMITS["description"])
+    tags: dict[TagKey, TagValue | None] | None = Field(None, description=TAGS + "; null removes a key")
+    card: CardBody | None = None
+    expected_revision: integer(ge=0, le=names.MAX_NUMBER, description="the metadata_revision the caller read")
+
+
+class PutApproval(Request):
+    status: ApprovalStatus
+    reason: str | None = Field(None, description=LIMITS["reason"])
+
+
+Pattern = Annotated[str, Field(pattern=PATTERN, description="an IAM ARN; `*` matches any run of characters")]
+
+
+class PutPolicy(Request):
+    """Who may move the alias (and change its policy), and what a target version must have."""
+
+    movers: Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)] = Field(
+        [], description="empty: anyone who may call the API")
+    approvers: Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)] = Field(
+        [], description="with `approved`: whose approval counts (empty: anyone's)")
+    require: list[Requirement] = Field([], description="approved: every target Approved; warmed: every target "
+                                                       "has a successful warm-up recorded")
+    expected_revision: integer(ge=0, le=names.MAX_NUMBER, description="the policy's revision the caller read; "
+                                                                      "0: the alias has no policy yet") | None = None
+
+    def policy(self) -> AliasPolicy:
+        return AliasPolicy(movers=self.movers, approvers=self.approvers, require=list(dict.fromkeys(self.require)))
+
+
+class PolicyQuery(Request):
+    expected_revision: Annotated[int, Field(ge=1, le=names.MAX_NUMBER)] | None = None
+
+
+class SearchModels(PageQuery):
+    tag: list[Annotated[str, Field(max_length=400)]] = Field([], description="key:value; repeat to require "
+                                                                             "every one")
+    framework: Literal["mxnet", "tensorflow"] | None = None
+    q: Annotated[str, Field(max_length=200)] | None = Field(None, description="part of the model's name, any case")
+
+
+class SearchVersions(PageQuery):
+    tag: list[Annotated[str, Field(max_length=400)]] = Field([], description="key:value; repeat to require "
+                                                                             "every one")
+    approval: ApprovalStatus | None = None
 
 
 # responses ------------------------------------------------------------------
@@ -156,6 +252,18 @@ class RoutedTargetView(TargetView):
         return cls(**TargetView.of(target).model_dump(), framework=route.framework, endpoint=route.endpoint)
 
 
+class PolicyView(BaseModel):
+    alias: str
+    policy: AliasPolicy
+    revision: int
+    actor: str | None
+    at: datetime
+
+    @classmethod
+    def of(cls, record: PolicyRecord) -> "PolicyView":
+        return cls(**record.model_dump())
+
+
 class AliasView(BaseModel):
     """`model`, `version`, `target_model` and `endpoint` name the heaviest target; `targets` lists them all,
     each with the endpoint serving its framework (a weighted alias may span two endpoints)."""
@@ -170,6 +278,8 @@ class AliasView(BaseModel):
     updated_by: str | None
     tracks_latest: bool
     targets: list[RoutedTargetView]
+    policy: AliasPolicy | None = Field(None, description="who may move it and what a target must have (GET "
+                                                         "/aliases/{alias}; null: none, or a listing)")
 
     @classmethod
     def of(cls, record: AliasRecord, routes: list[Route]) -> "AliasView":
@@ -236,6 +346,12 @@ class VersionView(BaseModel):
     claimed_uploader: str | None = Field(default=None, description="x-amz-meta-uploader as typed (unverified)")
     metadata: dict[str, str]
     status: str
+    description: str
+    tags: dict[str, str]
+    card: ModelCard
+    approval: Approval
+    metadata_revision: int = Field(description="send it as expected_revision to change description, tags or card")
+    warmed_at: datetime | None = Field(None, description="when a warm-up invoke last succeeded")
 
     @classmethod
     def of(cls, record: VersionRecord) -> "VersionView":
@@ -244,6 +360,19 @@ class VersionView(BaseModel):
 
 class VersionList(BaseModel):
     items: list[VersionView]
+    next_token: str | None
+
+
+class HistoryEntry(BaseModel):
+    revision: int
+    at: datetime
+    actor: str | None
+    kind: Literal["metadata", "approval"]
+    change: dict[str, Any]
+
+
+class HistoryList(BaseModel):
+    entries: list[HistoryEntry]
     next_token: str | None
 
 

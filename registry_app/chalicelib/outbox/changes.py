@@ -11,7 +11,7 @@ from typing import Any
 SCHEMA_VERSION = "1"
 SOURCE = "mme-registry"
 TYPES = ("ModelVersionRegistered", "UploadRejected", "UploadUnchanged", "AliasMoved", "VersionRetired",
-         "WarmupFailed")
+         "WarmupFailed", "VersionMetadataChanged", "VersionApprovalChanged", "AliasPolicyChanged")
 
 Event = dict[str, Any]
 
@@ -77,6 +77,27 @@ def alias_moved(change) -> Event:
 
 def version_retired(name: str, version: int, at: datetime, actor: str | None) -> Event:
     return _event("VersionRetired", (name, version), at, actor, model=name, version=version)
+
+
+def version_metadata_changed(version, at: datetime, actor: str | None, change: dict) -> Event:
+    """`version` is the VersionRecord after the change; `tags` says {"set", "removed"}; the card itself is read from
+    the API (it can take 48 KB)."""
+    return _event("VersionMetadataChanged", (version.name, version.version, version.metadata_revision), at, actor,
+                  model=version.name, version=version.version, revision=version.metadata_revision,
+                  changed=sorted(change), description=change.get("description"), tags=change.get("tags"))
+
+
+def version_approval_changed(version, at: datetime, actor: str | None) -> Event:
+    approval = version.approval
+    return _event("VersionApprovalChanged", (version.name, version.version, version.metadata_revision), at, actor,
+                  model=version.name, version=version.version, revision=version.metadata_revision,
+                  status=approval.status, reason=approval.reason)
+
+
+def alias_policy_changed(alias: str, revision: int, policy, at: datetime, actor: str | None) -> Event:
+    """`policy` is an AliasPolicy (aliases/policy.py), or None when it was deleted."""
+    return _event("AliasPolicyChanged", (alias, "policy", revision), at, actor, alias=alias, revision=revision,
+                  policy=policy.model_dump(mode="json") if policy else None)
 
 
 def for_upload(upload, actor: str | None) -> Event | None:

@@ -22,6 +22,8 @@ def stream_of(event: Event) -> str:
     """The ordering stream: one per alias, one per model for the other events."""
     if event["type"] == "AliasMoved":
         return f"ALIAS#{event['alias']}"
+    if event["type"] == "AliasPolicyChanged":  # one stream per alias's policy, apart from its moves
+        return f"POLICY#{event['alias']}"
     return f"MODEL#{event['model']}"
 
 

@@ -16,10 +16,12 @@ from .claims import Claim, ClaimStore
 from ..errors import InvalidInput, ValidationFailed
 from ..events import S3Upload
 from ..frameworks import Endpoints
-from ..records import BUDGETS, MAX_REQUESTED_ALIASES, UploadRecord, VersionRecord, utcnow
+from ..records import BUDGETS, MAX_REQUESTED_ALIASES, ModelCard, UploadRecord, VersionRecord, utcnow
 from ..settings import Settings
 from .store import IdenticalToLatest, RegistryStore, version_item_size
 from ..validation import Limits, RuleFailure, ValidationReport, human_size, validate_stream
+from .metadata_rules import (CARD_METADATA, DESCRIPTION_METADATA, TAGS_METADATA, check_card, check_description,
+                             parse_card, parse_tags_header)
 from .warmup import warm_version
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,25 @@ class Source:
     uploader: str | None = None  # the verified actor: the S3 event's principal or the API caller
     claimed_uploader: str | None = None  # what the uploader typed (x-amz-meta-uploader), kept as a note only
     version_hint: int | None = None
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    card: ModelCard = field(default_factory=ModelCard)
+    said_error: InvalidInput | None = None  # what the upload says of itself breaks a rule: rejected before a number
+
+
+def with_said(source: Source) -> Source:
+    """The description, tags and card taken out of the upload's metadata and checked by their rules."""
+    said = {k: source.metadata[k] for k in (DESCRIPTION_METADATA, TAGS_METADATA, CARD_METADATA) if k in source.metadata}
+    if not said:
+        return source
+    rest = {k: v for k, v in source.metadata.items() if k not in said}
+    try:
+        description = check_description(said.get(DESCRIPTION_METADATA, ""))
+        tags = parse_tags_header(said.get(TAGS_METADATA, ""))
+        card = ModelCard(**check_card(parse_card(said[CARD_METADATA]))) if CARD_METADATA in said else ModelCard()
+    except InvalidInput as error:
+        return replace(source, metadata=rest, said_error=error)
+    return replace(source, metadata=rest, description=description, tags=tags, card=card)
 
 
 def rest_upload(name: str, bucket: str, key: str, info: ObjectInfo, actor: str | None) -> S3Upload:
@@ -128,7 +149,7 @@ class Ingestor:
         if info is None or info.etag != upload.etag:
             return self._finish(source, claim, "superseded",
                                 message="the object was replaced or deleted before it was processed")
-        source = self._with_object_metadata(source, info)
+        source = with_said(self._with_object_metadata(source, info))
         try:
             report = self._validate(info, upload.bucket, name_error)
         except SourceChanged:
@@ -199,6 +220,8 @@ class Ingestor:
             message += f"; the warm-up failed, so no alias moved: {warmup.error}"
             return self._finish(source, claim, "accepted", version=version, aliases=held, message=message,
                                 warmup=f"failed: {warmup.error}")
+        if warmup is not None:
+            self._store.mark_warmed(source.name, version, self._clock())
         aliases = self._move_aliases(source, version)
         return self._finish(source, claim, "accepted", version=version, aliases=aliases, message=message,
                             warmup=f"ok in {warmup.seconds:.2f} s" if warmup else None)
@@ -213,11 +236,14 @@ class Ingestor:
             outputs=report.outputs, labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
             event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader,
             claimed_uploader=source.claimed_uploader, requested_aliases=source.aliases, metadata=source.metadata,
+            description=source.description, tags=source.tags, card=source.card,
         )
 
     def _unrecordable(self, source: Source, claim: Claim, report: ValidationReport) -> RuleFailure | None:
         """The rule an accepted upload's records would break, checked before a number is reserved (DESIGN
         invariant 10): a version record over its budget would fail to write after the copy, on every delivery."""
+        if source.said_error is not None:
+            return RuleFailure(source.said_error.details.get("rule", "metadata"), source.said_error.message)
         if len(source.aliases) > MAX_REQUESTED_ALIASES:
             return RuleFailure("upload.too_many_aliases", f"the upload asks to move {len(source.aliases)} aliases; "
                                f"one upload may ask for at most {MAX_REQUESTED_ALIASES}: move the others through "

@@ -14,6 +14,7 @@ from ..dynamo import get_item, is_condition_failure, item_size, query_page, to_i
 from ..errors import Conflict, TransientError
 from ..outbox import changes, items as outbox
 from ..records import ModelRecord, UploadRecord, VersionRecord
+from .tag_index import index_writes
 
 MODELS_PK = "MODELS"
 RESERVE_ATTEMPTS = 25
@@ -144,14 +145,21 @@ class RegistryStore:
         put = {"TableName": self._table, "Item": version_item(record),
                "ConditionExpression": "attribute_not_exists(pk)"}
         announce = outbox.put(self._table, changes.version_registered(record, record.uploader))
+        tags = index_writes(self._table, record, {})  # its upload's tags are searchable from the start
         try:
-            self._db.transact_write_items(TransactItems=[{"Put": put}, announce])
+            self._db.transact_write_items(TransactItems=[{"Put": put}, *tags, announce])
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
             existing = self.get_version(record.name, record.version)
             if existing is None or existing.event_id != record.event_id:
                 raise Conflict(f"{record.name} v{record.version} already exists", {"version": record.version}) from error
+
+    def mark_warmed(self, name: str, version: int, at: datetime) -> None:
+        """Records a successful warm-up invoke: what an alias policy's `warmed` requires."""
+        self._db.update_item(TableName=self._table, Key=to_item({"pk": model_pk(name), "sk": version_sk(version)}),
+                             UpdateExpression="SET warmed_at = :at", ConditionExpression="attribute_exists(pk)",
+                             ExpressionAttributeValues={":at": to_value(at.isoformat())})
 
     def get_version(self, name: str, version: int) -> VersionRecord | None:
         item = self._get(model_pk(name), version_sk(version))

@@ -34,16 +34,20 @@ class UploadLinks:
         self._prefix = incoming_prefix
         self._clock = clock
 
-    def presign(self, name: str, aliases: list[str], actor: str | None, expires_in: int) -> PresignedUpload:
-        """A PUT of `incoming/<name>.tar.gz`, valid for `expires_in` seconds, vouching for `actor` (the API caller)."""
+    def presign(self, name: str, aliases: list[str], actor: str | None, expires_in: int,
+                said: dict[str, str] | None = None) -> PresignedUpload:
+        """A PUT of `incoming/<name>.tar.gz`, valid for `expires_in` seconds, vouching for `actor` (the API caller);
+        `said` is what the upload says of its version (metadata_rules.said_metadata), signed in like the aliases."""
         key = f"{self._prefix}{names.validate_model_name(name)}{names.SUFFIX}"
-        metadata = {}
+        metadata = dict(said or {})
         if aliases:
             metadata[ALIAS_METADATA] = ",".join(names.validate_alias_name(alias) for alias in dict.fromkeys(aliases))
         if actor:
             metadata[ACTOR_METADATA] = actor
         if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_BYTES:
-            raise InvalidInput(f"aliases and the caller exceed S3's {MAX_METADATA_BYTES} bytes of object metadata")
+            raise InvalidInput(f"aliases, description, tags, card and the caller exceed S3's {MAX_METADATA_BYTES} "
+                               "bytes of object metadata (rule upload.metadata_size): set the rest after the upload",
+                               {"rule": "upload.metadata_size"})
         params = {"Bucket": self._bucket, "Key": key}
         if metadata:
             params["Metadata"] = metadata
