@@ -7,6 +7,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from .command_guard import refusal
 from .errors import AliasClientError, RegistryRequestError
 
 out = Console(highlight=False)
@@ -59,7 +60,7 @@ def _guarded(run):
         try:
             return run(args, RegistryApi.from_settings())
         except RegistryRequestError as error:
-            err.print(f"[red]error:[/] {error.message} (HTTP {error.status})")
+            err.print(f"[red]error:[/] {refusal(error)}")
             current = error.details.get("current_revision")
             if current is not None:
                 err.print(f"the alias is at revision {current}: read it again (alias get) and retry")

@@ -19,10 +19,15 @@ def registry(console_site, monkeypatch):
     return console_site
 
 
+def words(printed: str) -> str:
+    """What a command printed, one space between words, a table's cell borders dropped."""
+    return " ".join(printed.translate(str.maketrans("│┃", "  ")).split())
+
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     status = main(list(argv))
     captured = capsys.readouterr()
-    return status, " ".join(captured.out.split()), " ".join(captured.err.split())
+    return status, words(captured.out), words(captured.err)
 
 
 def version(stack, name: str, number: int = 1) -> dict:
@@ -66,7 +71,7 @@ def test_a_stale_edit_is_refused_and_shows_the_version_as_someone_else_left_it(r
     # WHEN the CLI sends its edit at the revision it read
     status = edit(api, "cli_stale", 1, {"description": "mine"}, read)
     # THEN it is refused by rule, shows theirs, and theirs stands
-    err = " ".join(capsys.readouterr().err.split())
+    err = words(capsys.readouterr().err)
     assert status == 1 and "HTTP 409, revision_conflict" in err
     assert "(revision 0, now 1)" in err and "description: theirs" in err
     assert version(registry, "cli_stale")["description"] == "theirs"
@@ -141,7 +146,7 @@ def test_a_move_by_someone_the_policy_does_not_name_is_refused_as_who(registry, 
     registry.put_alias("cli_locked", {"model": "cli_locked", "version": 1})
     run(capsys, "alias", "policy", "cli_locked", "--movers", "arn:aws:iam::123456789012:role/deployer")
 
-    status, _, err = run(capsys, "alias", "rollback", "cli_locked")
+    status, _, err = run(capsys, "alias", "set", "cli_locked", "cli_locked", "latest")
     again, _, policy_err = run(capsys, "alias", "policy", "cli_locked", "--require", "approved")
 
     assert status == again == 1
