@@ -233,7 +233,8 @@ def show_version(v: dict, console: Console = out) -> None:
 
 def show_card(card: dict) -> None:
     if not card:
-        out.print("no model card yet: set one with --set intended_use=... --metric accuracy=0.9 --link run=https://...")
+        out.print("no model card yet: set one with --set intended_use=... --metric accuracy=0.9 "
+                  "--link run=https://...")
     for field in CARD_TEXT:
         if card.get(field):
             out.print(f"{field}: {escape(card[field])}")
