@@ -151,3 +151,27 @@ def test_a_move_by_someone_the_policy_does_not_name_is_refused_as_who(registry, 
 
     assert status == again == 1
     assert "(HTTP 403, alias_policy_mover)" in err and "(HTTP 403, alias_policy_mover)" in policy_err
+
+
+def test_upload_says_the_description_and_tags_the_new_version_carries(registry, capsys, tmp_path):
+    tarball = tmp_path / "cli_said.tar.gz"
+    tarball.write_bytes(tgz(mxnet_files()))
+
+    with registry.api.aws():  # the upload's S3 put reaches this stack's emulator
+        status, said, _ = run(capsys, "upload", str(tarball), "--name", "cli_said", "--description", "from the CLI",
+                              "--tag", "team=fraud", "--tag", "stage=candidate")
+
+    assert status == 0 and "accepted: cli_said v1" in said
+    held = version(registry, "cli_said")
+    assert (held["description"], held["tags"]) == ("from the CLI", {"team": "fraud", "stage": "candidate"})
+
+
+def test_an_upload_whose_tags_break_a_rule_is_rejected_by_that_rule(registry, capsys, tmp_path):
+    tarball = tmp_path / "cli_badtag.tar.gz"
+    tarball.write_bytes(tgz(mxnet_files()))
+
+    with registry.api.aws():
+        status, said, _ = run(capsys, "upload", str(tarball), "--name", "cli_badtag", "--tag", "team=" + "x" * 300)
+
+    assert status == 1 and "rejected" in said and "tags.value" in said
+    assert requests.get(f"{registry.registry}/models/cli_badtag", timeout=10).status_code == 404
