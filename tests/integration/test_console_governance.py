@@ -76,6 +76,7 @@ def test_a_stale_edit_is_a_409_that_keeps_what_was_typed_and_overwrites_nothing(
     assert page.status_code == 409
     assert "Someone else changed gov_stale v1" in words and "you saw revision 0, it is now at 1" in words
     assert "anonymous made a metadata change at 20" in words and "Description theirs" in words
+    assert "The registry said: " in words and "(revision_conflict)" in words
     assert ">mine, typed with care</textarea>" in page.text and ">owner=me</textarea>" in page.text
     assert 'name="expected_revision" value="1"' in page.text
     now = version(stack, "gov_stale", number)
