@@ -76,8 +76,9 @@ class RegistryApi:
         body = {**policy, **({"expected_revision": expected_revision} if expected_revision is not None else {})}
         return self.request("PUT", f"/aliases/{_path(alias)}/policy", body)
 
-    def delete_alias_policy(self, alias: str) -> dict | None:
-        return self.request("DELETE", f"/aliases/{_path(alias)}/policy")
+    def delete_alias_policy(self, alias: str, expected_revision: int | None = None) -> None:
+        params = {"expected_revision": expected_revision} if expected_revision is not None else None
+        return self.request("DELETE", f"/aliases/{_path(alias)}/policy", params=params)
 
     # models ----------------------------------------------------------------
     def list_models(self, limit: int | None = None, next_token: str | None = None) -> dict:

@@ -165,3 +165,24 @@ def test_the_alias_page_shows_its_policy_and_why_a_move_was_refused(stack):
     assert "A target must be approved" in words and "Who may move it anyone who may call the API" in words
     assert requests.get(f"{stack.registry}/aliases/guarded", timeout=10).json()["version"] == first
     assert "No policy: anyone who may call" in text(stack.page("/alias", name="prod").text)
+
+
+def test_a_policy_set_and_deleted_from_the_alias_page_at_the_revision_shown(stack):
+    # GIVEN alias `protected` without a policy
+    number = registered(stack, "gov_protect")
+    stack.put_alias("protected", {"model": "gov_protect", "version": number})
+    # WHEN the page sets one, then a stale form (revision 0) tries again, then the page deletes it
+    set_ = stack.post("/alias/policy", {"name": "protected", "policy_revision": "0", "require": ["approved", "warmed"],
+                                        "movers": "anonymous\n\narn:aws:iam::*:role/deployer*\n", "approvers": ""})
+    stale = stack.post("/alias/policy", {"name": "protected", "policy_revision": "0", "require": [], "movers": ""})
+    held = requests.get(f"{stack.registry}/aliases/protected/policy", timeout=10).json()
+    deleted = stack.post("/alias/policy/delete", {"name": "protected", "policy_revision": str(held["revision"])})
+    # THEN the page showed what was set, the stale form changed nothing, and the policy is gone
+    words = text(set_.text)
+    assert "Alias protected policy set" in words and "A target must be approved and warmed" in words
+    assert "Who may move it anonymous , arn:aws:iam::*:role/deployer*" in words and "revision 1, 20" in words
+    assert stale.status_code == 409 and "(rule revision_conflict)" in text(stale.text)
+    assert held["policy"] == {"movers": ["anonymous", "arn:aws:iam::*:role/deployer*"], "approvers": [],
+                              "require": ["approved", "warmed"]}
+    assert "Alias protected policy deleted" in text(deleted.text)
+    assert requests.get(f"{stack.registry}/aliases/protected/policy", timeout=10).status_code == 404
