@@ -136,12 +136,14 @@ def test_tags_edited_and_a_version_approved_through_its_page(browser, site):
     css(browser, "#edit-description").send_keys("scores card payments")
     css(browser, "#edit-tags").send_keys("team=fraud\nstage=candidate")
     css(browser, "#edit-save").click()
-    saved = until(browser, lambda b: css(b, ".done")).text
+    until(browser, lambda b: "done=saved" in b.current_url)  # the page the form's answer redirected to
+    saved = css(browser, ".done").text
     css(browser, "#approval-reason").send_keys("passed the March evaluation")
     css(browser, "#approve").click()
+    until(browser, lambda b: "done=approval" in b.current_url)
     # THEN the page shows what the registry now holds: the tags, the approval with who and why
     assert "saved: now metadata revision 1" in saved
-    assert "approval set to Approved" in until(browser, lambda b: css(b, ".done")).text
+    assert "approval set to Approved" in css(browser, ".done").text
     assert css(browser, "#tags").text == "stage=candidate team=fraud"
     assert css(browser, "#description").text == "scores card payments"
     approval = css(browser, "#approval").text
