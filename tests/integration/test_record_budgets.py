@@ -160,3 +160,46 @@ def test_an_upload_asking_for_more_than_ten_aliases_is_rejected_before_a_number_
     assert (record.outcome, record.rules) == ("rejected", ["upload.too_many_aliases"])
     assert registry_app.get_store().get_model("digits") is None
     assert registry_app.get_aliases().list_aliases(10, None)[0] == []
+
+
+def largest_card() -> dict:
+    """Every text field at 4,096 two-byte characters, 32 metrics of the longest names, a link of the longest URL:
+    just under the card's 48 KB (metadata_rules.MAX_CARD_BYTES)."""
+    from chalicelib.versions.metadata_rules import CARD_TEXT_FIELDS, MAX_CARD_TEXT, check_card
+
+    card = {name: "é" * MAX_CARD_TEXT for name in CARD_TEXT_FIELDS}
+    card["metrics"] = {f"{n:02d}" + "m" * 126: -1.2345678901234567e-129 for n in range(32)}
+    card["links"] = [{"title": "t" * 200, "url": "https://e.com/" + "u" * 2030}]
+    return check_card(card)
+
+
+def test_the_most_said_of_the_largest_version_keeps_every_record_within_its_budget(registry_app):
+    # GIVEN the largest version the validator accepts, registered by the longest caller ARN
+    from chalicelib.aliases.policy import AliasPolicy
+    from chalicelib.versions.metadata import history_prefix
+    from chalicelib.versions.tag_index import tag_pk, tag_sk
+
+    settings = registry_app.settings
+    key = "staging/largest.tar.gz"
+    registry_app.get_session().client("s3").put_object(
+        Bucket=settings.bucket, Key=key, Body=tgz({**tf_files(), "1/saved_model.pb": largest_signature()}))
+    registry_app.get_ingestor().register(LONGEST_NAME, settings.bucket, key, [], largest_metadata(), ARN)
+    # WHEN it is given the longest description, 50 tags of the longest keys and values, the largest card,
+    # and an approval with the longest reason; and an alias gets the largest policy
+    tags = {f"{n:02d}" + "k" * 126: "v" * 256 for n in range(50)}
+    edited = registry_app.get_metadata().edit(LONGEST_NAME, 1, 0, ARN, "é" * 1024, tags, largest_card())
+    registry_app.get_approvals().set(LONGEST_NAME, 1, "Approved", "é" * 1024, ARN)
+    patterns = [ARN[:-1] + f"{n}" for n in range(10)]
+    registry_app.get_policies().put("a" * 128, AliasPolicy(movers=patterns, approvers=patterns,
+                                                           require=["approved", "warmed"]), None, ARN)
+    # THEN each record is within its budget
+    history = [raw_item(registry_app, model_pk(LONGEST_NAME), f"{history_prefix(1)}{r:010d}") for r in (1, 2)]
+    sizes = {
+        "version": item_size(raw_item(registry_app, model_pk(LONGEST_NAME), version_sk(1))),
+        "version_history": max(item_size(entry) for entry in history),
+        "tag_index": max(item_size(raw_item(registry_app, tag_pk(k, v), tag_sk(LONGEST_NAME, 1)))
+                         for k, v in edited.tags.items()),
+        "alias_policy": item_size(raw_item(registry_app, history_pk("a" * 128), "POLICY")),
+    }
+    assert all(sizes[name] <= BUDGETS[name] for name in sizes), (sizes, BUDGETS)
+    assert sizes["version"] > 90_000  # signature, tags and card are all in it: the worst case

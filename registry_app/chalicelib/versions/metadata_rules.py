@@ -25,6 +25,7 @@ MAX_DESCRIPTION = 1024
 MAX_CARD_TEXT = 4096
 MAX_METRICS = 32
 MAX_METRIC_NAME = 128
+METRIC_RANGE = (1e-130, 9.9e125)  # a DynamoDB number's magnitude (0 aside); 1e-300 failed the write
 MAX_LINKS = 16
 MAX_LINK_TITLE = 256
 MAX_URL = 2048
@@ -39,7 +40,7 @@ LIMITS = {
             "letters, digits, spaces and _ . : / = + - @ (SageMaker's tag rules)",
     "description": f"at most {MAX_DESCRIPTION:,} characters",
     "card": f"text fields at most {MAX_CARD_TEXT:,} characters each, at most {MAX_METRICS} metrics (names of "
-            f"1-{MAX_METRIC_NAME} characters, finite numbers), at most {MAX_LINKS} links (titles of at most "
+            f"1-{MAX_METRIC_NAME} characters, numbers of magnitude 1e-130 to 9.9e125 or 0), at most {MAX_LINKS} links (titles of at most "
             f"{MAX_LINK_TITLE} characters, http or https URLs of at most {MAX_URL:,} ASCII characters), "
             f"{MAX_CARD_BYTES // 1024} KB in all (UTF-8)",
     "reason": f"at most {MAX_REASON:,} characters",
@@ -119,8 +120,10 @@ def check_card(card: dict[str, Any]) -> dict[str, Any]:
     for name, number in metrics.items():
         if not 1 <= len(name) <= MAX_METRIC_NAME:
             raise refuse("card.metrics", f"metric name {name[:40]!r} is not 1-{MAX_METRIC_NAME} characters")
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-            raise refuse("card.metrics", f"metric {name!r} is not a finite number", metric=name)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) \
+                or not (number == 0 or METRIC_RANGE[0] <= abs(number) <= METRIC_RANGE[1]):
+            raise refuse("card.metrics", f"metric {name!r} is not a finite number DynamoDB can hold (0, or 1e-130 "
+                         "to 9.9e125 either side of it)", metric=name)
     links = card.get("links") or []
     if len(links) > MAX_LINKS:
         raise refuse("card.links", f"the card has {len(links)} links", count=len(links))
