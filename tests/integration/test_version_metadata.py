@@ -52,6 +52,8 @@ def test_an_edit_sets_description_tags_and_card_and_keeps_who_when_what(client, 
     assert [(e["revision"], e["kind"], e["actor"]) for e in history["entries"]] == \
         [(2, "metadata", "anonymous"), (1, "metadata", "anonymous")]
     assert history["entries"][0]["change"] == {"tags": {"set": {}, "removed": ["stage"]}}
+    assert call(client, "GET", "/models/fraud/versions?tag=stage:beta")[1]["items"] == []  # the index followed
+    assert [m["name"] for m in call(client, "GET", "/models?tag=team:fraud")[1]["items"]] == ["fraud"]
     events = outbox_events(registry_app, "VersionMetadataChanged")
     assert [(e["revision"], e["changed"]) for e in events] == [(1, ["card", "description", "tags"]), (2, ["tags"])]
     for event in events:
@@ -141,3 +143,18 @@ def test_an_approval_reason_over_its_limit_is_422(client, seed):
                                                                              "reason": "r" * 1025})
 
     assert status == 422 and error["error"]["details"]["rule"] == "reason.length"
+
+
+def test_versions_are_found_by_approval_and_tag_and_a_malformed_tag_query_is_422(client, seed):
+    for _ in range(3):
+        seed.version("fraud")
+    call(client, "PUT", "/models/fraud/versions/2/approval", {"status": "Approved"})
+    call(client, "PATCH", "/models/fraud/versions/3", {"tags": {"team": "fraud"}, "expected_revision": 0})
+
+    approved = call(client, "GET", "/models/fraud/versions?approval=Approved")[1]["items"]
+    tagged = call(client, "GET", "/models/fraud/versions?tag=team:fraud&tag=team:fraud")[1]["items"]
+    status, error = call(client, "GET", "/models?tag=team")
+
+    assert [v["version"] for v in approved] == [2]
+    assert [v["version"] for v in tagged] == [3]
+    assert (status, error["error"]["details"]["rule"]) == (422, "search.tag")
