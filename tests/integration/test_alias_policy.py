@@ -177,3 +177,26 @@ def test_a_rerun_warm_up_moves_a_protected_alias_only_once_the_policy_holds(clie
     # THEN once approved, a re-run moves it
     approve(client, "digits", 1)
     assert call(client, "POST", "/models/digits/versions/1/warmup")[1]["aliases"] == {"digits-prod": "created at v1"}
+
+
+def test_an_approval_withdrawn_between_the_policy_check_and_the_write_stops_the_move(registry_app, seed):
+    # GIVEN prod requires approval and v1 is approved
+    from aws_fakes import BeforeFirstTransaction
+    from chalicelib.aliases.aliases import Aliases
+    from chalicelib.aliases.alias_store import AliasStore
+    from chalicelib.aliases.policy import PolicyStore
+    from chalicelib.errors import PolicyUnmet
+
+    seed.version("fraud")
+    registry_app.get_approvals().set("fraud", 1, "Approved", None, OPS)
+    protect(registry_app, "fraud-prod", require=["approved"])
+    settings = registry_app.settings
+    # WHEN the approval is withdrawn after the move checked the policy, before its transaction
+    reject = lambda: registry_app.get_approvals().set("fraud", 1, "Rejected", "leak found", OPS)  # noqa: E731
+    racing = BeforeFirstTransaction(registry_app.get_session().client("dynamodb"), reject)
+    aliases = Aliases(registry_app.get_store(), AliasStore(racing, settings.table),
+                      endpoints=registry_app.get_endpoints(), policies=PolicyStore(racing, settings.table))
+    # THEN the write fails on the changed revision, the retry checks again, and the move is refused
+    with pytest.raises(PolicyUnmet, match="Rejected"):
+        aliases.point("fraud-prod", [AliasTarget(model="fraud", version=1)], False, None, OPS)
+    assert registry_app.get_alias_store().get("fraud-prod") is None

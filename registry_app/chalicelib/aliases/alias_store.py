@@ -130,18 +130,20 @@ class AliasStore:
         return [AliasReference(**item) for item in every_item(page, page_size=1000)]
 
     # the one write ----------------------------------------------------------
-    def write(self, change: AliasChange, current: AliasRecord | None, guards: list[dict] = ()) -> AliasRecord | None:
+    def write(self, change: AliasChange, current: AliasRecord | None, guards: list[dict] = (),
+              pinned: dict[tuple[str, int], int] | None = None) -> AliasRecord | None:
         """Applies `change` on top of `current` (what the caller read) in one transaction; returns the new state.
 
-        Raises StaleRevision when the alias is no longer at `current` (or a guard, such as the policy
-        read for the move, no longer holds), NotFound when a target version vanished or was retired meanwhile.
+        Raises StaleRevision when the alias is no longer at `current`, or a guard (the policy read for the
+        move) or a pinned target's metadata_revision (its approval, as the policy was checked) changed; NotFound
+        when a target version vanished or was retired meanwhile.
         """
         record = after_change(change, current)
         items = [self._current_item(change, record, current), self._history_item(change)]
         items += self._event_items(change)
         items += self._reference_items(change, current)
         items += self._released_versions(change, current)
-        checks = self._version_checks(change)
+        checks = self._version_checks(change, pinned or {})
         announce = [outbox.put(self._table, changes.alias_moved(change))]  # last: failures index items and checks
         try:
             self._db.transact_write_items(TransactItems=items + checks + list(guards) + announce)
@@ -156,6 +158,9 @@ class AliasStore:
                                      {"alias": change.alias, "event_id": change.event_id}) from error
             if failed_checks:
                 target = change.after.targets[failed_checks[0] - len(items)]
+                if (target.model, target.version) in (pinned or {}) and self._active(target):
+                    raise StaleRevision(f"{target.model} v{target.version} changed since the alias policy was checked",
+                                        {"model": target.model, "version": target.version}) from error
                 raise NotFound(f"{target.model} v{target.version} does not exist or is retired",
                                {"model": target.model, "version": target.version}) from error
             raise StaleRevision(f"alias {change.alias} changed meanwhile",
@@ -204,21 +209,35 @@ class AliasStore:
             items.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         return items
 
-    def _version_checks(self, change: AliasChange) -> list[dict]:
+    def _active(self, target: AliasTarget) -> bool:
+        item = get_item(self._db, self._table, model_pk(target.model), version_sk(target.version))
+        return item is not None and item.get("status", "active") == "active"
+
+    def _version_checks(self, change: AliasChange, pinned: dict[tuple[str, int], int]) -> list[dict]:
         """Each target must exist and be active; stamping it as referenced now is what makes a
-        concurrent retirement (conditional on that stamp being old) fail instead of racing."""
+        concurrent retirement (conditional on that stamp being old) fail instead of racing. A pinned
+        target must still be at the metadata revision its policy check read."""
         if change.after is None:
             return []
-        return [{
+        return [self._version_check(change, t, pinned.get((t.model, t.version))) for t in change.after.targets]
+
+    def _version_check(self, change: AliasChange, t: AliasTarget, revision: int | None) -> dict:
+        condition = "attribute_exists(pk) AND (attribute_not_exists(#s) OR #s = :active)"
+        values = {":active": to_value("active"), ":at": to_value(change.at.isoformat())}
+        if revision is not None:
+            condition += " AND " + ("(attribute_not_exists(metadata_revision) OR metadata_revision = :r)"
+                                    if revision == 0 else "metadata_revision = :r")
+            values[":r"] = to_value(revision)
+        return {
             "Update": {
                 "TableName": self._table,
                 "Key": to_item({"pk": model_pk(t.model), "sk": version_sk(t.version)}),
                 "UpdateExpression": "SET last_referenced_at = :at",
-                "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(#s) OR #s = :active)",
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":active": to_value("active"), ":at": to_value(change.at.isoformat())},
+                "ExpressionAttributeValues": values,
             }
-        } for t in change.after.targets]
+        }
 
     def _released_versions(self, change: AliasChange, current: AliasRecord | None) -> list[dict]:
         """Versions this change stops pointing at: their retirement grace period starts now."""

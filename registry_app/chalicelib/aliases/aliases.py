@@ -173,7 +173,7 @@ class Aliases:
                 raise NotFound(f"alias {alias} does not exist", {"alias": alias})
             if current is not None and after == current.state:
                 return Outcome(None, current, current)
-            policy = self._check_policy(alias, actor, after)
+            policy, pinned = self._check_policy(alias, actor, after)
             revision = (current.revision if current else self._last_revision(alias)) + 1
             named = "create" if current is None and action == "update" else action
             change = AliasChange(alias=alias, revision=revision, action=named,
@@ -181,22 +181,27 @@ class Aliases:
                                  event_id=event_id)
             try:
                 guards = [self._policies.guard(alias, policy)] if self._policies is not None else []
-                return Outcome(change, self._aliases.write(change, current, guards), current)
+                return Outcome(change, self._aliases.write(change, current, guards, pinned), current)
             except StaleRevision:
                 if expected_revision is not None:
                     raise self._stale(alias, self._aliases.get(alias), expected_revision) from None
         raise TransientError(f"alias {alias} is changing too often to update; try again", {"alias": alias})
 
-    def _check_policy(self, alias: str, actor: str | None, after: AliasState | None) -> PolicyRecord | None:
+    def _check_policy(self, alias: str, actor: str | None, after: AliasState | None
+                      ) -> tuple[PolicyRecord | None, dict[tuple[str, int], int]]:
         """The alias's policy, once it is checked for this move (DESIGN: every path that moves an alias goes
-        through this check); the write holds only while the policy is still the one read."""
+        through this check), and the metadata revision of each target it was checked on: the write holds only
+        while the policy and those revisions are still the ones read."""
         if self._policies is None:
-            return None
+            return None, {}
         policy = self._policies.get(alias)
-        if policy is not None:
-            found = [self._store.get_version(t.model, t.version) for t in (after.targets if after else [])]
-            policies.check(alias, policy, actor, [version for version in found if version is not None])
-        return policy
+        if policy is None or not policy.policy.require:
+            policies.check(alias, policy, actor, [])
+            return policy, {}
+        found = [self._store.get_version(t.model, t.version) for t in (after.targets if after else [])]
+        targets = [version for version in found if version is not None]
+        policies.check(alias, policy, actor, targets)
+        return policy, {(v.name, v.version): v.metadata_revision for v in targets}
 
     def _check_expected(self, alias: str, current: AliasRecord | None, expected: int | None) -> None:
         if expected is not None and expected != (current.revision if current else 0):
