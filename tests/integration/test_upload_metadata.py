@@ -81,3 +81,16 @@ def test_an_upload_link_whose_metadata_exceeds_what_s3_keeps_is_422_naming_the_r
     status, error = call(client, "POST", "/models/digits/uploads", {"card": {"limitations": "l" * 3000}})
 
     assert status == 422 and error["error"]["details"]["rule"] == "upload.metadata_size"
+
+
+def test_an_upload_link_with_a_description_s3_metadata_cannot_carry_is_422_naming_the_rule(client):
+    # botocore refuses to sign a header that is not ASCII
+    status, error = call(client, "POST", "/models/digits/uploads", {"description": "modèle \x80"})
+
+    assert (status, error["error"]["details"]["rule"]) == (422, "upload.metadata_ascii")
+
+
+def test_a_card_with_other_characters_travels_in_a_link_as_ascii_json(client):
+    status, link = call(client, "POST", "/models/digits/uploads", {"card": {"owner": "équipe"}})
+
+    assert status == 201 and json.loads(link["headers"]["x-amz-meta-card"])["owner"] == "équipe"

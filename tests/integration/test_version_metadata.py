@@ -95,7 +95,7 @@ def test_a_stale_expected_revision_is_409_revision_conflict_naming_the_current_o
     ({"description": "d" * 1025}, "description.length"),
     ({"card": {"limitations": "l" * 4097}}, "card.text"),
     ({"card": {"metrics": {f"m{i}": 1 for i in range(33)}}}, "card.metrics"),
-    ({"card": {"metrics": {"loss": 1e-300}}}, "card.metrics"),  # DynamoDB refused the write: it was a 500
+    ({"card": {"metrics": {"loss": 1e-300}}}, "card.metrics"),  # DynamoDB cannot hold it
     ({"card": {"metrics": {"loss": 1e200}}}, "card.metrics"),
     ({"card": {"links": [{"title": "x", "url": "ftp://example.com/x"}]}}, "card.links"),
     ({"card": {"links": [{"url": f"https://e.com/{i}"} for i in range(17)]}}, "card.links"),

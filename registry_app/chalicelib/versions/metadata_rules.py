@@ -25,7 +25,7 @@ MAX_DESCRIPTION = 1024
 MAX_CARD_TEXT = 4096
 MAX_METRICS = 32
 MAX_METRIC_NAME = 128
-METRIC_RANGE = (1e-130, 9.9e125)  # a DynamoDB number's magnitude (0 aside); 1e-300 failed the write
+METRIC_RANGE = (1e-130, 9.9e125)  # the magnitude of a number DynamoDB can hold (0 aside)
 MAX_LINKS = 16
 MAX_LINK_TITLE = 256
 MAX_URL = 2048
@@ -185,5 +185,5 @@ def said_metadata(description: str | None, tags: dict[str, str] | None, card: di
     if tags:
         said[TAGS_METADATA] = tags_header(tags)
     if card:
-        said[CARD_METADATA] = json.dumps(check_card(card), separators=(",", ":"), ensure_ascii=False)
+        said[CARD_METADATA] = json.dumps(check_card(card), separators=(",", ":"))  # ASCII: S3 metadata is
     return said

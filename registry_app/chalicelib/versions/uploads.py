@@ -5,6 +5,7 @@ x-amz-meta-registry-actor): they are part of the signature, so the uploader must
 those headers, and ingestion reads them back from the object. The caller is trusted as the
 version's author only because the API role signed it (ingest.py, `_with_object_metadata`).
 """
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -15,6 +16,7 @@ from .ingest import ACTOR_METADATA, ALIAS_METADATA
 from ..records import utcnow
 
 MAX_METADATA_BYTES = 2048  # S3 allows 2 KiB of user metadata per object
+PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*", re.ASCII)  # what an HTTP header of S3 user metadata carries as sent
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,11 @@ class UploadLinks:
             metadata[ALIAS_METADATA] = ",".join(names.validate_alias_name(alias) for alias in dict.fromkeys(aliases))
         if actor:
             metadata[ACTOR_METADATA] = actor
+        for field_name, value in metadata.items():
+            if not PRINTABLE_ASCII.fullmatch(value):
+                raise InvalidInput(f"the upload's {field_name} holds characters S3 object metadata cannot carry (rule "
+                                   "upload.metadata_ascii: printable ASCII only): set it after the upload (PATCH "
+                                   "the version)", {"rule": "upload.metadata_ascii", "field": field_name})
         if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA_BYTES:
             raise InvalidInput(f"aliases, description, tags, card and the caller exceed S3's {MAX_METADATA_BYTES} "
                                "bytes of object metadata (rule upload.metadata_size): set the rest after the upload",
