@@ -158,3 +158,14 @@ def test_versions_are_found_by_approval_and_tag_and_a_malformed_tag_query_is_422
     assert [v["version"] for v in approved] == [2]
     assert [v["version"] for v in tagged] == [3]
     assert (status, error["error"]["details"]["rule"]) == (422, "search.tag")
+
+
+def test_an_edit_rewriting_more_tag_index_entries_than_one_transaction_holds_is_422(client, seed):
+    seed.version("fraud")
+    call(client, "PATCH", "/models/fraud/versions/1", {"tags": {f"a{n}": "v" for n in range(50)},
+                                                      "expected_revision": 0})
+
+    patch = {**{f"a{n}": None for n in range(50)}, **{f"b{n}": "v" for n in range(50)}}
+    status, error = call(client, "PATCH", "/models/fraud/versions/1", {"tags": patch, "expected_revision": 1})
+
+    assert (status, error["error"]["details"]["rule"]) == (422, "tags.edit_size")
