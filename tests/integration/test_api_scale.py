@@ -88,7 +88,7 @@ def test_reads_make_the_same_few_calls_on_a_small_and_a_5000_version_table(clien
 
     # THEN every read makes exactly the calls it made before, and only GetItem or Query
     assert large == small
-    assert small["/aliases/prod"] == {"GetItem": 1}
+    assert small["/aliases/prod"] == {"GetItem": 2}  # the alias, and its policy (GET /aliases/{alias} shows it)
     assert small["/models/model-0000/versions?limit=50"] == {"GetItem": 1, "Query": 1}
     for calls in large.values():
         assert set(calls) <= {"GetItem", "Query"}

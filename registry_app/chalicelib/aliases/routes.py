@@ -3,7 +3,7 @@
 Read when an alias is resolved, from the version records, so alias records, their history
 and their change events keep their shape. A version's framework never changes and its number
 is never reused, so what was read is kept (a bounded LRU per process): a warm API function
-resolves an alias with one read, the alias's own, as before frameworks.
+resolves an alias with the reads of the alias's own items (it and its policy), as before frameworks.
 """
 from __future__ import annotations
 
