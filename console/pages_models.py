@@ -47,12 +47,16 @@ def model(page):
         if error.status != 404:
             raise
         detail = None  # every upload so far was rejected: there are uploads but no model yet
-    versions = page.api.list_versions(name, limit=PAGE, next_token=page.arg("versions_next", False)) if detail else None
+    tags = [tag.strip() for tag in page.request.args.getlist("tag") if tag.strip()]
+    approval = page.arg("approval", required=False)
+    versions = page.api.list_versions(name, limit=PAGE, next_token=page.arg("versions_next", False), tags=tags,
+                                      approval=approval) if detail else None
     uploads = page.api.list_uploads(name, limit=PAGE, next_token=page.arg("uploads_next", False))
     if detail is None and not uploads["items"]:
         return page.render("error.html", status=404, title="No such model", code="not_found",
                            error=f"model {name} has no versions and no uploads")
-    return page.render("model.html", title=name, name=name, detail=detail, versions=versions, uploads=uploads)
+    return page.render("model.html", title=name, name=name, detail=detail, versions=versions, uploads=uploads,
+                       tags=tags, approval=approval)
 
 
 def compare(page):

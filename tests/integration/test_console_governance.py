@@ -186,3 +186,20 @@ def test_a_policy_set_and_deleted_from_the_alias_page_at_the_revision_shown(stac
                               "require": ["approved", "warmed"]}
     assert "Alias protected policy deleted" in text(deleted.text)
     assert requests.get(f"{stack.registry}/aliases/protected/policy", timeout=10).status_code == 404
+
+
+def test_the_model_page_filters_its_versions_by_tag_and_approval(stack):
+    for size in (4096, 8192, 16384):
+        registered(stack, "gov_filter", params_size=size)
+    patch(stack, "gov_filter", 2, {"tags": {"stage": "candidate"}, "expected_revision": 0})
+    patch(stack, "gov_filter", 3, {"tags": {"stage": "candidate"}, "expected_revision": 0})
+    requests.put(f"{stack.registry}/models/gov_filter/versions/3/approval", json={"status": "Approved"},
+                 timeout=10).raise_for_status()
+
+    tagged = stack.page("/model", name="gov_filter", tag="stage:candidate")
+    approved = stack.page("/model", name="gov_filter", tag="stage:candidate", approval="Approved")
+    rejected = stack.page("/model", name="gov_filter", approval="Rejected")
+
+    assert ('id="v3"' in tagged.text and 'id="v2"' in tagged.text) and 'id="v1"' not in tagged.text
+    assert 'id="v3"' in approved.text and 'id="v2"' not in approved.text
+    assert "No version of gov_filter matches, Rejected." in text(rejected.text)
