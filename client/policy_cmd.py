@@ -68,7 +68,7 @@ def run_policy(args: argparse.Namespace, api) -> int:
     try:
         document = api.put_alias_policy(args.alias, {f: policy[f] for f in FIELDS}, revision)
     except RegistryRequestError as error:
-        if error.status != 409 or error.code == "alias_policy_unmet":
+        if error.code != "revision_conflict":
             raise
         err.print(f"[red]error:[/] {escape(refusal(error))}")
         now = _current(api, args.alias)

@@ -109,7 +109,7 @@ def edit(api, model: str, number: int, changes: dict, current: dict | None = Non
         show_version(api.edit_version(model, number, changes, current["metadata_revision"]))
         return 0
     except RegistryRequestError as error:
-        if error.status != 409:
+        if error.code != "revision_conflict":
             raise
         err.print(f"[red]error:[/] {escape(refusal(error))}")
         now = api.get_version(model, number)
@@ -186,12 +186,15 @@ def run_history(args: argparse.Namespace, api) -> int:
 
 @guarded
 def run_search(args: argparse.Namespace, api) -> int:
+    if args.model and (args.query or args.framework):
+        err.print("[red]error:[/] with --model, search that model's versions by --tag and --approval only")
+        return 2
+    if args.approval and not args.model:
+        err.print("[red]error:[/] --approval filters one model's versions: give --model too")
+        return 2
     if args.model:
         document = api.list_versions(args.model, args.limit, args.next_token, args.tag, args.approval)
     else:
-        if args.approval:
-            err.print("[red]error:[/] --approval filters one model's versions: give --model too")
-            return 2
         document = api.search_models(args.query, args.tag, args.framework, args.limit, args.next_token)
     if args.json:
         print(json.dumps(document, indent=2))
