@@ -176,11 +176,3 @@ def test_an_upload_whose_tags_break_a_rule_is_rejected_by_that_rule(registry, ca
     assert status == 1 and "rejected" in said and "tags.value" in said
     assert requests.get(f"{registry.registry}/models/cli_badtag", timeout=10).status_code == 404
 
-
-def test_search_options_that_cannot_go_together_are_a_usage_error(registry, capsys):
-    mixed = run(capsys, "search", "dig", "--model", "digits")
-    orphan = run(capsys, "search", "--approval", "Approved")
-
-    assert mixed[0] == orphan[0] == 2
-    assert "with --model, search that model's versions by --tag and --approval only" in mixed[2]
-    assert "--approval filters one model's versions: give --model too" in orphan[2]

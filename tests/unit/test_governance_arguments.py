@@ -1,7 +1,7 @@
 """How `mme-registry describe|tag|card|approve|history|search` and `alias policy` read their arguments."""
 import pytest
 
-from client.cli import build_parser
+from client.cli import build_parser, main
 from client.versions_cmd import edited_card
 
 
@@ -81,3 +81,14 @@ def test_alias_policy_tells_an_option_not_given_from_one_given_empty():
                                                           ["approved", "warmed"])
     assert (cleared.movers, cleared.require) == ([], [])
     assert parse("alias", "policy", "prod").run.__name__ == "run_policy"
+
+
+def test_search_options_that_cannot_go_together_are_a_usage_error(capsys):
+    mixed = main(["search", "dig", "--model", "digits"])
+    mixed_err = " ".join(capsys.readouterr().err.split())
+    orphan = main(["search", "--approval", "Approved"])
+    orphan_err = " ".join(capsys.readouterr().err.split())
+
+    assert mixed == orphan == 2
+    assert "with --model, search that model's versions by --tag and --approval only" in mixed_err
+    assert "--approval filters one model's versions: give --model too" in orphan_err
