@@ -1,4 +1,5 @@
-"""How a command that calls the registry ends when the registry refuses: one line naming the rule, exit 1.
+"""How a command that calls the registry ends when the registry refuses: one line naming the rule, exit 1;
+and how what people typed (descriptions, tags, reasons) is printed.
 
 `@guarded` turns `run(args, api)` into a command's `run(args)`; the API's error `code` is printed
 with its message, so a refusal says which rule it broke (`revision_conflict`, `alias_policy_unmet`).
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import AliasClientError, RegistryRequestError
 from .registry_api import RegistryApi
@@ -15,8 +17,14 @@ from .registry_api import RegistryApi
 err = Console(stderr=True, highlight=False)
 
 
+def shown(text) -> str:
+    """User text as a terminal should print it: control characters as escapes (`\\x1b`), never markup."""
+    return escape("".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text)))
+
+
 def refusal(error: RegistryRequestError) -> str:
-    return f"{error.message} (HTTP {error.status}, {error.code})"
+    """The registry's message (it quotes what was sent) and its rule, ready to print."""
+    return shown(f"{error.message} (HTTP {error.status}, {error.code})")
 
 
 def guarded(run):

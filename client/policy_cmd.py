@@ -10,9 +10,8 @@ import argparse
 import json
 
 from rich.console import Console
-from rich.markup import escape
 
-from .command_guard import guarded, refusal
+from .command_guard import guarded, refusal, shown
 from .errors import RegistryRequestError
 
 out = Console(highlight=False)
@@ -54,12 +53,12 @@ def run_policy(args: argparse.Namespace, api) -> int:
         return 2
     if args.delete:
         api.delete_alias_policy(args.alias)
-        out.print(f"alias {escape(args.alias)} has no policy now: anyone who may call the API may move it")
+        out.print(f"alias {shown(args.alias)} has no policy now: anyone who may call the API may move it")
         return 0
     current = _current(api, args.alias)
     if not changes:
         if current is None:
-            out.print(f"alias {escape(args.alias)} has no policy: anyone who may call the API may move it")
+            out.print(f"alias {shown(args.alias)} has no policy: anyone who may call the API may move it")
         else:
             print(json.dumps(current, indent=2)) if args.json else show_policy(current)
         return 0
@@ -70,7 +69,7 @@ def run_policy(args: argparse.Namespace, api) -> int:
     except RegistryRequestError as error:
         if error.code != "revision_conflict":
             raise
-        err.print(f"[red]error:[/] {escape(refusal(error))}")
+        err.print(f"[red]error:[/] {refusal(error)}")
         now = _current(api, args.alias)
         err.print("someone else changed the policy after it was read; nothing of yours was applied. It now reads:")
         show_policy(now, err) if now else err.print("(no policy)")
@@ -91,7 +90,7 @@ def _current(api, alias: str) -> dict | None:
 def show_policy(document: dict, console: Console = out) -> None:
     policy = document.get("policy") or {}
     anyone = {"movers": "anyone who may call the API", "approvers": "anyone", "require": "nothing"}
-    console.print(f"alias {escape(document['alias'])} policy  [dim]revision {document.get('revision')}, by "
-                  f"{escape(str(document.get('actor') or '?'))} at {document.get('at')}[/]")
+    console.print(f"alias {shown(document['alias'])} policy  [dim]revision {document.get('revision')}, by "
+                  f"{shown(str(document.get('actor') or '?'))} at {document.get('at')}[/]")
     for field in FIELDS:
-        console.print(f"  {field}: {escape(', '.join(policy.get(field) or []) or anyone[field])}")
+        console.print(f"  {field}: {shown(', '.join(policy.get(field) or []) or anyone[field])}")

@@ -11,10 +11,9 @@ import argparse
 import json
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from .command_guard import guarded, refusal
+from .command_guard import guarded, refusal, shown
 from .errors import RegistryRequestError
 
 out = Console(highlight=False)
@@ -111,7 +110,7 @@ def edit(api, model: str, number: int, changes: dict, current: dict | None = Non
     except RegistryRequestError as error:
         if error.code != "revision_conflict":
             raise
-        err.print(f"[red]error:[/] {escape(refusal(error))}")
+        err.print(f"[red]error:[/] {refusal(error)}")
         now = api.get_version(model, number)
         err.print(f"someone else changed {model} v{number} after it was read (revision "
                   f"{current['metadata_revision']}, now {now['metadata_revision']}); nothing of yours was "
@@ -179,7 +178,7 @@ def run_history(args: argparse.Namespace, api) -> int:
         table.add_column(column, no_wrap=column != "what changed")
     for entry in document["entries"]:
         table.add_row(str(entry["revision"]), entry["kind"], str(entry.get("at") or "")[:19].replace("T", " "),
-                      escape(entry.get("actor") or ""), escape(json.dumps(entry.get("change"), sort_keys=True)))
+                      shown(entry.get("actor") or ""), shown(json.dumps(entry.get("change"), sort_keys=True)))
     out.print(table)
     return 0
 
@@ -205,16 +204,16 @@ def run_search(args: argparse.Namespace, api) -> int:
             table.add_column(column)
         for v in document["items"]:
             table.add_row(f"v{v['version']}", (v.get("approval") or {}).get("status", ""),
-                          escape(tags_text(v.get("tags"))), escape(v.get("description") or ""))
+                          shown(tags_text(v.get("tags"))), shown(v.get("description") or ""))
     else:
         for column in ("model", "latest", "versions"):
             table.add_column(column)
         for m in document["items"]:
-            table.add_row(escape(m["name"]), f"v{m['latest_version']}" if m.get("latest_version") else "–",
+            table.add_row(shown(m["name"]), f"v{m['latest_version']}" if m.get("latest_version") else "–",
                           str(m.get("versions", "")))
     out.print(table if document["items"] else "nothing matches")
     if document.get("next_token"):
-        out.print(f"more: add --next-token {escape(document['next_token'])}")
+        out.print(f"more: add --next-token {shown(document['next_token'])}")
     return 0
 
 
@@ -225,13 +224,13 @@ def tags_text(tags: dict | None) -> str:
 def show_version(v: dict, console: Console = out) -> None:
     """A version's description, tags and approval in a few lines (user text escaped, never markup)."""
     approval = v.get("approval") or {}
-    console.print(f"{escape(v['name'])} v{v['version']}  [dim]metadata revision {v.get('metadata_revision', 0)}[/]")
-    console.print(f"  description: {escape(v.get('description') or '–')}")
-    console.print(f"  tags: {escape(tags_text(v.get('tags')))}")
+    console.print(f"{shown(v['name'])} v{v['version']}  [dim]metadata revision {v.get('metadata_revision', 0)}[/]")
+    console.print(f"  description: {shown(v.get('description') or '–')}")
+    console.print(f"  tags: {shown(tags_text(v.get('tags')))}")
     status = approval.get("status", "PendingManualApproval")
     said = f" by {approval['actor']} at {approval.get('at')}" if approval.get("actor") else ""
     reason = f": {approval['reason']}" if approval.get("reason") else ""
-    console.print(f"  approval: {status}{escape(said + reason)}")
+    console.print(f"  approval: {status}{shown(said + reason)}")
 
 
 def show_card(card: dict) -> None:
@@ -240,8 +239,8 @@ def show_card(card: dict) -> None:
                   "--link run=https://...")
     for field in CARD_TEXT:
         if card.get(field):
-            out.print(f"{field}: {escape(card[field])}")
+            out.print(f"{field}: {shown(card[field])}")
     for name, value in sorted((card.get("metrics") or {}).items()):
-        out.print(f"metric {escape(name)}: {value}")
+        out.print(f"metric {shown(name)}: {value}")
     for item in card.get("links") or []:
-        out.print(f"link {escape(item['title'])}: {escape(item['url'])}")
+        out.print(f"link {shown(item['title'])}: {shown(item['url'])}")

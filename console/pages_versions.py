@@ -55,7 +55,7 @@ def tag_changes(old: dict, new: dict) -> dict:
 
 def edit(page):
     name, number, revision = page.arg("name"), page.number("n"), page.number("expected_revision")
-    draft = {"description": page.request.form.get("description", "").strip(),
+    draft = {"description": page.request.form.get("description", "").replace("\r\n", "\n").strip(),
              "tags": page.request.form.get("tags", "").replace("\r\n", "\n").strip()}
     try:
         tags = parse_tags(draft["tags"])

@@ -176,3 +176,11 @@ def test_an_upload_whose_tags_break_a_rule_is_rejected_by_that_rule(registry, ca
     assert status == 1 and "rejected" in said and "tags.value" in said
     assert requests.get(f"{registry.registry}/models/cli_badtag", timeout=10).status_code == 404
 
+
+
+def test_what_people_typed_prints_as_text_never_as_terminal_control_or_markup(registry, capsys):
+    registry.register("cli_typed", tgz(mxnet_files()))
+
+    status, said, _ = run(capsys, "describe", "cli_typed", "1", "\x1b[2J[red]cleared[/red]")
+
+    assert status == 0 and "description: \\x1b[2J[red]cleared[/red]" in said
