@@ -131,9 +131,10 @@ class RegistryApi:
     def get_upload(self, name: str, event_id: str) -> dict:
         return self.request("GET", f"/models/{_path(name)}/uploads/{_path(event_id)}")
 
-    def request_upload(self, name: str, aliases: list[str] | None = None) -> dict:
-        """A presigned PUT into the drop folder: `url` and the `headers` the PUT must carry."""
-        return self.request("POST", f"/models/{_path(name)}/uploads", {"aliases": aliases or []})
+    def request_upload(self, name: str, aliases: list[str] | None = None, said: dict | None = None) -> dict:
+        """A presigned PUT into the drop folder: `url` and the `headers` the PUT must carry; `said` (description,
+        tags, card) is signed into the link, so the version carries it."""
+        return self.request("POST", f"/models/{_path(name)}/uploads", {"aliases": aliases or [], **(said or {})})
 
     def endpoints(self) -> dict:
         return self.request("GET", "/endpoints")
