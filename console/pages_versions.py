@@ -34,15 +34,21 @@ def tags_text(tags: dict | None) -> str:
     return "\n".join(f"{key}={value}" for key, value in sorted((tags or {}).items()))
 
 
-def parse_tags(text: str) -> dict[str, str]:
-    """The form's text back into tags; a line without `=` is refused by number (the registry checks the rest)."""
+def parse_tags(text: str, known: tuple[str, ...] = ()) -> dict[str, str]:
+    """The form's text back into tags; a line without `=` is refused by number (the registry checks the rest).
+
+    A line splits at the first `=`, unless it starts with a `known` key holding `=` (the tag charset allows
+    one): the longest such key, so a tag the page showed reads back as itself.
+    """
     tags = {}
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+        line = line.strip()
+        if not line:
             continue
-        key, found, value = line.partition("=")
+        held = max((k for k in known if "=" in k and line.startswith(k + "=")), key=len, default=None)
+        key, found, value = (held, "=", line[len(held) + 1:]) if held else line.partition("=")
         if not found or not key.strip():
-            raise ValueError(f"tags, line {number}: expected key=value, got {line.strip()!r}")
+            raise ValueError(f"tags, line {number}: expected key=value, got {line!r}")
         tags[key.strip()] = value.strip()
     return tags
 
@@ -57,11 +63,11 @@ def edit(page):
     name, number, revision = page.arg("name"), page.number("n"), page.number("expected_revision")
     draft = {"description": page.request.form.get("description", "").replace("\r\n", "\n").strip(),
              "tags": page.request.form.get("tags", "").replace("\r\n", "\n").strip()}
+    current = page.api.get_version(name, number)
     try:
-        tags = parse_tags(draft["tags"])
+        tags = parse_tags(draft["tags"], tuple(current.get("tags") or {}))
     except ValueError as error:
         return version(page, status=400, problem=str(error), draft=draft)
-    current = page.api.get_version(name, number)
     changes = {"tags": tag_changes(current.get("tags") or {}, tags)}
     if draft["description"] != (current.get("description") or ""):
         changes["description"] = draft["description"]
