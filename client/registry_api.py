@@ -143,6 +143,20 @@ class RegistryApi:
         return self.request("GET", "/health")
 
 
+def filled(fetch, limit: int, next_token: str | None = None, reads: int = 10) -> dict:
+    """Up to `limit` items of a search, whose pages come back short when the registry filtered items out:
+    `fetch(limit, next_token)` is called again while a page ends early and a `next_token` remains (at most
+    `reads` times, so a search matching almost nothing still answers; its `next_token` then says there is more)."""
+    items: list = []
+    for _ in range(reads):
+        page = fetch(limit - len(items), next_token)
+        items += page["items"]
+        next_token = page.get("next_token")
+        if not next_token or len(items) >= limit:
+            break
+    return {"items": items, "next_token": next_token}
+
+
 def _page(limit: int | None, next_token: str | None) -> dict | None:
     params = {"limit": limit, "next_token": next_token}
     return {k: v for k, v in params.items() if v} or None

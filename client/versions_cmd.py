@@ -15,6 +15,7 @@ from rich.table import Table
 
 from .command_guard import guarded, refusal, shown
 from .errors import RegistryRequestError
+from .registry_api import filled
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -192,9 +193,11 @@ def run_search(args: argparse.Namespace, api) -> int:
         err.print("[red]error:[/] --approval filters one model's versions: give --model too")
         return 2
     if args.model:
-        document = api.list_versions(args.model, args.limit, args.next_token, args.tag, args.approval)
+        document = filled(lambda limit, token: api.list_versions(args.model, limit, token, args.tag, args.approval),
+                          args.limit, args.next_token)
     else:
-        document = api.search_models(args.query, args.tag, args.framework, args.limit, args.next_token)
+        document = filled(lambda limit, token: api.search_models(args.query, args.tag, args.framework, limit, token),
+                          args.limit, args.next_token)
     if args.json:
         print(json.dumps(document, indent=2))
         return 0

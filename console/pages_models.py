@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from werkzeug.utils import redirect
 
 from client.errors import RegistryRequestError
+from client.registry_api import filled
 
 PAGE = 20
 
@@ -22,7 +23,8 @@ def models(page):
     tags = [tag.strip() for tag in page.request.args.getlist("tag") if tag.strip()]
     token = page.arg("next", required=False)
     if query or tags:
-        listing = page.api.search_models(query, tags, limit=PAGE, next_token=token)
+        listing = filled(lambda limit, after: page.api.search_models(query, tags, limit=limit, next_token=after),
+                         PAGE, token)
     else:
         listing = page.api.list_models(limit=PAGE, next_token=token)
     with ThreadPoolExecutor(max_workers=8) as pool:  # one detail and one upload read per model, in parallel
@@ -49,8 +51,8 @@ def model(page):
         detail = None  # every upload so far was rejected: there are uploads but no model yet
     tags = [tag.strip() for tag in page.request.args.getlist("tag") if tag.strip()]
     approval = page.arg("approval", required=False)
-    versions = page.api.list_versions(name, limit=PAGE, next_token=page.arg("versions_next", False), tags=tags,
-                                      approval=approval) if detail else None
+    versions = filled(lambda limit, after: page.api.list_versions(name, limit, after, tags, approval), PAGE,
+                      page.arg("versions_next", False)) if detail else None
     uploads = page.api.list_uploads(name, limit=PAGE, next_token=page.arg("uploads_next", False))
     if detail is None and not uploads["items"]:
         return page.render("error.html", status=404, title="No such model", code="not_found",

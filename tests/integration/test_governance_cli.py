@@ -184,3 +184,14 @@ def test_what_people_typed_prints_as_text_never_as_terminal_control_or_markup(re
     status, said, _ = run(capsys, "describe", "cli_typed", "1", "\x1b[2J[red]cleared[/red]")
 
     assert status == 0 and "description: \\x1b[2J[red]cleared[/red]" in said
+
+
+def test_search_reads_past_pages_the_registry_filtered_empty(registry, capsys):
+    # GIVEN three models tagged team:fill, of which only the last (in the index's order) is also stage:prod
+    for name in ("cli_fill_a", "cli_fill_b", "cli_fill_c"):
+        registry.register(name, tgz(mxnet_files()))
+        run(capsys, "tag", name, "1", "team=fill", *(["stage=prod"] if name == "cli_fill_c" else []))
+    # WHEN a search asks for both tags, one model a page
+    status, found, _ = run(capsys, "search", "--tag", "team:fill", "--tag", "stage:prod", "--limit", "1")
+    # THEN the match comes back, though the registry's first pages held none
+    assert status == 0 and "cli_fill_c" in found and "nothing matches" not in found

@@ -2,6 +2,7 @@
 import pytest
 
 from client.cli import build_parser, main
+from client.registry_api import filled
 from client.versions_cmd import edited_card
 
 
@@ -92,3 +93,30 @@ def test_search_options_that_cannot_go_together_are_a_usage_error(capsys):
     assert mixed == orphan == 2
     assert "with --model, search that model's versions by --tag and --approval only" in mixed_err
     assert "--approval filters one model's versions: give --model too" in orphan_err
+
+
+def pages_of(*pages: list):
+    """A filtered listing as the registry pages it: each call answers the next page, short or empty."""
+    calls = []
+
+    def fetch(limit: int, token: str | None) -> dict:
+        index = int(token or 0)
+        calls.append((limit, token))
+        more = index + 1 < len(pages)
+        return {"items": pages[index][:limit], "next_token": str(index + 1) if more else None}
+
+    fetch.calls = calls
+    return fetch
+
+
+def test_a_search_reads_on_while_its_pages_come_back_short():
+    fetch = pages_of([], ["a"], [], ["b", "c"], ["d"])
+
+    assert filled(fetch, 3) == {"items": ["a", "b", "c"], "next_token": "4"}
+    assert fetch.calls == [(3, None), (3, "1"), (2, "2"), (2, "3")]
+
+
+def test_a_search_matching_nothing_stops_after_its_reads_and_says_where_to_go_on():
+    fetch = pages_of(*([[]] * 20))
+
+    assert filled(fetch, 5, reads=4) == {"items": [], "next_token": "4"}
