@@ -93,12 +93,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                                  "--model, that model's versions with every --tag and the --approval status.")
     search.add_argument("query", nargs="?", help="a part of the model name (case-insensitive)")
     search.add_argument("--tag", action="append", default=[], type=tag_filter, metavar="KEY:VALUE")
-    search.add_argument("--framework", help="mxnet or tensorflow")
+    search.add_argument("--framework", choices=("mxnet", "tensorflow"))
     search.add_argument("--model", help="search this model's versions instead of the models")
     search.add_argument("--approval", choices=sorted(APPROVAL.values()), help="with --model: this status only")
-    search.add_argument("--limit", type=int, default=50)
+    search.add_argument("--limit", type=int, default=50, help="at most this many (read from up to ten pages)")
     search.add_argument("--next-token", help="the next page, as the previous page printed it")
-    search.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    search.add_argument("--json", action="store_true", help="print the items and next_token as JSON")
     search.set_defaults(run=run_search)
 
 
