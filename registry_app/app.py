@@ -377,7 +377,7 @@ def get_policy(alias: str):
 
 
 @api.route("/aliases/{alias}/policy", "DELETE", summary="Remove an alias's policy (its history stays)", answer=None,
-           query=s.PolicyQuery, errors=(403, 404, 409, 503))
+           status=204, query=s.PolicyQuery, errors=(403, 404, 409, 503))
 def delete_policy(alias: str, query: s.PolicyQuery, actor: str):
     get_policies().delete(alias, query.expected_revision, actor)
 

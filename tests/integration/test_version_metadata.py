@@ -157,7 +157,7 @@ def test_versions_are_found_by_approval_and_tag_and_a_malformed_tag_query_is_422
 
     assert [v["version"] for v in approved] == [2]
     assert [v["version"] for v in tagged] == [3]
-    assert (status, error["error"]["details"]["rule"]) == (422, "search.tag")
+    assert status == 422 and "rule search.tag" in error["error"]["message"]
 
 
 def test_an_edit_rewriting_more_tag_index_entries_than_one_transaction_holds_is_422(client, seed):

@@ -7,7 +7,7 @@ the `of` constructors, so storage fields never leak by accident.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model, model_validator
 
 from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Rule, Version, integer
@@ -17,8 +17,9 @@ from ..aliases.routes import Route
 from ..errors import InvalidInput
 from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, Approval, ApprovalStatus, ModelCard, ModelRecord,
                        UploadRecord, VersionRecord, metadata_bytes)
-from ..versions.metadata_rules import (LIMITS, MAX_TAG_KEY, MAX_TAG_VALUE, TAG_KEY_PATTERN, TAG_VALUE_PATTERN,
-                                      check_tag_key, check_tag_value, said_metadata)
+from ..versions import metadata_rules as rules
+from ..versions.metadata_rules import said_metadata
+from ..versions.search import check_search_tag
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -93,33 +94,55 @@ class Rollback(Request):
     expected_revision: ExistingRevision | None = None
 
 
+# The limits below are stated in the document (json_schema_extra) and enforced by the rules of
+# versions/metadata_rules.py, so that a 422 names the rule it broke.
+URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://[\\x21-\\x7e]{{1,{rules.MAX_URL - 8}}}$"
+METRIC = {"anyOf": [{"type": "number", "const": 0},
+                    {"type": "number", "minimum": rules.METRIC_RANGE[0], "maximum": rules.METRIC_RANGE[1]},
+                    {"type": "number", "minimum": -rules.METRIC_RANGE[1], "maximum": -rules.METRIC_RANGE[0]}]}
+CardText = Annotated[str, Field(json_schema_extra={"maxLength": rules.MAX_CARD_TEXT})] | None
+Metric = Annotated[float, Field(strict=True)]  # a number, not true (pydantic's lax float takes a bool)
+
+
+def stated(**schema: Any) -> Any:
+    """A Field whose limits the document states and a rule of metadata_rules enforces."""
+    return Field(json_schema_extra=schema)
+
+
 class LinkBody(Request):
-    title: str = ""
-    url: str
+    title: Annotated[str, stated(maxLength=rules.MAX_LINK_TITLE)] = ""
+    url: Annotated[str, stated(pattern=URL_PATTERN, maxLength=rules.MAX_URL)]
 
 
 class CardBody(Request):
-    """A model card; every field optional (limits: versions/metadata_rules.py, the README)."""
+    """A model card; every field optional. Besides the limits stated here, the whole card takes at most
+    48 KB in UTF-8 (rule card.size)."""
 
-    intended_use: str | None = None
-    training_data: str | None = None
-    metrics: dict[str, float] = {}
-    limitations: str | None = None
-    owner: str | None = None
-    license: str | None = None
-    links: list[LinkBody] = []
+    intended_use: CardText = None
+    training_data: CardText = None
+    metrics: Annotated[dict[str, Metric], stated(
+        maxProperties=rules.MAX_METRICS, additionalProperties=False,
+        patternProperties={f"^[\\s\\S]{{1,{rules.MAX_METRIC_NAME}}}$": METRIC})] = {}
+    limitations: CardText = None
+    owner: CardText = None
+    license: CardText = None
+    links: Annotated[list[LinkBody], stated(maxItems=rules.MAX_LINKS)] = []
 
 
-TagKey = Annotated[str, Rule(TAG_KEY_PATTERN, MAX_TAG_KEY, check_tag_key)]
-TagValue = Annotated[str, Rule(TAG_VALUE_PATTERN, MAX_TAG_VALUE, check_tag_value, min_length=0)]
-TAGS = f"tags, key -> value: {LIMITS['tags']}"
+TagKey = Annotated[str, Rule(rules.TAG_KEY_PATTERN, rules.MAX_TAG_KEY, rules.check_tag_key)]
+UploadTagKey = Annotated[str, Rule(rules.UPLOAD_TAG_KEY_PATTERN, rules.MAX_TAG_KEY, rules.check_upload_tag_key)]
+TagValue = Annotated[str, Rule(rules.TAG_VALUE_PATTERN, rules.MAX_TAG_VALUE, rules.check_tag_value, min_length=0)]
+TAGS = f"tags, key -> value: {rules.LIMITS['tags']}"
+Description = Annotated[str, Field(description=rules.LIMITS["description"],
+                                   json_schema_extra={"maxLength": rules.MAX_DESCRIPTION})]
 
 
 class SaysOfItself(Request):
     """What an upload or a registration says of its version (checked by versions/metadata_rules.py)."""
 
-    description: str = Field("", description=f"what the version is: {LIMITS['description']}")
-    tags: dict[TagKey, TagValue] = Field({}, description=TAGS)
+    description: Description = ""
+    tags: Annotated[dict[UploadTagKey, TagValue], stated(maxProperties=rules.MAX_TAGS, additionalProperties=False)] \
+        = Field({}, description=TAGS + " (no '=' in a key)")
     card: CardBody | None = None
 
     @model_validator(mode="after")
@@ -159,6 +182,11 @@ class RegisterVersion(SaysOfItself):
 
 
 class RequestUpload(SaysOfItself):
+    """Description, tags and card travel as the object's metadata, which S3 keeps as printable ASCII headers of
+    at most 2,048 bytes in all, with the aliases and the caller (rule upload.metadata_size); the card as ASCII JSON."""
+
+    description: Annotated[str, Field(description="printable ASCII (S3 metadata)"), stated(
+        maxLength=rules.MAX_DESCRIPTION, pattern="^[\\x20-\\x7e]*$")] = ""
     aliases: Annotated[list[AliasName], Field(max_length=MAX_REQUESTED_ALIASES)] = []
     expires_in: integer(ge=60, le=43200, description="seconds the link stays valid") = 3600
 
@@ -166,15 +194,16 @@ class RequestUpload(SaysOfItself):
 class PatchVersion(Request):
     """Only the fields given change: `tags` is a patch (a null value removes the key), `card` replaces the card."""
 
-    description: str | None = Field(None, description=LIMITS["description"])
-    tags: dict[TagKey, TagValue | None] | None = Field(None, description=TAGS + "; null removes a key")
+    description: Description | None = None
+    tags: Annotated[dict[TagKey, TagValue | None], stated(additionalProperties=False)] | None = Field(
+        None, description=TAGS + "; null removes a key")
     card: CardBody | None = None
     expected_revision: integer(ge=0, le=names.MAX_NUMBER, description="the metadata_revision the caller read")
 
 
 class PutApproval(Request):
     status: ApprovalStatus
-    reason: str | None = Field(None, description=LIMITS["reason"])
+    reason: Annotated[str, stated(maxLength=rules.MAX_REASON)] | None = None
 
 
 Pattern = Annotated[str, Field(pattern=PATTERN, description="an IAM ARN; `*` matches any run of characters")]
@@ -200,16 +229,20 @@ class PolicyQuery(Request):
     expected_revision: Annotated[int, Field(ge=1, le=names.MAX_NUMBER)] | None = None
 
 
+MAX_SEARCH_TAGS = 10
+SearchTag = Annotated[str, Field(description="key:value"), Rule("^[^:]+:[\\s\\S]*$", 400, check_search_tag, 2)]
+SearchTags = Annotated[list[SearchTag], Field(max_length=MAX_SEARCH_TAGS, description="key:value (split at the "
+                                              "first colon); repeat to require every one")]
+
+
 class SearchModels(PageQuery):
-    tag: list[Annotated[str, Field(max_length=400)]] = Field([], description="key:value; repeat to require "
-                                                                             "every one")
+    tag: SearchTags = []
     framework: Literal["mxnet", "tensorflow"] | None = None
     q: Annotated[str, Field(max_length=200)] | None = Field(None, description="part of the model's name, any case")
 
 
 class SearchVersions(PageQuery):
-    tag: list[Annotated[str, Field(max_length=400)]] = Field([], description="key:value; repeat to require "
-                                                                             "every one")
+    tag: SearchTags = []
     approval: ApprovalStatus | None = None
 
 

@@ -21,6 +21,7 @@ MAX_TAG_VALUE = 256
 TAG_CHARSET = r"A-Za-z0-9 _.:/=+\-@"
 TAG_KEY_PATTERN = rf"^[{TAG_CHARSET}]{{1,{MAX_TAG_KEY}}}$"
 TAG_VALUE_PATTERN = rf"^[{TAG_CHARSET}]{{0,{MAX_TAG_VALUE}}}$"
+UPLOAD_TAG_KEY_PATTERN = rf"^[{TAG_CHARSET.replace('=', '')}]{{1,{MAX_TAG_KEY}}}$"  # x-amz-meta-tags splits at `=`
 MAX_DESCRIPTION = 1024
 MAX_CARD_TEXT = 4096
 MAX_METRICS = 32
@@ -60,6 +61,14 @@ def check_tag_key(key: str) -> str:
     if not isinstance(key, str) or not _TAG_KEY.fullmatch(key):
         raise refuse("tags.key", f"tag key {str(key)[:40]!r} is not 1-{MAX_TAG_KEY} characters of the tag charset",
                      key=str(key)[:MAX_TAG_KEY])
+    return key
+
+
+def check_upload_tag_key(key: str) -> str:
+    """A tag key an upload or a registration can carry (x-amz-meta-tags, `k=v;k=v`): no `=` in it."""
+    if "=" in check_tag_key(key):
+        raise refuse("tags.header", f"tag key {key!r} holds '=', which x-amz-meta-tags (k=v;k=v) cannot carry: "
+                     "set it after the upload (PATCH the version)", key=key)
     return key
 
 
@@ -171,9 +180,7 @@ def parse_card(text: str) -> dict[str, Any]:
 def tags_header(tags: dict[str, str]) -> str:
     """The inverse of parse_tags_header, for a presigned upload or a registration; a key holding `=` has no form."""
     for key in check_tags(tags):
-        if "=" in key:
-            raise refuse("tags.header", f"tag key {key!r} holds '=', which x-amz-meta-tags (k=v;k=v) cannot carry: "
-                         "set it after the upload (PATCH the version)", key=key)
+        check_upload_tag_key(key)
     return ";".join(f"{k}={v}" for k, v in tags.items())
 
 

@@ -30,6 +30,11 @@ class Criteria:
                 and (self.approval is None or version.approval.status == self.approval))
 
 
+def check_search_tag(text: str) -> str:
+    parse_tag(text)
+    return text
+
+
 def parse_tag(text: str) -> tuple[str, str]:
     """`key:value` (split at the first colon; a key holding a colon cannot be searched for)."""
     key, colon, value = text.partition(":")
