@@ -200,3 +200,24 @@ def test_an_approval_withdrawn_between_the_policy_check_and_the_write_stops_the_
     with pytest.raises(PolicyUnmet, match="Rejected"):
         aliases.point("fraud-prod", [AliasTarget(model="fraud", version=1)], False, None, OPS)
     assert registry_app.get_alias_store().get("fraud-prod") is None
+
+
+def test_a_policy_set_between_the_check_and_the_write_stops_the_move(registry_app, seed):
+    # GIVEN an unprotected alias about to move to an unapproved v1
+    from aws_fakes import BeforeFirstTransaction
+    from chalicelib.aliases.aliases import Aliases
+    from chalicelib.aliases.alias_store import AliasStore
+    from chalicelib.aliases.policy import PolicyStore
+    from chalicelib.errors import PolicyUnmet
+
+    seed.version("fraud")
+    settings = registry_app.settings
+    # WHEN a policy requiring approval is set after the move read none, before its transaction
+    racing = BeforeFirstTransaction(registry_app.get_session().client("dynamodb"),
+                                    lambda: protect(registry_app, "fraud-prod", require=["approved"]))
+    aliases = Aliases(registry_app.get_store(), AliasStore(racing, settings.table),
+                      endpoints=registry_app.get_endpoints(), policies=PolicyStore(racing, settings.table))
+    # THEN the write fails on the policy's guard, the retry reads the policy, and the move is refused
+    with pytest.raises(PolicyUnmet, match="approved"):
+        aliases.point("fraud-prod", [AliasTarget(model="fraud", version=1)], False, None, OPS)
+    assert registry_app.get_alias_store().get("fraud-prod") is None
