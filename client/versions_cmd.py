@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -52,6 +53,19 @@ def link(text: str) -> dict:
     return {"title": title, "url": url}
 
 
+def card_file(path: str) -> dict:
+    """A card exported with `card --json`, read for `--from-json`."""
+    import sys
+
+    try:
+        card = json.loads(sys.stdin.read() if path == "-" else Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"cannot read a card from {path}: {error}") from None
+    if not isinstance(card, dict):
+        raise argparse.ArgumentTypeError(f"{path} holds no card: expected a JSON object")
+    return card
+
+
 def tag_filter(text: str) -> str:
     split_pair(text, ":", "KEY:VALUE")
     return text
@@ -77,6 +91,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     card.add_argument("--metric", action="append", default=[], type=metric, metavar="NAME=NUMBER")
     card.add_argument("--link", action="append", default=[], type=link, metavar="TITLE=URL",
                       help="a link, e.g. the training run (a title given again replaces its URL)")
+    card.add_argument("--from-json", type=card_file, metavar="FILE",
+                      help="start from this card (a --json export; '-' for stdin) instead of the version's own")
     card.add_argument("--json", action="store_true", help="print the card as JSON (an export), change nothing")
     approve = version_command("approve", "approve a version (or --reject it, or set it back --pending)", run_approve)
     approve.add_argument("--reason", required=True, help="why (recorded with who and when)")
@@ -140,12 +156,16 @@ def run_card(args: argparse.Namespace, api) -> int:
     current = api.get_version(args.model, args.version)
     card = current.get("card") or {}
     if args.json:
+        if args.from_json is not None or args.set or args.metric or args.link:
+            err.print("[red]error:[/] --json exports the card as it is: give it alone")
+            return 2
         print(json.dumps(card, indent=2, sort_keys=True))
         return 0
-    if not (args.set or args.metric or args.link):
+    if args.from_json is None and not (args.set or args.metric or args.link):
         show_card(card)
         return 0
-    return edit(api, args.model, args.version, {"card": edited_card(card, args.set, args.metric, args.link)},
+    start = card if args.from_json is None else args.from_json
+    return edit(api, args.model, args.version, {"card": edited_card(start, args.set, args.metric, args.link)},
                 current)
 
 

@@ -199,3 +199,18 @@ def test_search_reads_past_pages_the_registry_filtered_empty(registry, capsys):
     status, found, _ = run(capsys, "search", "--tag", "team:fill", "--tag", "stage:prod", "--limit", "1")
     # THEN the match comes back, though the registry's first pages held none
     assert status == 0 and "zzz_cli_fill_c" in found and "nothing matches" not in found
+
+
+def test_a_card_exported_as_json_is_the_card_another_version_takes_from_it(registry, capsys, tmp_path):
+    registry.register("zzz_cli_export", tgz(mxnet_files()))
+    registry.register("zzz_cli_export", tgz(mxnet_files(params_size=8192)))
+    run(capsys, "card", "zzz_cli_export", "1", "--set", "owner=team-fraud", "--metric", "auc=0.91",
+        "--link", "run=https://ci.example/runs/7")
+    assert main(["card", "zzz_cli_export", "1", "--json"]) == 0
+    (tmp_path / "card.json").write_text(capsys.readouterr().out)
+
+    status, _, _ = run(capsys, "card", "zzz_cli_export", "2", "--from-json", str(tmp_path / "card.json"),
+                       "--metric", "auc=0.93")
+
+    second = version(registry, "zzz_cli_export", 2)["card"]
+    assert status == 0 and second == {**version(registry, "zzz_cli_export", 1)["card"], "metrics": {"auc": 0.93}}

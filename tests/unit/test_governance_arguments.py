@@ -120,3 +120,15 @@ def test_a_search_matching_nothing_stops_after_its_reads_and_says_where_to_go_on
     fetch = pages_of(*([[]] * 20))
 
     assert filled(fetch, 5, reads=4) == {"items": [], "next_token": "4"}
+
+
+def test_a_card_file_that_is_not_a_json_object_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "list.json").write_text("[1, 2]")
+
+    with pytest.raises(SystemExit):
+        parse("card", "digits", "2", "--from-json", str(tmp_path / "list.json"))
+    with pytest.raises(SystemExit):
+        parse("card", "digits", "2", "--from-json", str(tmp_path / "missing.json"))
+
+    said = capsys.readouterr().err
+    assert "list.json holds no card: expected a JSON object" in said and "cannot read a card from" in said
