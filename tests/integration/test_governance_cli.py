@@ -162,8 +162,8 @@ def test_upload_says_the_description_and_tags_the_new_version_carries(registry, 
     tarball.write_bytes(tgz(mxnet_files()))
 
     with registry.api.aws():  # the upload's S3 put reaches this stack's emulator
-        status, said, _ = run(capsys, "upload", str(tarball), "--name", "zzz_cli_said", "--description", "from the CLI",
-                              "--tag", "team=fraud", "--tag", "stage=candidate")
+        status, said, _ = run(capsys, "upload", str(tarball), "--name", "zzz_cli_said",
+                              "--description", "from the CLI", "--tag", "team=fraud", "--tag", "stage=candidate")
 
     assert status == 0 and "accepted: zzz_cli_said v1" in said
     held = version(registry, "zzz_cli_said")
