@@ -1,7 +1,8 @@
 """Read-only questions about models, versions and uploads, each answered with a fixed number of reads.
 
-Kept apart from ingestion so the API's listings cannot grow a side effect, and so every
-answer's cost is visible here: a GetItem or one page of a Query, never a scan.
+Kept apart from ingestion so the API's reads cannot grow a side effect, and so every
+answer's cost is visible here: a GetItem or one page of a Query, never a scan. The listings of
+models and versions, narrowed or not, are searches (search.py).
 """
 import re
 from dataclasses import dataclass
@@ -30,18 +31,11 @@ class Catalog:
         self._aliases = aliases
         self._claims = claims
 
-    def models(self, limit: int, token: str | None) -> tuple[list[ModelRecord], str | None]:
-        return self._store.list_models(limit, token)
-
     def model(self, name: str) -> ModelOverview:
         """The model, its latest version and every alias pointing at one of its versions."""
         model = self._model(name)
         latest = self._store.get_version(name, model.latest_version) if model.latest_version else None
         return ModelOverview(model, latest, self._aliases.references(name))
-
-    def versions(self, name: str, limit: int, token: str | None) -> tuple[list[VersionRecord], str | None]:
-        self._model(name)
-        return self._store.list_versions(name, limit, token)
 
     def version(self, name: str, version: int) -> VersionRecord:
         record = self._store.get_version(names.validate_model_name(name), version)
