@@ -53,7 +53,8 @@ class Source:
 
 def with_said(source: Source) -> Source:
     """The description, tags and card taken out of the upload's metadata and checked by their rules."""
-    said = {k: source.metadata[k] for k in (DESCRIPTION_METADATA, TAGS_METADATA, CARD_METADATA) if k in source.metadata}
+    keys = (DESCRIPTION_METADATA, TAGS_METADATA, CARD_METADATA)
+    said = {k: source.metadata[k] for k in keys if k in source.metadata}
     if not said:
         return source
     rest = {k: v for k, v in source.metadata.items() if k not in said}
