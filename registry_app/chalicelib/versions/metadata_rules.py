@@ -42,7 +42,8 @@ LIMITS = {
     "description": f"at most {MAX_DESCRIPTION:,} characters",
     "card": f"text fields at most {MAX_CARD_TEXT:,} characters each, at most {MAX_METRICS} metrics (names of "
             f"1-{MAX_METRIC_NAME} characters, numbers of magnitude 1e-130 to 9.9e125 or 0), at most {MAX_LINKS} "
-            f"links (titles of at most {MAX_LINK_TITLE} characters, http or https URLs of at most {MAX_URL:,} ASCII characters), "
+            f"links (titles of at most {MAX_LINK_TITLE} characters, http or https URLs of at most {MAX_URL:,} ASCII "
+            "characters), "
             f"{MAX_CARD_BYTES // 1024} KB in all (UTF-8)",
     "reason": f"at most {MAX_REASON:,} characters",
 }
