@@ -18,6 +18,7 @@ COMMAND_MODULES = {  # module: the commands it adds
     "client.validate_cmd": ("validate",),
     "client.commands": ("invoke", "upload", "alias"),
     "client.warmup_cmd": ("warmup",),
+    "client.versions_cmd": ("describe", "tag", "card", "approve", "history", "search"),
     "client.events_cmd": ("events",),
     "client.console_cmd": ("console",),
 }
@@ -57,7 +58,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser for `argv`'s command (every command when `argv` is None)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Validate model tarballs, upload them as versions, move aliases and invoke models by alias.",
+        description="Validate model tarballs, upload them as versions, describe, tag, approve and find them, move "
+        "aliases and invoke models by alias.",
     )
     parser.add_argument("--version", action=_VersionAction, help="show program's version number and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .errors import AliasClientError
+from .versions_cmd import split_pair
 
 err = Console(stderr=True, highlight=False)
 
@@ -31,6 +32,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     upload.add_argument("file", type=Path)
     upload.add_argument("--name", required=True, help="model name, e.g. resnet_18")
     upload.add_argument("--alias", action="append", default=[], help="alias to point at the new version (repeatable)")
+    upload.add_argument("--description", help="what the version is (x-amz-meta-description)")
+    upload.add_argument("--tag", action="append", default=[], type=split_pair, metavar="KEY=VALUE",
+                        help="a tag for the new version (repeatable; x-amz-meta-tags)")
     upload.add_argument("--timeout", type=float, default=120, help="seconds to wait for the outcome")
     upload.add_argument("--json", action="store_true", help="print the upload record as JSON")
     upload.set_defaults(run=run_upload)
@@ -75,7 +79,7 @@ def run_upload(args: argparse.Namespace) -> int:
         with Progress(*columns, console=err, transient=False) as progress:
             task = progress.add_task(f"uploading {args.file.name}", total=size)
             outcome = upload_model(args.file, args.name, args.alias, timeout=args.timeout,
-                                   on_bytes=lambda n: progress.advance(task, n))
+                                   on_bytes=lambda n: progress.advance(task, n), said=said_of(args))
     except AliasClientError as error:
         err.print(f"[red]error:[/] {error}")
         return 1
@@ -87,6 +91,12 @@ def run_upload(args: argparse.Namespace) -> int:
     else:
         print_outcome(outcome, Console(highlight=False))
     return 0 if outcome.accepted else 1
+
+
+def said_of(args: argparse.Namespace) -> dict[str, str]:
+    """The version's description and tags as the drop folder reads them (the registry checks them)."""
+    said = {"description": args.description or "", "tags": ";".join(f"{k}={v}" for k, v in args.tag)}
+    return {key: value for key, value in said.items() if value}
 
 
 def print_outcome(outcome, console: Console, indent: str = "") -> None:

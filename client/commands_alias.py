@@ -7,6 +7,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from .command_guard import refusal
 from .errors import AliasClientError, RegistryRequestError
 from .routing import percent
 
@@ -48,6 +49,10 @@ def add_alias_command(commands: argparse._SubParsersAction) -> None:
             action.add_argument("--limit", type=int, default=20)
         action.set_defaults(run=run)
 
+    from .policy_cmd import add_policy_command
+
+    add_policy_command(actions)
+
 
 def _guarded(run):
     def wrapper(args: argparse.Namespace) -> int:
@@ -56,7 +61,7 @@ def _guarded(run):
         try:
             return run(args, RegistryApi.from_settings())
         except RegistryRequestError as error:
-            err.print(f"[red]error:[/] {error.message} (HTTP {error.status})")
+            err.print(f"[red]error:[/] {refusal(error)}")
             current = error.details.get("current_revision")
             if current is not None:
                 err.print(f"the alias is at revision {current}: read it again (alias get) and retry")

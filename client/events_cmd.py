@@ -105,5 +105,11 @@ def describe(event: dict) -> str:
                                 f"{_targets(e['from'])} -> {_targets(e['to'])}",
         "VersionRetired": lambda e: f"{e['model']} v{e['version']}",
         "WarmupFailed": lambda e: f"{e['model']} v{e['version']}: {e['error']}",
+        "VersionMetadataChanged": lambda e: f"{e['model']} v{e['version']} r{e['revision']}: "
+                                            f"{', '.join(e['changed'])} changed",
+        "VersionApprovalChanged": lambda e: f"{e['model']} v{e['version']} {e['status']}: {e.get('reason') or ''}",
+        "AliasPolicyChanged": lambda e: f"{e['alias']} r{e['revision']}: " + (
+            "; ".join(f"{k} {', '.join(v)}" for k, v in e["policy"].items() if v) or "no rule"
+            if e.get("policy") else "policy deleted"),
     }.get(kind, lambda e: json.dumps(e, sort_keys=True))(event)
     return f"{event.get('time', '')} {kind} {what}{by}"

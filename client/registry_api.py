@@ -69,21 +69,57 @@ class RegistryApi:
         body = {"expected_revision": expected_revision} if expected_revision is not None else {}
         return self.request("POST", f"/aliases/{_path(alias)}/rollback", body)
 
+    def get_alias_policy(self, alias: str) -> dict:
+        return self.request("GET", f"/aliases/{_path(alias)}/policy")
+
+    def put_alias_policy(self, alias: str, policy: dict, expected_revision: int | None = None) -> dict:
+        body = {**policy, **({"expected_revision": expected_revision} if expected_revision is not None else {})}
+        return self.request("PUT", f"/aliases/{_path(alias)}/policy", body)
+
+    def delete_alias_policy(self, alias: str, expected_revision: int | None = None) -> None:
+        params = {"expected_revision": expected_revision} if expected_revision is not None else None
+        return self.request("DELETE", f"/aliases/{_path(alias)}/policy", params=params)
+
     # models ----------------------------------------------------------------
     def list_models(self, limit: int | None = None, next_token: str | None = None) -> dict:
         return self.request("GET", "/models", params=_page(limit, next_token))
 
+    def search_models(self, query: str | None = None, tags: list[str] | None = None, framework: str | None = None,
+                      limit: int | None = None, next_token: str | None = None) -> dict:
+        """`GET /models?q=&tag=k:v&framework=`: the registry's index answers, tags AND together."""
+        params = {**(_page(limit, next_token) or {}), "q": query or None, "tag": tags or None, "framework": framework}
+        return self.request("GET", "/models", params={k: v for k, v in params.items() if v} or None)
+
     def get_model(self, name: str) -> dict:
         return self.request("GET", f"/models/{_path(name)}")
 
-    def list_versions(self, name: str, limit: int | None = None, next_token: str | None = None) -> dict:
-        return self.request("GET", f"/models/{_path(name)}/versions", params=_page(limit, next_token))
+    def list_versions(self, name: str, limit: int | None = None, next_token: str | None = None,
+                      tags: list[str] | None = None, approval: str | None = None) -> dict:
+        """Newest first; `tags` (`k:v`, AND) and `approval` narrow the listing to the versions that match."""
+        params = {**(_page(limit, next_token) or {}), "tag": tags or None, "approval": approval}
+        return self.request("GET", f"/models/{_path(name)}/versions",
+                            params={k: v for k, v in params.items() if v} or None)
 
     def version_members(self, name: str, version: int) -> dict:
         return self.request("GET", f"/models/{_path(name)}/versions/{version}/members", timeout=60.0)
 
     def get_version(self, name: str, version: int) -> dict:
         return self.request("GET", f"/models/{_path(name)}/versions/{version}")
+
+    def edit_version(self, name: str, version: int, changes: dict, expected_revision: int) -> dict:
+        """Description, tags (a null value removes one) or the whole card, compare-and-set on `metadata_revision`."""
+        return self.request("PATCH", f"/models/{_path(name)}/versions/{version}",
+                            {**changes, "expected_revision": expected_revision})
+
+    def version_history(self, name: str, version: int, limit: int | None = None,
+                        next_token: str | None = None) -> dict:
+        return self.request("GET", f"/models/{_path(name)}/versions/{version}/history",
+                            params=_page(limit, next_token))
+
+    def set_approval(self, name: str, version: int, status: str, reason: str) -> dict:
+        """The registry records the verified caller as the approver, never a name sent here."""
+        return self.request("PUT", f"/models/{_path(name)}/versions/{version}/approval",
+                            {"status": status, "reason": reason})
 
     def warm_version(self, name: str, version: int, timeout: float = 300.0) -> dict:
         """Re-runs the warm-up (which may retry for minutes while a big model loads), then the alias moves."""
@@ -95,15 +131,30 @@ class RegistryApi:
     def get_upload(self, name: str, event_id: str) -> dict:
         return self.request("GET", f"/models/{_path(name)}/uploads/{_path(event_id)}")
 
-    def request_upload(self, name: str, aliases: list[str] | None = None) -> dict:
-        """A presigned PUT into the drop folder: `url` and the `headers` the PUT must carry."""
-        return self.request("POST", f"/models/{_path(name)}/uploads", {"aliases": aliases or []})
+    def request_upload(self, name: str, aliases: list[str] | None = None, said: dict | None = None) -> dict:
+        """A presigned PUT into the drop folder: `url` and the `headers` the PUT must carry; `said` (description,
+        tags, card) is signed into the link, so the version carries it."""
+        return self.request("POST", f"/models/{_path(name)}/uploads", {"aliases": aliases or [], **(said or {})})
 
     def endpoints(self) -> dict:
         return self.request("GET", "/endpoints")
 
     def health(self) -> dict:
         return self.request("GET", "/health")
+
+
+def filled(fetch, limit: int, next_token: str | None = None, reads: int = 10) -> dict:
+    """Up to `limit` items of a search, whose pages come back short when the registry filtered items out:
+    `fetch(limit, next_token)` is called again while a page ends early and a `next_token` remains (at most
+    `reads` times, so a search matching almost nothing still answers; its `next_token` then says there is more)."""
+    items: list = []
+    for _ in range(reads):
+        page = fetch(limit - len(items), next_token)
+        items += page["items"]
+        next_token = page.get("next_token")
+        if not next_token or len(items) >= limit:
+            break
+    return {"items": items, "next_token": next_token}
 
 
 def _page(limit: int | None, next_token: str | None) -> dict | None:

@@ -54,9 +54,10 @@ def drop_key(name: str, settings: ClientSettings) -> str:
 
 
 def upload_to_drop_folder(path: Path, name: str, aliases: list[str], settings: ClientSettings, s3=None,
-                          uploader: str | None = None,
-                          on_bytes: Callable[[int], None] | None = None) -> tuple[str, str]:
-    """Uploads `path` (multipart above 8 MB) and returns (key, ETag)."""
+                          uploader: str | None = None, on_bytes: Callable[[int], None] | None = None,
+                          said: dict[str, str] | None = None) -> tuple[str, str]:
+    """Uploads `path` (multipart above 8 MB) and returns (key, ETag); `said` is more object metadata
+    (`description`, `tags` as `k=v;k=v`) that the registry checks and records on the version."""
     import boto3
     from boto3.s3.transfer import TransferConfig
 
@@ -64,6 +65,7 @@ def upload_to_drop_folder(path: Path, name: str, aliases: list[str], settings: C
     metadata = {"uploader": uploader or getpass.getuser()}
     if aliases:
         metadata["alias"] = ",".join(aliases)
+    metadata.update(said or {})
     s3 = s3 or boto3.client("s3")
     etags: list[str] = []
 
@@ -145,7 +147,8 @@ def _read_report(s3, bucket: str | None, report_key: str | None) -> dict | None:
 
 def upload_model(path: Path, name: str, aliases: list[str] | None = None, settings: ClientSettings | None = None,
                  uploader: str | None = None, on_bytes: Callable[[int], None] | None = None,
-                 timeout: float = 120, api: RegistryApi | None = None) -> UploadOutcome:
+                 timeout: float = 120, api: RegistryApi | None = None,
+                 said: dict[str, str] | None = None) -> UploadOutcome:
     """Drops `path` as model `name` and returns what the registry made of it."""
     import boto3
 
@@ -155,7 +158,7 @@ def upload_model(path: Path, name: str, aliases: list[str] | None = None, settin
     drop_key(name, settings)  # a bad name fails here, before the baseline read
     known = frozenset(record_identity(record) for record in upload_records(api, name))
     key, etag = upload_to_drop_folder(Path(path), name, aliases or [], settings, s3=s3, uploader=uploader,
-                                      on_bytes=on_bytes)
+                                      on_bytes=on_bytes, said=said)
     # The registry handles an upload only after it completed; the slack absorbs clock skew.
     since = datetime.now(timezone.utc) - timedelta(seconds=0.5)
     return wait_for_outcome(api, name, key, etag, since, known, timeout=timeout, s3=s3, bucket=settings.bucket)

@@ -24,14 +24,15 @@ from werkzeug.wrappers import Request, Response
 
 from client.errors import RegistryRequestError, RegistryUnavailable
 
-from . import formatting, pages_aliases, pages_models, pages_service, pages_upload
+from . import (formatting, pages_aliases, pages_models, pages_policy, pages_service, pages_upload,
+               pages_versions)
 from .backends import Backends
 from .sessions import Sessions, same
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
-PAGE_MODULES = (pages_models, pages_aliases, pages_upload, pages_service)
+PAGE_MODULES = (pages_models, pages_versions, pages_aliases, pages_policy, pages_upload, pages_service)
 
 
 class Page:

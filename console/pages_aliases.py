@@ -29,7 +29,17 @@ def alias(page, status: int = 200, problem: str | None = None, conflict: dict | 
     versions = {m: [v["version"] for v in page.api.list_versions(m, limit=100)["items"]] for m in models}
     return page.render("alias.html", status=status, title=f"alias {name}", name=name, alias=current,
                        history=history["items"], versions=versions, problem=problem, conflict=conflict,
-                       done=page.arg("done", required=False))
+                       done=page.arg("done", required=False), policy=_policy(page.api, name))
+
+
+def _policy(api, name: str) -> dict | None:
+    """The alias's policy with its revision, who set it and when; None when it has none."""
+    try:
+        return api.get_alias_policy(name)
+    except RegistryRequestError as error:
+        if error.status != 404:
+            raise
+        return None
 
 
 def move(page):
@@ -73,7 +83,8 @@ def _write(page, done: str, call):
         call(name, revision)
     except RegistryRequestError as error:
         conflict = _conflict(page, name, error) if error.status == 409 else None
-        return alias(page, status=error.status, problem=error.message, conflict=conflict)
+        refused = f"{error.message} (rule {error.code})" if error.code.startswith("alias_policy") else error.message
+        return alias(page, status=error.status, problem=refused, conflict=conflict)
     return redirect("/alias?" + urlencode({"name": name, "done": done}), code=303)
 
 

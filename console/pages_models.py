@@ -1,15 +1,16 @@
-"""Read pages about models: the list (search, paging), one model (versions, uploads), two versions compared."""
+"""Read pages about models: the list (search by name and tag, paging), one model (versions, uploads), two
+versions compared."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 from werkzeug.utils import redirect
 
 from client.errors import RegistryRequestError
+from client.registry_api import filled
 
 PAGE = 20
-SEARCH_PAGES = 10  # a search reads at most this many pages of 1,000 model names
-SEARCH_SHOWN = 50
 
 
 def home(page):
@@ -17,30 +18,21 @@ def home(page):
 
 
 def models(page):
-    """Models by name; `q` filters names (substring, case-insensitive) over the first 10,000 models."""
-    query = (page.arg("q", required=False) or "").lower()
+    """Models by name; `q` (a part of the name) and `tag` (`key:value`, repeatable, AND) ask the registry's index."""
+    query = page.arg("q", required=False) or ""
+    tags = [tag.strip() for tag in page.request.args.getlist("tag") if tag.strip()]
     token = page.arg("next", required=False)
-    if query:
-        found, more = _search(page.api, query)
-        token_next = None
+    if query or tags:
+        listing = filled(lambda limit, after: page.api.search_models(query, tags, limit=limit, next_token=after),
+                         PAGE, token)
     else:
         listing = page.api.list_models(limit=PAGE, next_token=token)
-        found, more, token_next = listing["items"], False, listing.get("next_token")
     with ThreadPoolExecutor(max_workers=8) as pool:  # one detail and one upload read per model, in parallel
-        rows = list(pool.map(lambda m: _row(page.api, m), found))
-    return page.render("models.html", title="Models", rows=rows, query=query, next_token=token_next,
-                       truncated=more)
-
-
-def _search(api, query: str) -> tuple[list[dict], bool]:
-    matches, token = [], None
-    for _ in range(SEARCH_PAGES):
-        listing = api.list_models(limit=1000, next_token=token)
-        matches += [m for m in listing["items"] if query in m["name"].lower()]
-        token = listing.get("next_token")
-        if not token or len(matches) > SEARCH_SHOWN:
-            break
-    return matches[:SEARCH_SHOWN], len(matches) > SEARCH_SHOWN or bool(token)
+        rows = list(pool.map(lambda m: _row(page.api, m), listing["items"]))
+    token_next = listing.get("next_token")
+    next_url = "/models?" + urlencode([("next", token_next), *([("q", query)] if query else []),
+                                        *(("tag", tag) for tag in tags)]) if token_next else None
+    return page.render("models.html", title="Models", rows=rows, query=query, tags=tags, next_url=next_url)
 
 
 def _row(api, summary: dict) -> dict:
@@ -57,12 +49,16 @@ def model(page):
         if error.status != 404:
             raise
         detail = None  # every upload so far was rejected: there are uploads but no model yet
-    versions = page.api.list_versions(name, limit=PAGE, next_token=page.arg("versions_next", False)) if detail else None
+    tags = [tag.strip() for tag in page.request.args.getlist("tag") if tag.strip()]
+    approval = page.arg("approval", required=False)
+    versions = filled(lambda limit, after: page.api.list_versions(name, limit, after, tags, approval), PAGE,
+                      page.arg("versions_next", False)) if detail else None
     uploads = page.api.list_uploads(name, limit=PAGE, next_token=page.arg("uploads_next", False))
     if detail is None and not uploads["items"]:
         return page.render("error.html", status=404, title="No such model", code="not_found",
                            error=f"model {name} has no versions and no uploads")
-    return page.render("model.html", title=name, name=name, detail=detail, versions=versions, uploads=uploads)
+    return page.render("model.html", title=name, name=name, detail=detail, versions=versions, uploads=uploads,
+                       tags=tags, approval=approval)
 
 
 def compare(page):

@@ -22,6 +22,8 @@ from werkzeug.wrappers import Response
 
 from client.uploads import record_identity, record_of_upload, upload_records
 
+from .pages_versions import parse_tags
+
 MAX_FOLLOWED = 100  # uploads this process remembers for their outcome page
 PUT_TIMEOUT = 600
 
@@ -78,16 +80,21 @@ def upload_page(page):
 
 
 def relay(page):
-    """`POST /upload/put?name=..&alias=..` with the tarball as the body → JSON {id, key}."""
+    """`POST /upload/put?name=..&alias=..&description=..&tags=..` with the tarball as the body → JSON {id, key}."""
     name = page.arg("name")
     aliases = [a.strip() for a in (page.arg("alias", required=False) or "").split(",") if a.strip()]
+    try:
+        said = {"description": page.arg("description", required=False) or "",
+                "tags": parse_tags(page.arg("tags", required=False) or "")}
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
     length = page.request.content_length
     if length is None:
         raise LengthRequired("send the tarball with a Content-Length")
     if length == 0:
         raise BadRequest("the file is empty")
     known = frozenset(record_identity(r) for r in upload_records(page.api, name))
-    link = page.api.request_upload(name, aliases)
+    link = page.api.request_upload(name, aliases, {key: value for key, value in said.items() if value})
     try:
         answer = requests.put(link["url"], data=_Body(page.request.stream, length), timeout=PUT_TIMEOUT,
                               headers={**link["headers"], "Content-Length": str(length)})

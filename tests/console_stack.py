@@ -8,6 +8,7 @@ a session logged in through a login link, as a person's browser is.
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 import sys
 from pathlib import Path
@@ -22,6 +23,11 @@ from local_stack.api_stack import ApiStack
 from local_stack.processes.children import ChildProcess, free_port
 
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
+
+
+def text(markup: str) -> str:
+    """The words on the page as a reader sees them: tags dropped, entities read."""
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup)))
 
 
 class ConsoleStack:

@@ -53,7 +53,9 @@
     if (!file) { say("Choose or drop a tarball first."); return; }
     if (!name) { say("Give the model a name."); return; }
     outcome.textContent = "";
-    var query = "name=" + encodeURIComponent(name) + "&alias=" + encodeURIComponent(form.elements.alias.value);
+    var query = "name=" + encodeURIComponent(name) + "&alias=" + encodeURIComponent(form.elements.alias.value) +
+      "&description=" + encodeURIComponent(form.elements.description.value.trim()) +
+      "&tags=" + encodeURIComponent(form.elements.tags.value);
     var xhr = new XMLHttpRequest();
     xhr.open("POST", "/upload/put?" + query);
     xhr.setRequestHeader("X-Console-Token", form.dataset.token);

@@ -128,8 +128,34 @@ def test_compare_two_versions_from_the_model_page(browser, site):
     assert "Input shapes: unchanged" in css(browser, "#shapes-verdict").text
 
 
+def test_tags_edited_and_a_version_approved_through_its_page(browser, site):
+    # GIVEN a version, opened from its model page
+    number = site.register("browser_governed", valid_mxnet())["version"]
+    browser.get(f"{site.url}/model?name=browser_governed")
+    css(browser, f"tr#v{number} a[href^='/version']").click()
+    until(browser, lambda b: css(b, "#edit-form"))
+    # WHEN the person types a description and two tags and saves, then approves with a reason
+    css(browser, "#edit-description").send_keys("scores card payments")
+    css(browser, "#edit-tags").send_keys("team=fraud\nstage=candidate")
+    css(browser, "#edit-save").click()
+    until(browser, lambda b: "done=saved" in b.current_url)  # the page the form's answer redirected to
+    saved = css(browser, ".done").text
+    css(browser, "#approval-reason").send_keys("passed the March evaluation")
+    css(browser, "#approve").click()
+    until(browser, lambda b: "done=approval" in b.current_url)
+    # THEN the page shows what the registry now holds: the tags, the approval with who and why
+    assert "saved: now metadata revision 1" in saved
+    assert "approval set to Approved" in css(browser, ".done").text
+    assert css(browser, "#tags").text == "stage=candidate team=fraud"
+    assert css(browser, "#description").text == "scores card payments"
+    approval = css(browser, "#approval").text
+    assert approval.startswith("Approved by anonymous at 20") and "passed the March evaluation" in approval
+    held = requests.get(f"{site.registry}/models/browser_governed/versions/{number}", timeout=10).json()
+    assert (held["tags"], held["approval"]["status"]) == ({"team": "fraud", "stage": "candidate"}, "Approved")
+
+
 PAGES = ["/models", "/model?name=resnet_18", "/compare?name=resnet_18", "/alias?name=prod", "/aliases",
-         "/upload", "/try", "/endpoints"]
+         "/upload", "/try", "/endpoints", "/version?name=resnet_18&n=1", "/card?name=resnet_18&n=1"]
 
 
 @pytest.mark.parametrize("width", [390, 1280])

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from console_stack import TOKEN
+from console_stack import TOKEN, text
 from hostile_tarballs import ALL_CASES, entry, mxnet_files, tgz, valid_mxnet
 
 pytestmark = pytest.mark.xdist_group("console")  # one worker starts the console stack once for every console test
@@ -42,11 +42,6 @@ def drop(stack, name: str, body: bytes, metadata: dict | None = None) -> dict:
             return mine[0]
         time.sleep(0.2)
     raise AssertionError(f"no record for the upload of {name}")
-
-
-def text(markup: str) -> str:
-    """The words on the page as a reader sees them: tags dropped, entities read."""
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup)))
 
 
 # read pages -------------------------------------------------------------------------------
@@ -276,9 +271,9 @@ def test_a_login_link_sets_a_strict_http_only_cookie_and_works_once(stack):
 
 
 # uploads ----------------------------------------------------------------------------------
-def relay(stack, name: str, body: bytes) -> dict:
+def relay(stack, name: str, body: bytes, **params: str) -> dict:
     token = TOKEN.search(stack.page("/try").text).group(1)
-    sent = stack.http.post(f"{stack.url}/upload/put", params={"name": name}, data=body, timeout=60,
+    sent = stack.http.post(f"{stack.url}/upload/put", params={"name": name, **params}, data=body, timeout=60,
                          headers={"X-Console-Token": token, "Content-Type": "application/gzip"})
     assert sent.status_code == 200, sent.text
     deadline = time.monotonic() + 60
@@ -294,6 +289,24 @@ def test_an_upload_relayed_to_the_presigned_put_becomes_a_version(stack):
     answer = relay(stack, "relayed", valid_mxnet())
 
     assert answer["outcome"] == "accepted" and 'href="/model?name=relayed#v1">relayed v1' in answer["html"]
+
+
+def test_an_upload_relayed_with_a_description_and_tags_becomes_a_version_that_carries_them(stack):
+    answer = relay(stack, "relayed_said", valid_mxnet(), description="from the upload page",
+                   tags="team=fraud\r\nstage=candidate\r\n")
+
+    assert answer["outcome"] == "accepted"
+    held = requests.get(f"{stack.registry}/models/relayed_said/versions/1", timeout=10).json()
+    assert (held["description"], held["tags"]) == ("from the upload page", {"team": "fraud", "stage": "candidate"})
+
+
+def test_an_upload_whose_tags_are_not_key_value_lines_is_refused_before_any_byte_moves(stack):
+    token = TOKEN.search(stack.page("/try").text).group(1)
+    sent = requests.post(f"{stack.url}/upload/put", params={"name": "relayed_badtags", "tags": "team"},
+                         data=valid_mxnet(), headers={"X-Console-Token": token}, timeout=60)
+
+    assert sent.status_code == 400 and "tags, line 1: expected key=value, got 'team'" in text(sent.text)
+    assert requests.get(f"{stack.registry}/models/relayed_badtags/uploads", timeout=10).json()["items"] == []
 
 
 def test_a_hostile_upload_relayed_comes_back_with_its_rule(stack):

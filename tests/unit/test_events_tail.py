@@ -34,3 +34,11 @@ def test_every_event_type_reads_as_one_line_naming_its_type_and_actor(kind):
 
 def test_an_alias_move_reads_from_where_to_where():
     assert "fraud@prod r7 follow: fraud v2 -> fraud v3" in describe(example("AliasMoved"))
+
+
+def test_metadata_approval_and_policy_changes_read_as_what_changed():
+    assert "fraud v3 r2: description, tags changed" in describe(example("VersionMetadataChanged"))
+    assert "fraud v3 Approved: passed the backtest" in describe(example("VersionApprovalChanged"))
+    assert ("fraud-prod r1: movers arn:aws:iam::123456789012:role/platform; approvers "
+            "arn:aws:sts::123456789012:assumed-role/approvers/*; require approved, warmed"
+            ) in describe(example("AliasPolicyChanged"))

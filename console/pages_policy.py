@@ -1,0 +1,46 @@
+"""An alias's policy from its page: set it (who may move the alias, whose approval counts, what a target
+must be) or delete it, compare-and-set on the policy revision the page showed.
+
+A refusal (the caller is not among the movers, a stale revision, a pattern over its limit) re-renders
+the alias page with the registry's message and rule; nothing is retried on the user's behalf.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from werkzeug.utils import redirect
+
+from client.errors import RegistryRequestError
+
+from .pages_aliases import alias
+
+
+def patterns(text: str | None) -> list[str]:
+    """A textarea's ARN patterns: one a line, blank lines dropped."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def set_policy(page):
+    form = page.request.form
+    body = {"movers": patterns(form.get("movers")), "approvers": patterns(form.get("approvers")),
+            "require": form.getlist("require")}
+    return _write(page, "policy set", lambda name, revision: page.api.put_alias_policy(name, body, revision))
+
+
+def delete_policy(page):
+    return _write(page, "policy deleted", lambda name, revision: page.api.delete_alias_policy(name, revision))
+
+
+def _write(page, done: str, call):
+    name, revision = page.arg("name"), page.number("policy_revision")
+    try:
+        call(name, revision)
+    except RegistryRequestError as error:
+        return alias(page, status=error.status, problem=f"{error.message} (rule {error.code})")
+    return redirect("/alias?" + urlencode({"name": name, "done": done}), code=303)
+
+
+ROUTES = [
+    ("/alias/policy", ["POST"], set_policy),
+    ("/alias/policy/delete", ["POST"], delete_policy),
+]
