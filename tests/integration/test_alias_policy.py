@@ -8,7 +8,7 @@ from change_events import check
 from chalicelib.aliases.alias_store import AliasTarget
 from chalicelib.aliases.policy import AliasPolicy
 from chalicelib.records import utcnow
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 from test_version_metadata import call, outbox_events
 from test_warmup_rerun import ingest
 

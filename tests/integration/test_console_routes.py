@@ -302,8 +302,8 @@ def test_an_upload_relayed_with_a_description_and_tags_becomes_a_version_that_ca
 
 def test_an_upload_whose_tags_are_not_key_value_lines_is_refused_before_any_byte_moves(stack):
     token = TOKEN.search(stack.page("/try").text).group(1)
-    sent = requests.post(f"{stack.url}/upload/put", params={"name": "relayed_badtags", "tags": "team"},
-                         data=valid_mxnet(), headers={"X-Console-Token": token}, timeout=60)
+    sent = stack.http.post(f"{stack.url}/upload/put", params={"name": "relayed_badtags", "tags": "team"},
+                           data=valid_mxnet(), headers={"X-Console-Token": token}, timeout=60)
 
     assert sent.status_code == 400 and "tags, line 1: expected key=value, got 'team'" in text(sent.text)
     assert requests.get(f"{stack.registry}/models/relayed_badtags/uploads", timeout=10).json()["items"] == []

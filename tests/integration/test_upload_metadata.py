@@ -4,7 +4,7 @@ import json
 import pytest
 from aws_fakes import ScriptedRuntime
 
-from local_stack.sample_models import cached_tarball
+from local_stack.demo.sample_models import cached_tarball
 from test_api_routes import put_object
 from test_version_metadata import call
 from test_warmup_rerun import ingest
