@@ -25,7 +25,7 @@ from chalicelib.outbox.publisher import OutboxPublisher
 from chalicelib.records import utcnow
 from chalicelib.settings import get_settings
 from chalicelib.versions.artifacts import Artifacts
-from chalicelib.versions.catalog import Catalog
+from chalicelib.aliases.catalog import Catalog
 from chalicelib.versions.claims import ClaimStore
 from chalicelib.versions.deadletters import FailureLog
 from chalicelib.versions.deferred import DeferredRegistrations
@@ -36,7 +36,7 @@ from chalicelib.versions.approval import Approvals
 from chalicelib.versions.members import VersionMembers
 from chalicelib.versions.metadata import VersionMetadata
 from chalicelib.versions.registration import Registrar, source_pattern
-from chalicelib.versions.rewarm import Rewarmer
+from chalicelib.aliases.rewarm import Rewarmer
 from chalicelib.versions.search import Criteria, Search, parse_tag
 from chalicelib.versions.store import RegistryStore
 from chalicelib.versions.sweep import Sweeper

@@ -80,7 +80,7 @@ def test_without_a_tensorflow_endpoint_the_warm_up_fails_and_says_which_setting(
 
 def test_a_failed_tensorflow_warm_up_run_again_warms_on_the_tensorflow_endpoint_and_moves_the_alias(
         app_module, cifar_tarball):
-    from chalicelib.versions.rewarm import Rewarmer
+    from chalicelib.aliases.rewarm import Rewarmer
 
     ingest(app_module, cifar_tarball, RecordingRuntime(client_error("ModelError", "not yet", status=500)))
     runtime = RecordingRuntime()

@@ -19,12 +19,6 @@ TOP_LEVELS = {"bench": 6, "examples": 6, "deploy": 6, "distributions": 6, "local
 CHALICELIB_LEVELS = {"api": 6, "aliases": 5, "versions": 4, "outbox": 3, "validation": 1}  # other modules: 2
 LOCAL_STACK_LEVELS = {"demo": 4, "runtime": 2, "aws": 2, "processes": 1, "environments": 1}  # the root's: 3
 
-# Upward edges that are known and still to be removed: two use cases that join versions and aliases live in
-# versions/ (they belong above aliases/). The list may only shrink: an edge gone from the code fails the test
-# until it is struck from here.
-KNOWN_UPWARD = {("chalicelib.versions.catalog", "chalicelib.aliases.alias_store"),
-                ("chalicelib.versions.rewarm", "chalicelib.aliases.aliases")}
-
 
 def module_files() -> dict[str, Path]:
     """Every module of ours by its dotted name (a package by its __init__.py)."""
@@ -163,10 +157,8 @@ def test_the_graph_holds_the_modules_of_every_layer_and_their_imports():
 def test_no_module_imports_one_from_a_higher_layer():
     wrong = upward_edges(import_graph())
 
-    new = [f"{importer} -> {target}: {rule}" for (importer, target), rule in sorted(wrong.items())
-           if (importer, target) not in KNOWN_UPWARD]
-    assert not new, "imports against the layering:\n" + "\n".join(new)
-    assert KNOWN_UPWARD <= set(wrong), f"gone from the code, strike from KNOWN_UPWARD: {KNOWN_UPWARD - set(wrong)}"
+    assert not wrong, "imports against the layering:\n" + "\n".join(
+        f"{importer} -> {target}: {rule}" for (importer, target), rule in sorted(wrong.items()))
 
 
 def test_no_modules_import_each_other_even_through_others():

@@ -1,2 +1,2 @@
 """Versions: the ingest use case and everything it drives (claims, store, artifacts, registration,
-uploads, catalog, warm-up, deliveries, dead letters, the sweep, deferred registrations)."""
+uploads, warm-up, deliveries, dead letters, the sweep, deferred registrations)."""

@@ -11,13 +11,13 @@ ingest or a re-run moved it: an operator's rollback after that move stays put (D
 from dataclasses import dataclass
 
 from .. import names
-from ..aliases.aliases import Aliases
+from .aliases import Aliases
 from ..errors import Conflict, NotFound
 from ..frameworks import Endpoints
 from ..records import VersionRecord, utcnow
 from ..settings import Settings
-from .store import RegistryStore
-from .warmup import warm_version
+from ..versions.store import RegistryStore
+from ..versions.warmup import warm_version
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,18 @@
 
 Kept apart from ingestion so the API's reads cannot grow a side effect, and so every
 answer's cost is visible here: a GetItem or one page of a Query, never a scan. The listings of
-models and versions, narrowed or not, are searches (search.py).
+models and versions, narrowed or not, are searches (versions/search.py).
 """
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from .. import names
-from ..aliases.alias_store import AliasReference, AliasStore
-from .claims import ClaimStore
+from .alias_store import AliasReference, AliasStore
+from ..versions.claims import ClaimStore
 from ..errors import NotFound
 from ..records import ModelRecord, UploadRecord, VersionRecord
-from .store import RegistryStore
+from ..versions.store import RegistryStore
 
 EVENT_ID = re.compile(r"[0-9a-f]{32}")  # events.S3Upload.event_id
 
