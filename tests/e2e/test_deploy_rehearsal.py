@@ -150,8 +150,12 @@ class Lambda:
                                       f"{done.stderr[-2500:]}")
         return json.loads(done.stdout.splitlines()[-1])["answer"]
 
-    def api(self, method: str, resource: str, path: dict | None = None, body: dict | None = None, **env) -> dict:
+    def api(self, method: str, resource: str, path: dict | None = None, body: dict | None = None,
+            query: dict | None = None, **env) -> dict:
         event = api_event(method, resource, path)
+        if query:
+            event["queryStringParameters"] = query
+            event["multiValueQueryStringParameters"] = {key: [value] for key, value in query.items()}
         if body is not None:
             event["body"] = json.dumps(body)
             event["headers"]["Content-Type"] = event["multiValueHeaders"]["Content-Type"] = "application/json"
@@ -275,6 +279,16 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     missing = runner.api("POST", "/models/{name}/versions", {"name": "staged"},
                          {"source": f"s3://{bucket}/staging/missing.tar.gz"})
     assert 400 <= missing["status"] < 500, missing
+
+    # what people say of a version: tagged and approved (compare-and-set, history, events), then found by its tag
+    tagged = runner.api("PATCH", "/models/{name}/versions/{n}", {"name": "staged", "n": "2"},
+                        {"tags": {"team": "rehearsal"}, "expected_revision": 0})
+    assert tagged["status"] == 200, tagged
+    approved = runner.api("PUT", "/models/{name}/versions/{n}/approval", {"name": "staged", "n": "2"},
+                          {"status": "Approved", "reason": "rehearsed"})
+    assert approved["status"] == 200 and approved["body"]["approval"]["status"] == "Approved", approved
+    found = runner.api("GET", "/models", query={"tag": "team:rehearsal"})
+    assert [item["name"] for item in found["body"]["items"]] == ["staged"], found
 
     # an alias made and deleted through the API
     made = runner.api("PUT", "/aliases/{alias}", {"alias": "rehearsal-tmp"}, {"model": "staged", "version": 2})
