@@ -6,10 +6,11 @@
     MMS (the container entrypoint, child process)
     TF Serving backend (child process under the TF venv, started on the first TF invoke)
     runtime gateway (thread)             InvokeEndpoint → MMS or TF Serving, by the endpoint's image
-    console (thread)                     the web pages (console/), over the registry API
+    console (child process)              the web pages (`python -m console`), over the registry API
 
-Once up, a supervisor (processes/supervisor.py) restarts the API, the pump, MMS and TF Serving when one dies
-or stops answering; the emulator holds all state, so its death is reported, not hidden.
+Once up, a supervisor (processes/supervisor.py) restarts the API, the pump, MMS, TF Serving and the console
+when one dies or stops answering; the emulator holds all state, so its death is reported, not hidden. A
+restarted console has a new one-time login link (its sessions died with it): the stack prints it.
 `Stack` is a context manager: leaving it stops everything it started. Start it from the
 main thread: its children are told to stop when the thread that started them ends.
 """
@@ -27,6 +28,7 @@ from typing import Callable
 
 from local_stack.runtime.endpoints import TF_SERVING
 from local_stack.processes.children import ChildProcess, StartError, free_port, port_is_free
+from local_stack.processes.console_child import ConsoleChild
 from local_stack.processes.supervisor import Supervisor, Watched
 from publisher.settings import TENSORFLOW_IMAGE
 
@@ -118,7 +120,7 @@ class Stack:
         self.mms = None
         self.tf = None
         self.gateway = None
-        self.console = None
+        self.console: ConsoleChild | None = None
         self.pump: ChildProcess | None = None
         self.supervisor: Supervisor | None = None
         self.resources: dict[str, str] = {}
@@ -148,6 +150,9 @@ class Stack:
             self.say(f"- registry API        starting on {config.api_url} (chalice local)")
             self.api = ChildProcess("the registry API (chalice local)", self._chalice_argv(), logs / "api.log",
                                     env=self._child_env(), cwd=REPO / "registry_app").start()
+            self.say(f"- console             starting on {config.console_url} (python -m console)")
+            self.console = ConsoleChild(HOST, config.console_port, config.api_url, config.gateway_url,
+                                        logs / "console.log", self._child_env(), config.start_timeout).launch()
             self._mms_thread = threading.Thread(target=self._start_mms, name="mms-start", daemon=True)
             self.say("- model server (MMS)  starting (container/dockerd-entrypoint.py serve)")
             self._mms_thread.start()
@@ -165,7 +170,9 @@ class Stack:
             self.api.wait_for_http(f"{config.api_url}/health", config.start_timeout,
                                    healthy=lambda r: r.status_code == 200)
             self.say(f"- registry API        up on {config.api_url}")
-            self._start_console()
+            self.console.wait_for_login(config.start_timeout)
+            self.say(f"- console             up on {self.console.url}/ (models, aliases, uploads, try it; log in with "
+                     "the link below)")
             self._supervise()
         except BaseException:
             self.stop()
@@ -247,15 +254,6 @@ class Stack:
         self.say(f"- runtime gateway     up on {self.config.gateway_url} (InvokeEndpoint → MMS or TF Serving, "
                  f"at most {budget.max_models} models loaded in each)")
 
-    def _start_console(self) -> None:
-        from console.backends import Backends
-        from console.server import ConsoleServer
-
-        backends = Backends.build(self.config.api_url, gateway_url=self.config.gateway_url)
-        self.console = ConsoleServer(backends, HOST, self.config.console_port).start()
-        self.say(f"- console             up on {self.console.url}/ (models, aliases, uploads, try it; log in with "
-                 "the link below)")
-
     def _start_pump(self) -> None:
         journal = self.config.workdir / "pump-in-flight.json"
         journal.unlink(missing_ok=True)  # a previous stack's: its queue died with its emulator
@@ -281,12 +279,21 @@ class Stack:
                     on_started=self.write_env_file),
             Watched("the registry API", self.api, healthy=lambda: _answers(api_health), on_started=self.write_env_file),
             Watched("the event pump", self.pump, on_started=self.write_env_file),
+            Watched("the console", self.console, healthy=lambda: _answers(self.console.health_url),
+                    on_started=self._console_restarted),
         ], say=self.say, start_timeout=self.config.start_timeout).start()
+
+    def _console_restarted(self) -> None:
+        """The old link and every browser's session went with the old process: the new link is the way in."""
+        self.write_env_file()
+        self.say(f"- the console has a new login link (log in again: its sessions ended; the link works once): "
+                 f"{self.console.login_url}")
 
     def describe(self) -> dict:
         """Every address of the running stack, including the internal ones (MMS) tests and benches look at."""
         pids = {name: process.process.pid for name, process in (("emulator", self.emulator), ("api", self.api),
-                                                          ("pump", self.pump), ("mms", self.mms), ("tf", self.tf))
+                                                          ("pump", self.pump), ("mms", self.mms), ("tf", self.tf),
+                                                          ("console", self.console))
                 if process is not None and process.process is not None}
         return {**self.env, "mms_url": self.mms.url if self.mms else None,
                 "tf_url": self.tf.url if self.tf else None, "workdir": str(self.config.workdir),
@@ -337,7 +344,8 @@ class Stack:
 
 
 def _answers(url: str) -> bool:
-    """The API's health probe: a 200 from `url`; anything else, a refused connection included, is unhealthy."""
+    """A health probe (the API's, the console's): a 200 from `url`; anything else, a refused connection included,
+    is unhealthy."""
     import requests
 
     try:

@@ -14,6 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from local_stack.demo import browser
 from local_stack.stack import REPO, Stack, StackConfig
 
 WIDTH, MAX_HEIGHT = 1280, 1100
@@ -30,9 +31,7 @@ PAGES = [  # file, path, viewport width
 
 
 def shoot(driver, url: str, width: int, out: Path) -> None:
-    from console.browser import set_viewport
-
-    set_viewport(driver, width, 800)
+    browser.set_viewport(driver, width, 800)
     driver.get(url)
     photograph(driver, width, out)
 
@@ -41,10 +40,8 @@ def photograph(driver, width: int, out: Path) -> None:
     """The page as it is now, as tall as its content (at most MAX_HEIGHT), as a palette PNG of a few dozen kB."""
     from PIL import Image
 
-    from console.browser import set_viewport
-
     height = min(MAX_HEIGHT, driver.execute_script("return document.documentElement.scrollHeight"))
-    set_viewport(driver, width, height)
+    browser.set_viewport(driver, width, height)
     image = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
     image.quantize(colors=64).save(out, optimize=True)
     print(f"  {out} ({out.stat().st_size // 1024} KiB)")
@@ -56,9 +53,7 @@ def try_it(driver, console_url: str, out: Path) -> None:
 
     from local_stack.demo.sample_models import digits_split
 
-    from console.browser import set_viewport
-
-    set_viewport(driver, WIDTH, 800)
+    browser.set_viewport(driver, WIDTH, 800)
     driver.get(f"{console_url}/try?alias=digits")
     rows = digits_split().test_x[:2].tolist()
     driver.execute_script("document.getElementById('try-payload').value = arguments[0];",
@@ -74,8 +69,6 @@ def try_it(driver, console_url: str, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from local_stack.demo import flow
-
-    from console import browser
 
     parser = argparse.ArgumentParser(prog="python -m local_stack.demo.screenshots", description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "console")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from console import browser as browser_driver
+from local_stack.demo import browser as browser_driver
 from hostile_tarballs import ALL_CASES, valid_mxnet
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console"),

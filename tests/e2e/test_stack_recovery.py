@@ -1,5 +1,5 @@
 """The local stack survives its own faults: each supervised process (MMS, the registry API,
-the event pump) is killed with SIGKILL under a small load, and the stack answers again
+the event pump, the console) is killed with SIGKILL under a small load, and the stack answers again
 within a bounded time with nothing lost. Run on the shared stack, one kill per test."""
 from __future__ import annotations
 
@@ -154,3 +154,20 @@ def test_an_upload_in_flight_when_the_pump_is_killed_still_becomes_a_version(loc
     # at least the upload's message (a poll may also have held another, e.g. S3's set-up test event)
     handed_on = re.findall(r"handed on (\d+) message\(s\)", (local_stack.workdir / "logs" / "pump.log").read_text())
     assert handed_on and int(handed_on[-1]) >= 1
+
+
+def test_a_killed_console_is_restarted_and_the_stack_prints_a_new_login_link_that_logs_in(local_stack):  # noqa: F811
+    # GIVEN the console the stack started as its own process
+    console = local_stack.info["console_url"]
+    killed = current_pids(local_stack)["console"]
+    # WHEN it is killed
+    os.kill(killed, signal.SIGKILL)
+    # THEN the stack starts another and prints that one's login link, which logs a browser in
+    new_link = r"- the console has a new login link \(.*?\): (http://\S+/login\?token=\S+)"
+    printed = wait_until(lambda: re.search(new_link, local_stack.log_path.read_text()), RECOVERY_BOUND,
+                         "no new login link")
+    assert current_pids(local_stack)["console"] != killed
+    browser = requests.Session()
+    models = browser.get(printed.group(1), timeout=10)
+    assert models.status_code == 200 and models.url == f"{console}/models", models.text[-2000:]
+    assert "the console exited: restarting it" in local_stack.log_path.read_text()

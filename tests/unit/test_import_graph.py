@@ -161,6 +161,15 @@ def test_no_module_imports_one_from_a_higher_layer():
         f"{importer} -> {target}: {rule}" for (importer, target), rule in sorted(wrong.items()))
 
 
+def test_nothing_outside_the_console_imports_it():
+    """Not even from the layers above it (local_stack, bench): the console is a program, started as
+    `python -m console` by a user, by `python -m client console` or by the local stack."""
+    importers = {importer: sorted(target for target in targets if target.split(".")[0] == "console")
+                 for importer, targets in import_graph().items() if importer.split(".")[0] != "console"}
+
+    assert not {importer: targets for importer, targets in importers.items() if targets}
+
+
 def test_no_modules_import_each_other_even_through_others():
     found = cycles(import_graph())
 

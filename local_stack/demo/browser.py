@@ -1,7 +1,8 @@
 """A headless Chromium for the console's browser tests and screenshots: Debian's `chromium` driven
 through its own `chromedriver` (Selenium), so the driver always matches the browser and nothing
 is downloaded. Without chromium the browser tests are skipped with the reason `missing()` gives;
-`make test` installs it when it runs as root.
+`make test` installs it when it runs as root. It sits beside the screenshots, not in console/: the
+console never drives a browser, and nothing imports console/.
 """
 from __future__ import annotations
 
