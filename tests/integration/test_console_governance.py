@@ -228,8 +228,8 @@ def test_a_console_records_what_is_changed_through_it_under_the_name_of_whoever_
         base = login.group(0).split("/login")[0]
         token = TOKEN.search(browser.get(f"{base}/try", timeout=10).text).group(1)
         # WHEN dana approves the version on its page
-        page = browser.post(f"{base}/version/approval", timeout=60, data={
-            "name": "zzz_gov_dana", "n": str(number), "status": "Approved", "reason": "dana checked it", "token": token})
+        form = {"name": "zzz_gov_dana", "n": str(number), "status": "Approved", "reason": "dana checked it"}
+        page = browser.post(f"{base}/version/approval", data={**form, "token": token}, timeout=60)
     finally:
         console.terminate()
         console.wait(timeout=10)

@@ -133,7 +133,8 @@ def test_alias_policy_set_shown_enforced_and_deleted(registry, capsys):
     registry.register("zzz_cli_policy", tgz(mxnet_files(params_size=8192)))
     registry.put_alias("zzz_cli_guarded", {"model": "zzz_cli_policy", "version": 1})
     # WHEN a policy requires approved targets, set in two steps (the second keeps the first's movers)
-    set_ = run(capsys, "alias", "policy", "zzz_cli_guarded", "--movers", "arn:aws:iam::*:role/deployer*", "local:carol")
+    set_ = run(capsys, "alias", "policy", "zzz_cli_guarded", "--movers", "arn:aws:iam::*:role/deployer*",
+               "local:carol")
     required = run(capsys, "alias", "policy", "zzz_cli_guarded", "--require", "approved")
     shown = run(capsys, "alias", "policy", "zzz_cli_guarded")
     moved = run(capsys, "alias", "set", "zzz_cli_guarded", "zzz_cli_policy", "2")
