@@ -1,6 +1,8 @@
 """The client's settings, read from the environment once (MME_<FIELD>)."""
 from __future__ import annotations
 
+import getpass
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,3 +18,16 @@ class ClientSettings(BaseSettings):
     registry_timeout: float = 10.0
     # The queue `events tail` reads: an EventBridge rule fills it with the registry's change events.
     events_queue: str = "mme-registry-local-events-tail"
+    # Who this client says it is to a registry that does not verify callers (the local stack): sent as
+    # X-Registry-Actor and recorded as local:<name>. Empty: the OS user. Ignored when requests are SigV4-signed.
+    registry_actor: str = ""
+
+    def actor(self) -> str | None:
+        """MME_REGISTRY_ACTOR, else the OS user; None when the OS names no user (the registry then records
+        'anonymous')."""
+        if self.registry_actor:
+            return self.registry_actor
+        try:
+            return getpass.getuser()
+        except (OSError, KeyError):  # no LOGNAME/USER and no passwd entry (e.g. an arbitrary container uid)
+            return None

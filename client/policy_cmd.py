@@ -27,12 +27,13 @@ def requirements(text: str) -> list[str]:
 def add_policy_command(actions: argparse._SubParsersAction) -> None:
     policy = actions.add_parser("policy", help="show, set or delete an alias's policy",
                                 description="Without options (or with --show) prints the policy. --movers: IAM "
-                                "ARN patterns (`*` wildcards) of who may move the alias or change this policy; "
+                                "ARN patterns (`*` wildcards; on the local stack local:NAME, as MME_REGISTRY_ACTOR "
+                                "says) of who may move the alias or change this policy; "
                                 "--approvers: whose approval counts; --require approved,warmed: what every target "
                                 "version must have.")
     policy.add_argument("alias")
-    policy.add_argument("--movers", nargs="*", metavar="ARN")
-    policy.add_argument("--approvers", nargs="*", metavar="ARN")
+    policy.add_argument("--movers", nargs="*", metavar="PATTERN")
+    policy.add_argument("--approvers", nargs="*", metavar="PATTERN")
     policy.add_argument("--require", type=requirements, metavar="approved,warmed")
     what = policy.add_mutually_exclusive_group()
     what.add_argument("--show", action="store_true", help="print the policy (the default without options)")

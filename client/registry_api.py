@@ -13,6 +13,8 @@ import requests
 from .config import ClientSettings
 from .errors import RegistryRequestError, RegistryUnavailable
 
+ACTOR_HEADER = "X-Registry-Actor"  # the registry's local stage records its value as the actor, local:<name>
+
 
 def _path(value: str) -> str:
     """Model names may hold '/': they travel URL-encoded in one path segment."""
@@ -21,20 +23,23 @@ def _path(value: str) -> str:
 
 class RegistryApi:
     def __init__(self, base_url: str, session: requests.Session | None = None, timeout: float = 10.0,
-                 auth: requests.auth.AuthBase | None = None):
-        """`auth` signs every request, e.g. `sigv4.SigV4()` for the IAM-authenticated prod stage."""
+                 auth: requests.auth.AuthBase | None = None, actor: str | None = None):
+        """`auth` signs every request, e.g. `sigv4.SigV4()` for the IAM-authenticated prod stage. Unsigned,
+        `actor` (ClientSettings.actor()) says who is calling: the local stage records it, unverified."""
         self.base_url = base_url.rstrip("/")
         self.http = session or requests.Session()
         if auth is not None:
             self.http.auth = auth
+        elif actor:
+            self.http.headers[ACTOR_HEADER] = actor
         self.timeout = timeout
 
     @classmethod
     def from_settings(cls, settings: ClientSettings | None = None) -> RegistryApi:
-        """The registry the client's settings name (MME_REGISTRY_URL, MME_REGISTRY_TIMEOUT): what every CLI
-        command speaks to."""
+        """The registry the client's settings name (MME_REGISTRY_URL, MME_REGISTRY_TIMEOUT), as the identity
+        they name (MME_REGISTRY_ACTOR, else the OS user): what every CLI command speaks to."""
         settings = settings or ClientSettings()
-        return cls(settings.registry_url, timeout=settings.registry_timeout)
+        return cls(settings.registry_url, timeout=settings.registry_timeout, actor=settings.actor())
 
     def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
                 timeout: float | None = None) -> Any:

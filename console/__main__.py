@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             print(f"error: {error}")
             return 1
-    backends = Backends.build(url, auth=auth, gateway_url=args.gateway_url, timeout=settings.registry_timeout)
+    backends = Backends.build(url, auth=auth, gateway_url=args.gateway_url, timeout=settings.registry_timeout,
+                              actor=settings.actor())
     server = ConsoleServer(backends, port=args.port)
     signed = ", SigV4-signed" if auth else ""
     print(f"Registry console on {server.url}/ (registry API {url}{signed}). Ctrl-C stops it.\n"

@@ -24,13 +24,14 @@ class Backends:
 
     @classmethod
     def build(cls, registry_url: str, auth=None, gateway_url: str | None = None, timeout: float = 10.0,
-              session=None) -> "Backends":
-        """`session`: the boto3 session for AWS calls (default: the environment's, AWS_ENDPOINT_URL* included)."""
+              session=None, actor: str | None = None) -> "Backends":
+        """`session`: the boto3 session for AWS calls (default: the environment's, AWS_ENDPOINT_URL* included).
+        `actor`: who started the console; unsigned, every change made through its pages is recorded under it."""
         import boto3
 
         session = session or boto3.Session()
         region = session.region_name or "us-east-1"
-        api = RegistryApi(registry_url, timeout=timeout, auth=auth)
+        api = RegistryApi(registry_url, timeout=timeout, auth=auth, actor=actor)
         # TTL 0: "Try it" must show the version the alias points at now, not one cached a moment ago.
         client = AliasClient(registry_url, cache_ttl=0, fetch_alias=api.get_alias,
                              runtime_client=session.client("sagemaker-runtime", region_name=region))

@@ -44,7 +44,7 @@ from chalicelib.versions.uploads import UploadLinks
 
 app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()
-api = Api(app, authorizer=IAMAuthorizer() if settings.auth == "iam" else None)
+api = Api(app, authorizer=IAMAuthorizer() if settings.auth == "iam" else None, asserted_actors=settings.auth == "none")
 OWNED_PREFIXES = (settings.incoming_prefix, settings.models_prefix, settings.rejected_prefix)
 
 

@@ -44,12 +44,15 @@ MAX_NAME_LENGTH = 200
 MAX_SEGMENTS = 4
 MAX_ALIAS_LENGTH = 128
 MAX_NUMBER = 10**10 - 1  # versions and revisions: their sort keys hold 10 digits (store.version_sk, history_sk)
+MAX_LOCAL_ACTOR_LENGTH = 64
+LOCAL_ACTOR_PREFIX = "local:"  # no ARN and no SigV4 principal starts so: a local name never passes for one
 
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _STRUCTURE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{0,{MAX_SEGMENTS - 1}}}", re.ASCII)
 _VERSION_TAIL = re.compile(r"(?P<name>.+)_v(?P<version>[0-9]+)", re.ASCII | re.DOTALL)
 _RESERVED_ALIAS = re.compile(r"latest|v[0-9]+", re.ASCII | re.IGNORECASE)
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}", re.ASCII)
+_LOCAL_ACTOR = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._@+-]{{0,{MAX_LOCAL_ACTOR_LENGTH - 1}}}", re.ASCII)
 _EVENT_ID = re.compile(r"[0-9A-Za-z_-]{1,64}", re.ASCII)
 
 # The whole rules (length aside: MAX_NAME_LENGTH, MAX_ALIAS_LENGTH), as published in /openapi.json.
@@ -65,6 +68,11 @@ NAME_RULE = (
 ALIAS_RULE = (
     "an alias is 1 to 128 ASCII characters of letters, digits, '.', '_', '@' and '-'; "
     "'latest' and 'v<digits>' are reserved because they read as versions"
+)
+
+LOCAL_ACTOR_RULE = (
+    f"a local identity is 1 to {MAX_LOCAL_ACTOR_LENGTH} ASCII characters of letters, digits, '.', '_', '@', '+' "
+    "and '-' starting with a letter or digit (set MME_REGISTRY_ACTOR to one), with or without 'local:' before it"
 )
 
 
@@ -159,6 +167,15 @@ def validate_alias_name(alias: str) -> str:
     if isinstance(alias, str) and _RESERVED_ALIAS.fullmatch(alias):
         raise InvalidInput(f"alias {alias!r} is reserved: {ALIAS_RULE}")
     raise InvalidInput(f"invalid alias {alias!r}: {ALIAS_RULE}")
+
+
+def local_actor(name: str) -> str:
+    """The actor a caller of the local stage says it is, as `local:<name>`; InvalidInput if it breaks
+    LOCAL_ACTOR_RULE. Asserted, not verified: the local stack has no accounts to check it against."""
+    bare = name[len(LOCAL_ACTOR_PREFIX):] if name.startswith(LOCAL_ACTOR_PREFIX) else name
+    if _LOCAL_ACTOR.fullmatch(bare):
+        return LOCAL_ACTOR_PREFIX + bare
+    raise InvalidInput(f"invalid local identity {name[:80]!r}: {LOCAL_ACTOR_RULE}")
 
 
 def ecma_escape(text: str) -> str:

@@ -7,11 +7,15 @@ their models on its first pages, so these sort after them.
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 import requests
 
-from console_stack import text
+from console_stack import TOKEN, text
 from hostile_tarballs import mxnet_files, tgz
 
 pytestmark = pytest.mark.xdist_group("console")  # one worker starts the console stack once for every console test
@@ -207,3 +211,28 @@ def test_the_model_page_filters_its_versions_by_tag_and_approval(stack):
     assert ('id="v3"' in tagged.text and 'id="v2"' in tagged.text) and 'id="v1"' not in tagged.text
     assert 'id="v3"' in approved.text and 'id="v2"' not in approved.text
     assert "No version of zzz_gov_filter matches, Rejected." in text(rejected.text)
+
+
+def test_a_console_records_what_is_changed_through_it_under_the_name_of_whoever_started_it(stack):
+    # GIVEN a console started by dana (`python -m console`, MME_REGISTRY_ACTOR=dana) over the stack's registry
+    number = registered(stack, "zzz_gov_dana")
+    console = subprocess.Popen([sys.executable, "-m", "console", "--registry-url", stack.registry, "--port", "0"],
+                               env={**os.environ, "MME_REGISTRY_ACTOR": "dana"}, stdout=subprocess.PIPE, text=True)
+    try:
+        login = None
+        while login is None and (line := console.stdout.readline()):
+            login = re.search(r"http://127\.0\.0\.1:\d+/login\?token=\S+", line)
+        assert login, "the console printed no login link"
+        browser = requests.Session()
+        browser.get(login.group(0), timeout=10).raise_for_status()
+        base = login.group(0).split("/login")[0]
+        token = TOKEN.search(browser.get(f"{base}/try", timeout=10).text).group(1)
+        # WHEN dana approves the version on its page
+        form = {"name": "zzz_gov_dana", "n": str(number), "status": "Approved", "reason": "dana checked it"}
+        page = browser.post(f"{base}/version/approval", data={**form, "token": token}, timeout=60)
+    finally:
+        console.terminate()
+        console.wait(timeout=10)
+    # THEN the registry records dana as the approver, and the page says so
+    assert "Approval Approved by local:dana at 20" in text(page.text)
+    assert version(stack, "zzz_gov_dana", number)["approval"]["actor"] == "local:dana"

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.xdist_group("console")  # the registry of the console s
 def registry(console_site, monkeypatch):
     monkeypatch.setenv("MME_REGISTRY_URL", console_site.registry)
     monkeypatch.setenv("COLUMNS", "200")  # rich tables in one line each
+    monkeypatch.setenv("MME_REGISTRY_ACTOR", "carol")  # who the CLI says it is (else the OS user)
     return console_site
 
 
@@ -50,7 +51,7 @@ def test_describe_and_tag_edit_at_the_revision_read_and_history_lists_both(regis
     assert "description: fraud scorer, March data" in described[1]
     assert "tags: stage=candidate, team=fraud" in tagged[1] and "metadata revision 2" in tagged[1]
     assert "tags: team=fraud" in untagged[1] and "metadata revision 3" in untagged[1]
-    assert history[1].count(" metadata ") == 3 and "anonymous" in history[1]
+    assert history[1].count(" metadata ") == 3 and "local:carol" in history[1]
     assert version(registry, "zzz_cli_edit")["tags"] == {"team": "fraud"}
 
 
@@ -103,8 +104,8 @@ def test_approve_records_the_status_and_reason_and_reject_overrides_it(registry,
     rejected = run(capsys, "approve", "zzz_cli_approve", "1", "--reason", "drift", "--reject")
 
     assert approved[0] == rejected[0] == 0
-    assert "approval: Approved by anonymous" in approved[1] and ": passed evaluation" in approved[1]
-    assert "approval: Rejected by anonymous" in rejected[1]
+    assert "approval: Approved by local:carol" in approved[1] and ": passed evaluation" in approved[1]
+    assert "approval: Rejected by local:carol" in rejected[1]
     assert version(registry, "zzz_cli_approve")["approval"]["status"] == "Rejected"
 
 
@@ -132,13 +133,14 @@ def test_alias_policy_set_shown_enforced_and_deleted(registry, capsys):
     registry.register("zzz_cli_policy", tgz(mxnet_files(params_size=8192)))
     registry.put_alias("zzz_cli_guarded", {"model": "zzz_cli_policy", "version": 1})
     # WHEN a policy requires approved targets, set in two steps (the second keeps the first's movers)
-    set_ = run(capsys, "alias", "policy", "zzz_cli_guarded", "--movers", "arn:aws:iam::*:role/deployer*", "anonymous")
+    set_ = run(capsys, "alias", "policy", "zzz_cli_guarded", "--movers", "arn:aws:iam::*:role/deployer*",
+               "local:carol")
     required = run(capsys, "alias", "policy", "zzz_cli_guarded", "--require", "approved")
     shown = run(capsys, "alias", "policy", "zzz_cli_guarded")
     moved = run(capsys, "alias", "set", "zzz_cli_guarded", "zzz_cli_policy", "2")
     # THEN the move is refused naming the rule, until the policy is deleted
     assert set_[0] == required[0] == shown[0] == 0
-    assert "movers: arn:aws:iam::*:role/deployer*, anonymous" in shown[1] and "require: approved" in shown[1]
+    assert "movers: arn:aws:iam::*:role/deployer*, local:carol" in shown[1] and "require: approved" in shown[1]
     assert moved[0] == 1 and "alias_policy_unmet" in moved[2]
     assert run(capsys, "alias", "policy", "zzz_cli_guarded", "--delete")[0] == 0
     assert run(capsys, "alias", "set", "zzz_cli_guarded", "zzz_cli_policy", "2")[0] == 0
@@ -155,6 +157,34 @@ def test_a_move_by_someone_the_policy_does_not_name_is_refused_as_who(registry, 
 
     assert status == again == 1
     assert "(HTTP 403, alias_policy_mover)" in err and "(HTTP 403, alias_policy_mover)" in policy_err
+
+
+def test_a_policy_naming_a_local_person_refuses_bobs_alias_set_and_takes_alices(registry, capsys, monkeypatch):
+    # GIVEN alias zzz_cli_alices at v1, whose policy alice set: only she moves it, only her approval counts
+    registry.register("zzz_cli_alice", tgz(mxnet_files()))
+    registry.register("zzz_cli_alice", tgz(mxnet_files(params_size=8192)))
+    registry.put_alias("zzz_cli_alices", {"model": "zzz_cli_alice", "version": 1})
+    monkeypatch.setenv("MME_REGISTRY_ACTOR", "alice")
+    assert run(capsys, "alias", "policy", "zzz_cli_alices", "--movers", "local:alice", "--approvers", "local:alice",
+               "--require", "approved")[0] == 0
+    # WHEN bob approves v2 and moves the alias to it, then alice does both
+    monkeypatch.setenv("MME_REGISTRY_ACTOR", "bob")
+    bob_approved = run(capsys, "approve", "zzz_cli_alice", "2", "--reason", "looks fine to bob")
+    bob_moved = run(capsys, "alias", "set", "zzz_cli_alices", "zzz_cli_alice", "2")
+    monkeypatch.setenv("MME_REGISTRY_ACTOR", "alice")
+    alice_approved = run(capsys, "approve", "zzz_cli_alice", "2", "--reason", "passed evaluation")
+    alice_moved = run(capsys, "alias", "set", "zzz_cli_alices", "zzz_cli_alice", "2")
+    history = run(capsys, "history", "zzz_cli_alice", "2")
+    # THEN bob's move is refused by the movers rule, alice's is taken, and the history names each of them
+    assert bob_approved[0] == 0 and "approval: Approved by local:bob" in bob_approved[1]
+    assert bob_moved[0] == 1 and "(HTTP 403, alias_policy_mover)" in bob_moved[2]
+    assert "local:bob may not move alias zzz_cli_alices" in bob_moved[2]
+    assert alice_approved[0] == alice_moved[0] == history[0] == 0
+    assert requests.get(f"{registry.registry}/aliases/zzz_cli_alices", timeout=10).json()["version"] == 2
+    assert "local:alice" in history[1] and "local:bob" in history[1]
+    approval = version(registry, "zzz_cli_alice", 2)["approval"]
+    assert (approval["status"], approval["actor"], approval["reason"]) == ("Approved", "local:alice",
+                                                                           "passed evaluation")
 
 
 def test_upload_says_the_description_and_tags_the_new_version_carries(registry, capsys, tmp_path):

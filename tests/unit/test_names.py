@@ -6,6 +6,7 @@ import pytest
 from chalicelib.errors import InvalidInput
 from chalicelib.names import (
     IncomingName,
+    local_actor,
     parse_incoming_key,
     parse_target_model,
     rejected_key,
@@ -171,3 +172,19 @@ def test_aliases_outside_the_safe_set_are_refused_with_the_rule(alias):
 def test_latest_and_v_digits_are_reserved_aliases(alias):
     with pytest.raises(InvalidInput, match="reserved"):
         validate_alias_name(alias)
+
+
+@pytest.mark.parametrize("name", ["alice", "a", "ada.lovelace", "ci_bot-2", "alice+ops@example.com", "A" * 64])
+def test_a_local_identity_is_recorded_as_local_name(name):
+    assert local_actor(name) == f"local:{name}"
+
+
+def test_a_local_identity_sent_with_its_prefix_is_not_prefixed_twice():
+    assert local_actor("local:alice") == "local:alice"
+
+
+@pytest.mark.parametrize("name", ["", "local:", "A" * 65, "alice smith", "-alice", ".alice", "al*ce", "ali\nce",
+                                  "arn:aws:iam::123456789012:role/ops", "team/alice", "alicé", "local:local:alice"])
+def test_a_local_identity_outside_the_rule_is_refused_with_the_rule(name):
+    with pytest.raises(InvalidInput, match="a local identity is 1 to 64 ASCII characters"):
+        local_actor(name)

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 from chalice import Chalice, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from .. import names
 from ..errors import BadRequest, InvalidInput, PayloadTooLarge, RegistryError, http_status
 from .fields import PATH_PARAMETERS
 
@@ -27,6 +28,7 @@ MAX_BODY_BYTES = 256 * 1024  # alias and registration bodies are a few hundred b
 FALLBACK_DEPTH = 8  # unknown paths of up to this many segments get a JSON 404 (deeper ones: the gateway's 403)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ANY_CONTENT = ["*/*"]
+ACTOR_HEADER = "X-Registry-Actor"  # who a caller of the local stage says it is (names.local_actor)
 _CHALICE_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                   413: "payload_too_large", 415: "unsupported_media_type", 500: "internal_error"}
 
@@ -78,9 +80,13 @@ class Operation:
 class Api:
     """Declares routes on a Chalice app and keeps the list the OpenAPI document is built from."""
 
-    def __init__(self, app: RegistryChalice, authorizer=None):
+    def __init__(self, app: RegistryChalice, authorizer=None, asserted_actors: bool = False):
+        """`asserted_actors`: the stage has no authorizer (REGISTRY_AUTH=none), so the actor is who the caller
+        says it is in X-Registry-Actor; with an authorizer only the SigV4 principal counts and the header is
+        ignored."""
         self.app = app
         self.authorizer = authorizer
+        self.asserted_actors = asserted_actors
         self.operations: list[Operation] = []
         app.register_middleware(self._shape_gateway_errors, "http")
 
@@ -106,7 +112,7 @@ class Api:
                     if query is not None:
                         kwargs["query"] = decode_query(request.query_params, query)
                     if wants_actor:
-                        kwargs["actor"] = actor_of(request)
+                        kwargs["actor"] = actor_of(request, self.asserted_actors)
                     return render(view(**kwargs), status)
                 except RegistryError as error:
                     return registry_error_response(error)
@@ -272,8 +278,16 @@ def render(result: Any, status: int) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
-def actor_of(request) -> str:
-    """Who made the call: the SigV4 identity API Gateway verified, or 'anonymous' on the local stage."""
+def actor_of(request, asserted: bool = False) -> str:
+    """Who made the call: the SigV4 identity API Gateway verified; where callers are `asserted` (the local stage),
+    the name sent in X-Registry-Actor as `local:<name>`; else 'anonymous'."""
     context = (request.context if request is not None else None) or {}
     identity = context.get("identity") or {}
-    return identity.get("userArn") or identity.get("caller") or identity.get("user") or "anonymous"
+    verified = identity.get("userArn") or identity.get("caller") or identity.get("user")
+    claimed = (request.headers or {}).get(ACTOR_HEADER) if asserted and request is not None else None
+    if verified or claimed is None:
+        return verified or "anonymous"
+    try:
+        return names.local_actor(claimed)
+    except InvalidInput as error:
+        raise InvalidInput(f"{ACTOR_HEADER}: {error.message}", {"header": ACTOR_HEADER}) from None
