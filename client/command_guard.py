@@ -33,6 +33,9 @@ def guarded(run):
             return run(args, RegistryApi.from_settings())
         except RegistryRequestError as error:
             err.print(f"[red]error:[/] {refusal(error)}")
+            current = error.details.get("current_revision")
+            if current is not None:  # a compare-and-set lost: say where the thing is now
+                err.print(f"it is at revision {current} now: read it again and retry")
             return 1
         except AliasClientError as error:
             err.print(f"[red]error:[/] {error}")

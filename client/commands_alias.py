@@ -7,12 +7,10 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from .command_guard import refusal
-from .errors import AliasClientError, RegistryRequestError
+from .command_guard import err, guarded
 from .routing import percent
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 
 def _weighted(text: str) -> dict:
@@ -54,25 +52,6 @@ def add_alias_command(commands: argparse._SubParsersAction) -> None:
     add_policy_command(actions)
 
 
-def _guarded(run):
-    def wrapper(args: argparse.Namespace) -> int:
-        from .registry_api import RegistryApi
-
-        try:
-            return run(args, RegistryApi.from_settings())
-        except RegistryRequestError as error:
-            err.print(f"[red]error:[/] {refusal(error)}")
-            current = error.details.get("current_revision")
-            if current is not None:
-                err.print(f"the alias is at revision {current}: read it again (alias get) and retry")
-            return 1
-        except AliasClientError as error:
-            err.print(f"[red]error:[/] {error}")
-            return 1
-
-    return wrapper
-
-
 def describe_targets(targets: list[dict] | None) -> str:
     """`digits v2`, or `digits v2 90%, digits v3 10%` for a weighted alias (its share of traffic); `—` for none."""
     if not targets:
@@ -100,7 +79,7 @@ def print_alias(document: dict, indent: str = "") -> None:
               f"{document['revision']}, by {document.get('updated_by') or '?'}[/]")
 
 
-@_guarded
+@guarded
 def run_set(args: argparse.Namespace, api) -> int:
     if args.target:
         if args.model or args.version:
@@ -118,14 +97,14 @@ def run_set(args: argparse.Namespace, api) -> int:
     return 0
 
 
-@_guarded
+@guarded
 def run_get(args: argparse.Namespace, api) -> int:
     document = api.get_alias(args.alias)
     print(json.dumps(document, indent=2)) if args.json else print_alias(document)
     return 0
 
 
-@_guarded
+@guarded
 def run_history(args: argparse.Namespace, api) -> int:
     document = api.alias_history(args.alias, limit=args.limit)
     if args.json:
@@ -145,7 +124,7 @@ def history_table(document: dict) -> Table:
     return table
 
 
-@_guarded
+@guarded
 def run_rollback(args: argparse.Namespace, api) -> int:
     document = api.rollback_alias(args.alias, args.expected_revision)
     print(json.dumps(document, indent=2)) if args.json else print_alias(document)

@@ -7,7 +7,7 @@ the `of` constructors, so storage fields never leak by accident.
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Rule, Version, integer
