@@ -6,7 +6,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from chalicelib.errors import TransientError
 from chalicelib.settings import Settings
+from chalicelib.versions.artifacts import Artifacts
 from local_stack.aws.provision import provision
 
 
@@ -240,3 +242,24 @@ def make_seeder():
 def seed(registry_app):
     """Adds versions to the registry the app under test reads (versions only: no S3 objects)."""
     return seeder_for(registry_app)
+
+
+class UnreachableS3(Artifacts):
+    """Reading an upload times out, every time: the kind of fault SQS retries and then gives up on."""
+
+    def open(self, key, etag, bucket=None, version_id=None):
+        raise TransientError("reading the upload timed out", {"key": key})
+
+
+@pytest.fixture
+def failing_s3(emulated_app, monkeypatch):
+    """The app's S3 adapter swapped for UnreachableS3 until `restore()`."""
+    real = emulated_app.get_artifacts
+
+    def swap(factory):
+        monkeypatch.setattr(emulated_app, "get_artifacts", factory)
+        for getter in (emulated_app.get_ingestor, emulated_app.get_deliveries):
+            getter.cache_clear()
+
+    swap(lambda: UnreachableS3(emulated_app.get_session().client("s3"), emulated_app.settings.bucket))
+    return lambda: swap(real)

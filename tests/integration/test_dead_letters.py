@@ -5,7 +5,6 @@ message after `max_receives` deliveries, exactly as in AWS.
 """
 import pytest
 
-from chalicelib.versions.artifacts import Artifacts
 from chalicelib.errors import TransientError
 from local_stack.demo.sample_models import cached_tarball
 from publisher.cli import main as publisher
@@ -13,31 +12,10 @@ from publisher.cli import main as publisher
 pytestmark = pytest.mark.xdist_group("moto-server")
 
 
-class UnreachableS3(Artifacts):
-    """Reading an upload times out, every time: the kind of fault SQS retries and then gives up on."""
-
-    def open(self, key, etag, bucket=None, version_id=None):
-        raise TransientError("reading the upload timed out", {"key": key})
-
-
 def queue_length(emulator, url: str) -> int:
     answer = emulator.sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
     return sum(int(n) for n in answer["Attributes"].values())
-
-
-@pytest.fixture
-def failing_s3(emulated_app, monkeypatch):
-    """The app's S3 adapter swapped for UnreachableS3 until `restore()`."""
-    real = emulated_app.get_artifacts
-
-    def swap(factory):
-        monkeypatch.setattr(emulated_app, "get_artifacts", factory)
-        for getter in (emulated_app.get_ingestor, emulated_app.get_deliveries):
-            getter.cache_clear()
-
-    swap(lambda: UnreachableS3(emulated_app.get_session().client("s3"), emulated_app.settings.bucket))
-    return lambda: swap(real)
 
 
 def test_an_upload_that_fails_every_delivery_is_dead_lettered_listed_and_redriven(

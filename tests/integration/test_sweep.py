@@ -1,6 +1,5 @@
 """Missed S3 events: the scheduled sweep turns forgotten uploads into versions, and never into two."""
 import pytest
-from test_dead_letters import failing_s3  # noqa: F401 - a fixture
 
 from chalicelib.settings import Settings
 from chalicelib.versions.sweep import Sweeper
