@@ -1,7 +1,7 @@
 """Reads the per-model metrics (names.py) back from CloudWatch: window totals and series per target version.
 
-Every answer comes from one GetMetricData call (up to MAX_QUERIES queries, pages followed by NextToken).
-A window's p50 and p99 are CloudWatch's percentiles over the whole window (a query whose Period is the
+An answer is one GetMetricData call (up to MAX_QUERIES queries, its pages followed by NextToken), or one per
+TARGETS_PER_CALL targets for more than fit in one. A window's p50 and p99 are CloudWatch's percentiles over the whole window (a query whose Period is the
 window's length), never an average of per-period percentiles, which would be a different number.
 """
 from __future__ import annotations
@@ -154,7 +154,8 @@ def _query(query_id: str, alias: str, model: str, version: int, metric: str, sta
 
 
 def _queries(prefix: str, alias: str, model: str, version: int, period: int) -> list[dict]:
-    counts = [_query(f"{prefix}_{key}", alias, model, version, metric, "Sum", period) for key, metric in COUNTS.items()]
+    counts = [_query(f"{prefix}_{key}", alias, model, version, metric, "Sum", period)
+              for key, metric in COUNTS.items()]
     latency = [_query(f"{prefix}_{p}", alias, model, version, names.LATENCY, p, period) for p in PERCENTILES]
     return counts + latency
 
@@ -165,7 +166,8 @@ def _stats(found: dict[str, tuple[list, list]], prefix: str) -> WindowStats:
 
     def percentile(key: str) -> float | None:
         values = found.get(f"{prefix}_{key}", ([], []))[1]
-        return float(values[0]) if values else None  # one period spans the window: at most one datapoint
+        # one period spans the window, and CloudWatch aligns it on StartTime: at most one datapoint
+        return float(values[0]) if values else None
 
     return WindowStats(requests=total("requests"), failures=sum(total(kind) for kind in _FAILURE_KINDS),
                        errors_4xx=total("4xx"), throttles=total("throttled"), cold_loads=total("cold_loads"),
