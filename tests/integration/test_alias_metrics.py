@@ -150,6 +150,30 @@ def test_the_route_reads_each_weighted_target_and_the_version_the_alias_left(emu
     assert sum(found[2]["requests"]) == 90 and len(found[3]["not_ready"]) == 60
 
 
+def test_a_version_left_before_the_window_is_not_read_but_the_one_it_began_on_is(emulated_app, make_seeder):
+    # GIVEN classifier on v1 three hours ago, on v2 two hours ago, and on v3 now
+    from chalicelib.aliases.alias_metrics import AliasMetricsReport
+    from chalicelib.aliases.alias_store import AliasTarget
+    from chalicelib.aliases.aliases import Aliases
+
+    seed = make_seeder(emulated_app)
+    for _ in range(3):
+        seed.version("resnet")
+    now = utcnow()
+    for hours_ago, version in ((3, 1), (2, 2), (0, 3)):
+        aliases = Aliases(emulated_app.get_store(), emulated_app.get_alias_store(),
+                          clock=lambda: now - timedelta(hours=hours_ago), endpoints=emulated_app.get_endpoints())
+        aliases.point("classifier", [AliasTarget(model="resnet", version=version)], False, None, "ada")
+    reader = MetricsReader(emulated_app.get_session().client("cloudwatch"))
+
+    # WHEN the last hour is read
+    found = AliasMetricsReport(emulated_app.get_aliases(), reader, clock=lambda: now).report("classifier", 60)
+
+    # THEN v3 (now) and v2 (where the hour began) are read, v1 (left before it) is not
+    assert [(line.version, (line.model, line.version) in found.current) for line in found.series] \
+        == [(3, True), (2, False)]
+
+
 def test_a_day_is_read_in_at_most_120_points(emulated_api, emulated_app, make_seeder):
     make_seeder(emulated_app).version("resnet")
     point(emulated_api, "classifier", [("resnet", 1, 100)])
