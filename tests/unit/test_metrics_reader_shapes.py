@@ -3,7 +3,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.metrics.reader import MAX_POINTS, WindowStats, choose_period, grid, on_grid, window_bounds
+from chalicelib.metrics.reader import (MAX_POINTS, WindowStats, choose_period, grid, on_grid, window_bounds,
+                                      window_period)
 
 
 def at(hour: int, minute: int, second: int = 0) -> datetime:
@@ -53,3 +54,11 @@ def test_datapoints_land_on_their_period_and_missing_periods_take_the_fill():
 def test_the_failure_rate_is_failures_over_requests_and_none_without_requests():
     assert WindowStats(40, 2, 5, 1, 0, None, None).failure_rate == 0.05
     assert WindowStats(0, 0, 0, 0, 0, None, None).failure_rate is None
+
+
+def test_a_window_is_read_as_one_period_of_its_length_rounded_up_to_whole_minutes():
+    assert window_period(at(13, 0), at(14, 0)) == 3600
+    assert window_period(at(13, 0, 30), at(13, 11)) == 660
+    assert window_period(at(13, 0), at(13, 0, 5)) == 60
+    with pytest.raises(ValueError):
+        window_period(at(13, 5), at(13, 5))

@@ -92,15 +92,15 @@ class MetricsReader:
         self._cloudwatch = cloudwatch
 
     def window(self, alias: str, model: str, version: int, start: datetime, end: datetime) -> WindowStats:
-        """Totals of one target version over [start, end) (whole minutes)."""
-        queries = _queries("w", alias, model, version, _length(start, end))  # one period as long as the window
+        """Totals of one target version over [start, end)."""
+        queries = _queries("w", alias, model, version, window_period(start, end))  # one period: the window
         return _stats(self._get(queries, start, end), "w")
 
     def series(self, alias: str, targets: list[tuple[str, int]], start: datetime, end: datetime,
                period: int) -> list[Series]:
         """Each (model, version) over [start, end) in `period`-second points, with its window totals: one
         GetMetricData call per TARGETS_PER_CALL targets."""
-        length = _length(start, end)
+        length = window_period(start, end)
         points = grid(start, end, period)
         answer = []
         for first in range(0, len(targets), TARGETS_PER_CALL):
@@ -175,12 +175,12 @@ def _stats(found: dict[str, tuple[list, list]], prefix: str) -> WindowStats:
                        errors_5xx=total("5xx"), not_ready=total("not_ready"))
 
 
-def _length(start: datetime, end: datetime) -> int:
-    """The window as one CloudWatch period: whole minutes (CloudWatch takes 60 s multiples), at least one."""
-    seconds = int((end - start).total_seconds())
-    if seconds < 60 or seconds % 60:
-        raise ValueError(f"a window is whole minutes; [{start}, {end}) is {seconds} s")
-    return seconds
+def window_period(start: datetime, end: datetime) -> int:
+    """The window as one CloudWatch period: its length rounded up to whole minutes (CloudWatch takes multiples
+    of 60 s), at least one; the datapoints are still only those before `end`."""
+    if end <= start:
+        raise ValueError(f"a window ends after it starts, not [{start}, {end})")
+    return max(1, -(-int((end - start).total_seconds()) // 60)) * 60
 
 
 def _utc(stamp: int) -> datetime:
