@@ -1,8 +1,9 @@
 """Reads the per-model metrics (names.py) back from CloudWatch: window totals and series per target version.
 
-An answer is one GetMetricData call (up to MAX_QUERIES queries, its pages followed by NextToken), or one per
-TARGETS_PER_CALL targets for more than fit in one. A window's p50 and p99 are CloudWatch's percentiles over the whole window (a query whose Period is the
-window's length), never an average of per-period percentiles, which would be a different number.
+An answer is one GetMetricData call (up to MAX_QUERIES queries, its pages followed by NextToken), or one
+per TARGETS_PER_CALL targets for more than fit in one. A window's p50 and p99 are CloudWatch's percentiles
+over the whole window (a query whose Period is the window's length), never an average of per-period
+percentiles, which would be a different number.
 """
 from __future__ import annotations
 
