@@ -57,7 +57,6 @@ _LINKS: dict[tuple[str, str, int], dict[str, tuple]] = {
         "GetAlias": ("get_alias", {"alias": "$request.path.alias"}),
         "AliasHistory": ("alias_history", {"alias": "$request.path.alias"}),
         "RollbackAlias": ("rollback_alias", {"alias": "$request.path.alias"}),
-        "AliasMetrics": ("alias_metrics", {"alias": "$request.path.alias"}),
         "DeleteAlias": ("delete_alias", {"alias": "$request.path.alias",
                                          "expected_revision": "$response.body#/revision"}),
     },
