@@ -16,7 +16,7 @@ from .aliases import Aliases
 
 MIN_MINUTES, MAX_MINUTES, DEFAULT_MINUTES = 5, 1440, 60
 HISTORY_PAGE = 100
-MAX_VERSIONS = 30  # the versions one report reads (the current targets first, then the newest of the others)
+MAX_VERSIONS = 30  # read in one GetMetricData call (TARGETS_PER_CALL): the current targets, then the newest others
 
 
 @dataclass(frozen=True)
