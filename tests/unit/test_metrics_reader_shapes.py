@@ -62,3 +62,10 @@ def test_a_window_is_read_as_one_period_of_its_length_rounded_up_to_whole_minute
     assert window_period(at(13, 0), at(13, 0, 5)) == 60
     with pytest.raises(ValueError):
         window_period(at(13, 5), at(13, 5))
+
+
+def test_every_version_an_alias_report_reads_fits_one_get_metric_data_call():
+    from chalicelib.aliases.alias_metrics import MAX_VERSIONS
+    from chalicelib.metrics.reader import MAX_QUERIES, TARGETS_PER_CALL
+
+    assert MAX_VERSIONS <= TARGETS_PER_CALL and TARGETS_PER_CALL * 16 <= MAX_QUERIES
