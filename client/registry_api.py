@@ -67,6 +67,11 @@ class RegistryApi:
     def alias_history(self, alias: str, limit: int | None = None, next_token: str | None = None) -> dict:
         return self.request("GET", f"/aliases/{_path(alias)}/history", params=_page(limit, next_token))
 
+    def alias_metrics(self, alias: str, minutes: int | None = None) -> dict:
+        """Requests, errors and latency of each version the alias served in the last `minutes` (default 60)."""
+        return self.request("GET", f"/aliases/{_path(alias)}/metrics",
+                            params={"minutes": minutes} if minutes is not None else None)
+
     def list_aliases(self, limit: int | None = None, next_token: str | None = None) -> dict:
         return self.request("GET", "/aliases", params=_page(limit, next_token))
 

@@ -11,9 +11,11 @@ from urllib.parse import urlencode
 from werkzeug.exceptions import BadRequest
 from werkzeug.utils import redirect
 
-from client.errors import RegistryRequestError
+from client.errors import RegistryRequestError, RegistryUnavailable
 
 HISTORY = 50
+WINDOWS = {15: "15 minutes", 60: "1 hour", 180: "3 hours", 360: "6 hours", 1440: "24 hours"}  # the charts' selector
+DEFAULT_WINDOW = 60
 
 
 def aliases(page):
@@ -27,9 +29,22 @@ def alias(page, status: int = 200, problem: str | None = None, conflict: dict | 
     history = page.api.alias_history(name, limit=HISTORY)
     models = sorted({t["model"] for t in current["targets"]})
     versions = {m: [v["version"] for v in page.api.list_versions(m, limit=100)["items"]] for m in models}
+    minutes = page.number("minutes", required=False) or DEFAULT_WINDOW
+    metrics, metrics_problem = _metrics(page.api, name, minutes)
     return page.render("alias.html", status=status, title=f"alias {name}", name=name, alias=current,
                        history=history["items"], versions=versions, problem=problem, conflict=conflict,
-                       done=page.arg("done", required=False), policy=_policy(page.api, name))
+                       done=page.arg("done", required=False), policy=_policy(page.api, name),
+                       metrics=metrics, metrics_problem=metrics_problem, minutes=minutes, windows=WINDOWS)
+
+
+def _metrics(api, name: str, minutes: int) -> tuple[dict | None, str | None]:
+    """The alias's metrics for the charts, or why there are none: the rest of the page stands without them."""
+    try:
+        return api.alias_metrics(name, minutes), None
+    except RegistryRequestError as error:
+        return None, f"{error.message} ({error.code})"
+    except RegistryUnavailable as error:
+        return None, str(error)
 
 
 def _policy(api, name: str) -> dict | None:

@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 from chalice import IAMAuthorizer, Rate, Response
 
+from chalicelib.aliases.alias_metrics import AliasMetricsReport
 from chalicelib.aliases.alias_store import AliasStore
 from chalicelib.aliases.aliases import Aliases
 from chalicelib.aliases.policy import Policies, PolicyStore
@@ -20,6 +21,7 @@ from chalicelib.api import openapi
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Api, RegistryChalice
 from chalicelib.frameworks import Endpoints
+from chalicelib.metrics.reader import MetricsReader
 from chalicelib.outbox.items import Outbox
 from chalicelib.outbox.publisher import OutboxPublisher
 from chalicelib.records import utcnow
@@ -386,6 +388,17 @@ def delete_policy(alias: str, query: s.PolicyQuery, actor: str):
            answer=s.AliasView, body=s.Rollback, body_optional=True, errors=(403, 404, 409, 503))
 def rollback_alias(alias: str, body: s.Rollback, actor: str):
     return alias_view(get_aliases().rollback(alias, body.expected_revision, actor))
+
+
+@lru_cache(maxsize=1)
+def get_alias_metrics() -> AliasMetricsReport:
+    return AliasMetricsReport(get_aliases(), MetricsReader(get_session().client("cloudwatch")))
+
+
+@api.route("/aliases/{alias}/metrics", "GET", summary="Requests, errors and latency of each version the alias served",
+           answer=s.AliasMetricsView, query=s.MetricsQuery, errors=(404,))
+def alias_metrics(alias: str, query: s.MetricsQuery):
+    return s.AliasMetricsView.of(get_alias_metrics().report(alias, query.minutes))
 
 
 api.install_fallbacks()

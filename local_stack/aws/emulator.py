@@ -54,7 +54,8 @@ Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
   action, and the rehearsal checks that its walk used every grant. moto evaluates
   no condition but StringEquals on a trust policy (dynamodb:LeadingKeys is not checked). A role's
   inline policy that CloudFormation made is kept as a document where PutRolePolicy keeps text,
-  and moto's authoriser reads only text: it reads both.
+  and moto's authoriser reads only text: it reads both. And moto names an action by the request's
+  signing name (monitoring:GetMetricData) where IAM uses the service's prefix (cloudwatch:GetMetricData).
 
 This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()` and
 `events_gaps()` with monkeypatch.
@@ -354,6 +355,21 @@ def _logging_decisions(check):
     return patched
 
 
+# Services whose signing name is not their IAM prefix: CloudWatch signs as "monitoring", IAM calls it "cloudwatch".
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
+
+
+def _iam_prefixed(init):
+    """moto names the action by the request's signing name (monitoring:GetMetricData); IAM by the service's
+    prefix (cloudwatch:GetMetricData), which is what a policy grants."""
+    def patched(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        service, _, action = self._action.partition(":")
+        self._action = f"{IAM_PREFIXES.get(service, service)}:{action}"
+
+    return patched
+
+
 def iam_resource_gaps() -> list[tuple[type, str, object]]:
     """(owner, attribute, replacement): the services the registry calls name their resource's ARN to IAM,
     and the policies of roles CloudFormation made are read."""
@@ -370,7 +386,8 @@ def iam_resource_gaps() -> list[tuple[type, str, object]]:
             (SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource),
             (IAMPolicy, "__init__", _reading_documents(IAMPolicy.__init__)),
             (SQSResponse, "_determine_resource", _sqs_resource(SQSResponse._determine_resource)),
-            (IAMRequestBase, "check_action_permitted", _logging_decisions(IAMRequestBase.check_action_permitted))]
+            (IAMRequestBase, "check_action_permitted", _logging_decisions(IAMRequestBase.check_action_permitted)),
+            (IAMRequestBase, "__init__", _iam_prefixed(IAMRequestBase.__init__))]
 
 
 class EmulatorServer:

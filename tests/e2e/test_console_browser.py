@@ -6,9 +6,13 @@ compare two versions; and read every page on a 390 px phone screen without sidew
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
+import boto3
 import pytest
 import requests
 
+from chalicelib.metrics import names
 from local_stack.demo import browser as browser_driver
 from hostile_tarballs import ALL_CASES, valid_mxnet
 
@@ -152,6 +156,58 @@ def test_tags_edited_and_a_version_approved_through_its_page(browser, site):
     assert approval.startswith("Approved by anonymous at 20") and "passed the March evaluation" in approval
     held = requests.get(f"{site.registry}/models/browser_governed/versions/{number}", timeout=10).json()
     assert (held["tags"], held["approval"]["status"]) == ({"team": "fraud", "stage": "candidate"}, "Approved")
+
+
+def test_the_alias_page_charts_each_version_from_the_metrics_recorded_in_cloudwatch(browser, site):
+    # GIVEN alias `charted` split 90/10 between resnet_18 v1 and v2, and calls of both recorded in CloudWatch
+    site.put_alias("charted", {"targets": [{"model": "resnet_18", "version": 1, "weight": 90},
+                                           {"model": "resnet_18", "version": 2, "weight": 10}]})
+    now = datetime.now(timezone.utc)
+    with site.api.aws():
+        cloudwatch = boto3.Session(region_name="us-east-1").client("cloudwatch")
+        for version, ago, counts in ((1, 3, {names.REQUESTS: 90, names.ERRORS_5XX: 4}),
+                                     (1, 1, {names.REQUESTS: 45}), (2, 1, {names.REQUESTS: 10, names.THROTTLES: 2})):
+            dimensions = [{"Name": names.ALIAS, "Value": "charted"}, {"Name": names.MODEL, "Value": "resnet_18"},
+                          {"Name": names.VERSION, "Value": str(version)}]
+            cloudwatch.put_metric_data(Namespace=names.NAMESPACE, MetricData=[
+                {"MetricName": metric, "Dimensions": dimensions, "Timestamp": now - timedelta(minutes=ago),
+                 "Value": value, "Unit": "Count"} for metric, value in counts.items()])
+
+    # WHEN the person opens the alias page
+    browser.get(f"{site.url}/alias?name=charted")
+    until(browser, lambda b: b.execute_script("return !!window.aliasCharts"))
+
+    # THEN three charts are drawn on canvases, one line per version (errors: one per kind seen), from that data
+    drawn = browser.execute_script("""
+        var out = {};
+        Object.keys(window.aliasCharts).forEach(function (key) {
+          var chart = window.aliasCharts[key];
+          out[key] = {labels: chart.series.slice(1).map(function (s) { return s.label; }),
+                      sums: chart.data.slice(1).map(function (d) {
+                        return d.reduce(function (a, b) { return a + (b || 0); }, 0); }),
+                      points: chart.data[0].length,
+                      canvas: document.querySelectorAll("#chart-" + key + " canvas").length};
+        });
+        return out;""")
+    assert drawn["requests"] == {"labels": ["resnet_18 v1", "resnet_18 v2"], "sums": [135, 10], "points": 60,
+                                 "canvas": 1}
+    assert drawn["errors"]["labels"] == ["resnet_18 v1 5xx", "resnet_18 v2 throttled"]
+    assert drawn["errors"]["sums"] == [4, 2] and drawn["errors"]["canvas"] == 1
+    assert drawn["latency"]["labels"] == ["resnet_18 v1 p50", "resnet_18 v1 p99", "resnet_18 v2 p50",
+                                          "resnet_18 v2 p99"]
+    assert drawn["latency"]["canvas"] == 1
+    assert "135 requests · 4 5xx" in css(browser, "#metrics-totals").text
+
+    # WHEN the person picks the last 24 hours
+    choose(browser, "#metrics-minutes", "1440")
+    css(browser, "form.window button").click()
+    until(browser, lambda b: "minutes=1440" in b.current_url and b.execute_script("return !!window.aliasCharts"))
+
+    # THEN the same calls are drawn in 15-minute points
+    points, sums = browser.execute_script(
+        "var c = window.aliasCharts.requests; return [c.data[0].length, c.data.slice(1).map(function (d) {"
+        " return d.reduce(function (a, b) { return a + (b || 0); }, 0); })];")
+    assert (points, sums) == (96, [135, 10])
 
 
 PAGES = ["/models", "/model?name=resnet_18", "/compare?name=resnet_18", "/alias?name=prod", "/aliases",

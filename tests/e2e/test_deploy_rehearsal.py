@@ -257,6 +257,8 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     alias = runner.api("GET", "/aliases/{alias}", {"alias": "rehearsal"})
     assert alias["status"] == 200, alias
     assert "rehearsal_v1.tar.gz" in json.dumps(alias["body"])
+    metrics = runner.api("GET", "/aliases/{alias}/metrics", {"alias": "rehearsal"}, query={"minutes": "60"})
+    assert metrics["status"] == 200 and metrics["body"]["versions"][0]["version"] == 1, metrics  # CloudWatch read
     runner.run("publish_events", SCHEDULED)
     moved = sqs.receive_message(QueueUrl=consumer, WaitTimeSeconds=1).get("Messages", [])
     assert moved and json.loads(moved[0]["Body"])["detail"]["alias"] == "rehearsal"
@@ -372,9 +374,15 @@ def _alias(runner):
     assert answer["status"] == 200, answer
 
 
+def _metrics(runner):
+    answer = runner.api("GET", "/aliases/{alias}/metrics", {"alias": "rehearsal"})
+    assert answer["status"] == 200, answer
+
+
 @pytest.mark.parametrize("handler, action, step", [
     ("app", "dynamodb:Query", _models),
     ("app", "dynamodb:GetItem", _alias),
+    ("app", "cloudwatch:GetMetricData", _metrics),
     ("sweep_incoming", "s3:ListBucket", _sweep),
     ("publish_events", "sqs:GetQueueUrl", _publish),
     ("publish_events", "dynamodb:Query", _publish),

@@ -30,6 +30,9 @@ NOT_REACHED = {
     ("publish_events", "dynamodb:PutItem"): "outbox.items.put builds an element of the stores' transactions; "
                                             "the publisher only reads, updates and deletes outbox items",
 }
+# Actions IAM authorises on no resource but "*" (the Service Authorization Reference lists no resource type
+# for them), so "*" is the only grant that works: the one place a policy may say it, and for these alone.
+ONLY_ON_EVERY_RESOURCE = {"cloudwatch:GetMetricData"}
 WRITERS = ["api_handler", "ingest_uploads"]  # the functions that register versions and park rejects
 
 
@@ -68,8 +71,8 @@ def granted(function: str) -> dict[str, list[str]]:
         resources = render(statement["Resource"])
         for action in actions:
             assert "*" not in action, f"{function}: wildcard action {action}"
-            assert "*" not in (resources if isinstance(resources, list) else [resources]), \
-                f"{function}: {action} on every resource"
+            assert action in ONLY_ON_EVERY_RESOURCE or "*" not in (
+                resources if isinstance(resources, list) else [resources]), f"{function}: {action} on every resource"
             grants.setdefault(action, []).extend([resources] if isinstance(resources, str) else resources)
     return grants
 
@@ -200,3 +203,11 @@ def test_ingest_may_read_every_source_the_api_accepts_for_a_deferred_registratio
     for action in ("s3:GetObject", "s3:GetObjectVersion"):
         assert allowed("api_handler", action, f"<BucketArn>/{key}")
         assert allowed("ingest_uploads", action, f"<BucketArn>/{key}"), f"ingest may not {action} {key}"
+
+
+def test_only_the_api_reads_metrics_and_only_actions_without_resource_types_are_granted_on_every_resource():
+    for function in FUNCTIONS:
+        on_everything = {action for action, resources in granted(function).items() if "*" in resources}
+        assert on_everything <= ONLY_ON_EVERY_RESOURCE, f"{function}: {on_everything - ONLY_ON_EVERY_RESOURCE}"
+    assert granted("api_handler")["cloudwatch:GetMetricData"] == ["*"]
+    assert not any("cloudwatch:GetMetricData" in granted(f) for f in FUNCTIONS if f != "api_handler")

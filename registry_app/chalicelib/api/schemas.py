@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Rule, Version, integer
+from ..aliases.alias_metrics import DEFAULT_MINUTES, MAX_MINUTES, MIN_MINUTES, AliasMetrics
 from ..aliases.alias_store import MAX_TARGETS, AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
 from ..aliases.policy import MAX_PATTERNS, PATTERN, AliasPolicy, PolicyRecord, Requirement
 from ..aliases.routes import Route
@@ -522,3 +523,64 @@ class EndpointView(BaseModel):
 
 class EndpointList(BaseModel):
     items: list[EndpointView]
+
+
+# metrics --------------------------------------------------------------------
+class MetricsQuery(Request):
+    minutes: Annotated[int, Field(ge=MIN_MINUTES, le=MAX_MINUTES, description=f"the window: the last N minutes, "
+                                  f"{MIN_MINUTES} to {MAX_MINUTES}")] = DEFAULT_MINUTES
+
+
+class WindowTotals(BaseModel):
+    requests: int
+    errors_4xx: int = Field(description="refused requests: the caller's bad input")
+    errors_5xx: int
+    throttles: int
+    not_ready: int
+    cold_loads: int
+    failures: int = Field(description="the model's own failures: 5xx and not ready")
+    failure_rate: float | None = Field(description="failures / requests; null without requests")
+    p50_ms: float | None = Field(description="CloudWatch's median latency over the whole window")
+    p99_ms: float | None = Field(description="CloudWatch's p99 latency over the whole window")
+
+
+class VersionSeries(BaseModel):
+    model: str
+    version: int
+    current: bool = Field(description="a target of the alias now (else: served earlier in the window)")
+    requests: list[int] = Field(description="one value per timestamp, as every series here")
+    errors_4xx: list[int]
+    errors_5xx: list[int]
+    throttles: list[int]
+    not_ready: list[int]
+    cold_loads: list[int]
+    p50_ms: list[float | None] = Field(description="null where no call was recorded")
+    p99_ms: list[float | None]
+    totals: WindowTotals
+
+
+class AliasMetricsView(BaseModel):
+    alias: str
+    minutes: int
+    period_seconds: int = Field(description="the length of each point, chosen so a series has at most 120")
+    start: datetime
+    end: datetime
+    timestamps: list[datetime] = Field(description="each point's start, oldest first")
+    versions: list[VersionSeries] = Field(description="the alias's targets now, then the versions it pointed at "
+                                                      "earlier in the window")
+
+    @classmethod
+    def of(cls, found: AliasMetrics) -> "AliasMetricsView":
+        versions = []
+        for line in found.series:
+            t = line.totals
+            totals = WindowTotals(requests=t.requests, errors_4xx=t.errors_4xx, errors_5xx=t.errors_5xx,
+                                  throttles=t.throttles, not_ready=t.not_ready, cold_loads=t.cold_loads,
+                                  failures=t.failures, failure_rate=t.failure_rate, p50_ms=t.p50_ms, p99_ms=t.p99_ms)
+            versions.append(VersionSeries(
+                model=line.model, version=line.version, current=(line.model, line.version) in found.current,
+                requests=line.requests, errors_4xx=line.errors["4xx"], errors_5xx=line.errors["5xx"],
+                throttles=line.errors["throttled"], not_ready=line.errors["not_ready"], cold_loads=line.cold_loads,
+                p50_ms=line.p50, p99_ms=line.p99, totals=totals))
+        return cls(alias=found.alias, minutes=found.minutes, period_seconds=found.period, start=found.start,
+                   end=found.end, timestamps=found.series[0].timestamps if found.series else [], versions=versions)
