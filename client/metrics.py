@@ -67,16 +67,20 @@ def outcome_of(error: BaseException | None) -> str:
     if not isinstance(error, ClientError):
         return "5xx"
     response = error.response
-    code = response.get("Error", {}).get("Code", "")
+    return outcome_for(response.get("Error", {}).get("Code", ""),
+                       response.get("ResponseMetadata", {}).get("HTTPStatusCode"), response.get("OriginalStatusCode"))
+
+
+def outcome_for(code: str, status: int | None, original_status: int | str | None = None) -> str:
+    """The outcome of a failed InvokeEndpoint by its error code, HTTP status and ModelError's OriginalStatusCode."""
     if code == "ModelNotReadyException":
         return "not_ready"
     if code in THROTTLED:
         return "throttled"
-    status = response.get("OriginalStatusCode")
-    if status is None and code != "ModelError":
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if original_status is None and code == "ModelError":
+        return "5xx"
     try:
-        return "4xx" if 400 <= int(status) < 500 else "5xx"
+        return "4xx" if 400 <= int(original_status if original_status is not None else status) < 500 else "5xx"
     except (TypeError, ValueError):
         return "5xx"
 

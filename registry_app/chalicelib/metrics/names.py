@@ -17,6 +17,9 @@ A call's outcome is exactly one of OUTCOMES:
 NAMESPACE = "MMERegistry"
 ALIAS, MODEL, VERSION = "Alias", "Model", "Version"
 DIMENSIONS = (ALIAS, MODEL, VERSION)  # Version is the version number as a decimal string
+# The Alias of calls that named a version's TargetModel, not an alias (plain boto3 callers, which the local
+# gateway records); no alias can be named this (ALIAS_RULE has no parentheses).
+DIRECT = "(direct)"
 
 REQUESTS = "Requests"  # Count: every call, whatever its outcome
 ERRORS_4XX = "Errors4xx"  # Count
