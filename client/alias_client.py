@@ -30,7 +30,7 @@ from .routing import AliasCache, ResolvedAlias, Target, pick_target, resolved_fr
 
 JSON = "application/json"
 NOT_READY = "ModelNotReadyException"
-MARK = "mme-registry-alias="  # in CustomAttributes: this call is an AliasClient's, already recorded
+MARK = names.ALIAS_MARK  # in CustomAttributes: this call is an AliasClient's, already recorded
 MAX_CUSTOM_ATTRIBUTES = 1024  # SageMaker's limit on CustomAttributes
 
 
@@ -128,7 +128,7 @@ class AliasClient:
 
     def _mirrors(self, mirror: dict | list[dict]) -> Mirrors:
         """Checks each mirror's candidate against the registry: it must be a version, served by an endpoint."""
-        candidates = {}
+        candidates, served = {}, None
         for spec in map(MirrorSpec.parse, mirror if isinstance(mirror, list) else [mirror]):
             try:
                 version = self.registry.get_version(spec.model, spec.version)
@@ -137,7 +137,9 @@ class AliasClient:
                     raise AliasClientError(f"mirror: {spec.model}:{spec.version} is not a registered version "
                                            f"({error.message})") from error
                 raise
-            endpoint = self._endpoint or self.registry.endpoints().get("endpoints", {}).get(version.get("framework"))
+            if served is None and not self._endpoint:  # GET /endpoints: which endpoint serves which framework
+                served = {item["framework"]: item["name"] for item in self.registry.endpoints().get("items", [])}
+            endpoint = self._endpoint or served.get(version.get("framework"))
             candidates[spec.alias] = (spec, candidate_target(spec, version, endpoint))
         return Mirrors(candidates, self._mirror_call)
 

@@ -1,8 +1,9 @@
 """The local gateway's per-model metrics: the calls of plain boto3 callers (the notebooks, a user's script), so
 they appear beside the AliasClient's, each call counted once.
 
-Which calls: an InvokeEndpoint whose CustomAttributes do not carry the AliasClient's mark (`mme-registry-alias=`,
-client/alias_client.py: an AliasClient records its own calls, mirrors included) and whose TargetModel names a
+Which calls: an InvokeEndpoint whose CustomAttributes carry no `mme-registry-` mark (names.MARK_PREFIX: an
+AliasClient marks its calls, mirrors included, and records them itself; the registry marks its warm-up, which is
+no application's call and which nothing records on AWS either) and whose TargetModel names a
 registry version (`<model>_v<N>.tar.gz`, what the registry writes under models/; another name is no version and
 has no Model and Version to be filed under). Each is recorded under Alias names.DIRECT, the TargetModel's model
 and version, with the gateway's own latency (from the request read to the answer), the outcome it answered
@@ -17,11 +18,10 @@ from typing import Callable
 from chalicelib.errors import InvalidInput
 from chalicelib.metrics import names
 from chalicelib.names import parse_target_model
-from client.alias_client import MARK
 from client.metrics import CloudWatchPublisher, Dims, call_counts, outcome_for
 
 FLUSH_SECONDS = 2.0  # local: a test or a person sees a call within seconds; nothing is sent while idle
-_MARKED = re.compile(rf"(?:^|,){re.escape(MARK)}")
+_MARKED = re.compile(rf"(?:^|,)\s*{re.escape(names.MARK_PREFIX)}")
 
 
 def direct_call(target_model: str | None, custom_attributes: str | None) -> Dims | None:
