@@ -192,10 +192,14 @@ class CloudWatchPublisher:
         return self._aggregator.dropped
 
     def record(self, dims: Dims, counts: dict[str, int], latency_ms: float | None = None) -> None:
+        """Adds a call to its minute's sums (after close(), nothing is sent any more: the call is dropped)."""
         minute = int(self._clock() // 60)
         with self._lock:
+            if self._stop.is_set():
+                self._aggregator.dropped += 1
+                return
             self._aggregator.add(dims, minute, counts, latency_ms)
-            if self._thread is None and not self._stop.is_set():
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="mme-metrics", daemon=True)
                 self._thread.start()
                 atexit.register(self.close)
