@@ -144,7 +144,7 @@ class AliasClient:
         return Mirrors(candidates, self._mirror_call)
 
     def close(self) -> None:
-        """Sends the queued mirrors and the metrics not yet sent (also done at interpreter exit)."""
+        """Sends the queued mirrors, then the metrics not yet sent (those are also sent at interpreter exit)."""
         if self.mirrors is not None:
             self.mirrors.close()
         if self.recorder is not None:
