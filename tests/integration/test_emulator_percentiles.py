@@ -73,3 +73,17 @@ def test_a_percentile_of_statistic_sets_only_is_no_datapoint_as_in_cloudwatch(cl
     answer = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=when - timedelta(minutes=4),
                                         EndTime=when + timedelta(minutes=2))
     assert answer["MetricDataResults"][0]["Values"] == []
+
+
+def test_periods_start_on_the_clocks_minutes_whatever_second_the_query_starts_at(cloudwatch):
+    # GIVEN latencies sent for one minute
+    when = minute_ago()
+    put_latencies(cloudwatch, when)
+    # WHEN a reader asks from 34 s past a minute, as a "last 5 minutes" query does
+    queries = [{"Id": "p99", "MetricStat": {"Metric": {"Namespace": "MMERegistry", "MetricName": "Latency",
+                                                       "Dimensions": DIMENSIONS}, "Period": 60, "Stat": "p99"}}]
+    answer = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=when - timedelta(minutes=4, seconds=-34),
+                                        EndTime=when + timedelta(minutes=2))
+    # THEN CloudWatch rounded StartTime down to the minute: the point is stamped with the minute it was sent for
+    (result,) = answer["MetricDataResults"]
+    assert [t.astimezone(timezone.utc) for t in result["Timestamps"]] == [when] and result["Values"] == [100.0]
