@@ -85,9 +85,12 @@ class Mirrors:
         self.skipped = 0  # sampled calls not mirrored: the queue was full
 
     def offer(self, alias: str, params: dict, answer: bytes) -> bool:
-        """Queues a copy of the call for `alias`'s candidate if the call is sampled; never blocks."""
+        """Queues a copy of the call for `alias`'s candidate if the call is sampled; never blocks. A call the
+        candidate itself answered (a weighted alias already sends it some) is not mirrored."""
         found = self._candidates.get(alias)
-        if found is None or self._rng.random() >= found[0].fraction:
+        if found is None or params.get("TargetModel") == found[1].target_model:
+            return False
+        if self._rng.random() >= found[0].fraction:
             return False
         self.offered += 1
         try:

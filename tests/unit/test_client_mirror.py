@@ -67,6 +67,15 @@ def test_the_copy_goes_to_the_candidates_target_model_and_endpoint_with_the_answ
     assert params == {"EndpointName": "mme-registry-local", "TargetModel": "fraud_v8.tar.gz", "Body": b"[1]"}
 
 
+def test_a_call_the_candidate_answered_itself_is_not_mirrored():
+    sent = Sent()
+    mirrors = Mirrors({"fraud-prod": (MirrorSpec.parse({**SPEC, "fraction": 1}), CANDIDATE)}, sent)
+    assert not mirrors.offer("fraud-prod", {"TargetModel": "fraud_v8.tar.gz"}, b"{}")
+    assert mirrors.offer("fraud-prod", {"TargetModel": "fraud_v7.tar.gz"}, b"{}")
+    mirrors.close()
+    assert len(sent.copies) == 1
+
+
 def test_a_full_queue_skips_the_mirror_and_counts_it_without_blocking():
     # GIVEN a worker held on its first copy and a queue of two
     sent = Sent()
