@@ -61,6 +61,16 @@ def moto_server():
 
 
 @pytest.fixture
+def cloudwatch_answers(monkeypatch):
+    """The emulator's CloudWatch as the local stack runs it: percentiles, periods on the clock's minutes
+    (local_stack/aws/cloudwatch_gaps.py)."""
+    from local_stack.aws.cloudwatch_gaps import cloudwatch_gaps
+
+    for owner, name, replacement in cloudwatch_gaps():
+        monkeypatch.setattr(owner, name, replacement)
+
+
+@pytest.fixture
 def emulator(moto_server, monkeypatch, settings):
     """A clean emulator for this test, reached through the standard AWS_ENDPOINT_URL setting."""
     import requests

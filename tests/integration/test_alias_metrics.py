@@ -15,7 +15,7 @@ pytestmark = pytest.mark.xdist_group("moto-server")
 
 
 @pytest.fixture
-def cloudwatch(emulator):
+def cloudwatch(emulator, cloudwatch_answers):
     return emulator.session.client("cloudwatch")
 
 
@@ -70,9 +70,6 @@ def test_the_window_totals_count_every_kind_of_error_and_only_that_version(cloud
     assert (stats.failures, stats.cold_loads, stats.failure_rate) == (3, 1, 3 / 50)
 
 
-@pytest.mark.xfail(raises=ClientError, strict=True,
-                   reason="moto answers a percentile statistic with an error until the emulator's CloudWatch gap "
-                          "is filled where the emulator is set up; then this marker goes")
 def test_the_window_p99_is_cloudwatch_p99_over_the_window_not_an_average_of_minutes(cloudwatch):
     # GIVEN a quick minute (100 calls of 10 ms) and a slow one (40 of 10 ms, 60 of 1000 ms)
     now = utcnow()

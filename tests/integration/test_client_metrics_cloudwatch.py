@@ -9,15 +9,12 @@ import pytest
 from chalicelib.metrics import names
 from client import AliasClient
 from client.metrics import CloudWatchPublisher, Dims, call_counts
-from local_stack.aws.cloudwatch_gaps import cloudwatch_gaps
 
 
 @pytest.fixture
-def cloudwatch(moto_server, monkeypatch):
+def cloudwatch(moto_server, monkeypatch, cloudwatch_answers):
     import requests
 
-    for owner, name, replacement in cloudwatch_gaps():
-        monkeypatch.setattr(owner, name, replacement)
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     return boto3.client("cloudwatch", region_name="us-east-1")

@@ -5,18 +5,15 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 
-from local_stack.aws.cloudwatch_gaps import cloudwatch_gaps
 
 DIMENSIONS = [{"Name": "Alias", "Value": "digits"}, {"Name": "Model", "Value": "digits"},
               {"Name": "Version", "Value": "3"}]
 
 
 @pytest.fixture
-def cloudwatch(moto_server, monkeypatch):
+def cloudwatch(moto_server, monkeypatch, cloudwatch_answers):
     import requests
 
-    for owner, name, replacement in cloudwatch_gaps():
-        monkeypatch.setattr(owner, name, replacement)
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     return boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=moto_server)
 
