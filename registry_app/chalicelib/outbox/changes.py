@@ -107,9 +107,8 @@ def rollout_changed(rollout, action: str, at: datetime, actor: str | None) -> Ev
     return _event("RolloutChanged", (rollout.alias, rollout.number, rollout.revision), at, actor,
                   alias=rollout.alias, rollout=rollout.number, revision=rollout.revision, action=action,
                   status=rollout.status, percent=rollout.percent, alias_revision=rollout.alias_revision,
-                  candidate=rollout.candidate.model_dump(), incumbent=rollout.incumbent.model_dump(),
-                  reason=last.reason if last else None,
-                  numbers=last.numbers() if last else None)
+                  reason=last.reason if last else None, candidate=rollout.candidate.model_dump(),
+                  incumbent=rollout.incumbent.model_dump(), numbers=last.numbers() if last else None)
 
 
 def for_upload(upload, actor: str | None) -> Event | None:
