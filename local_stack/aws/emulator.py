@@ -56,8 +56,10 @@ Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
   inline policy that CloudFormation made is kept as a document where PutRolePolicy keeps text,
   and moto's authoriser reads only text: it reads both.
 
-This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()` and
-`events_gaps()` with monkeypatch.
+And its CloudWatch computes no percentile (p50, p99) of the values sent: cloudwatch_gaps.py, beside this module.
+
+This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()`, `events_gaps()` and
+`cloudwatch_gaps()` with monkeypatch.
 
 Run alone with `python -m local_stack.aws.emulator --port 4566` (the gaps filled).
 """
@@ -72,6 +74,8 @@ from urllib.parse import urlparse
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
+
+from local_stack.aws.cloudwatch_gaps import cloudwatch_gaps
 
 
 EMPTY_WHEN_UNSET = ("VpcConfig", "DataCaptureConfig")
@@ -415,7 +419,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iam-resources", action="store_true",
                         help="authorise DynamoDB, EventBridge and SageMaker runtime calls against their resource")
     args = parser.parse_args(argv)
-    gaps = sagemaker_gaps() + s3_event_gaps() + events_gaps()
+    gaps = sagemaker_gaps() + s3_event_gaps() + events_gaps() + cloudwatch_gaps()
     gaps += cloudformation_gaps(args.sam_translator) if args.sam_translator else []
     gaps += iam_resource_gaps() if args.iam_resources else []
     for owner, name, replacement in gaps:
