@@ -50,6 +50,11 @@ class Rollouts:
         """Moves the alias to the first step and records the rollout; every refusal before anything is written."""
         check_plan(plan)
         current = self._aliases.get(alias)
+        running = self._store.current(alias)
+        if running is not None:
+            raise Conflict(f"alias {alias} has rollout {running.number} running ({running.candidate.model} "
+                           f"v{running.candidate.version} at {running.percent} %): cancel it first "
+                           "(rule rollout.one_at_a_time)", {**_rule("one_at_a_time"), "rollout": running.number})
         if len(current.targets) != 1:
             split = ", ".join(f"{t.model} v{t.version} ({t.weight})" for t in current.targets)
             raise Conflict(f"alias {alias} already splits its traffic ({split}): a rollout starts from one target; "
@@ -60,11 +65,6 @@ class Rollouts:
             raise InvalidInput(f"{candidate.model} v{candidate.version} is what alias {alias} points at already "
                                "(rule rollout.candidate)", {**_rule("candidate"), "alias": alias})
         self._aliases.require_servable(candidate.model, candidate.version)
-        running = self._store.current(alias)
-        if running is not None:
-            raise Conflict(f"alias {alias} has rollout {running.number} running ({running.candidate.model} "
-                           f"v{running.candidate.version} at {running.percent} %): cancel it first "
-                           "(rule rollout.one_at_a_time)", {**_rule("one_at_a_time"), "rollout": running.number})
         now = self._clock()
         number = self._store.last_number(alias) + 1
         first = plan.steps[0]

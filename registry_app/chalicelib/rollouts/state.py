@@ -36,7 +36,7 @@ class Numbers(BaseModel):
 
     requests: int
     failures: int
-    failure_rate: float | None = Field(description="failures / requests; null without requests")
+    failure_rate: float | None = Field(None, description="failures / requests; null without requests")
     p50_ms: float | None = None
     p99_ms: float | None = None
 
