@@ -126,7 +126,8 @@ def show(rollout: dict) -> None:
     c, i = rollout["candidate"], rollout["incumbent"]
     out.print(f"alias {shown(rollout['alias'])} rollout {rollout['number']}: {rollout['status']}, "
               f"{rollout['percent']} % on {shown(c['model'])} v{c['version']} (incumbent {shown(i['model'])} "
-              f"v{i['version']})  [dim]steps {','.join(map(str, rollout['steps']))}, bake {rollout['bake_seconds']} s, "
+              f"v{i['version']})  [dim]steps {','.join(map(str, rollout['steps']))}, "
+              f"bake {rollout['bake_seconds']} s, "
               f"max error rate {rollout['max_error_rate']:g}, max p99 ratio {rollout['max_p99_ratio']:g}, "
               f"min requests {rollout['min_requests']}; started by {shown(rollout['started_by'] or '?')}[/]")
     for decision in rollout["decisions"]:
