@@ -29,7 +29,8 @@ def alias(page, status: int = 200, problem: str | None = None, conflict: dict | 
     versions = {m: [v["version"] for v in page.api.list_versions(m, limit=100)["items"]] for m in models}
     return page.render("alias.html", status=status, title=f"alias {name}", name=name, alias=current,
                        history=history["items"], versions=versions, problem=problem, conflict=conflict,
-                       done=page.arg("done", required=False), policy=_policy(page.api, name))
+                       done=page.arg("done", required=False), policy=_policy(page.api, name),
+                       rollouts=page.api.rollouts(name, limit=1))
 
 
 def _policy(api, name: str) -> dict | None:
