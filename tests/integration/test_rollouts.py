@@ -264,3 +264,35 @@ def test_a_candidate_whose_framework_has_no_endpoint_is_refused(registry, reconf
         status, error = call(http, "POST", "/aliases/fraud-prod/rollouts", START)
         assert (status, error["error"]["code"]) == (409, "no_endpoint")
         assert weights(http) == {1: 100}
+
+
+def test_the_largest_rollout_stays_within_its_record_budget(registry, advancer, clock):
+    # GIVEN the longest model and alias names, ten steps, and a starter with IAM's longest ARN
+    from conftest import seeder_for
+    from chalicelib.aliases.alias_store import AliasTarget, history_pk
+    from chalicelib.dynamo import item_size, to_item
+    from chalicelib.records import BUDGETS
+    from chalicelib.rollouts.rules import Plan
+    from chalicelib.rollouts.state import rollout_sk
+
+    model, name = "/".join(["m" * 64, "n" * 64, "o" * 64, "p" * 5]), "a" * 128
+    arn = "arn:aws:sts::123456789012:assumed-role/" + "r" * 1990 + "/s"
+    seed = seeder_for(registry)
+    seed.version(model), seed.version(model)
+    registry.get_aliases().point(name, [AliasTarget(model=model, version=1)], False, None, arn)
+    steps = (1, 2, 3, 5, 8, 13, 21, 34, 55, 100)
+    advancer.start(name, AliasTarget(model=model, version=2), Plan(steps, 60, 0.01, 1.5, 1), arn)
+    # WHEN every step passes, to the promotion
+    put = registry.get_session().client("cloudwatch").put_metric_data
+    for _ in steps[:-1]:
+        clock.after(61)
+        put(Namespace=names.NAMESPACE, MetricData=[{"MetricName": names.REQUESTS, "Value": 5, "Timestamp": clock(),
+            "Dimensions": [{"Name": names.ALIAS, "Value": name}, {"Name": names.MODEL, "Value": model},
+                           {"Name": names.VERSION, "Value": "2"}]}])
+        advancer.advance_all()
+    # THEN the record, read back as DynamoDB counts it, is within its budget
+    dynamodb = registry.get_session().client("dynamodb")
+    item = dynamodb.get_item(TableName=registry.settings.table, ConsistentRead=True,
+                             Key=to_item({"pk": history_pk(name), "sk": rollout_sk(1)}))["Item"]
+    assert item["status"]["S"] == "promoted" and len(item["decisions"]["L"]) == 10
+    assert item_size(item) <= BUDGETS["rollout"]

@@ -14,7 +14,7 @@ from .. import names
 from ..aliases.alias_store import AliasChange, AliasTarget
 from ..aliases.aliases import Aliases
 from ..errors import Conflict, InvalidInput, NotFound, PolicyMover, PolicyUnmet, RegistryError
-from ..records import utcnow
+from ..records import MAX_RECORDED_BYTES, shortened, utcnow
 from .rules import Plan, Window, check_plan, decide
 from .state import Judgement, Numbers, Rollout, RolloutStore, StaleRollout
 
@@ -156,7 +156,7 @@ class Rollouts:
             return self._move(after, rollout, rollout.targets(percent), rollout.alias_revision, rollout.started_by,
                               reason, action, now)
         except (PolicyMover, PolicyUnmet) as error:  # the policy changed since the start: say so, try again later
-            self._store.write(rollout.model_copy(update={"last_error": error.message,
+            self._store.write(rollout.model_copy(update={"last_error": shortened(error.message, MAX_RECORDED_BYTES),
                                                          "revision": rollout.revision + 1}),
                               rollout, "wait", now, rollout.started_by)
             return rollout
