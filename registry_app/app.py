@@ -222,8 +222,10 @@ def publish_events(event):
 def advance_rollouts(event):
     """Canary rollouts: judges every running rollout whose bake is over, then steps, promotes or rolls it back
     (chalicelib/rollouts/rollouts.py)."""
-    for alias, done in get_rollouts().advance_all().items():
-        app.log.info("rollout of %s: %s", alias, done)
+    done = get_rollouts().advance_all()
+    for alias, outcome in done.items():
+        app.log.info("rollout of %s: %s", alias, outcome)
+    return done
 
 
 # health and description -------------------------------------------------------

@@ -309,7 +309,7 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
         {"MetricName": "Requests", "Dimensions": dimensions, "Value": 3, "Unit": "Count"},
         {"MetricName": "Latency", "Dimensions": dimensions, "Values": [12.0], "Counts": [3], "Unit": "Milliseconds"}])
     time.sleep(5)  # the bake
-    runner.run("advance_rollouts", SCHEDULED)
+    assert runner.run("advance_rollouts", SCHEDULED) == {"rehearsal-canary": "promoted"}, runner.denied
     promoted = runner.api("GET", "/aliases/{alias}", canary)["body"]
     assert [(t["version"], t["weight"]) for t in promoted["targets"]] == [(2, 100)], promoted
 
