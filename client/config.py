@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import getpass
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +22,12 @@ class ClientSettings(BaseSettings):
     # Who this client says it is to a registry that does not verify callers (the local stack): sent as
     # X-Registry-Actor and recorded as local:<name>. Empty: the OS user. Ignored when requests are SigV4-signed.
     registry_actor: str = ""
+    # Per-model metrics of every call by alias (client/metrics.py): MME_METRICS=false turns them off;
+    # they are sent to CloudWatch every MME_METRICS_FLUSH_SECONDS.
+    metrics: bool = True
+    metrics_flush_seconds: float = 10.0
+    # Set by Lambda: the metrics are then written to stdout in CloudWatch's Embedded Metric Format.
+    lambda_function_name: str = Field("", validation_alias="AWS_LAMBDA_FUNCTION_NAME")
 
     def actor(self) -> str | None:
         """MME_REGISTRY_ACTOR, else the OS user; None when the OS names no user (the registry then records

@@ -1,4 +1,5 @@
-"""The registry's own code the client reuses: the validator, the model-name rule, the limits.
+"""The registry's own code the client reuses: the validator, the model-name rule, the limits, the metric names
+and the comparison of two models' answers.
 
 One place decides where it lives. In the repository it is `chalicelib` (the Lambda's
 package, on the path through the editable install); in the installed client
@@ -14,9 +15,13 @@ from typing import Any
 INSTALLED = __name__.startswith("mme_registry.")  # installed as mme-registry-client
 
 if INSTALLED:
+    from ..registry.metrics import compare as answer_compare
+    from ..registry.metrics import names as metric_names
     from ..registry.names import validate_model_name
     from ..registry.validation import Limits, ValidationReport, human_size, validate_file
 else:  # the repository
+    from chalicelib.metrics import compare as answer_compare
+    from chalicelib.metrics import names as metric_names
     from chalicelib.names import validate_model_name
     from chalicelib.validation import Limits, ValidationReport, human_size, validate_file
 
@@ -30,4 +35,5 @@ def get_settings() -> Any:
     return registry_settings()
 
 
-__all__ = ["Limits", "ValidationReport", "get_settings", "human_size", "validate_file", "validate_model_name"]
+__all__ = ["Limits", "ValidationReport", "answer_compare", "get_settings", "human_size", "metric_names",
+           "validate_file", "validate_model_name"]

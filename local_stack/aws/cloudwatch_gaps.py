@@ -1,4 +1,4 @@
-"""The emulator's CloudWatch percentiles, filled as CloudWatch answers them (applied by emulator.py with its other gaps).
+"""The emulator's CloudWatch percentiles, filled as CloudWatch answers them (emulator.py applies them with the rest).
 
 CloudWatch answers a percentile statistic (`p50`, `p99`, `p99.9`) of the raw values sent in each period, Values/Counts
 included: GetMetricData with a MetricStat whose Stat is "p99", GetMetricStatistics with ExtendedStatistics ["p99"].
@@ -52,8 +52,8 @@ def _with_extended_statistics(get_metric_statistics):
         answer = get_metric_statistics(self)
         wanted = [stat for stat in self._get_param("ExtendedStatistics") or [] if PERCENTILE.fullmatch(stat)]
         for point in answer.result["Datapoints"] if wanted else []:
-            values = point.metric_single_values_list
-            point.extended_statistics = {stat: point.get_statistics_for_type(stat) for stat in wanted} if values else None
+            if point.metric_single_values_list:
+                point.extended_statistics = {stat: point.get_statistics_for_type(stat) for stat in wanted}
         return answer
 
     return patched

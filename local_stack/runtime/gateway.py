@@ -17,6 +17,9 @@ with requests, 0.77 ms with urllib3, 0.62 ms with bare http.client, medians), a 
 what the issue allows the gateway over a ~40 ms invoke. urllib3 keeps what the bare client
 lacks: a pool per backend address, TCP_NODELAY, and a kept-alive connection the backend
 closed (a restart) is noticed before it is reused.
+
+Calls of plain boto3 callers are recorded as per-model metrics (call_metrics.py); an AliasClient's calls are
+marked in CustomAttributes and recorded by the client, so the gateway skips them.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import logging
 import re
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,10 +42,11 @@ import urllib3
 from botocore.config import Config
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
+from local_stack.runtime.call_metrics import GatewayCalls, direct_call
 from local_stack.runtime.endpoints import MMS, TF_SERVING, EndpointDirectory
 from local_stack.runtime.mms.backend import MmeApi
-from local_stack.runtime.model_cache import (Budget, ModelCache, RuntimeApiError, model_error, model_not_ready,
-                                             target_key, validation_error)
+from local_stack.runtime.model_cache import (Budget, ModelCache, RuntimeApiError, mms_name, model_error,
+                                             model_not_ready, target_key, validation_error)
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +91,9 @@ class Backend:
 class Gateway:
     """InvokeEndpoint semantics over an EndpointDirectory, and a ModelCache and invoke route per backend."""
 
-    def __init__(self, mms_url: str, session, cache_dir: Path, budget: Budget, tf_serving=None):
-        """`tf_serving`: the TF Serving backend's MmeApi (a TfServingServer starts on first use), or None."""
+    def __init__(self, mms_url: str, session, cache_dir: Path, budget: Budget, tf_serving=None, metrics: bool = True):
+        """`tf_serving`: the TF Serving backend's MmeApi (a TfServingServer starts on first use), or None;
+        `metrics`: record plain callers' calls in the (emulated) CloudWatch of `session`."""
         self.endpoints = EndpointDirectory(session.client("sagemaker"))
         # The model is streamed from one GetObject. botocore would check the object's CRC against the
         # bytes read, but the emulator gives a multipart object a whole-object checksum that is really
@@ -99,12 +105,31 @@ class Gateway:
             self.backends[TF_SERVING] = Backend(TF_SERVING, ModelCache(tf_serving, s3, Path(cache_dir) / "tf", budget),
                                                 _tf_lost_model, getattr(tf_serving, "ensure_started", lambda: None))
         self.http = urllib3.PoolManager(maxsize=32, retries=False)
+        self.calls = GatewayCalls(lambda: session.client("cloudwatch")) if metrics else None
 
     def status(self) -> dict:
         """Each backend's loaded models and hit/miss/eviction counts (the console's endpoint page)."""
         return {"backends": [{"backend": name, **backend.cache.status()} for name, backend in self.backends.items()]}
 
     def invoke(self, endpoint_name: str, body: bytes, headers) -> tuple[int, dict, bytes]:
+        """The call, recorded when it is a plain caller's call to a registry version (call_metrics.py)."""
+        dims = direct_call(headers.get(TARGET_MODEL), headers.get(CUSTOM_ATTRIBUTES)) if self.calls else None
+        if dims is None:
+            return self._invoke(endpoint_name, body, headers)
+        started, loads = time.perf_counter(), []
+        try:
+            answer = self._invoke(endpoint_name, body, headers, loads)
+        except RuntimeApiError as error:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.calls.failed(dims, elapsed, error.code, error.status, error.fields.get("OriginalStatusCode"))
+            raise
+        except Exception:
+            self.calls.failed(dims, (time.perf_counter() - started) * 1000, "InternalFailure", 500)
+            raise
+        self.calls.answered(dims, (time.perf_counter() - started) * 1000, bool(loads))
+        return answer
+
+    def _invoke(self, endpoint_name: str, body: bytes, headers, loads: list | None = None) -> tuple[int, dict, bytes]:
         target = headers.get(TARGET_MODEL)
         endpoint = self.endpoints.resolve(endpoint_name)
         if not target:
@@ -116,6 +141,8 @@ class Gateway:
             if headers.get(name):
                 forward[name] = headers[name]
         for _ in range(2):  # a second time only if the backend lost the model under us
+            if loads is not None and mms_name(endpoint.bucket, key) not in backend.cache.loaded_names():
+                loads.append(key)  # this call loads the model
             try:
                 with backend.cache.use(endpoint.bucket, key) as model:
                     response = self.http.request("POST", f"{backend.url}/models/{model}/invoke", body=body,
@@ -274,6 +301,8 @@ class GatewayServer:
         self._server.server_close()
         self._thread.join(timeout=10)
         self.gateway.http.clear()
+        if self.gateway.calls is not None:
+            self.gateway.calls.close()
         self._server = self._thread = None
 
     def __enter__(self) -> "GatewayServer":

@@ -56,8 +56,9 @@ def test_get_metric_statistics_answers_extended_statistics(cloudwatch):
     when = minute_ago()
     put_latencies(cloudwatch, when)
     answer = cloudwatch.get_metric_statistics(Namespace="MMERegistry", MetricName="Latency", Dimensions=DIMENSIONS,
-                                              StartTime=when - timedelta(minutes=4), EndTime=when + timedelta(minutes=2),
-                                              Period=60, ExtendedStatistics=["p50", "p99", "p100"])
+                                              StartTime=when - timedelta(minutes=4),
+                                              EndTime=when + timedelta(minutes=2), Period=60,
+                                              ExtendedStatistics=["p50", "p99", "p100"])
     (point,) = answer["Datapoints"]
     assert point["ExtendedStatistics"] == {"p50": 51.0, "p99": 100.0, "p100": 1000.0}
 

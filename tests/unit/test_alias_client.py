@@ -71,6 +71,7 @@ def client_error(code, status=400, **extra):
 
 
 def make_client(registry, runtime=None, clock=None, sleeps=None, **options):
+    options.setdefault("metrics", False)  # no CloudWatch from a unit test: the metrics tests pass a recorder
     return AliasClient(registry_url="http://registry.invalid", runtime_client=runtime or FakeRuntime(),
                        fetch_alias=registry, clock=clock or FakeClock(),
                        sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
@@ -250,7 +251,7 @@ def test_the_default_retries_outlast_a_model_server_restart(seed):
     runtime = RestartingRuntime(sleeps, down_for=11.0)
     client = AliasClient(registry_url="http://registry.invalid", runtime_client=runtime,
                          fetch_alias=FakeRegistry({"digits": alias_document("digits", 1)}), clock=FakeClock(),
-                         sleep=sleeps.append, rng=random.Random(seed))
+                         sleep=sleeps.append, rng=random.Random(seed), metrics=False)
     # WHEN a caller invokes with the client's default retries, whatever the jitter
     result = client.invoke("digits", b"{}")
     # THEN it is answered once the server is back, without ever waiting more than 3 s at once
@@ -291,7 +292,7 @@ def split_across_frameworks():
 def test_each_target_of_a_split_is_invoked_on_the_endpoint_of_its_framework():
     runtime = FakeRuntime()
     client = AliasClient(fetch_alias=FakeRegistry({"vision": split_across_frameworks()}), runtime_client=runtime,
-                         rng=random.Random(7))
+                         rng=random.Random(7), metrics=False)
 
     results = [client.invoke("vision", b"{}") for _ in range(40)]
 
@@ -305,7 +306,7 @@ def test_a_target_no_endpoint_serves_is_an_error_that_says_so_before_any_invoke(
     document = split_across_frameworks()
     document["targets"][1]["endpoint"] = None  # a listing's view of a framework with no endpoint
     runtime = FakeRuntime()
-    client = AliasClient(fetch_alias=FakeRegistry({"vision": document}), runtime_client=runtime)
+    client = AliasClient(fetch_alias=FakeRegistry({"vision": document}), runtime_client=runtime, metrics=False)
 
     with pytest.raises(Exception, match="no endpoint serves cifar_v2.tar.gz \\(tensorflow\\)"):
         client.invoke("vision", b"{}")

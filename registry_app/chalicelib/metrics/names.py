@@ -17,6 +17,14 @@ A call's outcome is exactly one of OUTCOMES:
 NAMESPACE = "MMERegistry"
 ALIAS, MODEL, VERSION = "Alias", "Model", "Version"
 DIMENSIONS = (ALIAS, MODEL, VERSION)  # Version is the version number as a decimal string
+# The Alias of calls that named a version's TargetModel, not an alias (plain boto3 callers, which the local
+# gateway records); no alias can be named this (ALIAS_RULE has no parentheses).
+DIRECT = "(direct)"
+# Calls already accounted for carry a mark in SageMaker's CustomAttributes, which the local gateway leaves out:
+# an AliasClient's (it records its own calls) and the registry's warm-up (not an application's call).
+MARK_PREFIX = "mme-registry-"
+ALIAS_MARK = MARK_PREFIX + "alias="  # followed by the alias
+WARMUP_MARK = MARK_PREFIX + "warmup=1"
 
 REQUESTS = "Requests"  # Count: every call, whatever its outcome
 ERRORS_4XX = "Errors4xx"  # Count

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import NoEndpoint
 from ..frameworks import Endpoints
+from ..metrics.names import WARMUP_MARK
 from .sample_inputs import JSON, payload_for
 
 RETRYABLE = frozenset({"ModelNotReadyException", "ThrottlingException", "ServiceUnavailable", "InternalFailure"})
@@ -75,7 +76,8 @@ def warm(runtime_client, endpoint: str, target_model: str, input_shapes: list[di
         try:
             body, content_type = payload_for(framework, input_shapes)
             response = runtime_client.invoke_endpoint(
-                EndpointName=endpoint, TargetModel=target_model, Body=body, ContentType=content_type, Accept=JSON
+                EndpointName=endpoint, TargetModel=target_model, Body=body, ContentType=content_type, Accept=JSON,
+                CustomAttributes=WARMUP_MARK,  # not an application's call: per-model metrics leave it out
             )
             response["Body"].read()
             return WarmResult(True, target_model, clock() - started)
