@@ -55,6 +55,9 @@ Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
   no condition but StringEquals on a trust policy (dynamodb:LeadingKeys is not checked). A role's
   inline policy that CloudFormation made is kept as a document where PutRolePolicy keeps text,
   and moto's authoriser reads only text: it reads both.
+  CloudWatch signs its requests as `monitoring` (its SigV4 scope) while IAM names its actions
+  `cloudwatch:<Operation>`; moto takes an action's prefix from the scope and asked for
+  monitoring:GetMetricData, which no policy grants: it asks for cloudwatch:GetMetricData, as IAM does.
 
 And its CloudWatch computes no percentile (p50, p99) of the values sent: cloudwatch_gaps.py, beside this module.
 
@@ -358,6 +361,19 @@ def _logging_decisions(check):
     return patched
 
 
+IAM_PREFIXES = {"monitoring": "cloudwatch"}  # SigV4 scope -> IAM's action prefix, where the two differ
+
+
+def _iam_action_prefix(init):
+    def patched(self, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        scope, _, operation = self._action.partition(":")
+        if scope in IAM_PREFIXES:
+            self._action = f"{IAM_PREFIXES[scope]}:{operation}"
+
+    return patched
+
+
 def iam_resource_gaps() -> list[tuple[type, str, object]]:
     """(owner, attribute, replacement): the services the registry calls name their resource's ARN to IAM,
     and the policies of roles CloudFormation made are read."""
@@ -374,7 +390,8 @@ def iam_resource_gaps() -> list[tuple[type, str, object]]:
             (SageMakerRuntimeResponse, "_determine_resource", _sagemaker_runtime_resource),
             (IAMPolicy, "__init__", _reading_documents(IAMPolicy.__init__)),
             (SQSResponse, "_determine_resource", _sqs_resource(SQSResponse._determine_resource)),
-            (IAMRequestBase, "check_action_permitted", _logging_decisions(IAMRequestBase.check_action_permitted))]
+            (IAMRequestBase, "check_action_permitted", _logging_decisions(IAMRequestBase.check_action_permitted)),
+            (IAMRequestBase, "__init__", _iam_action_prefix(IAMRequestBase.__init__))]
 
 
 class EmulatorServer:
