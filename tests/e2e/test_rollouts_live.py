@@ -18,7 +18,7 @@ import requests
 
 from e2e.stack_fixtures import local_stack, stack_env  # noqa: F401
 from local_stack.demo.sample_models import FLAKY_FROM, cached_tarball
-from test_stack_recovery import current_pids, wait_until
+from test_stack_recovery import current_pids
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
@@ -84,6 +84,21 @@ def calling(stack_env, monkeypatch):
     return stack_env["MME_REGISTRY_URL"]
 
 
+def wait_until(condition, timeout: float, what: str):
+    """Polls twice a second: the stack shares two cores with the advancer being waited for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
+def verdicts(rollout: dict) -> str:
+    return ", ".join(f"{d['verdict']} at {d['percent']} % ({d['at'][11:19]})" for d in rollout["decisions"])
+
+
 def rollouts(registry: str) -> dict:
     return requests.get(f"{registry}/aliases/{ALIAS}/rollouts", timeout=10).json()
 
@@ -126,7 +141,7 @@ def test_a_rollout_to_a_failing_version_rolls_back_by_itself_within_one_bake(ver
         done = wait_until(lambda: ended(calling, rollout["number"]), 4 * BAKE + 30, "the rollout did not end")
         took = time.monotonic() - began
     # THEN it rolled back at its first judgement, the end of its first bake: v1 alone again, the failures named
-    print(f"rolled back {took:.1f} s after the start (bake {BAKE} s); calls: {traffic.served}, "
+    print(f"rolled back {took:.1f} s after the start (bake {BAKE} s): {verdicts(done)}; calls: {traffic.served}, "
           f"failed (by first feature >= {FLAKY_FROM}): {traffic.failed}")
     assert done["status"] == "rolled_back", done
     judged = [d for d in done["decisions"] if d["verdict"] != "wait"]
@@ -151,7 +166,7 @@ def test_a_rollout_to_a_good_version_reaches_100_even_when_the_pump_is_killed_mi
         done = wait_until(lambda: ended(calling, rollout["number"]), 6 * BAKE + 90, "the rollout did not end")
         took = time.monotonic() - began
     print(f"promoted {took:.1f} s after the start, {time.monotonic() - killed:.1f} s after the pump was killed; "
-          f"calls: {traffic.served}")
+          f"{verdicts(done)}; calls: {traffic.served}")
     assert done["status"] == "promoted", done
     assert [d["verdict"] for d in done["decisions"] if d["verdict"] != "wait"] == ["started", "pass", "pass"]
     assert weights(calling) == {3: 100}

@@ -222,7 +222,8 @@ def test_cancel_puts_the_incumbent_back_and_records_who_cancelled(fraud, client)
 
 BAD = [({"steps": [50, 25, 100]}, 422, "rollout.steps"), ({"steps": [0, 50, 100]}, 422, "rollout.steps"),
        ({"steps": [10, 50]}, 422, "rollout.steps"), ({"bake_seconds": 2}, 422, "rollout.bake"),
-       ({"max_error_rate": 1.5}, 422, "rollout.max_error_rate"), ({"max_p99_ratio": 0.5}, 422, "rollout.max_p99_ratio"),
+       ({"max_error_rate": 1.5}, 422, "rollout.max_error_rate"),
+       ({"max_p99_ratio": 0.5}, 422, "rollout.max_p99_ratio"),
        ({"version": 7}, 404, "fraud v7 does not exist"), ({"version": 1}, 422, "rollout.candidate")]
 
 

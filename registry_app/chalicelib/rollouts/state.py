@@ -150,7 +150,8 @@ class RolloutStore:
         if before is None:
             guard = {"ConditionExpression": "attribute_not_exists(pk)"}
         else:
-            guard = {"ConditionExpression": "revision = :r", "ExpressionAttributeValues": {":r": to_value(before.revision)}}
+            guard = {"ConditionExpression": "revision = :r",
+                     "ExpressionAttributeValues": {":r": to_value(before.revision)}}
         elements = [{"Put": {"TableName": self._table, "Item": to_item(record), **guard}}]
         marker_key = to_item({"pk": RUNNING_PK, "sk": after.alias})
         if before is None:
