@@ -237,9 +237,10 @@ class StartRollout(Request):
 
     model: ModelName
     version: Version
-    steps: Annotated[list[int], stated(minItems=2, maxItems=rollout_rules.MAX_STEPS, items={
-        "type": "integer", "minimum": 1, "maximum": 100})] = Field(
-        description="the candidate's percent at each step: strictly increasing, ending at 100 (promoted)")
+    steps: Annotated[list[int], stated(minItems=2, maxItems=rollout_rules.MAX_STEPS, uniqueItems=True,
+                                       contains={"const": 100}, items={"type": "integer", "minimum": 1,
+                                                                        "maximum": 100})] = Field(
+        description="the candidate's percent at each step, in increasing order (so ending at 100: promoted)")
     bake_seconds: Annotated[int, stated(minimum=rollout_rules.MIN_BAKE_SECONDS,
                                         maximum=rollout_rules.MAX_BAKE_SECONDS)]
     max_error_rate: Annotated[float, stated(minimum=0, exclusiveMaximum=1)] = Field(
