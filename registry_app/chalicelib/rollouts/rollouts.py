@@ -16,7 +16,7 @@ from ..aliases.aliases import Aliases
 from ..errors import Conflict, InvalidInput, NotFound, PolicyMover, PolicyUnmet, RegistryError
 from ..records import MAX_RECORDED_BYTES, shortened, utcnow
 from .rules import Plan, Window, check_plan, decide
-from .state import Judgement, Numbers, Rollout, RolloutStore, StaleRollout
+from .state import Judgement, Numbers, Rollout, RolloutStore
 
 log = logging.getLogger(__name__)
 
