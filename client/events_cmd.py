@@ -111,5 +111,7 @@ def describe(event: dict) -> str:
         "AliasPolicyChanged": lambda e: f"{e['alias']} r{e['revision']}: " + (
             "; ".join(f"{k} {', '.join(v)}" for k, v in e["policy"].items() if v) or "no rule"
             if e.get("policy") else "policy deleted"),
+        "RolloutChanged": lambda e: f"{e['alias']} rollout {e['rollout']} {e['action']} at {e['percent']} % of "
+                                    f"{e['candidate']['model']} v{e['candidate']['version']}: {e.get('reason') or ''}",
     }.get(kind, lambda e: json.dumps(e, sort_keys=True))(event)
     return f"{event.get('time', '')} {kind} {what}{by}"

@@ -90,6 +90,16 @@ class RegistryApi:
         params = {"expected_revision": expected_revision} if expected_revision is not None else None
         return self.request("DELETE", f"/aliases/{_path(alias)}/policy", params=params)
 
+    # rollouts --------------------------------------------------------------
+    def start_rollout(self, alias: str, body: dict) -> dict:
+        return self.request("POST", f"/aliases/{_path(alias)}/rollouts", body)
+
+    def rollouts(self, alias: str, limit: int | None = None, next_token: str | None = None) -> dict:
+        return self.request("GET", f"/aliases/{_path(alias)}/rollouts", params=_page(limit, next_token))
+
+    def cancel_rollout(self, alias: str) -> dict:
+        return self.request("DELETE", f"/aliases/{_path(alias)}/rollouts/current")
+
     # models ----------------------------------------------------------------
     def list_models(self, limit: int | None = None, next_token: str | None = None) -> dict:
         return self.request("GET", "/models", params=_page(limit, next_token))

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from client.errors import RegistryRequestError, RegistryUnavailable
 
-from . import (formatting, pages_aliases, pages_models, pages_policy, pages_service, pages_upload,
+from . import (formatting, pages_aliases, pages_models, pages_policy, pages_rollouts, pages_service, pages_upload,
                pages_versions)
 from .backends import Backends
 from .sessions import Sessions, same
@@ -32,7 +32,8 @@ from .sessions import Sessions, same
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
-PAGE_MODULES = (pages_models, pages_versions, pages_aliases, pages_policy, pages_upload, pages_service)
+PAGE_MODULES = (pages_models, pages_versions, pages_aliases, pages_policy, pages_upload, pages_service,
+                pages_rollouts)
 
 
 class Page:

@@ -34,7 +34,8 @@ def alias(page, status: int = 200, problem: str | None = None, conflict: dict | 
     return page.render("alias.html", status=status, title=f"alias {name}", name=name, alias=current,
                        history=history["items"], versions=versions, problem=problem, conflict=conflict,
                        done=page.arg("done", required=False), policy=_policy(page.api, name),
-                       metrics=metrics, metrics_problem=metrics_problem, minutes=minutes, windows=WINDOWS)
+                       metrics=metrics, metrics_problem=metrics_problem, minutes=minutes, windows=WINDOWS,
+                       rollouts=page.api.rollouts(name, limit=1))
 
 
 def _metrics(api, name: str, minutes: int) -> tuple[dict | None, str | None]:

@@ -1,5 +1,5 @@
 """The registry's entry points: REST routes, the SQS ingest handler, and the scheduled sweep of the drop
-folder and publisher of change events.
+folder, publisher of change events and advancer of canary rollouts.
 
 Each handler decodes its input, calls one function in chalicelib, and shapes the answer.
 Routes are declared through `api.route` (chalicelib/api/http.py), which decodes path, query and
@@ -13,7 +13,7 @@ from botocore.config import Config
 from chalice import IAMAuthorizer, Rate, Response
 
 from chalicelib.aliases.alias_metrics import AliasMetricsReport
-from chalicelib.aliases.alias_store import AliasStore
+from chalicelib.aliases.alias_store import AliasStore, AliasTarget
 from chalicelib.aliases.aliases import Aliases
 from chalicelib.aliases.policy import Policies, PolicyStore
 from chalicelib.aliases.routes import Routes
@@ -43,6 +43,9 @@ from chalicelib.versions.search import Criteria, Search, parse_tag
 from chalicelib.versions.store import RegistryStore
 from chalicelib.versions.sweep import Sweeper
 from chalicelib.versions.uploads import UploadLinks
+from chalicelib.metrics.reader import MetricsReader
+from chalicelib.rollouts.rollouts import Rollouts
+from chalicelib.rollouts.state import RolloutStore
 
 app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()
@@ -188,6 +191,13 @@ def get_event_publisher() -> OutboxPublisher:
                            settings.event_bus, sqs, dead_letters, settings.publish_budget)
 
 
+@lru_cache(maxsize=1)
+def get_rollouts() -> Rollouts:
+    session = get_session()
+    store = RolloutStore(session.client("dynamodb"), settings.table)
+    return Rollouts(store, get_aliases(), MetricsReader(session.client("cloudwatch")))
+
+
 # At most 10 uploads are ingested at once (SQS maximum concurrency): a bulk drop must not take
 # the account's Lambda concurrency from the API, nor pile up on one model's version counter.
 @app.on_sqs_message(queue=settings.queue, batch_size=1, maximum_concurrency=10)
@@ -208,6 +218,16 @@ def sweep_incoming(event):
 def publish_events(event):
     """Registry change events: drains the outbox onto EventBridge (chalicelib/outbox/publisher.py)."""
     get_event_publisher().run()
+
+
+@app.schedule(Rate(settings.rollout_every_minutes, unit=Rate.MINUTES))
+def advance_rollouts(event):
+    """Canary rollouts: judges every running rollout whose bake is over, then steps, promotes or rolls it back
+    (chalicelib/rollouts/rollouts.py)."""
+    done = get_rollouts().advance_all()
+    for alias, outcome in done.items():
+        app.log.info("rollout of %s: %s", alias, outcome)
+    return done
 
 
 # health and description -------------------------------------------------------
@@ -399,6 +419,29 @@ def get_alias_metrics() -> AliasMetricsReport:
            answer=s.AliasMetricsView, query=s.MetricsQuery, errors=(404,))
 def alias_metrics(alias: str, query: s.MetricsQuery):
     return s.AliasMetricsView.of(get_alias_metrics().report(alias, query.minutes))
+# rollouts ----------------------------------------------------------------------
+@api.route("/aliases/{alias}/rollouts", "POST", summary="Start a canary rollout: the alias's traffic moves to a "
+           "candidate step by step, and back by itself on a breach", answer=s.RolloutView, status=201,
+           body=s.StartRollout, errors=(403, 404, 409, 503))
+def start_rollout(alias: str, body: s.StartRollout, actor: str):
+    candidate = AliasTarget(model=body.model, version=body.version)
+    return s.RolloutView.of(get_rollouts().start(alias, candidate, body.plan(), actor))
+
+
+@api.route("/aliases/{alias}/rollouts", "GET", summary="The alias's running rollout and every rollout, newest first",
+           answer=s.RolloutList, query=s.PageQuery, errors=(400, 404, 422))
+def list_rollouts(alias: str, query: s.PageQuery):
+    rollouts = get_rollouts()
+    current = rollouts.current(alias)
+    items, token = rollouts.history(alias, query.limit, query.next_token)
+    return s.RolloutList(alias=alias, current=s.RolloutView.of(current) if current else None,
+                         items=[s.RolloutView.of(r) for r in items], next_token=token)
+
+
+@api.route("/aliases/{alias}/rollouts/current", "DELETE", summary="Cancel the running rollout: the incumbent "
+           "gets all the traffic back (a recorded change)", answer=s.RolloutView, errors=(403, 404, 409, 503))
+def cancel_rollout(alias: str, actor: str):
+    return s.RolloutView.of(get_rollouts().cancel(alias, actor))
 
 
 api.install_fallbacks()

@@ -4,9 +4,10 @@ It long-polls the ingest queue that the emulator's S3 notifications feed, hands 
 message to the Chalice SQS handler in the Lambda event shape, deletes it on success,
 and on failure makes it visible again after a short delay, so retries and the
 dead-letter queue's receive count behave as they do in AWS. It also runs the app's
-scheduled handlers (the incoming/ sweep, the change-event publisher) as EventBridge would:
-the sweep at its rate, the publisher every few seconds (production: every minute), so a
-change reaches `python -m client events tail` while one watches.
+scheduled handlers (the incoming/ sweep, the change-event publisher, the rollout advancer) as
+EventBridge would: the sweep at its rate, the publisher and the advancer every few seconds
+(production: every minute), so a change reaches `python -m client events tail` while one
+watches, and a rollout with a bake of seconds moves in seconds.
 
 The local stack runs it as its own process (`python -m local_stack.aws.pump`), as Lambda
 runs the handler apart from everything else, so it can be killed and restarted alone.
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--journal", type=Path, required=True, help="where the messages in flight are recorded")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--publish-every", type=float, default=2.0, help="seconds between change-event publishes")
+    parser.add_argument("--advance-every", type=float, default=2.0, help="seconds between rollout advancer runs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
@@ -182,13 +184,15 @@ def main(argv: list[str] | None = None) -> None:
         log.warning("handed on %d message(s) a previous pump left in flight", handed_on)
     sweep = (app.sweep_incoming, settings.sweep_every_minutes * 60)
     pump = EventPump(sqs, args.queue_url, app.ingest_uploads, args.region, retry_delay_seconds=1,
-                     scheduled=[sweep, (app.publish_events, args.publish_every)], journal=journal)
+                     scheduled=[sweep, (app.publish_events, args.publish_every),
+                                (app.advance_rollouts, args.advance_every)], journal=journal)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     pump.start()
     print(f"event pump: draining {args.queue_url}; sweeping incoming/ every {settings.sweep_every_minutes} min;"
-          f" publishing change events every {args.publish_every:g} s", flush=True)
+          f" publishing change events every {args.publish_every:g} s; advancing rollouts every"
+          f" {args.advance_every:g} s", flush=True)
     while not stopped.wait(1):
         pass
     pump.stop()

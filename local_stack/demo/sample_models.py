@@ -107,6 +107,30 @@ def train_digits(model_dir: Path, hidden: int = 64, epochs: int = 20, seed: int 
     return float((predicted == split.test_y).mean())
 
 
+FLAKY_FROM = 0.7  # digits_flaky fails on inputs whose first feature is at least this (zeros, its warm-up, pass)
+
+
+def export_flaky_digits(model_dir: Path) -> Path:
+    """The digits MLP, whose graph fails on inputs whose first feature is at least FLAKY_FROM (30 % of
+    inputs whose first feature is uniform in [0, 1]).
+
+    FLAKY_FROM minus each input's first feature is factorised as a 1x1 matrix (a Cholesky factorisation), which
+    MXNet refuses for a value that is not positive: the forward pass raises, and the container's MMS handler
+    answers that request 500 (its model failed), as a model with a bug on part of its inputs would. Its answers
+    to the other inputs are the digits MLP's own: the factor is added times zero.
+    """
+    mx = _import_mxnet()
+
+    train_digits(model_dir)
+    net = mx.sym.load(str(model_dir / "digits-symbol.json"))
+    data = net.get_internals()["data"]
+    first = mx.sym.reshape(FLAKY_FROM - mx.sym.slice_axis(data, axis=1, begin=0, end=1), shape=(-1, 1, 1))
+    guard = mx.sym.reshape(mx.sym.sum(mx.sym.linalg.potrf(first), axis=(1, 2)), shape=(-1, 1))
+    flaky = mx.sym.broadcast_add(net, guard * 0, name="flaky")
+    flaky.save(str(model_dir / "digits-symbol.json"))
+    return model_dir
+
+
 TWO_INPUTS = [{"name": "pixels", "shape": [1, 1, 4, 4]}, {"name": "extra", "shape": [1, 3]}]
 
 
@@ -147,7 +171,8 @@ def unpack(tarball: Path, folder: Path) -> Path:
 def cached_tarball(name: str) -> Path:
     """A packed model, built once and kept under .cache/models (git-ignored).
 
-    Names: the keys of ZOO, `digits` (the default MLP) and `digits_small` (weaker).
+    Names: the keys of ZOO, `digits` (the default MLP), `digits_small` (weaker) and `digits_flaky` (the default
+    MLP failing on about 30 % of inputs).
     """
     tarball = CACHE_DIR / f"{name}.tar.gz"
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -159,6 +184,8 @@ def cached_tarball(name: str) -> Path:
                 train_digits(model_dir)
             elif name == "digits_small":
                 train_digits(model_dir, hidden=8, epochs=1)
+            elif name == "digits_flaky":
+                export_flaky_digits(model_dir)
             else:
                 export_zoo(name, model_dir)
             partial = tarball.with_suffix(".partial")

@@ -24,6 +24,9 @@ BUDGETS = {
     "claim": 8 * KB,  # ids, stamps, the S3 version id (1,024) and the last error (1,000 characters)
     "alias": 12 * KB,  # 10 targets of 200-character model names, the writer's ARN (2,048)
     "alias_history": 24 * KB,  # a change: the targets before and after, who, which upload
+    # A rollout (rollouts/state.py): two targets, 10 steps, a decision of each with its numbers and reason (an
+    # ARN in a cancel's), the last wait, the starter's ARN, the last error cut to MAX_RECORDED_BYTES.
+    "rollout": 24 * KB,
 }
 MAX_METADATA_BYTES = 2048  # a version's metadata, keys and values in UTF-8: what S3 allows an object's user metadata
 MAX_REQUESTED_ALIASES = 10  # aliases one upload may ask to move (x-amz-meta-alias, a registration's `aliases`)

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     publish_every_minutes: int = 1
     publish_budget: int = 8
 
+    # Canary rollouts (chalicelib/rollouts): how often the advancer looks at every running rollout.
+    rollout_every_minutes: int = 1
+
     # REST registrations of a source larger than this are queued (202 Accepted) instead of validated behind
     # API Gateway's 29 s limit. `python bench/validate.py` measures about 280 MB/s of one core's CPU; the API
     # function's 1,024 MB is ~0.6 vCPU, about 165 MB/s, so 1 GB takes ~6 s of validation and leaves the rest

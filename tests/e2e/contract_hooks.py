@@ -10,6 +10,9 @@ Negative cases are left alone: they must still be refused.
 With CONTRACT_CALLS set to a file, every call's operation and status is appended to it, one line
 each, so a test can tell which operations answered with something other than 404.
 
+A rollout's steps are stated as unique percents from 1 to 100 that include 100; that they come in increasing
+order is said in words: a positive body's steps are sorted.
+
 Two size rules of what a version says of itself are stated in words too: a presigned upload carries
 its description, tags and card as S3 object metadata (2,048 bytes in all, rule upload.metadata_size),
 and a card takes at most 48 KB (rule card.size). A positive body over either leaves them out.
@@ -39,6 +42,10 @@ def map_case(context, case):
     if positive and isinstance(case.body, dict) and case.method == "POST" and \
             case.path in ("/models/{name}/uploads", "/models/{name}/versions"):
         _within_stated_sizes(case.body, upload=case.path.endswith("uploads"))
+    steps = case.body.get("steps") if isinstance(case.body, dict) else None
+    if positive and case.path == "/aliases/{alias}/rollouts" and isinstance(steps, list) and \
+            all(isinstance(step, (int, float)) for step in steps):
+        case.body["steps"] = sorted(steps)
     if not positive or not isinstance(targets, list) or not targets or \
             not all(isinstance(t, dict) for t in targets):
         return case

@@ -194,6 +194,7 @@ NOT_EXERCISED = {
     },
     "sweep_incoming": LOGS,
     "publish_events": LOGS,
+    "advance_rollouts": LOGS,
 }
 SCHEDULED = {"version": "0", "id": "00000000-0000-0000-0000-000000000000", "detail-type": "Scheduled Event",
              "source": "aws.events", "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": REGION,
@@ -296,6 +297,23 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     made = runner.api("PUT", "/aliases/{alias}", {"alias": "rehearsal-tmp"}, {"model": "staged", "version": 2})
     assert made["status"] == 200, made
     assert runner.api("DELETE", "/aliases/{alias}", {"alias": "rehearsal-tmp"})["status"] == 200
+
+    # a canary rollout started through the API, judged on per-model metrics and promoted by the advancer
+    canary = {"alias": "rehearsal-canary"}
+    assert runner.api("PUT", "/aliases/{alias}", canary, {"model": "staged", "version": 1})["status"] == 200
+    rollout = runner.api("POST", "/aliases/{alias}/rollouts", canary, {
+        "model": "staged", "version": 2, "steps": [50, 100], "bake_seconds": 5, "max_error_rate": 0.5,
+        "max_p99_ratio": 10, "min_requests": 1})
+    assert rollout["status"] == 201, rollout
+    dimensions = [{"Name": "Alias", "Value": "rehearsal-canary"}, {"Name": "Model", "Value": "staged"},
+                  {"Name": "Version", "Value": "2"}]
+    admin.client("cloudwatch").put_metric_data(Namespace="MMERegistry", MetricData=[
+        {"MetricName": "Requests", "Dimensions": dimensions, "Value": 3, "Unit": "Count"},
+        {"MetricName": "Latency", "Dimensions": dimensions, "Values": [12.0], "Counts": [3], "Unit": "Milliseconds"}])
+    time.sleep(5)  # the bake
+    assert runner.run("advance_rollouts", SCHEDULED) == {"rehearsal-canary": "promoted"}, runner.denied
+    promoted = runner.api("GET", "/aliases/{alias}", canary)["body"]
+    assert [(t["version"], t["weight"]) for t in promoted["targets"]] == [(2, 100)], promoted
 
     # the sweep announces an upload whose S3 event was lost, and the ingest makes it a version
     s3.put_object(Bucket=bucket, Key="incoming/swept.tar.gz", Body=valid_mxnet(prefix="g"))

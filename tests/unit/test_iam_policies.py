@@ -26,6 +26,8 @@ NOT_REACHED = {
                                    "those adapters' modules serves ingest"
        for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "s3:AbortMultipartUpload",
                       "s3:DeleteObject", "s3:PutObject", "s3:GetObjectVersion", "s3:ListBucketVersions")},
+    ("advance_rollouts", "sqs:GetQueueUrl"): "app.py's get_event_publisher looks up the events dead-letter "
+                                             "queue; the advancer never builds the publisher",
     ("publish_events", "dynamodb:GetItem"): "the outbox imports dynamo's codec; get_item serves the stores",
     ("publish_events", "dynamodb:PutItem"): "outbox.items.put builds an element of the stores' transactions; "
                                             "the publisher only reads, updates and deletes outbox items",
@@ -125,7 +127,8 @@ def test_every_documented_exception_is_still_reached_by_the_scan():
 @pytest.mark.parametrize("function, log_group", [("api_handler", "APIHandlerLogGroup"),
                                                  ("ingest_uploads", "IngestUploadsLogGroup"),
                                                  ("sweep_incoming", "SweepIncomingLogGroup"),
-                                                 ("publish_events", "PublishEventsLogGroup")])
+                                                 ("publish_events", "PublishEventsLogGroup"),
+                                                 ("advance_rollouts", "AdvanceRolloutsLogGroup")])
 def test_a_function_writes_only_to_its_own_log_group(function, log_group):
     assert granted(function)["logs:PutLogEvents"] == [f"<{log_group}.Arn>"]
     assert granted(function)["logs:CreateLogStream"] == [f"<{log_group}.Arn>"]

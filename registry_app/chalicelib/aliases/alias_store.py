@@ -80,6 +80,7 @@ class AliasChange(BaseModel):
     at: datetime
     by: str | None = None  # a verified identity (API caller, S3 event principal), never a claim
     event_id: str | None = None  # the upload event that made this change, when ingestion made it
+    reason: str | None = None  # why a rollout made this change (action "rollout"): its step or its breach
 
 
 class AliasReference(BaseModel):

@@ -143,6 +143,22 @@ class Aliases:
                                                         tracking_only=True)
         return outcome
 
+    def move_for_rollout(self, alias: str, targets: list[AliasTarget], expected_revision: int, actor: str | None,
+                         reason: str, extra: Callable[[AliasChange], list[dict]]) -> Outcome:
+        """A rollout's step: compare-and-set on the revision the rollout last wrote, through the alias policy,
+        recorded as action "rollout" with its reason; `extra(change)` adds the rollout's own items to the
+        write's transaction, so the alias and the rollout move together or not at all."""
+        for target in targets:
+            self._require_servable(target.model, target.version)
+        state = AliasState(targets=targets, tracks_latest=False)
+        return self._change(alias, lambda current: state, "rollout", expected_revision, actor, reason=reason,
+                            extra=extra)
+
+    def require_servable(self, model: str, version: int) -> VersionRecord:
+        """The version exists, is active and an endpoint serves its framework (else NotFound, Conflict,
+        NoEndpoint): what any target of an alias must be."""
+        return self._require_servable(model, version)
+
     # plumbing ---------------------------------------------------------------
     def _follow(self, alias: str, model: str, version: int, actor: str | None, event_id: str | None,
                 tracking_only: bool) -> str:
@@ -163,7 +179,8 @@ class Aliases:
         return f"moved to v{version}" if done.before else f"created at v{version}"
 
     def _change(self, alias: str, decide: Decide, action: str, expected_revision: int | None,
-                actor: str | None, event_id: str | None = None) -> Outcome:
+                actor: str | None, event_id: str | None = None, reason: str | None = None,
+                extra: Callable[[AliasChange], list[dict]] | None = None) -> Outcome:
         """Reads, decides, writes compare-and-set; only writes that named no revision re-read and retry."""
         for _ in range(UNCONDITIONAL_ATTEMPTS if expected_revision is None else 1):
             current = self._aliases.get(alias)
@@ -178,9 +195,10 @@ class Aliases:
             named = "create" if current is None and action == "update" else action
             change = AliasChange(alias=alias, revision=revision, action=named,
                                  before=current.state if current else None, after=after, at=self._clock(), by=actor,
-                                 event_id=event_id)
+                                 event_id=event_id, reason=reason)
             try:
                 guards = [self._policies.guard(alias, policy)] if self._policies is not None else []
+                guards += extra(change) if extra else []
                 return Outcome(change, self._aliases.write(change, current, guards, pinned), current)
             except StaleRevision:
                 if expected_revision is not None:
@@ -238,8 +256,9 @@ class Aliases:
                            {"model": model, "version": version, "status": record.status})
         return record
 
-    def _require_servable(self, model: str, version: int) -> None:
+    def _require_servable(self, model: str, version: int) -> VersionRecord:
         """The version exists, is active, and an endpoint serves its framework: a weighted alias may mix
         frameworks only when each has its endpoint (the client invokes each target on its own)."""
         record = self._require_version(model, version)
         self._endpoints.for_framework(record.framework, f"{model} v{version}")
+        return record

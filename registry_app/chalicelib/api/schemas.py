@@ -16,6 +16,8 @@ from ..aliases.alias_store import MAX_TARGETS, AliasChange, AliasRecord, AliasRe
 from ..aliases.policy import MAX_PATTERNS, PATTERN, AliasPolicy, PolicyRecord, Requirement
 from ..aliases.routes import Route
 from ..errors import InvalidInput
+from ..rollouts import rules as rollout_rules
+from ..rollouts.state import Judgement, Rollout, Status as RolloutStatus
 from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, Approval, ApprovalStatus, ModelCard, ModelRecord,
                        UploadRecord, VersionRecord, metadata_bytes)
 from ..versions import metadata_rules as rules
@@ -230,6 +232,39 @@ class PolicyQuery(Request):
     expected_revision: Annotated[int, Field(ge=1, le=names.MAX_NUMBER)] | None = None
 
 
+class StartRollout(Request):
+    """A canary rollout of the alias to `model` `version`: the candidate's share of the traffic goes through
+    `steps`, each held for `bake_seconds` and judged on the calls made meanwhile (rules: rollouts/rules.py)."""
+
+    model: ModelName
+    version: Version
+    steps: Annotated[list[int], stated(minItems=2, maxItems=rollout_rules.MAX_STEPS, uniqueItems=True,
+                                       contains={"const": 100}, items={"type": "integer", "minimum": 1,
+                                                                        "maximum": 100})] = Field(
+        description="the candidate's percent at each step, in increasing order (so ending at 100: promoted)")
+    bake_seconds: Annotated[int, stated(minimum=rollout_rules.MIN_BAKE_SECONDS,
+                                        maximum=rollout_rules.MAX_BAKE_SECONDS)]
+    max_error_rate: Annotated[float, stated(minimum=0, exclusiveMaximum=1)] = Field(
+        description="the candidate's failures (5xx, not ready) over its calls above this: a breach, rolled back")
+    max_p99_ratio: Annotated[float, stated(minimum=1, maximum=rollout_rules.MAX_P99_RATIO)] = Field(
+        description="the candidate's p99 latency above this times the incumbent's: a breach")
+    min_requests: Annotated[int, stated(minimum=1, maximum=rollout_rules.MAX_MIN_REQUESTS)] = Field(
+        rollout_rules.DEFAULT_MIN_REQUESTS, description="a step is never passed on fewer candidate calls: it "
+                                                        "bakes on until it has them")
+
+    @model_validator(mode="after")
+    def within_rules(self) -> "StartRollout":
+        try:
+            rollout_rules.check_plan(self.plan())
+        except InvalidInput as error:
+            raise ValueError(error.message) from None
+        return self
+
+    def plan(self) -> rollout_rules.Plan:
+        return rollout_rules.Plan(tuple(self.steps), self.bake_seconds, self.max_error_rate, self.max_p99_ratio,
+                                  self.min_requests)
+
+
 MAX_SEARCH_TAGS = 10
 SearchTag = Annotated[str, Field(description="key:value"), Rule("^[^:]+:[\\s\\S]*$", 400, check_search_tag, 2)]
 SearchTags = Annotated[list[SearchTag], Field(max_length=MAX_SEARCH_TAGS, description="key:value (split at the "
@@ -344,16 +379,18 @@ class ChangeView(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     revision: int
-    action: Literal["create", "update", "follow", "rollback", "delete"]
+    action: Literal["create", "update", "follow", "rollback", "delete", "rollout"]
     from_: StateView | None = Field(alias="from", description="null when this change created the alias")
     to: StateView | None = Field(description="null when this change deleted the alias")
     at: datetime
     by: str | None
+    reason: str | None = Field(None, description="action rollout: which rollout, and its step or breach (`by` is "
+                                                 "who started the rollout)")
 
     @classmethod
     def of(cls, change: AliasChange) -> "ChangeView":
         return cls(revision=change.revision, action=change.action, from_=StateView.of(change.before),
-                   to=StateView.of(change.after), at=change.at, by=change.by)
+                   to=StateView.of(change.after), at=change.at, by=change.by, reason=change.reason)
 
 
 class ChangeList(BaseModel):
@@ -584,3 +621,37 @@ class AliasMetricsView(BaseModel):
                 p50_ms=line.p50, p99_ms=line.p99, totals=totals))
         return cls(alias=found.alias, minutes=found.minutes, period_seconds=found.period, start=found.start,
                    end=found.end, timestamps=found.series[0].timestamps if found.series else [], versions=versions)
+class RolloutView(BaseModel):
+    alias: str
+    number: int
+    status: RolloutStatus
+    incumbent: TargetView
+    candidate: TargetView
+    steps: list[int]
+    percent: int = Field(description="the candidate's share of the traffic now (its last step once ended)")
+    step_started_at: datetime
+    bake_seconds: int
+    max_error_rate: float
+    max_p99_ratio: float
+    min_requests: int
+    alias_revision: int = Field(description="the alias revision this rollout last wrote")
+    started_by: str | None
+    started_at: datetime
+    ended_at: datetime | None
+    decisions: list[Judgement] = Field(description="the start, each step's judgement with its numbers, the end")
+    waiting: Judgement | None = Field(description="the running step's last look: too few calls yet")
+    last_error: str | None
+
+    @classmethod
+    def of(cls, rollout: Rollout) -> "RolloutView":
+        fields = rollout.model_dump(exclude={"incumbent", "candidate", "revision", "step"})
+        percent = 0 if rollout.status in ("rolled_back", "cancelled") else rollout.percent
+        return cls(**fields, incumbent=TargetView.of(rollout.incumbent), candidate=TargetView.of(rollout.candidate),
+                   percent=percent)
+
+
+class RolloutList(BaseModel):
+    alias: str
+    current: RolloutView | None = Field(description="the running rollout, if any")
+    items: list[RolloutView] = Field(description="every rollout of the alias, newest first")
+    next_token: str | None

@@ -11,7 +11,7 @@ from typing import Any
 SCHEMA_VERSION = "1"
 SOURCE = "mme-registry"
 TYPES = ("ModelVersionRegistered", "UploadRejected", "UploadUnchanged", "AliasMoved", "VersionRetired",
-         "WarmupFailed", "VersionMetadataChanged", "VersionApprovalChanged", "AliasPolicyChanged")
+         "WarmupFailed", "VersionMetadataChanged", "VersionApprovalChanged", "AliasPolicyChanged", "RolloutChanged")
 
 Event = dict[str, Any]
 
@@ -72,7 +72,7 @@ def alias_moved(change) -> Event:
                   alias=change.alias, revision=change.revision, action=action,
                   created=change.before is None and change.after is not None,
                   models=models, **{"from": _state(change.before), "to": _state(change.after)},
-                  upload_event_id=change.event_id)
+                  upload_event_id=change.event_id, **({"reason": change.reason} if change.reason else {}))
 
 
 def version_retired(name: str, version: int, at: datetime, actor: str | None) -> Event:
@@ -98,6 +98,17 @@ def alias_policy_changed(alias: str, revision: int, policy, at: datetime, actor:
     """`policy` is an AliasPolicy (aliases/policy.py), or None when it was deleted."""
     return _event("AliasPolicyChanged", (alias, "policy", revision), at, actor, alias=alias, revision=revision,
                   policy=policy.model_dump(mode="json") if policy else None)
+
+
+def rollout_changed(rollout, action: str, at: datetime, actor: str | None) -> Event:
+    """`rollout` is a Rollout (rollouts/state.py) after the change; `action` what happened to it: started, step,
+    promoted, rolled_back, cancelled or superseded. Its revision orders the rollout's events."""
+    last = rollout.decisions[-1] if rollout.decisions else None
+    return _event("RolloutChanged", (rollout.alias, rollout.number, rollout.revision), at, actor,
+                  alias=rollout.alias, rollout=rollout.number, revision=rollout.revision, action=action,
+                  status=rollout.status, percent=rollout.percent, alias_revision=rollout.alias_revision,
+                  reason=last.reason if last else None, candidate=rollout.candidate.model_dump(),
+                  incumbent=rollout.incumbent.model_dump(), numbers=last.numbers() if last else None)
 
 
 def for_upload(upload, actor: str | None) -> Event | None:

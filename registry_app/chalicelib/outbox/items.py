@@ -2,6 +2,7 @@
 
 Item layout (one partition, read in sort-key order by the publisher):
   pk=OUTBOX   sk=ALIAS#<alias>#<revision, 10 digits>       an AliasMoved event
+  pk=OUTBOX   sk=ROLLOUT#<alias>#<number>#<revision>         a RolloutChanged event (numbers 10 digits)
   pk=OUTBOX   sk=MODEL#<name>#<time>#<event id>           every other event
 
 The sort key groups each alias's events into one stream in revision order, so the
@@ -26,12 +27,16 @@ def stream_of(event: Event) -> str:
         return f"ALIAS#{event['alias']}"
     if event["type"] == "AliasPolicyChanged":  # one stream per alias's policy, apart from its moves
         return f"POLICY#{event['alias']}"
+    if event["type"] == "RolloutChanged":  # one stream per alias's rollouts, in their revision order
+        return f"ROLLOUT#{event['alias']}"
     return f"MODEL#{event['model']}"
 
 
 def outbox_sk(event: Event) -> str:
     if event["type"] == "AliasMoved":
         return f"{stream_of(event)}#{event['revision']:010d}"
+    if event["type"] == "RolloutChanged":
+        return f"{stream_of(event)}#{event['rollout']:010d}#{event['revision']:010d}"
     return f"{stream_of(event)}#{event['time']}#{event['event_id']}"
 
 

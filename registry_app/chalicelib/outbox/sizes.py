@@ -60,6 +60,8 @@ def full_record(event: Event) -> str:
         return f"/aliases/{quote(event['alias'], safe='')}/history"  # the change with the event's revision
     if kind == "AliasPolicyChanged":
         return f"/aliases/{quote(event['alias'], safe='')}/policy"
+    if kind == "RolloutChanged":
+        return f"/aliases/{quote(event['alias'], safe='')}/rollouts"
     model = quote(event["model"], safe="")
     if kind in ("ModelVersionRegistered", "VersionRetired"):
         return f"/models/{model}/versions/{event['version']}"
