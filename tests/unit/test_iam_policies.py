@@ -208,9 +208,10 @@ def test_ingest_may_read_every_source_the_api_accepts_for_a_deferred_registratio
         assert allowed("ingest_uploads", action, f"<BucketArn>/{key}"), f"ingest may not {action} {key}"
 
 
-def test_only_the_api_reads_metrics_and_only_actions_without_resource_types_are_granted_on_every_resource():
+def test_only_the_api_and_the_advancer_read_metrics_and_only_resourceless_actions_are_granted_on_every_resource():
     for function in FUNCTIONS:
         on_everything = {action for action, resources in granted(function).items() if "*" in resources}
         assert on_everything <= ONLY_ON_EVERY_RESOURCE, f"{function}: {on_everything - ONLY_ON_EVERY_RESOURCE}"
-    assert granted("api_handler")["cloudwatch:GetMetricData"] == ["*"]
-    assert not any("cloudwatch:GetMetricData" in granted(f) for f in FUNCTIONS if f != "api_handler")
+    readers = {"api_handler", "advance_rollouts"}
+    assert all(granted(f)["cloudwatch:GetMetricData"] == ["*"] for f in readers)
+    assert not any("cloudwatch:GetMetricData" in granted(f) for f in FUNCTIONS if f not in readers)
