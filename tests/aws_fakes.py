@@ -44,20 +44,24 @@ class ScriptedRuntime:
 
 
 class BeforeFirstTransaction:
-    """A DynamoDB client that lets another writer run just before its first TransactWriteItems.
+    """A DynamoDB client that lets another writer run just before its first TransactWriteItems (or, with `skip`,
+    the one after the first `skip`).
 
     It stands where a concurrent Lambda would interleave: after this run read the table,
     before its conditional write. `reasons` keeps the cancellation reasons DynamoDB gave.
     """
 
-    def __init__(self, client, concurrently):
-        self._client, self._concurrently = client, concurrently
+    def __init__(self, client, concurrently, skip: int = 0):
+        self._client, self._concurrently, self._skip = client, concurrently, skip
         self.reasons: list[str] = []
 
     def __getattr__(self, name):
         return getattr(self._client, name)
 
     def transact_write_items(self, **kwargs):
+        if self._skip:
+            self._skip -= 1
+            return self._client.transact_write_items(**kwargs)
         concurrently, self._concurrently = self._concurrently, None
         if concurrently is not None:
             concurrently()
