@@ -55,3 +55,19 @@ def test_a_new_version_of_a_known_model_takes_at_most_8_round_trips(emulator, em
     # THEN they become v2 within the budget
     assert emulated_app.get_store().get_model("known").latest_version == 2
     assert sum(made.values()) <= COMMON_UPLOAD_BUDGET, table(made)
+
+
+def test_an_identical_re_upload_takes_at_most_6_round_trips(emulator, emulated_app, pump, counted):
+    ingest_one(emulator, pump, counted, "incoming/same.tar.gz", valid_mxnet())
+
+    made = ingest_one(emulator, pump, counted, "incoming/same.tar.gz", valid_mxnet())
+
+    assert emulated_app.get_store().list_uploads("same", 10, None)[0][0].outcome == "unchanged"
+    assert sum(made.values()) <= 6, table(made)
+
+
+def test_a_rejected_upload_takes_at_most_7_round_trips(emulator, emulated_app, pump, counted):
+    made = ingest_one(emulator, pump, counted, "incoming/junk.tar.gz", b"not a tarball")
+
+    assert emulated_app.get_store().list_uploads("junk", 10, None)[0][0].outcome == "rejected"
+    assert sum(made.values()) <= 7, table(made)  # the copy to rejected/ and its report are two of them
