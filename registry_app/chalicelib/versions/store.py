@@ -1,7 +1,8 @@
 """DynamoDB adapter for models, versions and upload outcomes (one table, pk/sk).
 
 Item layout (every read is a GetItem or a Query):
-  pk=MODELS          sk=<name>                      the model: counters, latest version
+  pk=MODELS          sk=<name>                      the model: counters, latest version and its SHA-256,
+                                                    whether an alias follows it
   pk=MODEL#<name>    sk=V#<version, 10 digits>      one version record
   pk=MODEL#<name>    sk=U#<started_at>#<event_id>   one upload outcome
 """
@@ -174,7 +175,8 @@ class RegistryStore:
                 model = self.get_model(record.name)
                 if unfollowed and (model is None or model.followed is not False):
                     return False
-                latest = self._latest_check(record, unfollowed)
+                if model is not None and (model.latest_version or 0) >= record.version:
+                    latest = self._latest_check(record, unfollowed)
         raise TransientError(f"could not record {record.name} v{record.version}: too much contention",
                              {"model": record.name})
 
