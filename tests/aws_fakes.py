@@ -1,7 +1,8 @@
 """Hand-written stand-ins at the AWS client boundary, for what moto cannot show.
 
-moto answers sagemaker-runtime with canned bodies, ignores IfNoneMatch on CopyObject,
-and cannot be paused between a read and a conditional write. These classes wrap or
+moto answers sagemaker-runtime with canned bodies, ignores IfNoneMatch on CopyObject (the
+emulator's s3_copy_gaps fills that in, the test emulator included), and cannot be paused
+between a read and a conditional write. These classes wrap or
 replace a boto3 client (never the registry's own code) so tests can drive those paths.
 """
 from __future__ import annotations
@@ -43,20 +44,24 @@ class ScriptedRuntime:
 
 
 class BeforeFirstTransaction:
-    """A DynamoDB client that lets another writer run just before its first TransactWriteItems.
+    """A DynamoDB client that lets another writer run just before its first TransactWriteItems (or, with `skip`,
+    the one after the first `skip`).
 
     It stands where a concurrent Lambda would interleave: after this run read the table,
     before its conditional write. `reasons` keeps the cancellation reasons DynamoDB gave.
     """
 
-    def __init__(self, client, concurrently):
-        self._client, self._concurrently = client, concurrently
+    def __init__(self, client, concurrently, skip: int = 0):
+        self._client, self._concurrently, self._skip = client, concurrently, skip
         self.reasons: list[str] = []
 
     def __getattr__(self, name):
         return getattr(self._client, name)
 
     def transact_write_items(self, **kwargs):
+        if self._skip:
+            self._skip -= 1
+            return self._client.transact_write_items(**kwargs)
         concurrently, self._concurrently = self._concurrently, None
         if concurrently is not None:
             concurrently()
@@ -69,7 +74,8 @@ class BeforeFirstTransaction:
 
 class ConditionalS3:
     """An S3 client that enforces IfNoneMatch='*' on CopyObject (moto ignores it), and can let
-    another writer put the target key right after the caller's HEAD of it found nothing."""
+    another writer put the target key just before the caller writes it: right after the caller's
+    HEAD of it found nothing (a copy in parts), or right before its CopyObject."""
 
     def __init__(self, client, race_key: str | None = None, race_body: bytes = b""):
         self._client = client
@@ -83,11 +89,16 @@ class ConditionalS3:
             return self._client.head_object(**kwargs)
         except ClientError:
             if kwargs.get("Key") == self._race_key:  # it was missing: now someone else writes it
-                self._race_key = None
-                self._client.put_object(Bucket=kwargs["Bucket"], Key=kwargs["Key"], Body=self._race_body)
+                self._race(kwargs["Bucket"])
             raise
 
+    def _race(self, bucket: str) -> None:
+        key, self._race_key = self._race_key, None
+        self._client.put_object(Bucket=bucket, Key=key, Body=self._race_body)
+
     def copy_object(self, **kwargs):
+        if kwargs.get("Key") == self._race_key:
+            self._race(kwargs["Bucket"])
         if kwargs.get("IfNoneMatch") == "*" and self._exists(kwargs["Bucket"], kwargs["Key"]):
             raise client_error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
                                operation="CopyObject", status=412)

@@ -21,6 +21,10 @@ bucket, where S3 always puts it. Without it the ingest must find the version by 
 key's versions (deliveries.identified), and moto answers ListObjectVersions by deep-copying
 every version of every key in the bucket, bytes included: seconds per event once the bucket
 holds a few large models. The events carry it, as S3's do.
+And one of its CopyObject: moto ignores `If-None-Match: *` and overwrites the target, where S3
+refuses with 412 PreconditionFailed when the key exists (it honours it on PutObject and
+CompleteMultipartUpload). The ingest copies to models/ on that condition alone, with no HEAD
+first; `s3_copy_gaps` makes the copy refuse as S3's does.
 
 And two of its EventBridge PutEvents: moto accepts a call of any size, where EventBridge refuses
 a call whose entries add up to more than 256 KB (ValidationException, nothing published); and
@@ -60,7 +64,7 @@ Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
 And its CloudWatch computes no percentile (p50, p99) of the values sent: cloudwatch_gaps.py, beside this module.
 
 This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()`, `events_gaps()` and
-`cloudwatch_gaps()` with monkeypatch.
+`cloudwatch_gaps()` with monkeypatch, and `s3_copy_gaps()` to every test's emulator.
 
 Run alone with `python -m local_stack.aws.emulator --port 4566` (the gaps filled).
 """
@@ -149,6 +153,25 @@ def s3_event_gaps() -> list[tuple[object, str, object]]:
     from moto.s3 import notifications
 
     return [(notifications, "_get_s3_event", _with_version_id(notifications._get_s3_event))]
+
+
+def _copy_refusing_an_existing_target(copy_object):
+    def patched(self):
+        from moto.s3.exceptions import PreconditionFailed
+
+        if (self.headers.get("If-None-Match") == "*"
+                and self.backend.get_object(self.bucket_name, self.parse_key_name()) is not None):
+            raise PreconditionFailed("If-None-Match")
+        return copy_object(self)
+
+    return patched
+
+
+def s3_copy_gaps() -> list[tuple[type, str, object]]:
+    """(class, attribute, replacement), as sagemaker_gaps: CopyObject with IfNoneMatch='*' never replaces a key."""
+    from moto.s3.responses import S3Response
+
+    return [(S3Response, "copy_object", _copy_refusing_an_existing_target(S3Response.copy_object))]
 
 
 PUT_EVENTS_CALL_LIMIT = 256 * 1024
@@ -436,7 +459,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iam-resources", action="store_true",
                         help="authorise DynamoDB, EventBridge and SageMaker runtime calls against their resource")
     args = parser.parse_args(argv)
-    gaps = sagemaker_gaps() + s3_event_gaps() + events_gaps() + cloudwatch_gaps()
+    gaps = sagemaker_gaps() + s3_event_gaps() + s3_copy_gaps() + events_gaps() + cloudwatch_gaps()
     gaps += cloudformation_gaps(args.sam_translator) if args.sam_translator else []
     gaps += iam_resource_gaps() if args.iam_resources else []
     for owner, name, replacement in gaps:

@@ -87,6 +87,12 @@ class ModelRecord(BaseModel):
     # of that number only once its version is recorded (DESIGN invariant 11).
     last_sha256: str | None = None
     last_event_id: str | None = None
+    # The SHA-256 of the latest version's bytes, moved with latest_version: "identical to the latest" without
+    # reading that version. Absent on models whose latest version was recorded before it was kept.
+    latest_sha256: str | None = None
+    # False: no alias has ever followed this model's latest version, so an upload needs not look for followers.
+    # Set when an alias starts following it (alias_store); absent (unknown) on models created before it was kept.
+    followed: bool | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -53,10 +53,13 @@ def api(app_module):
 
 @pytest.fixture(scope="session")
 def moto_server():
-    """One emulator (moto server) per test worker, on 127.0.0.1 and a free port."""
-    from local_stack.aws.emulator import EmulatorServer
+    """One emulator (moto server) per test worker, on 127.0.0.1 and a free port; its CopyObject honours
+    IfNoneMatch, as S3's does."""
+    from local_stack.aws.emulator import EmulatorServer, s3_copy_gaps
 
-    with EmulatorServer() as server:
+    with pytest.MonkeyPatch.context() as patch, EmulatorServer() as server:
+        for owner, name, replacement in s3_copy_gaps():
+            patch.setattr(owner, name, replacement)
         yield server.url
 
 
@@ -161,7 +164,7 @@ INPUTS = {"mxnet": [{"name": "data", "shape": [1, 64]}],
 
 
 class Seeder:
-    """Records versions the way ingestion does (claim, reserve, put, mark latest), without tarballs."""
+    """Records versions the way ingestion does (claim, reserve, record), without tarballs."""
 
     def __init__(self, store, claims):
         self.store = store
@@ -184,8 +187,7 @@ class Seeder:
             source_key=f"incoming/{name}.tar.gz", source_etag=f"{number:032x}", event_id=event_id,
             created_at=now, uploader="seed", status=status,
         )
-        self.store.put_version(record)
-        self.store.mark_latest(name, number, now)
+        self.store.record_version(record, now)
         self.claims.complete(claim, "accepted", now)
         return record
 
@@ -257,7 +259,7 @@ def seed(registry_app):
 class UnreachableS3(Artifacts):
     """Reading an upload times out, every time: the kind of fault SQS retries and then gives up on."""
 
-    def open(self, key, etag, bucket=None, version_id=None):
+    def read(self, key, etag, bucket=None, version_id=None):
         raise TransientError("reading the upload timed out", {"key": key})
 
 

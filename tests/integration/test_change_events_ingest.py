@@ -103,12 +103,12 @@ def test_a_crash_after_any_step_then_a_retry_announces_the_version_and_the_alias
         ("AliasMoved", 1), ("ModelVersionRegistered", 1)]
 
 
-@pytest.mark.parametrize("method", ["put_upload", "delete_if_unchanged", "complete"])
-def test_a_crash_after_recording_a_rejection_then_a_retry_announces_it_once(emulator, method):
+@pytest.mark.parametrize("adapter,method", [("store", "put_upload"), ("artifacts", "delete_if_unchanged"),
+                                            ("claims", "complete")])
+def test_a_crash_after_recording_a_rejection_then_a_retry_announces_it_once(emulator, adapter, method):
     emulator.drop("incoming/digits.tar.gz", b"not a tarball")
     upload = upload_of(emulator, "incoming/digits.tar.gz")
     parts = adapters(emulator)
-    adapter = next(a for a, m in STEPS if m == method)
     with pytest.raises(Crash):
         Ingestor(settings=emulator.settings, **{**parts, adapter: CrashAfter(parts[adapter], method)}).ingest(upload)
     later = utcnow() + timedelta(seconds=2 * emulator.settings.claim_timeout_seconds)

@@ -63,6 +63,8 @@ def test_a_reserved_number_is_delivered_even_when_its_bytes_became_the_latest_th
     assert (record.outcome, record.version) == ("accepted", 1)
     assert emulator.read("models/digits_v1.tar.gz") == a_bytes
     assert emulator.keys("models/") == [f"models/digits_v{n}.tar.gz" for n in (1, 2, 3)]
+    # AND recording v1 last did not move the latest pointer back
+    assert parts["store"].get_model("digits").latest_version == 3
 
 
 def test_two_deliveries_of_identical_bytes_racing_make_one_version(emulator):

@@ -68,9 +68,7 @@ STEPS = [
     ("claims", "claim"),
     ("store", "reserve_version"),
     ("artifacts", "copy_once"),
-    ("store", "put_version"),
-    ("store", "mark_latest"),
-    ("store", "put_upload"),
+    ("store", "record_version"),
     ("artifacts", "delete_if_unchanged"),
     ("claims", "complete"),
 ]

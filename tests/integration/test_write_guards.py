@@ -1,8 +1,7 @@
 """The conditional writes that guard models/ and alias history, each exercised by the race it exists for.
 
-moto ignores IfNoneMatch on CopyObject (it honours it on CompleteMultipartUpload) and cannot
-pause between a read and a write, so the races are staged through stand-ins at the AWS client
-boundary (tests/aws_fakes.py).
+moto cannot pause between a read and a write, so the races are staged through stand-ins at the
+AWS client boundary (tests/aws_fakes.py).
 """
 import pytest
 from aws_fakes import BeforeFirstTransaction, ConditionalS3
@@ -18,8 +17,8 @@ from local_stack.demo.sample_models import cached_tarball
 pytestmark = pytest.mark.xdist_group("moto-server")
 
 
-def test_a_version_key_that_appears_between_the_head_and_the_copy_is_never_overwritten(emulator):
-    # GIVEN an S3 that, right after ingestion's HEAD found models/digits_v1.tar.gz missing, gets it from another writer
+def test_a_version_key_that_appears_just_before_the_copy_is_never_overwritten(emulator):
+    # GIVEN an S3 where another writer puts models/digits_v1.tar.gz right before ingestion's copy to it
     emulator.drop("incoming/digits.tar.gz", cached_tarball("digits").read_bytes())
     racing = ConditionalS3(emulator.s3, race_key="models/digits_v1.tar.gz", race_body=b"someone else's bytes")
     parts = {**adapters(emulator), "artifacts": Artifacts(racing, emulator.settings.bucket)}

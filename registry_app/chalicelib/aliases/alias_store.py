@@ -8,8 +8,9 @@ Item layout (every read is a GetItem or a Query):
 
 Every change is ONE TransactWriteItems: the current item (conditional on the revision the
 caller read), the history entry (conditional on its revision being free), the reverse-index
-items, and a check that each target version exists and is active. History and current
-state therefore cannot diverge, and two writers that read the same revision cannot both win.
+items, and a check that each target version exists and is active (and, for an alias that follows
+a model's latest version, the model's `followed` mark). History and current state therefore
+cannot diverge, and two writers that read the same revision cannot both win.
 """
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from pydantic import BaseModel
 from ..dynamo import every_item, get_item, is_condition_failure, query_page, to_item, to_value
 from ..errors import Conflict, NotFound
 from ..outbox import changes, items as outbox
-from ..versions.store import model_pk, version_sk
+from ..versions.store import MODELS_PK, model_pk, version_sk
 
 ALIASES_PK = "ALIASES"
 HISTORY_PREFIX = "H#"
@@ -208,7 +209,16 @@ class AliasStore:
             )
             item = {"pk": model_pk(model), "sk": reference_sk(change.alias), **reference.model_dump(mode="json")}
             items.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
+            if reference.tracks_latest:
+                items.append(self._followed_item(model))
         return items
+
+    def _followed_item(self, model: str) -> dict:
+        """Marks the model as followed (ModelRecord.followed), in the write that makes an alias follow it: an upload
+        that saw it unfollowed records its version only while it still is, or finds this follower."""
+        return {"Update": {"TableName": self._table, "Key": to_item({"pk": MODELS_PK, "sk": model}),
+                           "UpdateExpression": "SET followed = :true", "ConditionExpression": "attribute_exists(pk)",
+                           "ExpressionAttributeValues": {":true": to_value(True)}}}
 
     def _active(self, target: AliasTarget) -> bool:
         item = get_item(self._db, self._table, model_pk(target.model), version_sk(target.version))

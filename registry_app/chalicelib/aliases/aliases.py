@@ -113,7 +113,7 @@ class Aliases:
         return self._change(alias, lambda current: state, "rollback", expected_revision, actor).record
 
     def follow_new_version(self, model: str, version: int, requested: list[str], actor: str | None,
-                           event_id: str | None = None) -> dict[str, str]:
+                           event_id: str | None = None, recorded: VersionRecord | None = None) -> dict[str, str]:
         """Moves the aliases an accepted version concerns and answers {alias: what happened}.
 
         Ingestion is not the API: an upload may create a requested alias, or move one that
@@ -121,9 +121,10 @@ class Aliases:
         (a late or retried upload must not undo a newer version or an operator's rollback).
         Moving an alias to another model goes through the API, compare-and-set. `event_id`
         makes each move happen once per event even after a rollback. Never raises for one alias.
+        `recorded` is the version as its ingest just wrote it (not read again).
         """
         try:
-            self._require_servable(model, version)
+            self._require_servable(model, version, recorded)
         except NoEndpoint as error:  # an alias only ever points where a caller can invoke it
             following = [r.alias for r in self._aliases.references(model) if r.tracks_latest]
             return {alias: f"refused: {error.message}" for alias in dict.fromkeys([*requested, *following])}
@@ -256,9 +257,9 @@ class Aliases:
                            {"model": model, "version": version, "status": record.status})
         return record
 
-    def _require_servable(self, model: str, version: int) -> VersionRecord:
+    def _require_servable(self, model: str, version: int, recorded: VersionRecord | None = None) -> VersionRecord:
         """The version exists, is active, and an endpoint serves its framework: a weighted alias may mix
         frameworks only when each has its endpoint (the client invokes each target on its own)."""
-        record = self._require_version(model, version)
+        record = recorded or self._require_version(model, version)
         self._endpoints.for_framework(record.framework, f"{model} v{version}")
         return record

@@ -74,23 +74,40 @@ class Artifacts:
                 return version["VersionId"]
         return None
 
-    def open(self, key: str, etag: str, bucket: str | None = None, version_id: str | None = None):
-        """The object's body as a stream (of the given version, when known), only if it has the notified ETag."""
+    def read(self, key: str, etag: str | None, bucket: str | None = None,
+             version_id: str | None = None) -> tuple[ObjectInfo, object]:
+        """The object (the given version, when known) and its body as a stream, only while it has `etag`.
+
+        One GetObject answers what a HeadObject would (ETag, size, version, the uploader's metadata) with the
+        bytes, so the ingest reads an upload once. Raises SourceChanged when it is gone or has other bytes.
+        """
         pinned = {"VersionId": version_id} if version_id else {}
+        if etag:
+            pinned["IfMatch"] = f'"{etag}"'
         try:
-            return self._s3.get_object(Bucket=bucket or self.bucket, Key=key, IfMatch=f'"{etag}"', **pinned)["Body"]
+            answer = self._s3.get_object(Bucket=bucket or self.bucket, Key=key, **pinned)
         except ClientError as error:
-            if is_missing(error) or _code(error) in ("PreconditionFailed", "412"):
+            if is_missing(error) or _code(error) in ("PreconditionFailed", "412", "NoSuchVersion"):
+                raise SourceChanged(key) from error
+            if version_id and _code(error) in ("400", "InvalidArgument"):
                 raise SourceChanged(key) from error
             raise
+        info = ObjectInfo(key, answer["ETag"].strip('"'), answer["ContentLength"], answer.get("Metadata", {}),
+                          answer.get("VersionId") or version_id)
+        return info, answer["Body"]
 
     def copy_once(self, source: ObjectInfo, target_key: str, event_id: str, metadata: dict[str, str],
                   source_bucket: str | None = None) -> None:
-        """Copies `source` to `target_key` unless this event already did; any other writer is a conflict."""
-        existing = self.head(target_key)
-        if existing is not None:
-            self._check_owner(existing, event_id)
-            return
+        """Copies `source` to `target_key` unless this event already did; any other writer is a conflict.
+
+        The copy is conditional (IfNoneMatch), so a key already there costs no HEAD first; only a copy in parts
+        looks before it starts, so that a retry does not copy gigabytes again to learn the key is taken.
+        """
+        if source.size > self._threshold:
+            existing = self.head(target_key)
+            if existing is not None:
+                self._check_owner(existing, event_id)
+                return
         tagged = {**metadata, EVENT_METADATA: event_id}
         copy_source = {"Bucket": source_bucket or self.bucket, "Key": source.key}
         if source.version_id:  # the exact bytes that were validated, even if the key was overwritten since

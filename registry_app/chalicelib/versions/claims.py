@@ -26,6 +26,11 @@ class Claim:
     started_at: datetime
     reserved_version: int | None = None
     source_version: str | None = None  # the S3 object version the reserved number is for
+    attempts: int = 1  # runs that took this claim, this one included: above 1, an earlier run may have left work
+
+    @property
+    def taken_over(self) -> bool:
+        return self.attempts > 1
 
 
 class ClaimStore:
@@ -59,17 +64,18 @@ class ClaimStore:
                     ":one": {"N": "1"},
                 },
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",  # the claim that stood: no GetItem to learn it
             )
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
-            current = self.get(event_id)
+            current = from_item(error.response.get("Item"))
             if current and current["status"] == COMPLETED:
                 return None
             raise TransientError(f"event {event_id} is being processed by another run", {"event_id": event_id}) from error
         item = from_item(answer["Attributes"])
         return Claim(event_id, owner, datetime.fromisoformat(item["started_at"]), item.get("reserved_version"),
-                     item.get("source_version"))
+                     item.get("source_version"), item.get("attempts", 1))
 
     def get(self, event_id: str) -> dict | None:
         answer = self._db.get_item(TableName=self._table, Key={"pk": {"S": event_id}}, ConsistentRead=True)

@@ -18,7 +18,7 @@ from ..events import S3Upload
 from ..frameworks import Endpoints
 from ..records import BUDGETS, MAX_REQUESTED_ALIASES, ModelCard, UploadRecord, VersionRecord, utcnow
 from ..settings import Settings
-from .store import IdenticalToLatest, RegistryStore, version_item_size
+from .store import UNREAD, IdenticalToLatest, RegistryStore, version_item_size
 from ..validation import Limits, RuleFailure, ValidationReport, human_size, validate_stream
 from .metadata_rules import (CARD_METADATA, DESCRIPTION_METADATA, TAGS_METADATA, check_card, check_description,
                              parse_card, parse_tags_header)
@@ -135,44 +135,51 @@ class Ingestor:
         return record
 
     def _process(self, source: Source, claim: Claim, name_error: InvalidInput | None) -> UploadRecord:
-        done = self._store.get_upload(source.name, claim.started_at, claim.event_id)
-        if done is not None and done.final:  # a crashed run recorded the outcome; only the clean-up may be missing
-            self._discard(source)
-            return done
-        upload = source.upload
+        if claim.taken_over:  # a crashed run may have recorded the outcome; only the clean-up may be missing
+            done = self._store.get_upload(source.name, claim.started_at, claim.event_id)
+            if done is not None and done.final:
+                self._discard(source)
+                return done
+        upload, reserved = source.upload, claim.reserved_version is not None
         # Once this event holds a version number, the number is delivered from the object version it was
         # reserved for (an overwrite leaves that version readable): numbers never go unused. Before that, an
         # object replaced since its notification is superseded, and the newer upload's own event handles it.
-        pinned = claim.source_version if claim.reserved_version is not None else None
-        info = self._artifacts.head(upload.key, upload.bucket, pinned)
-        if info is None and claim.reserved_version is not None:
-            return self._deliver_copy(source, claim)
-        if info is None or info.etag != upload.etag:
+        try:
+            info, stream = self._artifacts.read(upload.key, upload.etag, upload.bucket,
+                                                claim.source_version if reserved else None)
+        except SourceChanged:
+            if reserved:
+                return self._deliver_copy(source, claim)
             return self._finish(source, claim, "superseded",
                                 message="the object was replaced or deleted before it was processed")
         source = with_said(self._with_object_metadata(source, info))
-        try:
-            report = self._validate(info, upload.bucket, name_error)
-        except SourceChanged:
-            return self._finish(source, claim, "superseded", message="the object was replaced while it was being read")
+        report = self._validate(stream, name_error)
         if not report.valid:
             return self._reject(source, claim, report)
-        latest = self._store.latest_version(source.name) if claim.reserved_version is None else None
-        if latest and latest.sha256 == report.sha256 and latest.event_id != upload.event_id:
-            return self._finish(source, claim, "unchanged", equals_version=latest.version,
-                                message=f"identical to v{latest.version}: no new version")
-        return self._accept(source, claim, info, report)  # a number this event already holds is always delivered
+        if reserved:  # a number this event already holds is always delivered
+            return self._accept(source, claim, info, report)
+        model = self._store.get_model(source.name)  # read once: the latest's bytes, the counter, its followers
+        same = self._store.identical_latest(model, report.sha256)
+        if same is not None:
+            return self._finish(source, claim, "unchanged", equals_version=same,
+                                message=f"identical to v{same}: no new version")
+        return self._accept(source, claim, info, report, model=model)
 
     def _deliver_copy(self, source: Source, claim: Claim) -> UploadRecord:
         """The object version this event holds a number for is gone (deleted with its VersionId). If this event
         already copied it under models/, that copy is the version: record it, so the key is no orphan and the
         number is delivered. Otherwise the upload is superseded and its number stays unused (no one else's)."""
         target_key = names.target_key(source.name, claim.reserved_version, self._settings.models_prefix)
-        copy = self._artifacts.head(target_key)
+        try:
+            copy, stream = self._artifacts.read(target_key, None)
+        except SourceChanged:
+            copy = stream = None
         if copy is None or copy.metadata.get(EVENT_METADATA) != source.upload.event_id:
+            if stream is not None:
+                stream.close()
             return self._finish(source, claim, "superseded",
                                 message="the object was replaced or deleted before it was processed")
-        report = self._validate(copy, self._artifacts.bucket, None)
+        report = self._validate(stream, None)
         if not report.valid:  # only if the limits changed since the copy was validated
             return self._finish(source, claim, "superseded", message="the object was deleted before it was "
                                 f"recorded, and its copy {target_key} no longer validates")
@@ -182,8 +189,7 @@ class Ingestor:
             note += "; the aliases it asked for are unknown"
         return self._accept(source, claim, copy, report, note=note)
 
-    def _validate(self, info: ObjectInfo, bucket: str, name_error: InvalidInput | None) -> ValidationReport:
-        stream = self._artifacts.open(info.key, info.etag, bucket, info.version_id)
+    def _validate(self, stream, name_error: InvalidInput | None) -> ValidationReport:
         try:
             report = validate_stream(stream, self._limits)
         finally:
@@ -194,14 +200,16 @@ class Ingestor:
         return report
 
     def _accept(self, source: Source, claim: Claim, info: ObjectInfo, report: ValidationReport,
-                note: str | None = None) -> UploadRecord:
+                note: str | None = None, model=UNREAD) -> UploadRecord:
+        """Reserves a number, copies the bytes under it, records the version; then warms it and moves the aliases
+        it concerns, if any, before recording the upload. `model` is the model as _process read it."""
         upload = source.upload
         refusal = self._unrecordable(source, claim, report)
         if refusal is not None:
             return self._reject(source, claim, report.with_failure(refusal))
         try:
             version = self._store.reserve_version(source.name, claim, self._claims, self._clock(), report.sha256,
-                                                  info.version_id)
+                                                  info.version_id, model=model)
         except IdenticalToLatest as same:  # an identical upload took the number first
             return self._finish(source, claim, "unchanged", equals_version=same.version,
                                 message=f"identical to v{same.version}: no new version")
@@ -210,11 +218,15 @@ class Ingestor:
         self._artifacts.copy_once(info, record.target_key, upload.event_id,
                                   {"model": source.name, "version": str(version), "sha256": report.sha256},
                                   source_bucket=upload.bucket)
-        self._store.put_version(record)
-        self._store.mark_latest(source.name, version, self._clock())
         message = f"registered as v{version}" + (f" ({note})" if note else "")
         if source.version_hint is not None and source.version_hint != version:
             message += f" (the file name suggested v{source.version_hint}; the registry numbers versions itself)"
+        if self._nothing_follows(source, model, report):  # the upload's record goes in the version's transaction
+            done = self._outcome(source, claim, "accepted", version=version, message=message)
+            if self._store.record_version(record, self._clock(), done, unfollowed=self._aliases is not None):
+                self._discard(source)
+                return done
+        self._store.record_version(record, self._clock())
         warmup = self._warm(source, version, report)
         if warmup is not None and not warmup.ok:
             held = {alias: "not moved: the warm-up failed" for alias in source.aliases}
@@ -223,9 +235,16 @@ class Ingestor:
                                 warmup=f"failed: {warmup.error}")
         if warmup is not None:
             self._store.mark_warmed(source.name, version, self._clock())
-        aliases = self._move_aliases(source, version)
+        aliases = self._move_aliases(source, record)
         return self._finish(source, claim, "accepted", version=version, aliases=aliases, message=message,
                             warmup=f"ok in {warmup.seconds:.2f} s" if warmup else None)
+
+    def _nothing_follows(self, source: Source, model, report: ValidationReport) -> bool:
+        """No warm-up and no alias to move: asked for none, and the model as read had no follower (a new model
+        has none). record_version holds the model to that, or says a follower appeared."""
+        if source.aliases or self._wants_warmup(source, report):
+            return False
+        return self._aliases is None or model is None or (model is not UNREAD and model.followed is False)
 
     def _version_record(self, source: Source, claim: Claim, version: int, report: ValidationReport) -> VersionRecord:
         upload = source.upload
@@ -257,20 +276,24 @@ class Ingestor:
                                "record; declare fewer, shorter inputs and outputs, or less metadata")
         return None
 
+    def _wants_warmup(self, source: Source, report: ValidationReport) -> bool:
+        wanted = source.metadata.get(WARMUP_METADATA, str(self._settings.warmup)).lower() in ("1", "true", "yes")
+        return wanted and self._runtime is not None and bool(report.input_shapes)
+
     def _warm(self, source: Source, version: int, report: ValidationReport):
         """One invoke through the endpoint, so aliases only ever point at a version that answers."""
-        wanted = source.metadata.get(WARMUP_METADATA, str(self._settings.warmup)).lower() in ("1", "true", "yes")
-        if not wanted or self._runtime is None or not report.input_shapes:
+        if not self._wants_warmup(source, report):
             return None
         return warm_version(self._runtime, Endpoints.from_settings(self._settings), report.layout,
                             names.target_model(source.name, version), report.input_shapes,
                             self._settings.warmup_budget_seconds)
 
-    def _move_aliases(self, source: Source, version: int) -> dict[str, str]:
+    def _move_aliases(self, source: Source, record: VersionRecord) -> dict[str, str]:
         if self._aliases is None:
             return {}
         actor = source.uploader or "ingest"
-        return self._aliases.follow_new_version(source.name, version, source.aliases, actor, source.upload.event_id)
+        return self._aliases.follow_new_version(source.name, record.version, source.aliases, actor,
+                                                source.upload.event_id, recorded=record)
 
     def _reject(self, source: Source, claim: Claim, report: ValidationReport) -> UploadRecord:
         rules = [failure.rule for failure in report.failures]
@@ -292,12 +315,15 @@ class Ingestor:
         return self._finish(source, claim, "rejected", rules=rules, failures=failures, rejected_key=rejected_key,
                             report_key=report_key, message=message)
 
+    def _outcome(self, source: Source, claim: Claim, outcome: str, **fields) -> UploadRecord:
+        upload = source.upload
+        return UploadRecord(name=source.name, event_id=upload.event_id, source_key=upload.key,
+                            source_etag=upload.etag, outcome=outcome, started_at=claim.started_at,
+                            finished_at=self._clock(), **fields)
+
     def _finish(self, source: Source, claim: Claim, outcome: str, **fields) -> UploadRecord:
         """Records the outcome, then (and only then) clears the drop folder."""
-        upload = source.upload
-        record = UploadRecord(name=source.name, event_id=upload.event_id, source_key=upload.key,
-                              source_etag=upload.etag, outcome=outcome, started_at=claim.started_at,
-                              finished_at=self._clock(), **fields)
+        record = self._outcome(source, claim, outcome, **fields)
         self._store.put_upload(record, source.uploader)
         if outcome != "superseded":
             self._discard(source)

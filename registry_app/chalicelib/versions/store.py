@@ -1,7 +1,8 @@
 """DynamoDB adapter for models, versions and upload outcomes (one table, pk/sk).
 
 Item layout (every read is a GetItem or a Query):
-  pk=MODELS          sk=<name>                      the model: counters, latest version
+  pk=MODELS          sk=<name>                      the model: counters, latest version and its SHA-256,
+                                                    whether an alias follows it
   pk=MODEL#<name>    sk=V#<version, 10 digits>      one version record
   pk=MODEL#<name>    sk=U#<started_at>#<event_id>   one upload outcome
 """
@@ -18,6 +19,7 @@ from .tag_index import index_writes
 
 MODELS_PK = "MODELS"
 RESERVE_ATTEMPTS = 25
+UNREAD = object()  # reserve_version's model argument when the caller has not read the model
 
 
 class IdenticalToLatest(Exception):
@@ -68,7 +70,7 @@ class RegistryStore:
         return [ModelRecord(**item) for item in items], next_token
 
     def reserve_version(self, name: str, claim: Claim, claims: ClaimStore, now: datetime,
-                        sha256: str | None = None, source_version: str | None = None) -> int:
+                        sha256: str | None = None, source_version: str | None = None, model=UNREAD) -> int:
         """Hands out the model's next version number and records it on the claim, in one transaction.
 
         Compare-and-set on the counter keeps numbers free of duplicates under concurrency;
@@ -78,11 +80,13 @@ class RegistryStore:
         each other make one version, and the loser raises IdenticalToLatest once that version is
         recorded (TransientError while its run may still record it). A number whose run finished
         without recording it (superseded) identifies nothing: the same bytes get a new number.
+        `model` is the model as the caller just read it (get_model), for the first attempt; a lost
+        compare-and-set reads it again.
         """
         if claim.reserved_version is not None:
             return claim.reserved_version
         for _ in range(RESERVE_ATTEMPTS):
-            model = self.get_model(name)
+            model = self.get_model(name) if model is UNREAD else model
             if sha256 is not None and model is not None and model.last_sha256 == sha256:
                 if self._recorded(model, claims):
                     raise IdenticalToLatest(model.next_version)
@@ -90,8 +94,8 @@ class RegistryStore:
             version = current + 1
             values = {":v": to_value(version), ":name": to_value(name), ":now": to_value(now.isoformat()),
                       ":event": to_value(claim.event_id)}
-            if model is None:
-                condition = "attribute_not_exists(pk)"
+            if model is None:  # a new model: no alias can follow it before its first version is recorded
+                condition, values[":false"] = "attribute_not_exists(pk)", to_value(False)
             else:
                 condition, values[":current"] = "next_version = :current", to_value(current)
             update = ("SET next_version = :v, #n = :name, updated_at = :now,"
@@ -99,6 +103,8 @@ class RegistryStore:
             if sha256 is not None:
                 update += ", last_sha256 = :sha"
                 values[":sha"] = to_value(sha256)
+            if model is None:
+                update += ", followed = :false"
             counter = {
                 "TableName": self._table,
                 "Key": to_item({"pk": MODELS_PK, "sk": name}),
@@ -113,7 +119,19 @@ class RegistryStore:
             except ClientError as error:
                 if not is_condition_failure(error):
                     raise
+            model = UNREAD
         raise TransientError(f"could not reserve a version of {name}: too much contention", {"model": name})
+
+    def identical_latest(self, model: ModelRecord | None, sha256: str) -> int | None:
+        """The model's latest version if it holds these bytes. The model item keeps the latest's SHA-256; only
+        a latest recorded before it was kept there is read."""
+        if model is None or model.latest_version is None:
+            return None
+        latest = model.latest_sha256
+        if latest is None:
+            recorded = self.get_version(model.name, model.latest_version)
+            latest = recorded.sha256 if recorded else None
+        return model.latest_version if latest == sha256 else None
 
     def _recorded(self, model: ModelRecord, claims: ClaimStore) -> bool:
         """Whether the model's last number is a recorded version. The claim is read first: a run completes its
@@ -125,35 +143,69 @@ class RegistryStore:
                                      "by another upload; retry", {"model": model.name, "version": model.next_version})
         return self.get_version(model.name, model.next_version) is not None
 
-    def mark_latest(self, name: str, version: int, now: datetime) -> None:
-        """Moves the model's latest pointer forward (never back: versions can finish out of order)."""
-        try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=to_item({"pk": MODELS_PK, "sk": name}),
-                UpdateExpression="SET latest_version = :v, updated_at = :now",
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(latest_version) OR latest_version < :v)",
-                ExpressionAttributeValues={":v": to_value(version), ":now": to_value(now.isoformat())},
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-
     # versions ---------------------------------------------------------------
-    def put_version(self, record: VersionRecord) -> None:
-        """Writes a version once; the same event writing it again is a no-op, anything else a conflict."""
+    def record_version(self, record: VersionRecord, now: datetime, upload: UploadRecord | None = None,
+                       unfollowed: bool = False) -> bool:
+        """Records a version, its change event and tag index, and moves the model's latest pointer to it (never
+        back: versions can finish out of order), in one transaction; with `upload`, its upload's record too.
+
+        The same event recording it again is a no-op, any other a conflict. `unfollowed` asks that the model still
+        has no follower (ModelRecord.followed): when one appeared meanwhile nothing is written and False comes
+        back, so the caller moves the follower before it records the upload.
+        """
+        version, latest = self._version_writes(record), self._latest_update(record, now, unfollowed)
+        for _ in range(RESERVE_ATTEMPTS):
+            items = version + [latest] + ([self._upload_put(upload)] if upload else [])
+            try:
+                self._db.transact_write_items(TransactItems=items)
+                return True
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
+                failed = [reason.get("Code") == "ConditionalCheckFailed"
+                          for reason in error.response.get("CancellationReasons", [])]
+            pointer = len(version)  # the pointer's index in the transaction
+            if version and failed[:1] == [True]:
+                existing = self.get_version(record.name, record.version)
+                if existing is None or existing.event_id != record.event_id:
+                    raise Conflict(f"{record.name} v{record.version} already exists",
+                                   {"version": record.version}) from error
+                version = []
+            if len(failed) > pointer and failed[pointer]:  # the pointer's condition: read why
+                model = self.get_model(record.name)
+                if unfollowed and (model is None or model.followed is not False):
+                    return False
+                if model is not None and (model.latest_version or 0) >= record.version:
+                    latest = self._latest_check(record, unfollowed)
+        raise TransientError(f"could not record {record.name} v{record.version}: too much contention",
+                             {"model": record.name})
+
+    def _version_writes(self, record: VersionRecord) -> list[dict]:
+        """The version's item (written once), its tag index (its upload's tags are searchable from the start) and
+        its ModelVersionRegistered event."""
         put = {"TableName": self._table, "Item": version_item(record),
                "ConditionExpression": "attribute_not_exists(pk)"}
-        announce = outbox.put(self._table, changes.version_registered(record, record.uploader))
-        tags = index_writes(self._table, record, {})  # its upload's tags are searchable from the start
-        try:
-            self._db.transact_write_items(TransactItems=[{"Put": put}, *tags, announce])
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            existing = self.get_version(record.name, record.version)
-            if existing is None or existing.event_id != record.event_id:
-                raise Conflict(f"{record.name} v{record.version} already exists", {"version": record.version}) from error
+        return [{"Put": put}, *index_writes(self._table, record, {}),
+                outbox.put(self._table, changes.version_registered(record, record.uploader))]
+
+    def _latest_update(self, record: VersionRecord, now: datetime, unfollowed: bool) -> dict:
+        condition = "attribute_exists(pk) AND (attribute_not_exists(latest_version) OR latest_version < :v)"
+        values = {":v": to_value(record.version), ":now": to_value(now.isoformat()), ":sha": to_value(record.sha256)}
+        if unfollowed:
+            condition, values[":false"] = condition + " AND followed = :false", to_value(False)
+        return {"Update": {"TableName": self._table, "Key": to_item({"pk": MODELS_PK, "sk": record.name}),
+                           "UpdateExpression": "SET latest_version = :v, latest_sha256 = :sha, updated_at = :now",
+                           "ConditionExpression": condition, "ExpressionAttributeValues": values}}
+
+    def _latest_check(self, record: VersionRecord, unfollowed: bool) -> dict:
+        """What is left of the pointer's update once a newer version holds it: the model exists (and, if asked,
+        still has no follower)."""
+        condition = "attribute_exists(pk)" + (" AND followed = :false" if unfollowed else "")
+        check = {"TableName": self._table, "Key": to_item({"pk": MODELS_PK, "sk": record.name}),
+                 "ConditionExpression": condition}
+        if unfollowed:
+            check["ExpressionAttributeValues"] = {":false": to_value(False)}
+        return {"ConditionCheck": check}
 
     def mark_warmed(self, name: str, version: int, at: datetime) -> None:
         """Records a successful warm-up invoke: what an alias policy's `warmed` requires."""
@@ -217,12 +269,12 @@ class RegistryStore:
     def put_upload(self, record: UploadRecord, actor: str | None = None) -> None:
         """Records an outcome (fitted to its budget); one that is announced (rejected, unchanged, warm-up failed)
         is written with its event, once: only over no record or a pending one, so a replay announces nothing twice."""
-        record = record.fitted()
-        item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
         event = changes.for_upload(record, actor)
         if event is None:
-            self._db.put_item(TableName=self._table, Item=to_item({**item, **record.model_dump(mode="json")}))
+            self._db.put_item(**self._upload_put(record)["Put"])
             return
+        record = record.fitted()
+        item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
         put = {"TableName": self._table, "Item": to_item({**item, **record.model_dump(mode="json")}),
                "ConditionExpression": "attribute_not_exists(pk) OR outcome IN (:failed, :queued)",
                "ExpressionAttributeValues": {":failed": to_value("failed"), ":queued": to_value("queued")}}
@@ -231,6 +283,12 @@ class RegistryStore:
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
+
+    def _upload_put(self, record: UploadRecord) -> dict:
+        """An outcome nothing announces (accepted), fitted to its budget, as a transaction element."""
+        record = record.fitted()
+        item = {"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id)}
+        return {"Put": {"TableName": self._table, "Item": to_item({**item, **record.model_dump(mode="json")})}}
 
     def put_pending_upload(self, record: UploadRecord) -> bool:
         """Writes a `failed` or `queued` record unless a run already recorded a real outcome there; False if one did."""
