@@ -26,6 +26,7 @@ def memory_cost(unpacked_bytes: int) -> int:
     return MODEL_OVERHEAD_BYTES + math.ceil(unpacked_bytes * MEMORY_FACTOR)
 
 
-def models_that_fit(budget_bytes: int, unpacked_bytes: int = 0) -> int:
-    """How many models of one size a memory budget holds (the local stack's budget in models)."""
-    return budget_bytes // memory_cost(unpacked_bytes)
+def budget_for(models: int, unpacked_bytes: int) -> int:
+    """The memory that holds `models` models of up to `unpacked_bytes` each; never more than `models` models
+    of any size while `unpacked_bytes × MEMORY_FACTOR` stays under half of `MODEL_OVERHEAD_BYTES`."""
+    return models * memory_cost(unpacked_bytes)
