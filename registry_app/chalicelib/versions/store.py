@@ -155,11 +155,12 @@ class RegistryStore:
             if existing is None or existing.event_id != record.event_id:
                 raise Conflict(f"{record.name} v{record.version} already exists", {"version": record.version}) from error
 
-    def mark_warmed(self, name: str, version: int, at: datetime) -> None:
-        """Records a successful warm-up invoke: what an alias policy's `warmed` requires."""
+    def mark_warmed(self, name: str, version: int, at: datetime, seconds: float | None = None) -> None:
+        """Records a successful warm-up invoke (what an alias policy's `warmed` requires) and how long it took."""
+        values = {":at": to_value(at.isoformat()), ":seconds": to_value(None if seconds is None else round(seconds, 3))}
         self._db.update_item(TableName=self._table, Key=to_item({"pk": model_pk(name), "sk": version_sk(version)}),
-                             UpdateExpression="SET warmed_at = :at", ConditionExpression="attribute_exists(pk)",
-                             ExpressionAttributeValues={":at": to_value(at.isoformat())})
+                             UpdateExpression="SET warmed_at = :at, warmup_seconds = :seconds",
+                             ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues=values)
 
     def get_version(self, name: str, version: int) -> VersionRecord | None:
         item = self._get(model_pk(name), version_sk(version))
