@@ -3,9 +3,9 @@
 What it models, after SageMaker's documentation of MME behaviour (pages cited in `client/plan/__init__.py`):
 
 - routing: a request goes to an instance that has its model loaded; a model loaded nowhere goes to
-  the least busy instance (the one whose first worker frees soonest; ties to the lowest index).
-  SageMaker "routes requests to instances where the model is already loaded"; which instance gets a
-  model loaded nowhere it does not say, and least-busy is what a load balancer does;
+  the instance with the most free memory for models (then the one whose first worker frees soonest,
+  then the lowest index), so a load unloads as little as it can. SageMaker routes to instances where
+  the model is already loaded; which instance loads a model loaded nowhere it does not say;
 - memory: each instance holds loaded models up to its memory for models, each costing
   `memory.memory_cost(unpacked)`; a load that does not fit unloads least-recently-used models first;
 - disk: each instance keeps downloaded artifacts on its volume (LRU by compressed size), so a model
@@ -23,6 +23,7 @@ is counted in `too_large` and served as if it fitted (SageMaker would fail it): 
 from __future__ import annotations
 
 import heapq
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -135,7 +136,7 @@ def simulate(spec: InstanceSpec, count: int, models: list[Model], trace: Trace,
                 start = ready[m]
             finish = start + invokes[m]
         else:
-            instance = instances[0] if count == 1 else min(instances, key=_first_free)
+            instance = instances[0] if count == 1 else min(instances, key=_least_loaded)
             workers = instance.workers
             start = workers[0] if workers[0] > now else now
             load = _cold(instance, m, models[m], costs[m], capacity, volume, where, result, download_rate)
@@ -150,13 +151,17 @@ def simulate(spec: InstanceSpec, count: int, models: list[Model], trace: Trace,
     result.peak_loaded = [instance.peak for instance in instances]
     if latencies:
         latencies.sort()
-        result.p50 = latencies[int(0.50 * (len(latencies) - 1))]
-        result.p99 = latencies[int(0.99 * (len(latencies) - 1))]
+        result.p50, result.p99 = _nearest_rank(latencies, 0.50), _nearest_rank(latencies, 0.99)
     return result
 
 
-def _first_free(instance: _Instance) -> float:
-    return instance.workers[0]
+def _nearest_rank(ordered: list[float], quantile: float) -> float:
+    """The smallest value with at least `quantile` of the values at or below it."""
+    return ordered[max(0, math.ceil(quantile * len(ordered)) - 1)]
+
+
+def _least_loaded(instance: _Instance) -> tuple[int, float]:
+    return instance.memory_used, instance.workers[0]
 
 
 def _cold(instance: _Instance, m: int, model: Model, cost: int, capacity: int, volume: int,
