@@ -24,8 +24,9 @@ from wheel_venv import REPO, application_env, installed_names, wheel_venv
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
 # 128 KiB: 120 KiB with the TF signature reader and the version metadata rules, 8 KiB of commands that describe,
-# tag, approve, search and protect versions; code only, no data, no vendored libraries
-MAX_WHEEL_BYTES = 144 * 1024
+# tag, approve, search and protect versions; code only, no data, no vendored libraries; then 20 KiB of
+# mme-registry plan (the simulator, its units and plot, and its 3 KB instance table)
+MAX_WHEEL_BYTES = 164 * 1024
 REQUIRES = {"boto3", "requests", "pydantic", "pydantic-settings", "rich", "isal"}
 INSTALLED = REQUIRES | {
     "mme-registry-client",
