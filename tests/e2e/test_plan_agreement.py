@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mms")]
 def test_the_plan_for_one_instance_with_the_gateways_budget_predicts_its_hits_and_cold_loads(tmp_path):
     # GIVEN a dozen real models of 30 kB to 30 MB, a Zipf trace over them, and a budget of about four models
     tarballs = model_tarballs(12)
-    sequence = zipf_sequence(len(tarballs), requests=60, skew=1.1, seed=2)
+    sequence = zipf_sequence(len(tarballs), requests=40, skew=1.1, seed=2)
     budget = budget_for(4, 10 * 10**6)
 
     # WHEN the trace is replayed through the gateway and simulated
