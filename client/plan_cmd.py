@@ -36,6 +36,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                          help="an alias's own rate on top, e.g. classifier=20/s (repeatable)")
     traffic.add_argument("--duration", default="10m", help="how long a stream to simulate (default 10m)")
     traffic.add_argument("--seed", type=int, default=1, help="the stream's seed (same seed, same requests)")
+    traffic.add_argument("--warm-up", help="requests in this first stretch fill the caches but are not counted "
+                         "(default: the first fifth of the traffic; 0 counts the cold start)")
     plan.add_argument("--p99-target", default="300ms", help="the latency 99%% of requests must meet (default 300ms)")
     plan.add_argument("--instance-types", help="comma-separated, e.g. ml.m5.xlarge,ml.c5.2xlarge (default: all)")
     plan.add_argument("--counts", default="1-8", help="instance counts to try, e.g. 1-8 or 1,2,4 (default 1-8)")
@@ -77,8 +79,10 @@ def _plan(args: argparse.Namespace) -> int:
     models, line = catalog.models(download_rate)
     trace = _trace(args, catalog, parse_seconds)
     err.print(f"simulating {len(trace.times):,} requests over {len(models):,} models on {len(specs)} instance types "
-              f"({'fitted on %d warm-ups' % line.measured if line.measured else 'default load times'})...")
-    done = plan(specs, counts, models, trace, target, download_rate, every_count=args.plot is not None)
+              f"({'load times fitted on %d warm-ups' % line.measured if line.measured else 'default load times'})...")
+    warm_up = trace.duration / 5 if args.warm_up is None else parse_seconds(args.warm_up, "plan.warm_up")
+    done = plan(specs, counts, models, trace, target, download_rate, every_count=args.plot is not None,
+                warm_up=warm_up)
     if args.plot:
         write_plot(done.results, target, args.plot)
         err.print(f"plot written to {args.plot}")

@@ -28,13 +28,13 @@ def cheapest(results: list[Result], target_p99: float) -> Result | None:
 
 
 def plan(specs: list[InstanceSpec], counts: list[int], models: list[Model], trace: Trace, target_p99: float,
-         download_rate: float = DEFAULT_DOWNLOAD_RATE, every_count: bool = False) -> Plan:
+         download_rate: float = DEFAULT_DOWNLOAD_RATE, every_count: bool = False, warm_up: float = 0.0) -> Plan:
     """Simulates every type at every count; unless `every_count` (a plot wants them), counts above the first that
     meets the target for a type are skipped: more instances of that type only cost more."""
     results = []
     for spec in specs:
         for count in sorted(counts):
-            result = simulate(spec, count, models, trace, download_rate)
+            result = simulate(spec, count, models, trace, download_rate, warm_up)
             results.append(result)
             if meets(result, target_p99) and not every_count:
                 break

@@ -22,6 +22,7 @@ is counted in `too_large` and served as if it fitted (SageMaker would fail it): 
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import OrderedDict
@@ -110,49 +111,67 @@ class _Instance:
 
 
 def simulate(spec: InstanceSpec, count: int, models: list[Model], trace: Trace,
-             download_rate: float = DEFAULT_DOWNLOAD_RATE) -> Result:
-    """Replays `trace` through `count` instances of `spec`; pure and deterministic."""
+             download_rate: float = DEFAULT_DOWNLOAD_RATE, warm_up: float = 0.0) -> Result:
+    """Replays `trace` through `count` instances of `spec`; pure and deterministic. Requests in the first
+    `warm_up` seconds fill the caches but are not counted: an endpoint in service is not empty."""
     if count < 1:
         raise ValueError("an endpoint has at least one instance")
-    instances = [_Instance(spec) for _ in range(count)]
-    costs = [memory_cost(model.unpacked) for model in models]
-    invokes = [model.invoke_seconds for model in models]
-    where: dict[int, _Instance] = {}  # model -> the instance that has it loaded
-    ready: dict[int, float] = {}  # model -> when its load finishes
+    endpoint = _Endpoint(spec, count, models, download_rate)
+    split = bisect.bisect_left(trace.times, trace.times[0] + warm_up) if warm_up > 0 and trace.times else 0
+    endpoint.serve(trace.times[:split], trace.models[:split], Result(spec.type, count))
     result = Result(spec.type, count, price_per_hour=spec.price_per_hour * count)
-    latencies = [0.0] * len(trace.times)
-    capacity, volume = spec.model_memory, spec.volume
-    replace, find, hits, index = heapq.heapreplace, where.get, 0, 0
-    for now, m in zip(trace.times, trace.models):  # the hot loop: locals only, one branch per request
-        instance = find(m)
-        if instance is not None:
-            instance.memory.move_to_end(m)
-            hits += 1
-            workers = instance.workers
-            start = workers[0]
-            if start < now:
-                start = now
-            if ready[m] > start:
-                start = ready[m]
-            finish = start + invokes[m]
-        else:
-            instance = instances[0] if count == 1 else min(instances, key=_least_loaded)
-            workers = instance.workers
-            start = workers[0] if workers[0] > now else now
-            load = _cold(instance, m, models[m], costs[m], capacity, volume, where, result, download_rate)
-            ready[m] = start + load
-            finish = start + load + invokes[m]
-        replace(workers, finish)
-        latencies[index] = finish - now
-        index += 1
-    result.memory_hits = hits
-    result.requests = len(latencies)
-    result.duration = trace.duration
-    result.peak_loaded = [instance.peak for instance in instances]
+    latencies = endpoint.serve(trace.times[split:], trace.models[split:], result)
+    result.duration = trace.times[-1] - trace.times[split] if len(latencies) > 1 else 0.0
+    result.peak_loaded = [instance.peak for instance in endpoint.instances]
     if latencies:
         latencies.sort()
         result.p50, result.p99 = _nearest_rank(latencies, 0.50), _nearest_rank(latencies, 0.99)
     return result
+
+
+class _Endpoint:
+    """The instances and where each model is loaded, kept across the warm-up and the measured requests."""
+
+    def __init__(self, spec: InstanceSpec, count: int, models: list[Model], download_rate: float):
+        self.spec, self.models, self.download_rate = spec, models, download_rate
+        self.instances = [_Instance(spec) for _ in range(count)]
+        self.costs = [memory_cost(model.unpacked) for model in models]
+        self.invokes = [model.invoke_seconds for model in models]
+        self.where: dict[int, _Instance] = {}  # model -> the instance that has it loaded
+        self.ready: dict[int, float] = {}  # model -> when its load finishes
+
+    def serve(self, times: list[float], asked: list[int], result: Result) -> list[float]:
+        """Serves the requests in order, counting into `result`; returns their latencies."""
+        instances, models, costs, invokes, ready = self.instances, self.models, self.costs, self.invokes, self.ready
+        where, rate, count = self.where, self.download_rate, len(self.instances)
+        capacity, volume = self.spec.model_memory, self.spec.volume
+        latencies = [0.0] * len(times)
+        replace, find, hits, index = heapq.heapreplace, where.get, 0, 0
+        for now, m in zip(times, asked):  # the hot loop: locals only, one branch per request
+            instance = find(m)
+            if instance is not None:
+                instance.memory.move_to_end(m)
+                hits += 1
+                workers = instance.workers
+                start = workers[0]
+                if start < now:
+                    start = now
+                if ready[m] > start:
+                    start = ready[m]
+                finish = start + invokes[m]
+            else:
+                instance = instances[0] if count == 1 else min(instances, key=_least_loaded)
+                workers = instance.workers
+                start = workers[0] if workers[0] > now else now
+                load = _cold(instance, m, models[m], costs[m], capacity, volume, where, result, rate)
+                ready[m] = start + load
+                finish = start + load + invokes[m]
+            replace(workers, finish)
+            latencies[index] = finish - now
+            index += 1
+        result.memory_hits += hits
+        result.requests += len(latencies)
+        return latencies
 
 
 def _nearest_rank(ordered: list[float], quantile: float) -> float:

@@ -92,6 +92,15 @@ def test_a_request_for_a_model_still_loading_waits_for_its_load():
     assert result.memory_hits == 1 and result.p50 == pytest.approx(4.0)  # loaded at 5 s, asked at 1 s
 
 
+def test_requests_in_the_warm_up_fill_the_caches_but_are_not_counted():
+    a, b = model("a"), model("b")
+
+    result = simulate(spec(), 1, [a, b], spaced(0, 1, 0, 1, 0), warm_up=15.0)  # the first two, at 0 s and 10 s
+
+    assert (result.requests, result.loads, result.memory_hits) == (3, 0, 3)
+    assert result.duration == 20.0 and result.p99 == pytest.approx(0.01)
+
+
 def test_the_recommendation_is_the_cheapest_configuration_meeting_the_target():
     results = [Result("ml.big", 1, p99=0.1, price_per_hour=2.0), Result("ml.small", 2, p99=0.25, price_per_hour=0.8),
                Result("ml.small", 1, p99=0.9, price_per_hour=0.4), Result("ml.tiny", 3, p99=0.2, price_per_hour=0.6,
