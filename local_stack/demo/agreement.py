@@ -68,7 +68,7 @@ def unpacked_bytes(tarball: Path) -> int:
 
 
 def zipf_sequence(models: int, requests: int, skew: float = 1.1, seed: int = 1) -> list[int]:
-    """Which model each request asks for: the planner's own seeded Zipf stream, its times dropped (replayed in turn)."""
+    """Which model each request asks for: the planner's seeded Zipf stream, its times dropped (replayed in turn)."""
     return zipf_trace(models, 1.0, skew, requests, seed).models
 
 
@@ -86,8 +86,8 @@ def local_endpoint(workdir: Path, budget_bytes: int) -> Iterator[tuple[boto3.Ses
     port = free_port()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1"}
-    emulator = ChildProcess("the AWS emulator", [sys.executable, "-m", "local_stack.aws.emulator", "--port", str(port)],
-                            workdir / "emulator.log", env=env).start()
+    argv = [sys.executable, "-m", "local_stack.aws.emulator", "--port", str(port)]
+    emulator = ChildProcess("the AWS emulator", argv, workdir / "emulator.log", env=env).start()
     try:
         url = f"http://127.0.0.1:{port}"
         emulator.wait_for_http(f"{url}/moto-api/", 60)
@@ -104,7 +104,8 @@ def local_endpoint(workdir: Path, budget_bytes: int) -> Iterator[tuple[boto3.Ses
         emulator.stop()
 
 
-def replay(session: boto3.Session, gateway: GatewayServer, tarballs: list[Path], sequence: list[int]) -> tuple[int, int]:
+def replay(session: boto3.Session, gateway: GatewayServer, tarballs: list[Path],
+           sequence: list[int]) -> tuple[int, int]:
     """Uploads the models, creates a MultiModel endpoint over them, invokes `sequence` in turn through the gateway
     with boto3, and returns the gateway's (hits, cold loads) for it, from its status route's counts."""
     s3, sagemaker = session.client("s3"), session.client("sagemaker")
@@ -118,7 +119,8 @@ def replay(session: boto3.Session, gateway: GatewayServer, tarballs: list[Path],
     sagemaker.create_endpoint_config(EndpointConfigName=ENDPOINT, ProductionVariants=[
         {"InstanceType": "ml.m5.xlarge", "InitialInstanceCount": 1, "ModelName": ENDPOINT, "VariantName": "All"}])
     sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=ENDPOINT)
-    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=ENDPOINT, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=ENDPOINT,
+                                                     WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     runtime = session.client("sagemaker-runtime", endpoint_url=gateway.url)
     body, content_type = payload_for("mxnet", INPUTS)
     before = gateway.gateway.status()["backends"][0]

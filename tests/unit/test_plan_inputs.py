@@ -106,7 +106,8 @@ def test_quantities_read_as_people_type_them():
     assert parse_bytes("100MB/s") == 10**8
     assert parse_counts("1-3,8") == [1, 2, 3, 8]
     assert parse_rate("12000/min") == 200 and parse_rate("5") == 5
-    for bad, call in (("fast", parse_rate), ("3 parsecs", parse_seconds), ("8-1", parse_counts), ("1 XB", parse_bytes)):
+    for bad, call in (("fast", parse_rate), ("3 parsecs", parse_seconds), ("8-1", parse_counts),
+                      ("1 XB", parse_bytes)):
         with pytest.raises(PlanInputError):
             call(bad)
 

@@ -14,7 +14,8 @@ def model(name: str, unpacked: int = MB, compressed: int = MB, load: float = 1.0
     return Model(name, compressed, unpacked, load, invoke)
 
 
-def spec(models: int = 2, vcpu: int = 4, volume: int = 10**12, price: float = 1.0, name: str = "ml.test") -> InstanceSpec:
+def spec(models: int = 2, vcpu: int = 4, volume: int = 10**12, price: float = 1.0,
+         name: str = "ml.test") -> InstanceSpec:
     """An instance whose memory for models holds `models` models of 1 MB."""
     return InstanceSpec(name, vcpu, models * memory_cost(MB), volume, price)
 

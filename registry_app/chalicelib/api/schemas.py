@@ -368,7 +368,7 @@ class VersionView(BaseModel):
     target_key: str
     sha256: str
     size: int
-    unpacked_size: int | None = Field(None, description="bytes its files unpack to (null: recorded before it was kept)")
+    unpacked_size: int | None = Field(None, description="bytes its files unpack to (null: recorded before it was)")
     framework: Literal["mxnet", "tensorflow"] = Field(description="decided by its layout; which endpoint serves it")
     input_shapes: list[dict[str, Any]] | None = Field(description='MXNet: its shapes.json; TensorFlow: the '
                                                       'serving_default inputs, {"name", "dtype", "shape"} (-1: any)')

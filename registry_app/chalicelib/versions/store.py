@@ -157,7 +157,8 @@ class RegistryStore:
 
     def mark_warmed(self, name: str, version: int, at: datetime, seconds: float | None = None) -> None:
         """Records a successful warm-up invoke (what an alias policy's `warmed` requires) and how long it took."""
-        values = {":at": to_value(at.isoformat()), ":seconds": to_value(None if seconds is None else round(seconds, 3))}
+        took = None if seconds is None else round(seconds, 3)
+        values = {":at": to_value(at.isoformat()), ":seconds": to_value(took)}
         self._db.update_item(TableName=self._table, Key=to_item({"pk": model_pk(name), "sk": version_sk(version)}),
                              UpdateExpression="SET warmed_at = :at, warmup_seconds = :seconds",
                              ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues=values)
