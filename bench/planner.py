@@ -1,7 +1,7 @@
 """`mme-registry plan`'s simulator: how long 1,000,000 requests over 100,000 models take to simulate, and how
 closely it predicts the local gateway (hits and cold loads) on a Zipf trace over a dozen real models.
 
-    .venv/bin/python bench/planner.py [--requests 1000000] [--models 100000] [--agreement 120] [--json PATH]
+    .venv/bin/python bench/planner.py [--requests 1000000] [--models 100000] [--agreement 80] [--json PATH]
 
 1. A seeded Zipf(1.1) stream at 200/s over `--models` synthetic 5 MB models, simulated on 8 × ml.r5.2xlarge;
    the stream's generation is timed apart from the simulation (the goal: the simulation under 10 s).
@@ -64,7 +64,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument("--models", type=int, default=100_000)
-    parser.add_argument("--agreement", type=int, default=120, help="requests replayed through the gateway (0: skip)")
+    parser.add_argument("--agreement", type=int, default=80, help="requests replayed through the gateway (0: skip)")
     add_json_option(parser)
     args = parser.parse_args()
     goals = GoalLines("planner.py")
