@@ -1,6 +1,7 @@
 """`mme-registry plan` reads its models from the registry: sizes, unpacked sizes, measured warm-ups, aliases."""
 from __future__ import annotations
 
+import gzip
 import tarfile
 
 from aws_fakes import ScriptedRuntime
@@ -43,3 +44,16 @@ def test_the_plan_catalog_holds_each_served_version_with_its_sizes_warm_up_and_a
     assert catalog.aliases == {"prod": "digits_v1.tar.gz"}
     models, line = catalog.models()
     assert line.measured == 2 and all(model.load_seconds >= 0 for model in models)
+
+
+def test_an_alias_on_an_older_version_brings_that_version_into_the_catalog(app_module, api):
+    # GIVEN v1 behind an alias and a v2 uploaded without moving it
+    ingest(app_module, "incoming/digits.tar.gz", ScriptedRuntime(), {"alias": "prod"})
+    other = gzip.compress(gzip.decompress(cached_tarball("digits").read_bytes()), mtime=2)
+    ingest(app_module, "incoming/digits.tar.gz", ScriptedRuntime(), {}, other)
+
+    catalog = from_registry(RegistryApi("http://registry.test", session=ChaliceSession(api.http)))
+
+    # THEN both are served: the latest version, and the one the alias names
+    assert {entry.target_model for entry in catalog.entries} == {"digits_v1.tar.gz", "digits_v2.tar.gz"}
+    assert catalog.aliases == {"prod": "digits_v1.tar.gz"}

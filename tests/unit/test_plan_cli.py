@@ -61,3 +61,14 @@ def test_plan_exits_2_when_nothing_tried_meets_the_target(catalog, capsys):
                    "--instance-types", "ml.c5.large", "--counts", "1", "--json"])
 
     assert status == 2 and json.loads(capsys.readouterr().out)["recommended"] is None
+
+
+def test_a_png_plot_without_matplotlib_names_its_rule_and_what_to_do(catalog, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # as where it is not installed
+
+    status = main(["plan", "--catalog", str(catalog), "--rate", "5/s", "--duration", "1m", "--instance-types",
+                   "ml.m5.large", "--counts", "1", "--plot", str(tmp_path / "plan.png")])
+
+    error = capsys.readouterr().err
+    assert status == 1 and "plan.plot" in error and "matplotlib" in error and ".html" in error
+    assert not (tmp_path / "plan.png").exists()
