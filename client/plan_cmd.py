@@ -27,6 +27,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--catalog", type=Path, help="a catalog JSON file instead of the registry (offline)")
     source.add_argument("--save-catalog", type=Path, metavar="FILE", help="write the catalog read, for offline use")
     source.add_argument("--model-size", help="no registry: --models N models of this unpacked size, e.g. 50MB")
+    source.add_argument("--framework", choices=("mxnet", "tensorflow"),
+                        help="plan the endpoint serving this framework's models (needed when there are both)")
     traffic = plan.add_argument_group("traffic (default: a Zipf stream)")
     traffic.add_argument("--trace", type=Path, help="a CSV 'time,target_model' or 'time,alias' (seconds or ISO 8601)")
     traffic.add_argument("--rate", default="50/s", help="requests over all models, e.g. 200/s (default 50/s)")
@@ -76,6 +78,7 @@ def _plan(args: argparse.Namespace) -> int:
     if args.save_catalog:
         catalog.save(args.save_catalog)
         err.print(f"catalog of {len(catalog.entries)} models written to {args.save_catalog}")
+    catalog = catalog.for_framework(args.framework)
     models, line = catalog.models(download_rate)
     trace = _trace(args, catalog, parse_seconds)
     err.print(f"simulating {len(trace.times):,} requests over {len(models):,} models on {len(specs)} instance types "

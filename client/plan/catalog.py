@@ -58,6 +58,7 @@ class Entry:
     warmup_seconds: float | None = None
     load_seconds: float | None = None
     invoke_seconds: float | None = None
+    framework: str | None = None  # one endpoint serves one framework: a plan is for one of them
 
 
 @dataclass
@@ -75,6 +76,21 @@ class Catalog:
                         e.invoke_seconds if e.invoke_seconds is not None else DEFAULT_INVOKE_SECONDS)
                   for e in self.entries]
         return models, line
+
+    def for_framework(self, framework: str | None) -> Catalog:
+        """The models one endpoint serves: those of `framework`; None when the catalog holds only one framework."""
+        frameworks = sorted({entry.framework for entry in self.entries if entry.framework})
+        if framework is None:
+            if len(frameworks) > 1:
+                raise PlanInputError("plan.framework", f"the models are {' and '.join(frameworks)}, served by one "
+                                     "endpoint each: plan one of them with --framework")
+            return self
+        entries = [entry for entry in self.entries if entry.framework == framework]
+        if not entries:
+            raise PlanInputError("plan.framework", f"no {framework} models to plan for (the catalog has "
+                                 f"{', '.join(frameworks) or 'no framework recorded'})")
+        kept = {entry.target_model for entry in entries}
+        return Catalog(entries, {alias: target for alias, target in self.aliases.items() if target in kept})
 
     def index(self) -> dict[str, int]:
         return {entry.target_model: i for i, entry in enumerate(self.entries)}
@@ -138,8 +154,8 @@ def from_registry(api) -> Catalog:
         for target in alias.get("targets", []):
             if target["target_model"] not in versions:
                 versions[target["target_model"]] = api.get_version(target["model"], target["version"])
-    entries = [Entry(v["target_model"], v["size"], v.get("unpacked_size"), v.get("warmup_seconds"))
-               for _, v in sorted(versions.items())]
+    entries = [Entry(v["target_model"], v["size"], v.get("unpacked_size"), v.get("warmup_seconds"),
+                     framework=v.get("framework")) for _, v in sorted(versions.items())]
     if not entries:
         raise PlanInputError("catalog.empty", "the registry has no versions to plan for")
     return Catalog(entries, aliases)

@@ -40,7 +40,7 @@ def test_the_plan_catalog_holds_each_served_version_with_its_sizes_warm_up_and_a
     assert set(by_target) == {"digits_v1.tar.gz", "digits_small_v1.tar.gz"}
     assert by_target["digits_small_v1.tar.gz"].compressed_bytes == len(small)
     assert by_target["digits_v1.tar.gz"].unpacked_bytes == unpacked("digits")
-    assert all(entry.warmup_seconds is not None for entry in catalog.entries)
+    assert all(entry.warmup_seconds is not None and entry.framework == "mxnet" for entry in catalog.entries)
     assert catalog.aliases == {"prod": "digits_v1.tar.gz"}
     models, line = catalog.models()
     assert line.measured == 2 and all(model.load_seconds >= 0 for model in models)

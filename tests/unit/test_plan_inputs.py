@@ -84,6 +84,15 @@ def test_a_catalog_saved_reads_back_the_same(tmp_path):
     assert read_catalog(tmp_path / "catalog.json") == catalog
 
 
+def test_a_plan_is_for_one_framework_since_one_endpoint_serves_one():
+    catalog = Catalog([Entry("a_v1.tar.gz", 10, framework="mxnet"), Entry("t_v1.tar.gz", 10, framework="tensorflow")],
+                      {"prod": "a_v1.tar.gz", "tf": "t_v1.tar.gz"})
+
+    with pytest.raises(PlanInputError, match="plan.framework"):
+        catalog.for_framework(None)
+    assert catalog.for_framework("tensorflow") == Catalog([catalog.entries[1]], {"tf": "t_v1.tar.gz"})
+
+
 @pytest.mark.parametrize("document,rule", [
     ("not json", "catalog.json"),
     (json.dumps({"models": []}), "catalog.models"),
