@@ -37,6 +37,7 @@ BENCHES = [
     ("registry_api.py", [], ["--rounds", "100"]),
     ("alias_invoke.py", [], ["--rounds", "100"]),
     ("mirror.py", [], ["--rounds", "100"]),
+    ("planner.py", [], ["--requests", "200000", "--models", "20000", "--agreement", "40"]),
 ]
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = {  # module: the commands it adds
     "client.events_cmd": ("events",),
     "client.console_cmd": ("console",),
     "client.rollout_cmd": ("rollout",),
+    "client.plan_cmd": ("plan",),
 }
 
 INSTALLED = __name__.startswith("mme_registry.")  # the mme-registry-client distribution

@@ -20,7 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--gateway-port", type=int, default=defaults.gateway_port, help="runtime gateway (default 8080)")
     up.add_argument("--console-port", type=int, default=defaults.console_port, help="console (default 8001)")
     up.add_argument("--free-ports", action="store_true", help="pick free ports instead (tests, benches)")
-    up.add_argument("--model-budget", type=int, help="models MMS may hold at once (LRU eviction beyond)")
+    up.add_argument("--memory-budget", type=int, metavar="MIB",
+                    help="memory the models loaded in each backend may take (LRU unloading beyond; default 2048)")
     up.add_argument("--workdir", type=Path, default=defaults.workdir, help="logs and state (default .local/)")
     up.add_argument("--env-file", type=Path, help="where to write the export line (default <workdir>/env)")
     return parser
@@ -47,7 +48,7 @@ def _ignore_signals_while_stopping() -> None:
 
 def up(args: argparse.Namespace) -> int:
     config = StackConfig(emulator_port=args.emulator_port, api_port=args.api_port, gateway_port=args.gateway_port,
-                         console_port=args.console_port, model_budget=args.model_budget,
+                         console_port=args.console_port, memory_budget_mib=args.memory_budget,
                          workdir=args.workdir.resolve(),
                          env_file=args.env_file.resolve() if args.env_file else None)
     if args.free_ports:

@@ -19,9 +19,9 @@ from local_stack.stack import read_env_file
 
 
 class BackgroundStack:
-    def __init__(self, workdir: Path, model_budget: int | None = None, timeout: float = 180):
+    def __init__(self, workdir: Path, memory_budget_mib: int | None = None, timeout: float = 180):
         self.workdir = Path(workdir).resolve()
-        self.model_budget = model_budget
+        self.memory_budget_mib = memory_budget_mib
         self.timeout = timeout
         self.env_file = self.workdir / "env"
         self.log_path = self.workdir / "up.log"
@@ -34,8 +34,8 @@ class BackgroundStack:
         self.env_file.unlink(missing_ok=True)
         argv = [sys.executable, "-m", "local_stack", "up", "--free-ports", "--workdir", str(self.workdir),
                 "--env-file", str(self.env_file)]
-        if self.model_budget is not None:
-            argv += ["--model-budget", str(self.model_budget)]
+        if self.memory_budget_mib is not None:
+            argv += ["--memory-budget", str(self.memory_budget_mib)]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -64,7 +64,7 @@ class StackConfig:
     mms_port: int | None = None  # any free port
     workdir: Path = REPO / ".local"
     env_file: Path | None = None  # default: <workdir>/env
-    model_budget: int | None = None  # models MMS may hold at once (the gateway's default when None)
+    memory_budget_mib: int | None = None  # memory the models loaded in a backend may take (the gateway's default)
     start_timeout: float = 120.0
 
     def with_free_ports(self) -> "StackConfig":
@@ -248,11 +248,11 @@ class Stack:
         from local_stack.runtime.gateway import GatewayServer
         from local_stack.runtime.model_cache import Budget
 
-        budget = Budget() if self.config.model_budget is None else Budget(max_models=self.config.model_budget)
+        budget = Budget() if self.config.memory_budget_mib is None else Budget(self.config.memory_budget_mib * 2**20)
         self.gateway = GatewayServer(self.mms.url, boto3.Session(region_name=REGION), self.config.workdir / "gateway",
                                      budget, host=HOST, port=self.config.gateway_port, tf_serving=self.tf).start()
         self.say(f"- runtime gateway     up on {self.config.gateway_url} (InvokeEndpoint → MMS or TF Serving, "
-                 f"at most {budget.max_models} models loaded in each)")
+                 f"at most {budget.max_bytes // 2**20} MiB of models loaded in each)")
 
     def _start_pump(self) -> None:
         journal = self.config.workdir / "pump-in-flight.json"

@@ -171,8 +171,9 @@ def unpack(tarball: Path, folder: Path) -> Path:
 def cached_tarball(name: str) -> Path:
     """A packed model, built once and kept under .cache/models (git-ignored).
 
-    Names: the keys of ZOO, `digits` (the default MLP), `digits_small` (weaker) and `digits_flaky` (the default
-    MLP failing on about 30 % of inputs).
+    Names: the keys of ZOO, `digits` (the default MLP), `digits_small` (weaker), `digits_flaky` (the default
+    MLP failing on about 30 % of inputs) and `digits_h<N>` (an MLP of N hidden units trained one epoch: models
+    of any size, for the planner's agreement with the gateway).
     """
     tarball = CACHE_DIR / f"{name}.tar.gz"
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -186,6 +187,8 @@ def cached_tarball(name: str) -> Path:
                 train_digits(model_dir, hidden=8, epochs=1)
             elif name == "digits_flaky":
                 export_flaky_digits(model_dir)
+            elif name.startswith("digits_h") and name[len("digits_h"):].isdigit():
+                train_digits(model_dir, hidden=int(name[len("digits_h"):]), epochs=1)
             else:
                 export_zoo(name, model_dir)
             partial = tarball.with_suffix(".partial")

@@ -319,13 +319,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mms-url", required=True, help="e.g. http://127.0.0.1:9080")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--cache-dir", type=Path, default=Path(".local/gateway-models"))
-    parser.add_argument("--max-models", type=int, default=Budget.max_models)
-    parser.add_argument("--max-mb", type=int, help="budget for the extracted models' bytes")
+    parser.add_argument("--memory-mb", type=int, default=Budget.max_bytes // 2**20,
+                        help="memory the loaded models may take, each costed as mme-registry plan does (MiB)")
     parser.add_argument("--tf-url",
                         help="a running TF Serving backend (python -m local_stack.runtime.tensorflow.serving)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    budget = Budget(args.max_models, args.max_mb * 2**20 if args.max_mb else None)
+    budget = Budget(args.memory_mb * 2**20)
     tf_serving = MmeApi(args.tf_url) if args.tf_url else None
     server = GatewayServer(args.mms_url, boto3.Session(), args.cache_dir, budget, port=args.port,
                            tf_serving=tf_serving).start()

@@ -3,7 +3,9 @@ download from S3, check, extract safely, `POST /models`, evicting least-recently
 stay in budget.
 
 This is what a SageMaker multi-model endpoint does on each instance; the local runtime
-gateway (gateway.py) puts the InvokeEndpoint wire protocol in front of it.
+gateway (gateway.py) puts the InvokeEndpoint wire protocol in front of it. The budget is memory,
+as on SageMaker: each loaded model costs what `mme-registry plan` charges it (client/plan/memory.py),
+so a plan made for one instance with this budget predicts what this cache does.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import BinaryIO, Iterator
 
 from botocore.exceptions import ClientError
 
+from client.plan.memory import GIB, memory_cost
 from local_stack.runtime.mms.backend import MmeApi
 
 log = logging.getLogger(__name__)
@@ -60,24 +63,25 @@ def model_error(status: int, body: bytes | str, where: str) -> RuntimeApiError:
 
 @dataclass(frozen=True)
 class Budget:
-    """How much MMS may hold: a model count and/or the bytes of the extracted models."""
+    """The memory the models loaded in one model server may take, each costed by `memory_cost` (None: no limit)."""
 
-    max_models: int | None = 8
-    max_bytes: int | None = None
+    max_bytes: int | None = 2 * GIB
 
-    def exceeded(self, models: int, size: int) -> bool:
-        return (self.max_models is not None and models > self.max_models) or (
-            self.max_bytes is not None and size > self.max_bytes
-        )
+    def exceeded(self, used: int) -> bool:
+        return self.max_bytes is not None and used > self.max_bytes
 
 
 @dataclass
 class Loaded:
     name: str  # the opaque MMS model name
     path: Path
-    size: int
+    size: int  # the bytes it unpacked to
     in_use: int = 0
     key: str = ""  # the S3 key it was loaded from (what the status route shows)
+
+    @property
+    def cost(self) -> int:
+        return memory_cost(self.size)
 
 
 def mms_name(bucket: str, key: str) -> str:
@@ -212,13 +216,16 @@ class ModelCache:
         self._loaded: OrderedDict[str, Loaded] = OrderedDict()  # least recently used first
         self._state = threading.Lock()
         self._model_locks: dict[str, threading.Lock] = {}
-        self.counts = {"hits": 0, "misses": 0, "evictions": 0}  # since start, for the status route
+        self.counts = {"hits": 0, "misses": 0, "evictions": 0}  # since start; a miss is a cold load
 
     def status(self) -> dict:
-        """What is loaded now (least recently used first) and the hit/miss/eviction counts: read-only."""
+        """What is loaded now (least recently used first), the memory it takes by the budget's rule and the
+        hit/miss (cold load)/eviction counts: read-only, what the console and the planner's agreement read."""
         with self._state:
-            loaded = [{"name": e.name, "key": e.key, "size": e.size, "in_use": e.in_use} for e in self._loaded.values()]
-            return {"loaded": loaded, **self.counts, "max_models": self.budget.max_models}
+            loaded = [{"name": e.name, "key": e.key, "size": e.size, "memory": e.cost, "in_use": e.in_use}
+                      for e in self._loaded.values()]
+            return {"loaded": loaded, **self.counts, "memory_used": sum(e.cost for e in self._loaded.values()),
+                    "max_bytes": self.budget.max_bytes}
 
     def loaded_names(self) -> list[str]:
         with self._state:
@@ -335,11 +342,11 @@ class ModelCache:
         return folder / "model", size
 
     def _make_room(self, incoming: int) -> None:
-        """Unloads idle models, oldest first, until the new one fits the budget."""
+        """Unloads idle models, oldest first, until the new one (`incoming` unpacked bytes) fits the budget."""
         while True:
             with self._state:
-                total = sum(e.size for e in self._loaded.values())
-                if not self.budget.exceeded(len(self._loaded) + 1, total + incoming):
+                used = sum(e.cost for e in self._loaded.values())
+                if not self.budget.exceeded(used + memory_cost(incoming)):
                     return
                 victim = self._pop_idle()
             if victim is None:

@@ -104,6 +104,8 @@ class VersionRecord(BaseModel):
     target_model: str = Field(description="The SageMaker TargetModel, e.g. resnet_18_v2.tar.gz")
     sha256: str
     size: int
+    unpacked_size: int | None = Field(default=None, description="bytes its files unpack to (what a loaded model's "
+                                      "memory is estimated from); None in records written before it was kept")
     # Its archive's layout decides it, and so which endpoint serves it. Stored as `framework`; records written
     # before it had that name say `layout`, and still read.
     framework: Literal["mxnet", "tensorflow"] = Field(validation_alias=AliasChoices("framework", "layout"))
@@ -131,6 +133,8 @@ class VersionRecord(BaseModel):
     approval: Approval = Field(default_factory=Approval)
     metadata_revision: int = 0
     warmed_at: datetime | None = Field(default=None, description="when a warm-up invoke last succeeded")
+    warmup_seconds: float | None = Field(default=None, description="how long that warm-up took: its download, load "
+                                         "and first invoke, what `mme-registry plan` fits load times on")
 
 
 UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded", "failed", "queued"]

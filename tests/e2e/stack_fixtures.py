@@ -5,15 +5,18 @@ import contextlib
 
 import pytest
 
+from client.plan.memory import MIB, budget_for
 from local_stack.background import BackgroundStack
 
 MODEL_BUDGET = 2  # small on purpose: the eviction test cycles through more models than this
+# The stack's budget is memory: what two models of up to 50 MB take, which never holds three of any size
+MEMORY_BUDGET_MIB = budget_for(MODEL_BUDGET, 50 * 10**6) // MIB
 
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory):
     """One stack per session on free ports (beside any `make up`), stopped at the end."""
-    with BackgroundStack(tmp_path_factory.mktemp("local-stack"), model_budget=MODEL_BUDGET) as stack:
+    with BackgroundStack(tmp_path_factory.mktemp("local-stack"), memory_budget_mib=MEMORY_BUDGET_MIB) as stack:
         yield stack
 
 

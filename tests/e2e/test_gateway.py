@@ -16,6 +16,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from integration.conftest_publisher import patch_moto_sagemaker
+from client.plan.memory import budget_for
 from local_stack.runtime.gateway import GatewayServer
 from local_stack.runtime.mms.backend import start_mms
 from local_stack.runtime.model_cache import Budget, mms_name
@@ -241,7 +242,7 @@ def test_with_a_two_model_budget_cycling_through_five_models_keeps_answering(own
     models = {f"cycle/model{i}.tar.gz": ("digits", "digits_small")[i % 2] for i in range(5)}
     for key, model in models.items():
         aws.client("s3").put_object(Bucket=BUCKET, Key=f"models/{key}", Body=tarballs[model])
-    runtime = runtime_client(own_gateway(Budget(max_models=2)))
+    runtime = runtime_client(own_gateway(Budget(budget_for(2, 10**6))))  # the digits models unpack to a few kB
 
     # WHEN each is invoked in turn, then the first (evicted by now) again
     for key in [*models, next(iter(models))]:

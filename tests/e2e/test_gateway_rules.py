@@ -6,6 +6,7 @@ import tarfile
 
 import pytest
 
+from client.plan.memory import budget_for, memory_cost
 from local_stack.runtime.endpoints import parse_model_data_url, serving_container
 from local_stack.runtime.model_cache import Budget, RuntimeApiError, extract_safely, mms_name, target_key
 
@@ -84,10 +85,12 @@ def test_extraction_refuses_a_duplicate_member(tmp_path):
         extract_safely(tarball, tmp_path / "out")
 
 
-def test_a_budget_counts_models_and_bytes_either_or_both():
-    assert Budget(max_models=2).exceeded(3, 0) and not Budget(max_models=2).exceeded(2, 10**12)
-    assert Budget(max_models=None, max_bytes=100).exceeded(1, 101)
-    assert not Budget(max_models=None, max_bytes=None).exceeded(10**6, 10**12)
+def test_a_budget_is_memory_with_each_model_costed_as_the_planner_costs_it():
+    two = Budget(budget_for(2, 10**6))
+
+    assert not two.exceeded(2 * memory_cost(10**6)) and two.exceeded(2 * memory_cost(10**6) + 1)
+    assert two.exceeded(3 * memory_cost(0))  # three models never fit, however small
+    assert not Budget(None).exceeded(10**15)
 
 
 @pytest.mark.parametrize(

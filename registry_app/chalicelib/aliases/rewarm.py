@@ -51,7 +51,7 @@ class Rewarmer:
         if not result.ok:
             held = {alias: "not moved: the warm-up failed" for alias in record.requested_aliases}
             return Rewarmed(record, False, f"failed: {result.error}", held)
-        self._store.mark_warmed(record.name, record.version, utcnow())
+        self._store.mark_warmed(record.name, record.version, utcnow(), result.seconds)
         moved = self._aliases.follow_new_version(record.name, record.version, record.requested_aliases, actor,
                                                  record.event_id)
         return Rewarmed(record, True, f"ok in {result.seconds:.2f} s", moved)

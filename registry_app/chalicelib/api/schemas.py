@@ -406,6 +406,7 @@ class VersionView(BaseModel):
     target_key: str
     sha256: str
     size: int
+    unpacked_size: int | None = Field(None, description="bytes its files unpack to (null: recorded before it was)")
     framework: Literal["mxnet", "tensorflow"] = Field(description="decided by its layout; which endpoint serves it")
     input_shapes: list[dict[str, Any]] | None = Field(description='MXNet: its shapes.json; TensorFlow: the '
                                                       'serving_default inputs, {"name", "dtype", "shape"} (-1: any)')
@@ -423,6 +424,7 @@ class VersionView(BaseModel):
     approval: Approval
     metadata_revision: int = Field(description="send it as expected_revision to change description, tags or card")
     warmed_at: datetime | None = Field(None, description="when a warm-up invoke last succeeded")
+    warmup_seconds: float | None = Field(None, description="how long that warm-up took (download, load, invoke)")
 
     @classmethod
     def of(cls, record: VersionRecord) -> "VersionView":

@@ -234,7 +234,7 @@ class Ingestor:
             return self._finish(source, claim, "accepted", version=version, aliases=held, message=message,
                                 warmup=f"failed: {warmup.error}")
         if warmup is not None:
-            self._store.mark_warmed(source.name, version, self._clock())
+            self._store.mark_warmed(source.name, version, self._clock(), warmup.seconds)
         aliases = self._move_aliases(source, record)
         return self._finish(source, claim, "accepted", version=version, aliases=aliases, message=message,
                             warmup=f"ok in {warmup.seconds:.2f} s" if warmup else None)
@@ -252,7 +252,8 @@ class Ingestor:
             name=source.name, version=version, target_key=names.target_key(source.name, version,
                                                                             self._settings.models_prefix),
             target_model=names.target_model(source.name, version), sha256=report.sha256,
-            size=report.compressed_bytes, framework=report.layout, input_shapes=report.input_shapes,
+            size=report.compressed_bytes, unpacked_size=sum(m.size for m in report.members if m.type == "file"),
+            framework=report.layout, input_shapes=report.input_shapes,
             outputs=report.outputs, labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
             event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader,
             claimed_uploader=source.claimed_uploader, requested_aliases=source.aliases, metadata=source.metadata,

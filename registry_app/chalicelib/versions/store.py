@@ -207,11 +207,13 @@ class RegistryStore:
             check["ExpressionAttributeValues"] = {":false": to_value(False)}
         return {"ConditionCheck": check}
 
-    def mark_warmed(self, name: str, version: int, at: datetime) -> None:
-        """Records a successful warm-up invoke: what an alias policy's `warmed` requires."""
+    def mark_warmed(self, name: str, version: int, at: datetime, seconds: float | None = None) -> None:
+        """Records a successful warm-up invoke (what an alias policy's `warmed` requires) and how long it took."""
+        took = None if seconds is None else round(seconds, 3)
+        values = {":at": to_value(at.isoformat()), ":seconds": to_value(took)}
         self._db.update_item(TableName=self._table, Key=to_item({"pk": model_pk(name), "sk": version_sk(version)}),
-                             UpdateExpression="SET warmed_at = :at", ConditionExpression="attribute_exists(pk)",
-                             ExpressionAttributeValues={":at": to_value(at.isoformat())})
+                             UpdateExpression="SET warmed_at = :at, warmup_seconds = :seconds",
+                             ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues=values)
 
     def get_version(self, name: str, version: int) -> VersionRecord | None:
         item = self._get(model_pk(name), version_sk(version))
