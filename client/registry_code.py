@@ -1,4 +1,4 @@
-"""The registry's own code the client reuses: the validator, the model-name rule, the limits.
+"""The registry's own code the client reuses: the validator, the model-name and alias rules, the limits.
 
 One place decides where it lives. In the repository it is `chalicelib` (the Lambda's
 package, on the path through the editable install); in the installed client
@@ -14,10 +14,12 @@ from typing import Any
 INSTALLED = __name__.startswith("mme_registry.")  # installed as mme-registry-client
 
 if INSTALLED:
-    from ..registry.names import validate_model_name
+    from ..registry.errors import InvalidInput
+    from ..registry.names import parse_incoming_key, validate_alias_name, validate_model_name
     from ..registry.validation import Limits, ValidationReport, human_size, validate_file
 else:  # the repository
-    from chalicelib.names import validate_model_name
+    from chalicelib.errors import InvalidInput
+    from chalicelib.names import parse_incoming_key, validate_alias_name, validate_model_name
     from chalicelib.validation import Limits, ValidationReport, human_size, validate_file
 
 
@@ -30,4 +32,5 @@ def get_settings() -> Any:
     return registry_settings()
 
 
-__all__ = ["Limits", "ValidationReport", "get_settings", "human_size", "validate_file", "validate_model_name"]
+__all__ = ["InvalidInput", "Limits", "ValidationReport", "get_settings", "human_size", "parse_incoming_key",
+           "validate_alias_name", "validate_file", "validate_model_name"]
