@@ -49,7 +49,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _pattern(text: str):
-    from .imports import name_pattern
+    from .import_plan import name_pattern
 
     try:
         return name_pattern(text)
@@ -121,8 +121,8 @@ class Summary:
             tally = {kind: sum(1 for a in self.aliases if a.outcome == kind)
                      for kind in ("created", "already", "skipped", "refused")}
             lines.append("aliases: " + ", ".join(f"{n} {kind}" for kind, n in tally.items()))
-            lines += [f"  {shown(a.alias)} → {shown(a.model)} v{a.version}: {a.outcome}" + (
-                f": {shown(a.message)}" if a.message else "") for a in self.aliases if a.outcome in ("skipped", "refused")]
+            lines += [f"  {shown(a.alias)} → {shown(a.model)} v{a.version}: {a.outcome}: {shown(a.message)}"
+                      for a in self.aliases if a.outcome in ("skipped", "refused")]
         if self.interrupted:
             lines.append("[yellow]interrupted[/]: run the same command again to import the rest (nothing is imported "
                          "twice)")
@@ -145,7 +145,8 @@ def run_import(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from .config import ClientSettings
-    from .imports import ImportInterrupted, Importer, alias_each_model, list_sources, parse_s3_url, plan
+    from .import_plan import list_sources, parse_s3_url, plan
+    from .imports import ImportInterrupted, Importer, alias_each_model
     from .registry_api import RegistryApi
 
     settings = ClientSettings()

@@ -17,9 +17,7 @@ in the order of the keys (and the registry's per-model counter is not contended)
 """
 from __future__ import annotations
 
-import hashlib
 import queue
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,32 +25,15 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from .errors import AliasClientError, RegistryRequestError
+from .import_plan import Planned, SourceObject, by_model, staging_key
 from .registry_api import RegistryApi
 
-SUFFIX = ".tar.gz"
 BUCKET_META, KEY_META, ETAG_META = "import-bucket", "import-key", "import-etag"
 GB = 1024**3
 MAX_SINGLE_COPY = 5 * GB  # CopyObject's limit; larger objects are copied part by part
 COPY_PART = GB // 2
 OUTCOMES = ("imported", "already", "rejected", "failed")
 REJECTED_BY_RULE = (400, 422)  # the registry refused the input by a rule; anything else may pass on a re-run
-
-
-@dataclass(frozen=True)
-class SourceObject:
-    key: str
-    etag: str
-    size: int
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One object under the prefix and the model it becomes (or why its name is not one)."""
-
-    source: SourceObject
-    relative: str
-    name: str | None
-    name_error: str | None = None
 
 
 @dataclass
@@ -74,90 +55,6 @@ class ImportInterrupted(Exception):
     def __init__(self, outcomes: list[Outcome]):
         super().__init__(f"interrupted after {len(outcomes)} object(s)")
         self.outcomes = outcomes
-
-
-# naming ------------------------------------------------------------------------
-def parse_s3_url(url: str) -> tuple[str, str]:
-    """`s3://bucket/prefix/` → (bucket, prefix); the prefix may be empty (the whole bucket)."""
-    if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
-        raise ValueError(f"{url!r} is not an S3 URL: expected s3://bucket/prefix/")
-    bucket, _, prefix = url[5:].partition("/")
-    return bucket, prefix
-
-
-def name_pattern(text: str) -> re.Pattern:
-    """`--name-pattern`: a regular expression with a group named `name`, fullmatched against the key's
-    part after the prefix."""
-    try:
-        pattern = re.compile(text)
-    except re.error as error:
-        raise ValueError(f"--name-pattern {text!r} is not a regular expression: {error}") from None
-    if "name" not in pattern.groupindex:
-        raise ValueError(f"--name-pattern {text!r} has no group named 'name', e.g. (?P<name>[^/]+)/model\\.tar\\.gz")
-    return pattern
-
-
-def derive_name(relative: str, pattern: re.Pattern | None = None) -> str:
-    """The model a key (its part after the prefix) becomes; InvalidInput when it gives no valid model name.
-
-    By default the drop folder's rule: the path without `.tar.gz` and without a trailing `_v<N>`
-    (`fraud_v3.tar.gz` → `fraud`, `team/fraud.tar.gz` → `team/fraud`). With a pattern: its `name` group.
-    """
-    from .registry_code import InvalidInput, parse_incoming_key, validate_model_name
-
-    if pattern is None:
-        return parse_incoming_key(relative, "").model
-    match = pattern.fullmatch(relative)
-    if match is None or not match["name"]:
-        raise InvalidInput(f"{relative!r} does not match --name-pattern {pattern.pattern!r}")
-    return validate_model_name(match["name"])
-
-
-def natural_key(key: str) -> list:
-    """Keys in the order people number files: `fraud_v2` before `fraud_v10`."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"([0-9]+)", key)]
-
-
-def plan(objects: Iterable[SourceObject], prefix: str, pattern: re.Pattern | None = None) -> list[Planned]:
-    """Every `.tar.gz` with its model name (or the rule its name breaks), in natural key order."""
-    from .registry_code import InvalidInput
-
-    planned = []
-    for obj in sorted((o for o in objects if o.key.endswith(SUFFIX)), key=lambda o: natural_key(o.key)):
-        relative = obj.key[len(prefix):]
-        try:
-            planned.append(Planned(obj, relative, derive_name(relative, pattern)))
-        except InvalidInput as error:
-            planned.append(Planned(obj, relative, None, error.message))
-    return planned
-
-
-def by_model(planned: list[Planned]) -> dict[str, list[Planned]]:
-    """The named objects grouped by model, each group in key order, groups in order of their first key."""
-    groups: dict[str, list[Planned]] = {}
-    for item in planned:
-        if item.name is not None:
-            groups.setdefault(item.name, []).append(item)
-    return groups
-
-
-def staging_key(staging_prefix: str, bucket: str, obj: SourceObject) -> str:
-    """One key per source object version (bucket, key, ETag): a re-run copies onto the same key, so the
-    registry sees the same registration and answers the version it made."""
-    digest = hashlib.sha256(f"{bucket}\n{obj.key}\n{obj.etag}".encode()).hexdigest()[:32]
-    return f"{staging_prefix}import/{digest}{SUFFIX}"
-
-
-def list_sources(s3, bucket: str, prefix: str) -> tuple[list[SourceObject], int]:
-    """The `.tar.gz` objects under the prefix, and how many other objects were passed over."""
-    found, other = [], 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            if obj["Key"].endswith(SUFFIX):
-                found.append(SourceObject(obj["Key"], obj["ETag"].strip('"'), obj["Size"]))
-            else:
-                other += 1
-    return found, other
 
 
 # importing ---------------------------------------------------------------------
@@ -282,7 +179,8 @@ class Importer:
     def _copy(self, obj: SourceObject, target: str) -> None:
         source = {"Bucket": self.source_bucket, "Key": obj.key}
         if obj.size <= self._max_single_copy:
-            self._s3.copy_object(CopySource=source, Bucket=self.registry_bucket, Key=target, CopySourceIfMatch=obj.etag)
+            self._s3.copy_object(CopySource=source, Bucket=self.registry_bucket, Key=target,
+                                 CopySourceIfMatch=obj.etag)
             return
         from boto3.s3.transfer import TransferConfig
 
@@ -369,7 +267,8 @@ def create_alias(api: RegistryApi, alias: str, model: str, version: int) -> Alia
         return AliasOutcome(alias, model, version, "created")
     except RegistryRequestError as error:
         if "current_revision" not in error.details:  # a policy or a rule refused it, not the alias's existence
-            return AliasOutcome(alias, model, version, "refused", f"{error.message} (HTTP {error.status}, {error.code})")
+            said = f"{error.message} (HTTP {error.status}, {error.code})"
+            return AliasOutcome(alias, model, version, "refused", said)
     current = api.get_alias(alias)  # it exists: say where it points, never move it
     if current.get("model") == model and current.get("version") == version and len(current.get("targets") or [1]) == 1:
         return AliasOutcome(alias, model, version, "already")

@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from client.cli import main
-from client.imports import ImportInterrupted, Importer, list_sources, plan
+from client.import_plan import list_sources, plan
+from client.imports import ImportInterrupted, Importer
 from client.registry_api import RegistryApi
 from hostile_tarballs import mxnet_files, tgz, valid_mxnet
 from local_stack.api_stack import ApiStack
@@ -166,8 +167,8 @@ def test_dry_run_names_each_model_and_alias_per_model_creates_one_alias_each_lea
     put_prefix("aliased/", "d_")
     with env.aws():
         s3().put_object(Bucket="mme-registry-local", Key="staging/d_other.tar.gz", Body=valid_mxnet(prefix="o"))
-    requests.post(f"{env.url}/models/d_other/versions", json={"source": "s3://mme-registry-local/staging/d_other.tar.gz"},
-                  timeout=30).raise_for_status()
+    source = "s3://mme-registry-local/staging/d_other.tar.gz"
+    requests.post(f"{env.url}/models/d_other/versions", json={"source": source}, timeout=30).raise_for_status()
     requests.put(f"{env.url}/aliases/d_churn", json={"model": "d_other", "version": 1}, timeout=10).raise_for_status()
     # WHEN a dry run lists it
     assert main(["import", f"s3://{SOURCE}/aliased/", "--dry-run", "--name-pattern",
