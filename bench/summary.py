@@ -36,6 +36,7 @@ BENCHES = [
     ("ingest.py", [], ["--uploads", "30", "--profiled", "5"]),
     ("registry_api.py", [], ["--rounds", "100"]),
     ("alias_invoke.py", [], ["--rounds", "100"]),
+    ("import_models.py", [], ["--objects", "200", "--models", "20"]),
 ]
 
 
