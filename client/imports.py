@@ -178,14 +178,15 @@ class Importer:
 
     def _copy(self, obj: SourceObject, target: str) -> None:
         source = {"Bucket": self.source_bucket, "Key": obj.key}
+        etag = f'"{obj.etag}"'  # quoted, as HTTP's If-Match writes an entity tag
         if obj.size <= self._max_single_copy:
             self._s3.copy_object(CopySource=source, Bucket=self.registry_bucket, Key=target,
-                                 CopySourceIfMatch=obj.etag)
+                                 CopySourceIfMatch=etag)
             return
         from boto3.s3.transfer import TransferConfig
 
         part = max(COPY_PART, -(-obj.size // 10_000))  # S3 allows 10,000 parts
-        self._s3.copy(source, self.registry_bucket, target, ExtraArgs={"CopySourceIfMatch": obj.etag},
+        self._s3.copy(source, self.registry_bucket, target, ExtraArgs={"CopySourceIfMatch": etag},
                       Config=TransferConfig(multipart_threshold=self._max_single_copy, multipart_chunksize=part))
 
     def _register(self, name: str, obj: SourceObject, target: str) -> Outcome:

@@ -189,3 +189,18 @@ def test_dry_run_names_each_model_and_alias_per_model_creates_one_alias_each_lea
     # AND a second run finds the aliases it made where it left them
     _, again = run_json(capsys, f"s3://{SOURCE}/aliased/", "--alias-per-model")
     assert {a["alias"]: a["outcome"] for a in again["aliases"]}["d_fraud"] == "already"
+
+
+def test_an_object_over_the_single_copy_limit_is_copied_part_by_part_and_imported_whole(env):
+    # GIVEN an importer whose limit for one CopyObject is 1 byte (S3's is 5 GB), so UploadPartCopy copies
+    client = s3()
+    body = tgz(mxnet_files(params_size=6000))
+    client.put_object(Bucket=SOURCE, Key="parts/e_big_v1.tar.gz", Body=body)
+    objects, _ = list_sources(client, SOURCE, "parts/")
+    importer = Importer(client, lambda: RegistryApi(env.url), SOURCE, "mme-registry-local", max_single_copy=1)
+    # WHEN it is imported
+    outcomes = importer.run(plan(objects, "parts/"))
+    # THEN it is a version with the source's very bytes
+    assert [(o.outcome, o.version) for o in outcomes] == [("imported", 1)], outcomes
+    version = requests.get(f"{env.url}/models/e_big/versions/1", timeout=10).json()
+    assert client.get_object(Bucket="mme-registry-local", Key=version["target_key"])["Body"].read() == body
