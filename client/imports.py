@@ -49,6 +49,10 @@ class Outcome:
         return {k: v for k, v in vars(self).items() if v not in (None, "", [])}
 
 
+class _Halted(Exception):
+    """A model's import stopped at a failed object (Importer._import_model)."""
+
+
 class ImportInterrupted(Exception):
     """Raised by `run` when interrupted; `outcomes` holds what finished before (in-flight objects completed)."""
 
@@ -115,6 +119,8 @@ class Importer:
         return outcomes
 
     def _import_model(self, name: str, items: list[Planned], stop: threading.Event, report) -> None:
+        """The model's objects in key order. After a failure the rest wait for a re-run, so that versions are
+        still numbered in the order of the keys; a rejection makes no version and does not stop the rest."""
         done = 0
         try:
             present = self.imported_versions(name)
@@ -123,18 +129,20 @@ class Importer:
                     return
                 found = present.get((item.source.key, item.source.etag))
                 if found is not None:
-                    report(Outcome(item.source.key, name, "already", found, f"{name} v{found}"))
+                    outcome = Outcome(item.source.key, name, "already", found, f"{name} v{found}")
                 elif self._dry_run:
-                    report(Outcome(item.source.key, name, "would-import"))
+                    outcome = Outcome(item.source.key, name, "would-import")
                 else:
-                    report(self.import_one(name, item))
+                    outcome = self.import_one(name, item)
+                report(outcome)
                 done += 1
-        except (AliasClientError, OSError) as error:  # the listing failed: every object of the model is reported
+                if outcome.outcome == "failed":
+                    raise _Halted(f"not tried: {item.source.key} of the same model failed first (models are "
+                                  "imported in key order)")
+        except Exception as error:  # noqa: BLE001 - the listing failed, or worse: each object still gets an outcome
+            said = str(error) if isinstance(error, _Halted) else f"{type(error).__name__}: {error}"
             for item in items[done:]:
-                report(Outcome(item.source.key, name, "failed", message=f"{type(error).__name__}: {error}"))
-        except Exception as error:  # noqa: BLE001 - an unforeseen fault still ends each object with an outcome
-            for item in items[done:]:
-                report(Outcome(item.source.key, name, "failed", message=f"{type(error).__name__}: {error}"))
+                report(Outcome(item.source.key, name, "failed", message=said))
 
     def imported_versions(self, name: str) -> dict[tuple[str, str], int]:
         """(source key, ETag) → version, for the model's versions imported from this bucket (one paged read)."""
@@ -173,7 +181,10 @@ class Importer:
         except AliasClientError as error:  # the registry is unreachable or failed
             return Outcome(obj.key, name, "failed", message=str(error))
         if outcome.outcome != "failed":  # the registry has its answer: the copy has served
-            self._s3.delete_object(Bucket=self.registry_bucket, Key=target)
+            try:
+                self._s3.delete_object(Bucket=self.registry_bucket, Key=target)
+            except (ClientError, BotoCoreError) as error:  # the outcome stands; only the copy stays behind
+                outcome.message += f" (its staged copy {target} stays: {error})"
         return outcome
 
     def _copy(self, obj: SourceObject, target: str) -> None:

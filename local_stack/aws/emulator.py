@@ -22,6 +22,9 @@ key's versions (deliveries.identified), and moto answers ListObjectVersions by d
 every version of every key in the bucket, bytes included: seconds per event once the bucket
 holds a few large models. The events carry it, as S3's do.
 
+And one of its S3 copies: moto ignores `x-amz-copy-source-if-match` on CopyObject and UploadPartCopy,
+where S3 refuses the copy (412) when the source changed; `s3_copy_gaps` checks it, as S3 does.
+
 And two of its EventBridge PutEvents: moto accepts a call of any size, where EventBridge refuses
 a call whose entries add up to more than 256 KB (ValidationException, nothing published); and
 moto never fails one entry of an accepted call, where EventBridge answers 200 with an ErrorCode
@@ -56,8 +59,8 @@ Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
   inline policy that CloudFormation made is kept as a document where PutRolePolicy keeps text,
   and moto's authoriser reads only text: it reads both.
 
-This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()` and
-`events_gaps()` with monkeypatch.
+This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()`,
+`s3_copy_gaps()` and `events_gaps()` with monkeypatch.
 
 Run alone with `python -m local_stack.aws.emulator --port 4566` (the gaps filled).
 """
@@ -144,6 +147,35 @@ def s3_event_gaps() -> list[tuple[object, str, object]]:
     from moto.s3 import notifications
 
     return [(notifications, "_get_s3_event", _with_version_id(notifications._get_s3_event))]
+
+
+def _copy_source_if_match(copy):
+    def patched(self):
+        wanted = self.headers.get("x-amz-copy-source-if-match")
+        if wanted:
+            from urllib.parse import parse_qs, unquote, urlparse
+
+            from moto.s3.exceptions import PreconditionFailed
+
+            source = self.headers.get("x-amz-copy-source")
+            parsed = urlparse(source.decode() if isinstance(source, bytes) else source)
+            bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
+            found = self.backend.get_object(bucket, key, version_id=parse_qs(parsed.query).get("versionId", [None])[0])
+            if found is not None and found.etag.strip('"') != wanted.strip('"'):
+                raise PreconditionFailed(failed_condition="x-amz-copy-source-If-Match")
+        return copy(self)
+
+    return patched
+
+
+def s3_copy_gaps() -> list[tuple[type, str, object]]:
+    """(class, attribute, replacement), as sagemaker_gaps: CopyObject and UploadPartCopy honour
+    x-amz-copy-source-if-match (S3 refuses the copy with 412 PreconditionFailed when the source's ETag
+    differs; moto copies whatever is there), so a copy of a source replaced since it was listed fails here too."""
+    from moto.s3.responses import S3Response
+
+    return [(S3Response, name, _copy_source_if_match(getattr(S3Response, name)))
+            for name in ("copy_object", "upload_part_copy")]
 
 
 PUT_EVENTS_CALL_LIMIT = 256 * 1024
@@ -418,6 +450,7 @@ def main(argv: list[str] | None = None) -> None:
     gaps = sagemaker_gaps() + s3_event_gaps() + events_gaps()
     gaps += cloudformation_gaps(args.sam_translator) if args.sam_translator else []
     gaps += iam_resource_gaps() if args.iam_resources else []
+    gaps += s3_copy_gaps()
     for owner, name, replacement in gaps:
         setattr(owner, name, replacement)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the stack stops us with SIGTERM: exit cleanly

@@ -204,3 +204,25 @@ def test_an_object_over_the_single_copy_limit_is_copied_part_by_part_and_importe
     assert [(o.outcome, o.version) for o in outcomes] == [("imported", 1)], outcomes
     version = requests.get(f"{env.url}/models/e_big/versions/1", timeout=10).json()
     assert client.get_object(Bucket="mme-registry-local", Key=version["target_key"])["Body"].read() == body
+
+
+def test_an_object_replaced_after_the_listing_fails_and_the_models_later_keys_wait_so_numbers_keep_key_order(env):
+    # GIVEN a listing of f_model v1..v3, after which v2 is replaced by other bytes
+    client = s3()
+    for n in (1, 2, 3):
+        body = tgz(mxnet_files(params_size=5000 + n))
+        client.put_object(Bucket=SOURCE, Key=f"changed/f_model_v{n}.tar.gz", Body=body)
+    objects, _ = list_sources(client, SOURCE, "changed/")
+    client.put_object(Bucket=SOURCE, Key="changed/f_model_v2.tar.gz", Body=tgz(mxnet_files(params_size=5100)))
+    importer = Importer(client, lambda: RegistryApi(env.url), SOURCE, "mme-registry-local")
+    # WHEN it is imported from that listing
+    outcomes = {o.key: o for o in importer.run(plan(objects, "changed/"))}
+    # THEN v1 is imported, v2's copy is refused (its ETag changed), and v3 is not tried
+    assert outcomes["changed/f_model_v1.tar.gz"].outcome == "imported"
+    assert outcomes["changed/f_model_v2.tar.gz"].outcome == "failed"
+    assert "PreconditionFailed" in outcomes["changed/f_model_v2.tar.gz"].message
+    assert outcomes["changed/f_model_v3.tar.gz"].message.startswith("not tried: changed/f_model_v2.tar.gz")
+    # AND a re-run from a new listing imports the rest in key order
+    objects, _ = list_sources(client, SOURCE, "changed/")
+    assert [o.outcome for o in importer.run(plan(objects, "changed/"))] == ["already", "imported", "imported"]
+    assert imported(env, "f_model") == {n: f"changed/f_model_v{n}.tar.gz" for n in (1, 2, 3)}
