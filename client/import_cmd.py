@@ -167,7 +167,7 @@ def run_import(args: argparse.Namespace) -> int:
     interrupted = False
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=False) as progress:
-        task = progress.add_task(f"importing {args.source}", total=len(planned))
+        task = progress.add_task(f"{'checking' if args.dry_run else 'importing'} {args.source}", total=len(planned))
         try:
             outcomes = importer.run(planned, args.concurrency, on_outcome=lambda _: progress.advance(task))
         except ImportInterrupted as stopped:
