@@ -162,33 +162,43 @@ def test_an_interrupt_lets_the_objects_in_flight_finish_and_starts_no_other(env)
     assert versions == made and 3 <= len(made) < 15
 
 
-def test_dry_run_names_each_model_and_alias_per_model_creates_one_alias_each_leaving_others_alone(env, capsys):
-    # GIVEN a prefix, and an alias d_churn that already points at another model
+def test_dry_run_names_each_model_and_alias_per_model_creates_only_absent_aliases_as_policies_allow(env, capsys):
+    # GIVEN a prefix; alias d_churn-prod already at another model; a policy on d_fraud-prod wanting approval
     put_prefix("aliased/", "d_")
+    s3().put_object(Bucket=SOURCE, Key="aliased/d_solo.tar.gz", Body=valid_mxnet(prefix="solo"))
     with env.aws():
         s3().put_object(Bucket="mme-registry-local", Key="staging/d_other.tar.gz", Body=valid_mxnet(prefix="o"))
     source = "s3://mme-registry-local/staging/d_other.tar.gz"
     requests.post(f"{env.url}/models/d_other/versions", json={"source": source}, timeout=30).raise_for_status()
-    requests.put(f"{env.url}/aliases/d_churn", json={"model": "d_other", "version": 1}, timeout=10).raise_for_status()
+    requests.put(f"{env.url}/aliases/d_churn-prod", json={"model": "d_other", "version": 1},
+                 timeout=10).raise_for_status()
+    requests.put(f"{env.url}/aliases/d_fraud-prod/policy", json={"require": ["approved"]},
+                 timeout=10).raise_for_status()
     # WHEN a dry run lists it
     assert main(["import", f"s3://{SOURCE}/aliased/", "--dry-run", "--name-pattern",
                  r"(team/)?(?P<name>[a-z_]+?)(_v[0-9]+)?\.tar\.gz"]) == 1  # 'bad name!' would be rejected
     listed = " ".join(capsys.readouterr().out.split())
     # THEN it names each model by the pattern, and copies and registers nothing
-    assert "aliased/team/d_ranker_v2.tar.gz → d_ranker" in listed and "16 to import" in listed  # not validated yet
+    assert "aliased/team/d_ranker_v2.tar.gz → d_ranker" in listed and "17 to import" in listed  # not validated yet
     assert imported(env, "d_fraud") == {}
     # WHEN it is imported with an alias per model
-    status, summary = run_json(capsys, f"s3://{SOURCE}/aliased/", "--alias-per-model")
-    # THEN each model without an alias gets one at its newest version; the existing alias stays where it was
+    status, summary = run_json(capsys, f"s3://{SOURCE}/aliased/", "--alias-per-model", "{model}-prod")
+    # THEN an absent alias is created at its model's newest version; an existing one stays where it was; the
+    # policy refuses an unapproved target; a model whose name makes no alias is skipped with the rule
     aliases = {a["alias"]: a for a in summary["aliases"]}
-    assert aliases["d_fraud"]["outcome"] == "created" and aliases["team/d_ranker"]["outcome"] == "skipped"
-    assert aliases["d_churn"]["outcome"] == "skipped" and "d_other v1" in aliases["d_churn"]["message"]
-    assert requests.get(f"{env.url}/aliases/d_fraud", timeout=10).json()["version"] == 10
-    assert requests.get(f"{env.url}/aliases/d_churn", timeout=10).json()["model"] == "d_other"
-    assert status == 1  # the two rejected objects
-    # AND a second run finds the aliases it made where it left them
-    _, again = run_json(capsys, f"s3://{SOURCE}/aliased/", "--alias-per-model")
-    assert {a["alias"]: a["outcome"] for a in again["aliases"]}["d_fraud"] == "already"
+    assert {name: a["outcome"] for name, a in aliases.items()} == {"d_solo-prod": "created", "d_churn-prod": "skipped",
+                                                                    "d_fraud-prod": "refused",
+                                                                    "team/d_ranker-prod": "skipped"}
+    assert "d_other v1" in aliases["d_churn-prod"]["message"]
+    assert "invalid alias" in aliases["team/d_ranker-prod"]["message"]
+    assert "alias_policy_unmet" in aliases["d_fraud-prod"]["message"] and aliases["d_fraud-prod"]["version"] == 10
+    assert requests.get(f"{env.url}/aliases/d_solo-prod", timeout=10).json()["version"] == 1
+    assert requests.get(f"{env.url}/aliases/d_churn-prod", timeout=10).json()["model"] == "d_other"
+    assert requests.get(f"{env.url}/aliases/d_fraud-prod", timeout=10).status_code == 404
+    assert status == 1  # two objects rejected, one alias refused
+    # AND a second run finds the alias it made where it left it
+    _, again = run_json(capsys, f"s3://{SOURCE}/aliased/", "--alias-per-model", "{model}-prod")
+    assert {a["alias"]: a["outcome"] for a in again["aliases"]}["d_solo-prod"] == "already"
 
 
 def test_an_object_over_the_single_copy_limit_is_copied_part_by_part_and_imported_whole(env):
