@@ -38,6 +38,7 @@ BENCHES = [
     ("alias_invoke.py", [], ["--rounds", "100"]),
     ("mirror.py", [], ["--rounds", "100"]),
     ("planner.py", [], ["--requests", "200000", "--models", "20000", "--agreement", "40"]),
+    ("import_models.py", [], ["--objects", "200", "--models", "20"]),
 ]
 
 

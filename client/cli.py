@@ -23,6 +23,7 @@ COMMAND_MODULES = {  # module: the commands it adds
     "client.console_cmd": ("console",),
     "client.rollout_cmd": ("rollout",),
     "client.plan_cmd": ("plan",),
+    "client.import_cmd": ("import",),
 }
 
 INSTALLED = __name__.startswith("mme_registry.")  # the mme-registry-client distribution

@@ -15,6 +15,8 @@ class ClientSettings(BaseSettings):
     registry_url: str = "http://127.0.0.1:8000"
     bucket: str = "mme-registry-local"
     incoming_prefix: str = "incoming/"
+    # Where `import` copies sources before registering them (the registry reads sources only in its bucket).
+    staging_prefix: str = "staging/"
     cache_ttl: float = 30.0
     registry_timeout: float = 10.0
     # The queue `events tail` reads: an EventBridge rule fills it with the registry's change events.

@@ -145,6 +145,13 @@ class RegistryApi:
         """Re-runs the warm-up (which may retry for minutes while a big model loads), then the alias moves."""
         return self.request("POST", f"/models/{_path(name)}/versions/{version}/warmup", timeout=timeout)
 
+    def register_version(self, name: str, source: str, metadata: dict[str, str] | None = None,
+                         timeout: float = 300.0) -> dict:
+        """`POST /models/{name}/versions`: the version (201, or 200 when identical to the latest), or the queued
+        upload record (202) of a source too large to validate while the API waits; a rejection raises (422)."""
+        body = {"source": source, **({"metadata": metadata} if metadata else {})}
+        return self.request("POST", f"/models/{_path(name)}/versions", body, timeout=timeout)
+
     def list_uploads(self, name: str, limit: int | None = None, next_token: str | None = None) -> dict:
         return self.request("GET", f"/models/{_path(name)}/uploads", params=_page(limit, next_token))
 

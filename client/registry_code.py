@@ -1,5 +1,5 @@
-"""The registry's own code the client reuses: the validator, the model-name rule, the limits, the metric names
-and the comparison of two models' answers.
+"""The registry's own code the client reuses: the validator, the model-name and alias rules, the limits, the
+metric names and the comparison of two models' answers.
 
 One place decides where it lives. In the repository it is `chalicelib` (the Lambda's
 package, on the path through the editable install); in the installed client
@@ -15,14 +15,16 @@ from typing import Any
 INSTALLED = __name__.startswith("mme_registry.")  # installed as mme-registry-client
 
 if INSTALLED:
+    from ..registry.errors import InvalidInput
     from ..registry.metrics import compare as answer_compare
     from ..registry.metrics import names as metric_names
-    from ..registry.names import validate_model_name
+    from ..registry.names import parse_incoming_key, validate_alias_name, validate_model_name
     from ..registry.validation import Limits, ValidationReport, human_size, validate_file
 else:  # the repository
+    from chalicelib.errors import InvalidInput
     from chalicelib.metrics import compare as answer_compare
     from chalicelib.metrics import names as metric_names
-    from chalicelib.names import validate_model_name
+    from chalicelib.names import parse_incoming_key, validate_alias_name, validate_model_name
     from chalicelib.validation import Limits, ValidationReport, human_size, validate_file
 
 
@@ -35,5 +37,5 @@ def get_settings() -> Any:
     return registry_settings()
 
 
-__all__ = ["Limits", "ValidationReport", "answer_compare", "get_settings", "human_size", "metric_names",
-           "validate_file", "validate_model_name"]
+__all__ = ["InvalidInput", "Limits", "ValidationReport", "answer_compare", "get_settings", "human_size",
+           "metric_names", "parse_incoming_key", "validate_alias_name", "validate_file", "validate_model_name"]
