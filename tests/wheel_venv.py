@@ -60,5 +60,5 @@ def installed_names(venv: Path) -> set[str]:
             "print('\\n'.join(sorted({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower()"
             " for d in m.distributions()})))")
     answer = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True,
-                            env=application_env(venv, venv))
+                            env=application_env(venv, venv), cwd=venv)  # `-c` puts the working folder on sys.path
     return set(answer.stdout.split())

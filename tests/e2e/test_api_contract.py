@@ -99,7 +99,7 @@ def test_the_stateful_phase_follows_the_links_to_existing_models_and_aliases_and
     calls = tmp_path / "calls.tsv"
     started = time.monotonic()
     # WHEN schemathesis runs its stateful phase alone, every check, bounded in steps and time
-    result = schemathesis_run(api.url, tmp_path, "--phases", "stateful", "--max-time", "60", max_examples=20,
+    result = schemathesis_run(api.url, tmp_path, "--phases", "stateful", "--max-time", "90", max_examples=20,
                               calls=calls)
     elapsed = time.monotonic() - started
     # THEN it finds no failure, and each operation the links lead to answered something other than 404

@@ -161,7 +161,8 @@ def test_the_generated_template_runs_python_313_bound_to_the_resources_stack(bui
         "QueueArn": {"Fn::ImportValue": {"Fn::Sub": "${ResourcesStack}-IngestQueueArn"}}}]}
     assert trigger["BatchSize"] == 1 and trigger["ScalingConfig"]["MaximumConcurrency"] >= 2
     assert {f["LoggingConfig"]["LogGroup"]["Ref"] for f in functions.values()} == {
-        "APIHandlerLogGroup", "IngestUploadsLogGroup", "SweepIncomingLogGroup", "PublishEventsLogGroup"}
+        "APIHandlerLogGroup", "IngestUploadsLogGroup", "SweepIncomingLogGroup", "PublishEventsLogGroup",
+        "AdvanceRolloutsLogGroup"}
     roles = {f["Role"]["Fn::GetAtt"][0] for f in functions.values()}
     assert len(roles) == len(functions) == 4, "one role per function"
     # reserved only when asked (ReservePublisherConcurrency): a low-quota account cannot reserve any
