@@ -24,6 +24,9 @@ BUDGETS = {
     "claim": 8 * KB,  # ids, stamps, the S3 version id (1,024) and the last error (1,000 characters)
     "alias": 12 * KB,  # 10 targets of 200-character model names, the writer's ARN (2,048)
     "alias_history": 24 * KB,  # a change: the targets before and after, who, which upload
+    # One shadow comparison (aliases/shadow.py): two version keys, the alias, the numbers, the thresholds, the
+    # actor's ARN (2,048) and at most MAX_RECORDED_BYTES of failures.
+    "shadow_comparison": 8 * KB,
 }
 MAX_METADATA_BYTES = 2048  # a version's metadata, keys and values in UTF-8: what S3 allows an object's user metadata
 MAX_REQUESTED_ALIASES = 10  # aliases one upload may ask to move (x-amz-meta-alias, a registration's `aliases`)
@@ -86,6 +89,10 @@ class ModelRecord(BaseModel):
     last_event_id: str | None = None
     created_at: datetime
     updated_at: datetime
+    # The model's reference samples (POST /models/{name}/samples): how many, and their S3 prefix; a version
+    # with none of its own is compared on these.
+    samples: int = 0
+    samples_key: str | None = None
 
 
 class VersionRecord(BaseModel):
@@ -122,6 +129,7 @@ class VersionRecord(BaseModel):
     approval: Approval = Field(default_factory=Approval)
     metadata_revision: int = 0
     warmed_at: datetime | None = Field(default=None, description="when a warm-up invoke last succeeded")
+    samples: int = Field(default=0, description="reference samples its tarball carried (samples/*.json), in S3")
 
 
 UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded", "failed", "queued"]

@@ -191,7 +191,7 @@ def test_a_policy_set_and_deleted_from_the_alias_page_at_the_revision_shown(stac
     assert "Who may move it anonymous , arn:aws:iam::*:role/deployer*" in words and "revision 1, 20" in words
     assert stale.status_code == 409 and "(rule revision_conflict)" in text(stale.text)
     assert held["policy"] == {"movers": ["anonymous", "arn:aws:iam::*:role/deployer*"], "approvers": [],
-                              "require": ["approved", "warmed"]}
+                              "require": ["approved", "warmed"], "shadow": None}
     assert "Alias protected policy deleted" in text(deleted.text)
     assert requests.get(f"{stack.registry}/aliases/protected/policy", timeout=10).status_code == 404
 

@@ -11,7 +11,7 @@ from typing import Any
 SCHEMA_VERSION = "1"
 SOURCE = "mme-registry"
 TYPES = ("ModelVersionRegistered", "UploadRejected", "UploadUnchanged", "AliasMoved", "VersionRetired",
-         "WarmupFailed", "VersionMetadataChanged", "VersionApprovalChanged", "AliasPolicyChanged")
+         "WarmupFailed", "VersionMetadataChanged", "VersionApprovalChanged", "AliasPolicyChanged", "ShadowCompared")
 
 Event = dict[str, Any]
 
@@ -98,6 +98,20 @@ def alias_policy_changed(alias: str, revision: int, policy, at: datetime, actor:
     """`policy` is an AliasPolicy (aliases/policy.py), or None when it was deleted."""
     return _event("AliasPolicyChanged", (alias, "policy", revision), at, actor, alias=alias, revision=revision,
                   policy=policy.model_dump(mode="json") if policy else None)
+
+
+def shadow_compared(comparison: dict) -> Event:
+    """`comparison` is a recorded Comparison (aliases/comparisons.py) as JSON: a candidate beside an alias's target."""
+    numbers = ("samples", "samples_source", "k", "top1_agreement", "topk_overlap", "max_abs_diff", "latency_ratio",
+               "candidate_median_ms", "incumbent_median_ms", "not_comparable", "error", "thresholds", "verdict",
+               "failures")
+    identity = (comparison["model"], comparison["version"], comparison["alias"], comparison["incumbent_model"],
+                comparison["incumbent_version"], comparison["at"])
+    return {"schema_version": SCHEMA_VERSION, "type": "ShadowCompared", "event_id": event_id("ShadowCompared", *identity),
+            "time": comparison["at"], "actor": comparison["actor"], "model": comparison["model"],
+            "version": comparison["version"], "alias": comparison["alias"],
+            "incumbent": {"model": comparison["incumbent_model"], "version": comparison["incumbent_version"]},
+            **{name: comparison[name] for name in numbers}}
 
 
 def for_upload(upload, actor: str | None) -> Event | None:

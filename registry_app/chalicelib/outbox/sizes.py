@@ -61,6 +61,8 @@ def full_record(event: Event) -> str:
     if kind == "AliasPolicyChanged":
         return f"/aliases/{quote(event['alias'], safe='')}/policy"
     model = quote(event["model"], safe="")
+    if kind == "ShadowCompared":
+        return f"/models/{model}/versions/{event['version']}/shadow"
     if kind in ("ModelVersionRegistered", "VersionRetired"):
         return f"/models/{model}/versions/{event['version']}"
     if kind in ("VersionMetadataChanged", "VersionApprovalChanged"):
