@@ -21,6 +21,7 @@ COMMAND_MODULES = {  # module: the commands it adds
     "client.versions_cmd": ("describe", "tag", "card", "approve", "history", "search"),
     "client.events_cmd": ("events",),
     "client.console_cmd": ("console",),
+    "client.shadow_cmd": ("shadow", "samples"),
 }
 
 INSTALLED = __name__.startswith("mme_registry.")  # the mme-registry-client distribution
