@@ -26,7 +26,7 @@ def drop(tarball, aliases=()) -> int:
 def test_a_weaker_model_is_refused_by_the_shadow_gate_and_a_faithful_repack_passes(stack_env, tmp_path,  # noqa: F811
                                                                                    capsys):
     registry = stack_env["MME_REGISTRY_URL"]
-    rows = digits_split().test_x[:20]
+    rows = digits_split().test_x[:10]
     samples = [{"instances": [row.round(4).tolist()]} for row in rows]
     # GIVEN digits v1 (trained) at the alias, v2 (hidden 8, one epoch) and v3: v1's weights with samples/ inside
     repacked = unpack(cached_tarball("digits"), tmp_path / "digits")
@@ -48,11 +48,11 @@ def test_a_weaker_model_is_refused_by_the_shadow_gate_and_a_faithful_repack_pass
     after_refusal = requests.get(f"{registry}/aliases/{ALIAS}", timeout=10).json()
     to_v3 = requests.put(f"{registry}/aliases/{ALIAS}", json={"model": MODEL, "version": 3}, timeout=60)
     # THEN v2 was refused with its agreement (recorded on v2), and nothing moved until v3, which passed
-    assert compared == 1 and "failed on 20 samples (model's" in printed and "top-1 agreement < 0.95" not in printed
+    assert compared == 1 and "failed on 10 samples (model's" in printed
     assert to_v2.status_code == 409 and to_v2.json()["error"]["details"]["requirement"] == "shadow"
     assert after_refusal["targets"][0]["version"] == 1
     (v2,) = requests.get(f"{registry}/models/{MODEL}/versions/2/shadow", timeout=10).json()["items"]
-    assert v2["verdict"] == "failed" and v2["top1_agreement"] < 0.95 and v2["samples"] == 20
+    assert v2["verdict"] == "failed" and v2["top1_agreement"] < 0.95 and v2["samples"] == 10
     assert f"top-1 agreement {v2['top1_agreement']:.4g}" in printed
     assert to_v3.status_code == 200, to_v3.text
     assert to_v3.json()["targets"][0]["version"] == 3
