@@ -1,4 +1,5 @@
-"""One version: its facts, description, tags, approval and history; edits and approval; the model card.
+"""One version: its facts, description, tags, approval, shadow comparisons and history; edits and approval; the
+model card.
 
 The edit form carries the `metadata_revision` the page showed as `expected_revision`. A stale
 edit (409) re-renders the page with the version as it now is, what changed it, and the user's
@@ -23,9 +24,10 @@ def version(page, status: int = 200, problem: str | None = None, conflict: dict 
     name, number = page.arg("name"), page.number("n")
     current = page.api.get_version(name, number)
     history = page.api.version_history(name, number, limit=HISTORY)["entries"]
+    comparisons = page.api.version_comparisons(name, number)["items"]
     draft = draft or {"description": current.get("description") or "", "tags": tags_text(current.get("tags"))}
     return page.render("version.html", status=status, title=f"{name} v{number}", name=name, v=current,
-                       history=history, problem=problem, conflict=conflict, draft=draft,
+                       history=history, comparisons=comparisons, problem=problem, conflict=conflict, draft=draft,
                        done=page.arg("done", required=False))
 
 
