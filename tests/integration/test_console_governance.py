@@ -257,3 +257,19 @@ def test_the_version_page_shows_the_shadow_comparisons_recorded_for_it(stack):
     assert f"zzz-shadow-page zzz_gov_shadow v{first}" in words
     assert f"{comparison['samples']} (model's)" in words and comparison["verdict"] in words, comparison
     assert comparison["error"] is None or " ".join(comparison["error"].split())[:60] in words, comparison
+
+
+def test_a_shadow_policy_set_from_the_alias_page_keeps_its_thresholds_and_shows_them(stack):
+    first = registered(stack, "zzz_gov_gate")
+    stack.put_alias("zzz-gate-page", {"model": "zzz_gov_gate", "version": first})
+    form = {"name": "zzz-gate-page", "policy_revision": "0", "require": ["shadow"], "movers": "",
+            "shadow_min_top1_agreement": "0.98", "shadow_k": "3"}
+
+    set_ = stack.post("/alias/policy", form)
+    out_of_range = stack.post("/alias/policy", {**form, "policy_revision": "1", "shadow_min_top1_agreement": "2"})
+
+    held = requests.get(f"{stack.registry}/aliases/zzz-gate-page/policy", timeout=10).json()
+    assert held["policy"]["require"] == ["shadow"]
+    assert (held["policy"]["shadow"]["min_top1_agreement"], held["policy"]["shadow"]["k"]) == (0.98, 3)
+    assert "Shadow thresholds k 3 , min_top1_agreement 0.98" in text(set_.text)
+    assert out_of_range.status_code == 422 and "shadow.min_top1_agreement" in text(out_of_range.text)
