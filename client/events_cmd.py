@@ -111,5 +111,8 @@ def describe(event: dict) -> str:
         "AliasPolicyChanged": lambda e: f"{e['alias']} r{e['revision']}: " + (
             "; ".join(f"{k} {', '.join(v)}" for k, v in e["policy"].items() if v) or "no rule"
             if e.get("policy") else "policy deleted"),
+        "ShadowCompared": lambda e: f"{e['model']} v{e['version']} beside {e['incumbent']['model']} "
+                                    f"v{e['incumbent']['version']} for {e['alias']}: {e['verdict']}"
+                                    + (f" ({'; '.join(e['failures'])})" if e.get("failures") else ""),
     }.get(kind, lambda e: json.dumps(e, sort_keys=True))(event)
     return f"{event.get('time', '')} {kind} {what}{by}"

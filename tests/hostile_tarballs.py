@@ -397,7 +397,7 @@ ALL_CASES: list[HostileCase] = [
     HostileCase("sample_of_257_kib", "samples.size",
                 lambda: tgz({**M(), "samples/big.json": b'"' + b"a" * (257 * 1024) + b'"'})),
     HostileCase("samples_of_9_mib_in_all", "samples.total_size",
-                lambda: tgz({**M(), **{f"samples/{i:02d}.json": b'"' + b"a" * (255 * 1024) + b'"' for i in range(37)}})),
+                lambda: tgz({**M(), **{f"samples/{i:02d}.json": b'"' + b"a" * (255 << 10) + b'"' for i in range(37)}})),
     HostileCase("sample_not_json", "samples.json", lambda: tgz({**M(), "samples/a.json": b"{not json"})),
     HostileCase("sample_not_a_json_file", "samples.extension", lambda: tgz({**M(), "samples/a.jpg": noise(64)})),
     HostileCase("sample_in_a_subfolder", "samples.nested", lambda: tgz({**M(), "samples/x/a.json": b"[1]"})),

@@ -107,9 +107,10 @@ def shadow_compared(comparison: dict) -> Event:
                "failures")
     identity = (comparison["model"], comparison["version"], comparison["alias"], comparison["incumbent_model"],
                 comparison["incumbent_version"], comparison["at"])
-    return {"schema_version": SCHEMA_VERSION, "type": "ShadowCompared", "event_id": event_id("ShadowCompared", *identity),
-            "time": comparison["at"], "actor": comparison["actor"], "model": comparison["model"],
-            "version": comparison["version"], "alias": comparison["alias"],
+    kind = "ShadowCompared"
+    return {"schema_version": SCHEMA_VERSION, "type": kind, "event_id": event_id(kind, *identity),
+            "time": comparison["at"], "actor": comparison["actor"],
+            "model": comparison["model"], "version": comparison["version"], "alias": comparison["alias"],
             "incumbent": {"model": comparison["incumbent_model"], "version": comparison["incumbent_version"]},
             **{name: comparison[name] for name in numbers}}
 
