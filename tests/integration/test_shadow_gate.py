@@ -195,3 +195,15 @@ def test_an_upload_s_own_samples_are_kept_in_s3_and_the_gate_refuses_its_follow_
     assert version.samples == 5 and keys == [f"samples/digits/v2/{i:03d}.json" for i in range(5)]
     assert record.aliases["digits-prod"].startswith("refused: alias digits-prod requires 'shadow'")
     assert registry_app.get_aliases().get("digits-prod").targets[0].version == 1
+
+
+def test_a_rollback_away_from_a_disagreeing_version_is_not_compared_with_it(client, seed, registry_app, runtime):
+    # GIVEN fraud-prod moved from v1 to a v2 that disagrees with it, before the shadow policy was set
+    fraud_at_v1_with_samples(client, seed, runtime, reversed_scores)
+    assert call(client, "PUT", "/aliases/fraud-prod", {"model": "fraud", "version": 2})[0] == 200
+    protect(registry_app, "fraud-prod", min_top1_agreement=0.98)
+    # WHEN the operator rolls back
+    status, answer = call(client, "POST", "/aliases/fraud-prod/rollback")
+    # THEN the alias is back at v1 without a comparison: going back is not judged by the version left behind
+    assert status == 200 and answer["targets"][0]["version"] == 1
+    assert runtime.calls == []

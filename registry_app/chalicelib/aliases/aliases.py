@@ -175,7 +175,7 @@ class Aliases:
                 raise NotFound(f"alias {alias} does not exist", {"alias": alias})
             if current is not None and after == current.state:
                 return Outcome(None, current, current)
-            policy, pinned = self._check_policy(alias, actor, after, current)
+            policy, pinned = self._check_policy(alias, actor, after, current if action != "rollback" else None)
             revision = (current.revision if current else self._last_revision(alias)) + 1
             named = "create" if current is None and action == "update" else action
             change = AliasChange(alias=alias, revision=revision, action=named,
@@ -193,7 +193,9 @@ class Aliases:
                       current: AliasRecord | None = None) -> tuple[PolicyRecord | None, dict[tuple[str, int], int]]:
         """The alias's policy, once it is checked for this move (DESIGN: every path that moves an alias goes
         through this check), and the metadata revision of each target it was checked on: the write holds only
-        while the policy and those revisions are still the ones read."""
+        while the policy and those revisions are still the ones read. The shadow gate compares the new targets
+        with `current`; a rollback passes none (back to where the alias was: it must not be refused for
+        disagreeing with the version it leaves)."""
         if self._policies is None:
             return None, {}
         policy = self._policies.get(alias)
