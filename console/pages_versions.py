@@ -101,6 +101,17 @@ def approval(page):
     return _done(name, number, f"approval set to {status}")
 
 
+def shadow(page):
+    """Runs the shadow comparison of this version beside an alias's target(s), without moving the alias."""
+    name, number, alias = page.arg("name"), page.number("n"), page.arg("alias").strip()
+    try:
+        answer = page.api.run_shadow(alias, name, number, fresh=True)
+    except RegistryRequestError as error:
+        return version(page, status=error.status, problem=f"{error.message} ({error.code})")
+    verdicts = ", ".join(sorted({c["verdict"] for c in answer["comparisons"]})) or "nothing to compare"
+    return _done(name, number, f"compared beside the target of alias {alias}: {verdicts}")
+
+
 def _done(name: str, number: int, done: str):
     return redirect("/version?" + urlencode({"name": name, "n": number, "done": done}), code=303)
 
@@ -125,6 +136,7 @@ ROUTES = [
     ("/version", ["GET"], version),
     ("/version/edit", ["POST"], edit),
     ("/version/approval", ["POST"], approval),
+    ("/version/shadow", ["POST"], shadow),
     ("/card", ["GET"], card),
     ("/card.json", ["GET"], card_json),
 ]

@@ -238,22 +238,23 @@ def test_a_console_records_what_is_changed_through_it_under_the_name_of_whoever_
     assert version(stack, "zzz_gov_dana", number)["approval"]["actor"] == "local:dana"
 
 
-def test_the_version_page_shows_the_shadow_comparisons_recorded_for_it(stack):
-    # GIVEN alias zzz-shadow-page at v1, the model's samples, and v2 compared with it (not moved)
+def test_the_version_page_runs_a_shadow_comparison_and_shows_those_recorded_for_it(stack):
+    # GIVEN alias zzz-shadow-page at v1 and the model's samples
     first = registered(stack, "zzz_gov_shadow")
     second = registered(stack, "zzz_gov_shadow", params_size=8192)
     stack.put_alias("zzz-shadow-page", {"model": "zzz_gov_shadow", "version": first})
     requests.post(f"{stack.registry}/models/zzz_gov_shadow/samples", json={"samples": [{"instances": [[0.5]]}]},
                   timeout=10).raise_for_status()
-    compared = requests.post(f"{stack.registry}/aliases/zzz-shadow-page/shadow",
-                             json={"model": "zzz_gov_shadow", "version": second}, timeout=30)
-    assert compared.status_code == 200, compared.text
-    # WHEN v2's page is read
+    # WHEN v2's page compares it beside the alias's target (not moving it), then is read
+    ran = stack.post("/version/shadow", {"name": "zzz_gov_shadow", "n": str(second), "alias": "zzz-shadow-page"})
     page = stack.page("/version", name="zzz_gov_shadow", n=str(second))
+    compared = requests.get(f"{stack.registry}/models/zzz_gov_shadow/versions/{second}/shadow", timeout=10)
     # THEN it lists the comparison: the alias, the version beside it, the samples used, the verdict
     words = text(page.text)
+    assert "compared beside the target of alias zzz-shadow-page" in text(ran.text)
+    assert requests.get(f"{stack.registry}/aliases/zzz-shadow-page", timeout=10).json()["version"] == first
     assert page.status_code == 200 and "Shadow comparisons" in words
-    (comparison,) = compared.json()["comparisons"]
+    (comparison,) = compared.json()["items"]
     assert f"zzz-shadow-page zzz_gov_shadow v{first}" in words
     assert f"{comparison['samples']} (model's)" in words and comparison["verdict"] in words, comparison
     assert comparison["error"] is None or " ".join(comparison["error"].split())[:60] in words, comparison
