@@ -207,3 +207,16 @@ def test_a_rollback_away_from_a_disagreeing_version_is_not_compared_with_it(clie
     # THEN the alias is back at v1 without a comparison: going back is not judged by the version left behind
     assert status == 200 and answer["targets"][0]["version"] == 1
     assert runtime.calls == []
+
+
+def test_samples_gone_from_s3_refuse_the_move_naming_that_instead_of_failing(client, seed, registry_app, runtime):
+    fraud_at_v1_with_samples(client, seed, runtime, same)
+    protect(registry_app, "fraud-prod", min_top1_agreement=0.98)
+    s3, bucket = registry_app.get_session().client("s3"), registry_app.settings.bucket
+    for listed in s3.list_objects_v2(Bucket=bucket, Prefix="samples/fraud/")["Contents"]:
+        s3.delete_object(Bucket=bucket, Key=listed["Key"])
+
+    status, answer = call(client, "PUT", "/aliases/fraud-prod", {"model": "fraud", "version": 2})
+
+    assert status == 409 and answer["error"]["details"]["rule"] == "shadow.samples_missing"
+    assert call(client, "GET", "/aliases/fraud-prod")[1]["targets"][0]["version"] == 1

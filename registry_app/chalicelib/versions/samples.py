@@ -14,10 +14,10 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 
 from ..dynamo import is_condition_failure, to_item, to_value
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..records import ModelRecord, VersionRecord
 from ..validation.samples import CONTENT_TYPE, check_bodies
-from .artifacts import Artifacts
+from .artifacts import Artifacts, is_missing
 from .store import MODELS_PK
 
 
@@ -74,4 +74,12 @@ class SampleStore:
         return "none", None, 0
 
     def read(self, prefix: str, count: int) -> list[bytes]:
-        return [self._artifacts.read(_key(prefix, index)) for index in range(count)]
+        """The first `count` samples under `prefix`; Conflict naming the rule when one is gone from S3."""
+        try:
+            return [self._artifacts.read(_key(prefix, index)) for index in range(count)]
+        except ClientError as error:
+            if not is_missing(error):
+                raise
+            raise Conflict(f"the reference samples under {prefix} are no longer all in S3: set them again "
+                           "(POST /models/{name}/samples) or upload the version again (rule shadow.samples_missing)",
+                           {"rule": "shadow.samples_missing", "samples_key": prefix}) from None
