@@ -43,7 +43,7 @@ from chalicelib.versions.sweep import Sweeper
 from chalicelib.versions.uploads import UploadLinks
 from chalicelib.aliases.comparisons import ComparisonStore
 from chalicelib.aliases.shadow import Shadow
-from chalicelib.versions.samples import SampleStore
+from chalicelib.versions.reference_samples import SampleStore
 
 app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()

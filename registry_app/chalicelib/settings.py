@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     incoming_prefix: str = "incoming/"
     models_prefix: str = "models/"
     rejected_prefix: str = "rejected/"
-    # Reference samples (versions/samples.py): a version's under <prefix><model>/v<N>/, a model's under
+    # Reference samples (versions/reference_samples.py): a version's under <prefix><model>/v<N>/, a model's under
     # <prefix><model>/set-<hash>/; the shadow comparison (aliases/shadow.py) reads them.
     samples_prefix: str = "samples/"
 

@@ -20,7 +20,7 @@ from ..errors import Conflict, NoEndpoint, PolicyUnmet
 from ..frameworks import Endpoints
 from ..metrics.compare import NotComparable, max_abs_diff, top1_agreement, topk_overlap
 from ..records import VersionRecord, utcnow
-from ..versions.samples import SampleStore
+from ..versions.reference_samples import SampleStore
 from ..versions.store import RegistryStore
 from ..versions.warmup import InvokeFailed, invoke
 from .alias_store import AliasTarget

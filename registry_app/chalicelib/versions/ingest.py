@@ -18,7 +18,7 @@ from ..events import S3Upload
 from ..frameworks import Endpoints
 from ..records import BUDGETS, MAX_REQUESTED_ALIASES, ModelCard, UploadRecord, VersionRecord, utcnow
 from ..settings import Settings
-from .samples import SampleStore
+from .reference_samples import SampleStore
 from .store import IdenticalToLatest, RegistryStore, version_item_size
 from ..validation import Limits, RuleFailure, ValidationReport, human_size, validate_stream
 from .metadata_rules import (CARD_METADATA, DESCRIPTION_METADATA, TAGS_METADATA, check_card, check_description,
