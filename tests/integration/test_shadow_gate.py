@@ -142,6 +142,8 @@ def test_a_first_move_has_nothing_to_compare_and_goes_ahead(client, seed, regist
     ({"max_latency_ratio": 0}, "shadow.max_latency_ratio"),
     ({"max_abs_diff": 0.1, "k": 0}, "shadow.k"),
     ({"max_abs_diff": 0.1, "samples": 101}, "shadow.samples"),
+    ({"max_abs_diff": False}, "shadow.max_abs_diff"),
+    ({"min_top1_agreement": "0.9"}, "shadow.min_top1_agreement"),
     ({"k": 5}, "policy.shadow_thresholds"),
     (None, "policy.shadow_thresholds"),
 ])
@@ -220,3 +222,16 @@ def test_samples_gone_from_s3_refuse_the_move_naming_that_instead_of_failing(cli
 
     assert status == 409 and answer["error"]["details"]["rule"] == "shadow.samples_missing"
     assert call(client, "GET", "/aliases/fraud-prod")[1]["targets"][0]["version"] == 1
+
+
+def test_a_threshold_too_small_for_dynamodb_is_kept_as_zero_or_refused_never_a_500(client):
+    tiny = 5e-324  # valid JSON, below the smallest number DynamoDB holds
+
+    kept = call(client, "PUT", "/aliases/fraud-prod/policy",
+                {"require": ["shadow"], "shadow": {"min_top1_agreement": tiny, "max_abs_diff": tiny}})
+    refused = call(client, "PUT", "/aliases/fraud-prod/policy", {"require": ["shadow"], "shadow": {
+        "max_latency_ratio": tiny}})
+
+    assert kept[0] == 200 and kept[1]["policy"]["shadow"]["min_top1_agreement"] == 0
+    assert kept[1]["policy"]["shadow"]["max_abs_diff"] == 0
+    assert refused[0] == 422 and "shadow.max_latency_ratio" in refused[1]["error"]["message"]

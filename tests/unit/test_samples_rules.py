@@ -118,3 +118,16 @@ def test_a_number_that_could_not_be_measured_fails_its_threshold_and_no_threshol
     assert judge(unmeasured, ShadowThresholds(max_abs_diff=0.1)).verdict == "failed"
     assert judge(unmeasured, None).verdict == "not judged"
     assert json.loads(judge(unmeasured, None).model_dump_json())["failures"] == []
+
+
+def test_the_policy_request_schema_states_that_requiring_shadow_needs_a_threshold():
+    from jsonschema import Draft202012Validator
+
+    from chalicelib.api.schemas import PutPolicy
+
+    schema = Draft202012Validator(PutPolicy.model_json_schema())
+
+    assert not schema.is_valid({"require": ["shadow"]})
+    assert not schema.is_valid({"require": ["warmed", "shadow"], "shadow": {"k": 3, "max_abs_diff": None}})
+    assert schema.is_valid({"require": ["shadow"], "shadow": {"max_abs_diff": 0.1}})
+    assert schema.is_valid({"require": ["approved"]})

@@ -11,6 +11,7 @@ judged again by today's thresholds. An alias with no current target has nothing 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
 from datetime import timedelta
@@ -132,9 +133,11 @@ class Shadow:
                 not_comparable += 1
         n = len(bodies)
         old_median, new_median = statistics.median(old_seconds), statistics.median(new_seconds)
+        largest = max(differences) if differences and not not_comparable else None
         return base.model_copy(update={
             "samples": n, "top1_agreement": round(agreed / n, 6), "topk_overlap": round(overlap / n, 6),
-            "max_abs_diff": max(differences) if differences and not not_comparable else None,
+            # kept to 12 decimals, and none when not finite: DynamoDB holds neither 5e-324 nor NaN
+            "max_abs_diff": round(largest, 12) if largest is not None and math.isfinite(largest) else None,
             "latency_ratio": round(new_median / max(old_median, 1e-6), 4),
             "candidate_median_ms": round(new_median * 1000, 3), "incumbent_median_ms": round(old_median * 1000, 3),
             "not_comparable": not_comparable})

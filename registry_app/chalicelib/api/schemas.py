@@ -14,8 +14,8 @@ from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Rule, Version, integer
 from ..aliases.alias_store import MAX_TARGETS, AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
 from ..aliases.comparisons import Comparison
-from ..aliases.policy import (MAX_PATTERNS, PATTERN, AliasPolicy, PolicyRecord, Requirement, ShadowThresholds,
-                              shadow_problem)
+from ..aliases.policy import (MAX_DIFF, MAX_K, MAX_PATTERNS, PATTERN, RATIO, THRESHOLDS, AliasPolicy, PolicyRecord,
+                              Requirement, ShadowThresholds, shadow_problem)
 from ..aliases.routes import Route
 from ..errors import InvalidInput
 from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, Approval, ApprovalStatus, ModelCard, ModelRecord,
@@ -213,8 +213,33 @@ class PutApproval(Request):
 Pattern = Annotated[str, Field(pattern=PATTERN, description="an IAM ARN; `*` matches any run of characters")]
 
 
+class ShadowBody(Request):
+    """The shadow gate's thresholds as a request states them (numbers only, no true/false); each optional."""
+
+    min_top1_agreement: Annotated[float, Field(strict=True, ge=0, le=1)] | None = Field(
+        None, description="share of samples whose best class agrees (kept to 6 decimals)")
+    min_topk_overlap: Annotated[float, Field(strict=True, ge=0, le=1)] | None = Field(
+        None, description="mean share of the k best classes in common (kept to 6 decimals)")
+    k: integer(ge=1, le=MAX_K, description="the k of min_topk_overlap") = 5
+    max_abs_diff: Annotated[float, Field(strict=True, ge=0, le=MAX_DIFF)] | None = Field(
+        None, description="largest absolute difference of any output number (kept to 12 decimals)")
+    max_latency_ratio: Annotated[float, Field(strict=True, ge=RATIO[0], le=RATIO[1])] | None = Field(
+        None, description="candidate's median latency / incumbent's")
+    samples: integer(ge=1, le=MAX_SAMPLES, description="at most this many samples are sent to each") = 50
+
+
+# require "shadow" needs a `shadow` with at least one threshold (rule policy.shadow_thresholds), said in the schema
+_SHADOW_NEEDS_A_THRESHOLD = {
+    "if": {"required": ["require"], "properties": {"require": {"contains": {"const": "shadow"}}}},
+    "then": {"required": ["shadow"], "properties": {"shadow": {"type": "object", "anyOf": [
+        {"required": [name], "properties": {name: {"type": "number"}}} for name in THRESHOLDS]}}},
+}
+
+
 class PutPolicy(Request):
     """Who may move the alias (and change its policy), and what a target version must have."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [_SHADOW_NEEDS_A_THRESHOLD]})
 
     movers: Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)] = Field(
         [], description="empty: anyone who may call the API")
@@ -223,21 +248,22 @@ class PutPolicy(Request):
     require: list[Requirement] = Field([], description="approved: every target Approved; warmed: every target "
                                                        "has a successful warm-up recorded; shadow: a new target "
                                                        "meets `shadow` beside the current ones")
-    shadow: ShadowThresholds | None = Field(None, description="the shadow gate's thresholds (at least one with "
-                                                              "require shadow)")
+    shadow: ShadowBody | None = Field(None, description="the shadow gate's thresholds (at least one with "
+                                                        "require shadow)")
     expected_revision: integer(ge=0, le=names.MAX_NUMBER, description="the policy's revision the caller read; "
                                                                       "0: the alias has no policy yet") | None = None
 
     @model_validator(mode="after")
     def shadow_has_a_threshold(self) -> "PutPolicy":
-        problem = shadow_problem(self.require, self.shadow)
+        problem = shadow_problem(self.require, ShadowThresholds(**self.shadow.model_dump()) if self.shadow else None)
         if problem:
             raise ValueError(problem)
         return self
 
     def policy(self) -> AliasPolicy:
+        shadow = ShadowThresholds(**self.shadow.model_dump()) if self.shadow else None
         return AliasPolicy(movers=self.movers, approvers=self.approvers, require=list(dict.fromkeys(self.require)),
-                           shadow=self.shadow)
+                           shadow=shadow)
 
 
 class PutSamples(Request):
@@ -256,7 +282,8 @@ class RunShadow(Request):
 
     model: ModelName
     version: Version
-    fresh: bool = Field(False, description="run it again even when a recent comparison is recorded")
+    fresh: Annotated[bool, Field(strict=True)] = Field(False, description="run it again even when a recent "
+                                                                          "comparison is recorded")
 
 
 class PolicyQuery(Request):
