@@ -24,6 +24,7 @@ COMMAND_MODULES = {  # module: the commands it adds
     "client.rollout_cmd": ("rollout",),
     "client.plan_cmd": ("plan",),
     "client.import_cmd": ("import",),
+    "client.shadow_cmd": ("shadow", "samples"),
 }
 
 INSTALLED = __name__.startswith("mme_registry.")  # the mme-registry-client distribution

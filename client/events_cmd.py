@@ -113,5 +113,8 @@ def describe(event: dict) -> str:
             if e.get("policy") else "policy deleted"),
         "RolloutChanged": lambda e: f"{e['alias']} rollout {e['rollout']} {e['action']} at {e['percent']} % of "
                                     f"{e['candidate']['model']} v{e['candidate']['version']}: {e.get('reason') or ''}",
+        "ShadowCompared": lambda e: f"{e['model']} v{e['version']} beside {e['incumbent']['model']} "
+                                    f"v{e['incumbent']['version']} for {e['alias']}: {e['verdict']}"
+                                    + (f" ({'; '.join(e['failures'])})" if e.get("failures") else ""),
     }.get(kind, lambda e: json.dumps(e, sort_keys=True))(event)
     return f"{event.get('time', '')} {kind} {what}{by}"

@@ -17,6 +17,11 @@ from .errors import RegistryRequestError
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 FIELDS = ("movers", "approvers", "require")
+SHADOW = {  # option -> (the policy's shadow field, its type)
+    "shadow_min_top1": ("min_top1_agreement", float), "shadow_min_topk": ("min_topk_overlap", float),
+    "shadow_k": ("k", int), "shadow_max_diff": ("max_abs_diff", float),
+    "shadow_max_latency_ratio": ("max_latency_ratio", float), "shadow_samples": ("samples", int),
+}
 
 
 def requirements(text: str) -> list[str]:
@@ -34,7 +39,13 @@ def add_policy_command(actions: argparse._SubParsersAction) -> None:
     policy.add_argument("alias")
     policy.add_argument("--movers", nargs="*", metavar="PATTERN")
     policy.add_argument("--approvers", nargs="*", metavar="PATTERN")
-    policy.add_argument("--require", type=requirements, metavar="approved,warmed")
+    policy.add_argument("--require", type=requirements, metavar="approved,warmed,shadow")
+    gate = policy.add_argument_group("shadow gate", "with --require shadow: what a new target's answers on the "
+                                     "reference samples must come to beside the current target's (see "
+                                     "`mme-registry shadow`); each option sets one threshold and keeps the others")
+    for option, (field, kind) in SHADOW.items():
+        gate.add_argument("--" + option.replace("_", "-"), type=kind, metavar=field.upper(), dest=option,
+                          help=f"shadow.{field}")
     what = policy.add_mutually_exclusive_group()
     what.add_argument("--show", action="store_true", help="print the policy (the default without options)")
     what.add_argument("--delete", action="store_true", help="remove the policy: anyone may move the alias")
@@ -46,9 +57,16 @@ def changes_of(args: argparse.Namespace) -> dict:
     return {field: getattr(args, field) for field in FIELDS if getattr(args, field) is not None}
 
 
+def shadow_changes(args: argparse.Namespace) -> dict:
+    return {field: getattr(args, option) for option, (field, _) in SHADOW.items()
+            if getattr(args, option, None) is not None}
+
+
 @guarded
 def run_policy(args: argparse.Namespace, api) -> int:
-    changes = changes_of(args)
+    changes, shadow = changes_of(args), shadow_changes(args)
+    if shadow:
+        changes["shadow"] = shadow
     if (args.show or args.delete) and changes:
         err.print("[red]error:[/] --show and --delete take no --movers, --approvers or --require")
         return 2
@@ -64,9 +82,13 @@ def run_policy(args: argparse.Namespace, api) -> int:
             print(json.dumps(current, indent=2)) if args.json else show_policy(current)
         return 0
     revision = current["revision"] if current else 0  # 0: create it only if still none
-    policy = {**{field: [] for field in FIELDS}, **((current or {}).get("policy") or {}), **changes}
+    before = (current or {}).get("policy") or {}
+    policy = {**{field: [] for field in FIELDS}, **before, **changes}
+    if shadow:  # the thresholds given, over those the policy had
+        policy["shadow"] = {**(before.get("shadow") or {}), **shadow}
     try:
-        document = api.put_alias_policy(args.alias, {f: policy[f] for f in FIELDS}, revision)
+        document = api.put_alias_policy(args.alias, {f: policy[f] for f in (*FIELDS, "shadow") if f in policy},
+                                        revision)
     except RegistryRequestError as error:
         if error.code != "revision_conflict":
             raise
@@ -95,3 +117,6 @@ def show_policy(document: dict, console: Console = out) -> None:
                   f"{shown(str(document.get('actor') or '?'))} at {document.get('at')}[/]")
     for field in FIELDS:
         console.print(f"  {field}: {shown(', '.join(policy.get(field) or []) or anyone[field])}")
+    gate = {k: v for k, v in (policy.get("shadow") or {}).items() if v is not None}
+    if gate:
+        console.print(f"  shadow: {', '.join(f'{k} {v:g}' for k, v in gate.items())}")

@@ -151,6 +151,16 @@ class RegistryApi:
         upload record (202) of a source too large to validate while the API waits; a rejection raises (422)."""
         body = {"source": source, **({"metadata": metadata} if metadata else {})}
         return self.request("POST", f"/models/{_path(name)}/versions", body, timeout=timeout)
+    def run_shadow(self, alias: str, model: str, version: int, fresh: bool = False, timeout: float = 300.0) -> dict:
+        """Compares MODEL vN with the alias's target(s) on the reference samples, without moving the alias."""
+        return self.request("POST", f"/aliases/{_path(alias)}/shadow",
+                            {"model": model, "version": version, "fresh": fresh}, timeout=timeout)
+
+    def version_comparisons(self, name: str, version: int) -> dict:
+        return self.request("GET", f"/models/{_path(name)}/versions/{version}/shadow")
+
+    def put_model_samples(self, name: str, samples: list) -> dict:
+        return self.request("POST", f"/models/{_path(name)}/samples", {"samples": samples})
 
     def list_uploads(self, name: str, limit: int | None = None, next_token: str | None = None) -> dict:
         return self.request("GET", f"/models/{_path(name)}/uploads", params=_page(limit, next_token))

@@ -92,4 +92,6 @@ def _layout(report: ValidationReport) -> str:
         details.append(f"input {shape['name']}{dtype} {shape['shape']}")
     if report.labels_count is not None:
         details.append(f"{report.labels_count} labels")
+    if report.samples:
+        details.append(f"{len(report.samples)} reference samples")
     return report.layout + (f" ({', '.join(details)})" if details else "")

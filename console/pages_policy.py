@@ -20,10 +20,30 @@ def patterns(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+SHADOW = ("min_top1_agreement", "min_topk_overlap", "k", "max_abs_diff", "max_latency_ratio", "samples")
+
+
+def shadow_of(form) -> dict | None:
+    """The shadow thresholds the form gives (numbers as typed: the registry checks their ranges); None: none."""
+    given = {}
+    for field in SHADOW:
+        text = (form.get(f"shadow_{field}") or "").strip()
+        if text:
+            try:
+                given[field] = int(text) if field in ("k", "samples") else float(text)
+            except ValueError:
+                raise ValueError(f"shadow {field}: {text!r} is not a number") from None
+    return given or None
+
+
 def set_policy(page):
     form = page.request.form
+    try:
+        shadow = shadow_of(form)
+    except ValueError as error:
+        return alias(page, status=400, problem=str(error))
     body = {"movers": patterns(form.get("movers")), "approvers": patterns(form.get("approvers")),
-            "require": form.getlist("require")}
+            "require": form.getlist("require"), **({"shadow": shadow} if shadow else {})}
     return _write(page, "policy set", lambda name, revision: page.api.put_alias_policy(name, body, revision))
 
 

@@ -1,4 +1,5 @@
-"""One version: its facts, description, tags, approval and history; edits and approval; the model card.
+"""One version: its facts, description, tags, approval, shadow comparisons and history; edits and approval; the
+model card.
 
 The edit form carries the `metadata_revision` the page showed as `expected_revision`. A stale
 edit (409) re-renders the page with the version as it now is, what changed it, and the user's
@@ -23,9 +24,10 @@ def version(page, status: int = 200, problem: str | None = None, conflict: dict 
     name, number = page.arg("name"), page.number("n")
     current = page.api.get_version(name, number)
     history = page.api.version_history(name, number, limit=HISTORY)["entries"]
+    comparisons = page.api.version_comparisons(name, number)["items"]
     draft = draft or {"description": current.get("description") or "", "tags": tags_text(current.get("tags"))}
     return page.render("version.html", status=status, title=f"{name} v{number}", name=name, v=current,
-                       history=history, problem=problem, conflict=conflict, draft=draft,
+                       history=history, comparisons=comparisons, problem=problem, conflict=conflict, draft=draft,
                        done=page.arg("done", required=False))
 
 
@@ -99,6 +101,17 @@ def approval(page):
     return _done(name, number, f"approval set to {status}")
 
 
+def shadow(page):
+    """Runs the shadow comparison of this version beside an alias's target(s), without moving the alias."""
+    name, number, alias = page.arg("name"), page.number("n"), page.arg("alias").strip()
+    try:
+        answer = page.api.run_shadow(alias, name, number, fresh=True)
+    except RegistryRequestError as error:
+        return version(page, status=error.status, problem=f"{error.message} ({error.code})")
+    verdicts = ", ".join(sorted({c["verdict"] for c in answer["comparisons"]})) or "nothing to compare"
+    return _done(name, number, f"compared beside the target of alias {alias}: {verdicts}")
+
+
 def _done(name: str, number: int, done: str):
     return redirect("/version?" + urlencode({"name": name, "n": number, "done": done}), code=303)
 
@@ -123,6 +136,7 @@ ROUTES = [
     ("/version", ["GET"], version),
     ("/version/edit", ["POST"], edit),
     ("/version/approval", ["POST"], approval),
+    ("/version/shadow", ["POST"], shadow),
     ("/card", ["GET"], card),
     ("/card.json", ["GET"], card_json),
 ]

@@ -46,6 +46,9 @@ from chalicelib.versions.uploads import UploadLinks
 from chalicelib.metrics.reader import MetricsReader
 from chalicelib.rollouts.rollouts import Rollouts
 from chalicelib.rollouts.state import RolloutStore
+from chalicelib.aliases.comparisons import ComparisonStore
+from chalicelib.aliases.shadow import Shadow
+from chalicelib.versions.reference_samples import SampleStore
 
 app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()
@@ -109,7 +112,30 @@ def get_alias_store() -> AliasStore:
 
 @lru_cache(maxsize=1)
 def get_aliases() -> Aliases:
-    return Aliases(get_store(), get_alias_store(), endpoints=get_endpoints(), policies=get_policy_store())
+    return Aliases(get_store(), get_alias_store(), endpoints=get_endpoints(), policies=get_policy_store(),
+                   shadow=get_shadow())
+
+
+@lru_cache(maxsize=1)
+def get_runtime():
+    """The sagemaker-runtime client the shadow comparison invokes through."""
+    return get_session().client("sagemaker-runtime")
+
+
+@lru_cache(maxsize=1)
+def get_sample_store() -> SampleStore:
+    return SampleStore(get_artifacts(), get_session().client("dynamodb"), settings.table, settings.samples_prefix)
+
+
+@lru_cache(maxsize=1)
+def get_comparisons() -> ComparisonStore:
+    return ComparisonStore(get_session().client("dynamodb"), settings.table)
+
+
+@lru_cache(maxsize=1)
+def get_shadow() -> Shadow:
+    return Shadow(get_store(), get_sample_store(), get_comparisons(), get_runtime(), get_endpoints(),
+                  settings.shadow_reuse_seconds, settings.shadow_invoke_budget_seconds)
 
 
 @lru_cache(maxsize=1)
@@ -333,6 +359,22 @@ def warm_version(name: str, n: int, actor: str):
                        aliases=done.aliases)
 
 
+@api.route("/models/{name}/versions/{n}/shadow", "GET",
+           summary="The shadow comparisons recorded for a version (one per alias and incumbent, the latest)",
+           answer=s.ComparisonList, query=s.PageQuery, errors=(400, 404, 422))
+def version_comparisons(name: str, n: int, query: s.PageQuery):
+    version = get_catalog().version(name, n)
+    items, token = get_comparisons().of_version(version.name, version.version, query.limit, query.next_token)
+    return s.ComparisonList(items=items, next_token=token)
+
+
+@api.route("/models/{name}/samples", "POST", summary="Set a model's reference samples (for versions without their "
+           "own)", answer=s.SamplesView, body=s.PutSamples, status=201, errors=(404, 413))
+def put_samples(name: str, body: s.PutSamples, actor: str):
+    key, count = get_sample_store().put_model(name, body.bodies(), utcnow())
+    return s.SamplesView(model=name, samples=count, samples_key=key)
+
+
 @api.route("/models/{name}/uploads", "GET", summary="What became of each drop-folder upload, newest first",
            answer=s.UploadList, query=s.PageQuery, errors=(400, 422))
 def list_uploads(name: str, query: s.PageQuery):
@@ -402,6 +444,17 @@ def get_policy(alias: str):
            status=204, query=s.PolicyQuery, errors=(403, 404, 409, 503))
 def delete_policy(alias: str, query: s.PolicyQuery, actor: str):
     get_policies().delete(alias, query.expected_revision, actor)
+
+
+@api.route("/aliases/{alias}/shadow", "POST", summary="Compare a candidate with the alias's target(s) on the "
+           "reference samples, without moving it", answer=s.ShadowRun, body=s.RunShadow, errors=(404, 409, 503))
+def run_shadow(alias: str, body: s.RunShadow, actor: str):
+    record, policy = get_aliases().get(alias), get_policy_store().get(alias)
+    thresholds = policy.policy.shadow if policy else None
+    candidate = get_catalog().version(body.model, body.version)
+    comparisons = get_shadow().preview(alias, record.targets, thresholds, candidate, actor, body.fresh)
+    return s.ShadowRun(alias=alias, model=body.model, version=body.version, thresholds=thresholds,
+                       comparisons=comparisons)
 
 
 @api.route("/aliases/{alias}/rollback", "POST", summary="Back to the previous target (a recorded change)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Callable
 
 from botocore.exceptions import ClientError
@@ -161,3 +162,20 @@ class FaultyClient:
             return answer
 
         return call
+
+
+class ModelsRuntime:
+    """A sagemaker-runtime client that answers each TargetModel with its own function of the request's JSON
+    (moto answers every model with one canned body, so no two could disagree). `delay` slows a model's answers."""
+
+    def __init__(self, answers: dict[str, Callable], delay: dict[str, float] | None = None):
+        self.answers = answers
+        self.delay = delay or {}
+        self.calls: list[str] = []
+
+    def invoke_endpoint(self, **request):
+        target = request["TargetModel"]
+        self.calls.append(target)
+        time.sleep(self.delay.get(target, 0.0))
+        answer = self.answers[target](json.loads(request["Body"]))
+        return {"Body": io.BytesIO(json.dumps(answer).encode()), "ContentType": "application/json"}

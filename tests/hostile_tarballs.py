@@ -391,6 +391,16 @@ ALL_CASES: list[HostileCase] = [
         **tf_files(), "1/variables/variables.data-00001-of-00003": noise(64)})),
     HostileCase("tf_not_a_predict_signature", "tensorflow.signature_method", lambda: tgz({
         **tf_files(), "1/saved_model.pb": _tf_signature({"x": sm.tensor_info()}, method="tensorflow/train")})),
+    # reference samples (samples/*.json)
+    HostileCase("samples_101", "samples.count",
+                lambda: tgz({**M(), **{f"samples/{i:03d}.json": b"[0]" for i in range(101)}})),
+    HostileCase("sample_of_257_kib", "samples.size",
+                lambda: tgz({**M(), "samples/big.json": b'"' + b"a" * (257 * 1024) + b'"'})),
+    HostileCase("samples_of_9_mib_in_all", "samples.total_size",
+                lambda: tgz({**M(), **{f"samples/{i:02d}.json": b'"' + b"a" * (255 << 10) + b'"' for i in range(37)}})),
+    HostileCase("sample_not_json", "samples.json", lambda: tgz({**M(), "samples/a.json": b"{not json"})),
+    HostileCase("sample_not_a_json_file", "samples.extension", lambda: tgz({**M(), "samples/a.jpg": noise(64)})),
+    HostileCase("sample_in_a_subfolder", "samples.nested", lambda: tgz({**M(), "samples/x/a.json": b"[1]"})),
 ]
 
 # Rejected under the default limits: safe to drop into the registry as they are.

@@ -27,6 +27,9 @@ BUDGETS = {
     # A rollout (rollouts/state.py): two targets, 10 steps, a decision of each with its numbers and reason (an
     # ARN in a cancel's), the last wait, the starter's ARN, the last error cut to MAX_RECORDED_BYTES.
     "rollout": 24 * KB,
+    # One shadow comparison (aliases/shadow.py): two version keys, the alias, the numbers, the thresholds, the
+    # actor's ARN (2,048) and at most MAX_RECORDED_BYTES of failures.
+    "shadow_comparison": 8 * KB,
 }
 MAX_METADATA_BYTES = 2048  # a version's metadata, keys and values in UTF-8: what S3 allows an object's user metadata
 MAX_REQUESTED_ALIASES = 10  # aliases one upload may ask to move (x-amz-meta-alias, a registration's `aliases`)
@@ -95,6 +98,10 @@ class ModelRecord(BaseModel):
     followed: bool | None = None
     created_at: datetime
     updated_at: datetime
+    # The model's reference samples (POST /models/{name}/samples): how many, and their S3 prefix; a version
+    # with none of its own is compared on these.
+    samples: int = 0
+    samples_key: str | None = None
 
 
 class VersionRecord(BaseModel):
@@ -135,6 +142,7 @@ class VersionRecord(BaseModel):
     warmed_at: datetime | None = Field(default=None, description="when a warm-up invoke last succeeded")
     warmup_seconds: float | None = Field(default=None, description="how long that warm-up took: its download, load "
                                          "and first invoke, what `mme-registry plan` fits load times on")
+    samples: int = Field(default=0, description="reference samples its tarball carried (samples/*.json), in S3")
 
 
 UploadOutcome = Literal["accepted", "unchanged", "rejected", "superseded", "failed", "queued"]

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     incoming_prefix: str = "incoming/"
     models_prefix: str = "models/"
     rejected_prefix: str = "rejected/"
+    # Reference samples (versions/reference_samples.py): a version's under <prefix><model>/v<N>/, a model's under
+    # <prefix><model>/set-<hash>/; the shadow comparison (aliases/shadow.py) reads them.
+    samples_prefix: str = "samples/"
 
     max_members: int = 10_000
     max_uncompressed_bytes: int = 20 * GIB
@@ -73,6 +76,13 @@ class Settings(BaseSettings):
     # function's 1,024 MB is ~0.6 vCPU, about 165 MB/s, so 1 GB takes ~6 s of validation and leaves the rest
     # of the 28 s for the S3 read (not measurable here) and the copy.
     deferred_registration_bytes: int = 1_000_000_000
+
+    # The shadow gate (aliases/shadow.py): a comparison recorded for the same alias, incumbent and candidate is
+    # reused for this long instead of run again; each invoke retries ModelNotReadyException for at most
+    # `shadow_invoke_budget_seconds` (a move waits for it, behind API Gateway's 29 s: run it first through
+    # POST /aliases/{alias}/shadow, the move then reuses it).
+    shadow_reuse_seconds: int = 3600
+    shadow_invoke_budget_seconds: float = 20.0
 
 
 @lru_cache(maxsize=1)

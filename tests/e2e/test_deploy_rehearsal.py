@@ -298,6 +298,13 @@ def test_every_function_runs_under_its_own_role_with_iam_enforced(deployed, enfo
     # an alias made and deleted through the API
     made = runner.api("PUT", "/aliases/{alias}", {"alias": "rehearsal-tmp"}, {"model": "staged", "version": 2})
     assert made["status"] == 200, made
+    # reference samples for the model, and a shadow comparison of v1 beside the alias's v2 (writes samples/,
+    # reads them back, invokes the endpoint, records the comparison with its event)
+    sampled = runner.api("POST", "/models/{name}/samples", {"name": "staged"}, {"samples": [{"instances": [[0]]}]})
+    assert sampled["status"] == 201, sampled
+    shadowed = runner.api("POST", "/aliases/{alias}/shadow", {"alias": "rehearsal-tmp"},
+                          {"model": "staged", "version": 1})
+    assert shadowed["status"] == 200 and len(shadowed["body"]["comparisons"]) == 1, shadowed
     assert runner.api("DELETE", "/aliases/{alias}", {"alias": "rehearsal-tmp"})["status"] == 200
 
     # a canary rollout started through the API, judged on per-model metrics and promoted by the advancer

@@ -34,7 +34,7 @@ def test_a_policy_is_set_read_shown_on_its_alias_deleted_and_announced(client, s
 
     assert status == 200
     assert (set_["alias"], set_["revision"], set_["actor"]) == ("fraud-prod", 1, "anonymous")
-    assert set_["policy"] == {"movers": [], "approvers": [], "require": ["approved"]}
+    assert set_["policy"] == {"movers": [], "approvers": [], "require": ["approved"], "shadow": None}
     assert call(client, "GET", "/aliases/fraud-prod/policy")[1]["policy"]["require"] == ["approved"]
     assert call(client, "GET", "/aliases/fraud-prod")[1]["policy"]["require"] == ["approved"]
     assert call(client, "DELETE", "/aliases/fraud-prod/policy")[0] == 204

@@ -191,7 +191,7 @@ def test_a_policy_set_and_deleted_from_the_alias_page_at_the_revision_shown(stac
     assert "Who may move it anonymous , arn:aws:iam::*:role/deployer*" in words and "revision 1, 20" in words
     assert stale.status_code == 409 and "(rule revision_conflict)" in text(stale.text)
     assert held["policy"] == {"movers": ["anonymous", "arn:aws:iam::*:role/deployer*"], "approvers": [],
-                              "require": ["approved", "warmed"]}
+                              "require": ["approved", "warmed"], "shadow": None}
     assert "Alias protected policy deleted" in text(deleted.text)
     assert requests.get(f"{stack.registry}/aliases/protected/policy", timeout=10).status_code == 404
 
@@ -236,3 +236,41 @@ def test_a_console_records_what_is_changed_through_it_under_the_name_of_whoever_
     # THEN the registry records dana as the approver, and the page says so
     assert "Approval Approved by local:dana at 20" in text(page.text)
     assert version(stack, "zzz_gov_dana", number)["approval"]["actor"] == "local:dana"
+
+
+def test_the_version_page_runs_a_shadow_comparison_and_shows_those_recorded_for_it(stack):
+    # GIVEN alias zzz-shadow-page at v1 and the model's samples
+    first = registered(stack, "zzz_gov_shadow")
+    second = registered(stack, "zzz_gov_shadow", params_size=8192)
+    stack.put_alias("zzz-shadow-page", {"model": "zzz_gov_shadow", "version": first})
+    requests.post(f"{stack.registry}/models/zzz_gov_shadow/samples", json={"samples": [{"instances": [[0.5]]}]},
+                  timeout=10).raise_for_status()
+    # WHEN v2's page compares it beside the alias's target (not moving it), then is read
+    ran = stack.post("/version/shadow", {"name": "zzz_gov_shadow", "n": str(second), "alias": "zzz-shadow-page"})
+    page = stack.page("/version", name="zzz_gov_shadow", n=str(second))
+    compared = requests.get(f"{stack.registry}/models/zzz_gov_shadow/versions/{second}/shadow", timeout=10)
+    # THEN it lists the comparison: the alias, the version beside it, the samples used, the verdict
+    words = text(page.text)
+    assert "compared beside the target of alias zzz-shadow-page" in text(ran.text)
+    assert requests.get(f"{stack.registry}/aliases/zzz-shadow-page", timeout=10).json()["version"] == first
+    assert page.status_code == 200 and "Shadow comparisons" in words
+    (comparison,) = compared.json()["items"]
+    assert f"zzz-shadow-page zzz_gov_shadow v{first}" in words
+    assert f"{comparison['samples']} (model's)" in words and comparison["verdict"] in words, comparison
+    assert comparison["error"] is None or " ".join(comparison["error"].split())[:60] in words, comparison
+
+
+def test_a_shadow_policy_set_from_the_alias_page_keeps_its_thresholds_and_shows_them(stack):
+    first = registered(stack, "zzz_gov_gate")
+    stack.put_alias("zzz-gate-page", {"model": "zzz_gov_gate", "version": first})
+    form = {"name": "zzz-gate-page", "policy_revision": "0", "require": ["shadow"], "movers": "",
+            "shadow_min_top1_agreement": "0.98", "shadow_k": "3"}
+
+    set_ = stack.post("/alias/policy", form)
+    out_of_range = stack.post("/alias/policy", {**form, "policy_revision": "1", "shadow_min_top1_agreement": "2"})
+
+    held = requests.get(f"{stack.registry}/aliases/zzz-gate-page/policy", timeout=10).json()
+    assert held["policy"]["require"] == ["shadow"]
+    assert (held["policy"]["shadow"]["min_top1_agreement"], held["policy"]["shadow"]["k"]) == (0.98, 3)
+    assert "Shadow thresholds k 3 , min_top1_agreement 0.98" in text(set_.text)
+    assert out_of_range.status_code == 422 and "shadow.min_top1_agreement" in text(out_of_range.text)

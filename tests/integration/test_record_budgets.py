@@ -203,3 +203,21 @@ def test_the_most_said_of_the_largest_version_keeps_every_record_within_its_budg
     }
     assert all(sizes[name] <= BUDGETS[name] for name in sizes), (sizes, BUDGETS)
     assert sizes["version"] > 90_000  # signature, tags and card are all in it: the worst case
+
+
+def test_the_largest_shadow_comparison_stays_within_its_budget(registry_app):
+    from chalicelib.aliases.comparisons import Comparison, comparison_sk, judge
+    from chalicelib.aliases.policy import ShadowThresholds
+
+    # GIVEN a comparison of the longest names, by the longest ARN, whose invoke failed with the longest error
+    # and which failed every threshold
+    alias = "a" * 128
+    failed = Comparison(alias=alias, model=LONGEST_NAME, version=10**10 - 1, incumbent_model=LONGEST_NAME,
+                        incumbent_version=10**10 - 2, at=utcnow(), actor=ARN, samples=100, samples_source="model",
+                        samples_key=f"samples/{LONGEST_NAME}/set-{'f' * 16}/", k=100, error="e" * 5000)
+    thresholds = ShadowThresholds(min_top1_agreement=1, min_topk_overlap=1, max_abs_diff=0, max_latency_ratio=0.1)
+    # WHEN it is judged and recorded
+    registry_app.get_comparisons().put(judge(failed, thresholds).model_copy(update={"error": "e" * 1000}))
+    # THEN its item is within the budget
+    item = raw_item(registry_app, f"MODEL#{LONGEST_NAME}", comparison_sk(10**10 - 1, alias, LONGEST_NAME, 10**10 - 2))
+    assert item_size(item) <= BUDGETS["shadow_comparison"]

@@ -42,3 +42,5 @@ def test_metadata_approval_and_policy_changes_read_as_what_changed():
     assert ("fraud-prod r1: movers arn:aws:iam::123456789012:role/platform; approvers "
             "arn:aws:sts::123456789012:assumed-role/approvers/*; require approved, warmed"
             ) in describe(example("AliasPolicyChanged"))
+    assert ("fraud v4 beside fraud v3 for fraud-prod: failed (top-1 agreement 0.62 < 0.98)"
+            in describe(example("ShadowCompared")))

@@ -124,3 +124,18 @@ def test_every_command_is_listed_with_its_module():
     listed = {command for commands in COMMAND_MODULES.values() for command in commands}
 
     assert set(parser._subparsers._group_actions[0].choices) == listed
+
+
+def test_validate_counts_the_reference_samples_and_names_a_broken_one(tmp_path, capsys):
+    from hostile_tarballs import mxnet_files
+
+    good, bad = tmp_path / "sampled.tar.gz", tmp_path / "bad-sample.tar.gz"
+    good.write_bytes(tgz({**mxnet_files(), "samples/a.json": b"[1]", "samples/b.json": b"[2]"}))
+    bad.write_bytes(tgz({**mxnet_files(), "samples/a.json": b"[1"}))
+
+    status = main(["validate", str(good), str(bad)])
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "3 labels, 2 reference samples)" in out
+    assert "✗ samples.json  'samples/a.json' is not one JSON document" in out

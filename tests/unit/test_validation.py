@@ -29,7 +29,7 @@ from hostile_tarballs import (
 )
 from local_stack.demo.sample_models import cached_tarball
 
-RULE_LITERAL = re.compile(r'"((?:format|gzip|tar|safety|limits|archive|layout|mxnet|tensorflow)\.[a-z_]+)"')
+RULE_LITERAL = re.compile(r'"((?:format|gzip|tar|safety|limits|archive|layout|mxnet|tensorflow|samples)\.[a-z_]+)"')
 
 
 def validate(data: bytes, limits: Limits | None = None):
@@ -332,10 +332,10 @@ def test_the_report_as_json_keeps_every_field_in_its_order():
                     {"name": "model-shapes.json", "size": 35, "type": "file"},
                     {"name": "synset.txt", "size": 14, "type": "file"}],
         "failures": [], "input_shapes": [{"name": "data", "shape": [1, 8]}], "labels_count": 3, "prefix": "model",
-        "outputs": None,
+        "outputs": None, "samples": [],
     }
     assert list(as_json) == ["valid", "layout", "sha256", "compressed_bytes", "uncompressed_bytes", "members",
-                             "failures", "input_shapes", "outputs", "labels_count", "prefix"]
+                             "failures", "input_shapes", "outputs", "labels_count", "prefix", "samples"]
 
 
 @pytest.mark.parametrize("field,value", [("max_members", 0), ("max_uncompressed_bytes", -1),

@@ -37,8 +37,10 @@ class Outcome:
 
 class Aliases:
     def __init__(self, store: RegistryStore, aliases: AliasStore, clock: Callable = utcnow,
-                 endpoints: Endpoints | None = None, policies: PolicyStore | None = None):
+                 endpoints: Endpoints | None = None, policies: PolicyStore | None = None, shadow=None):
+        """`shadow` (aliases/shadow.Shadow) runs the comparison a policy's `require: shadow` asks for."""
         self._store = store
+        self._shadow = shadow
         self._aliases = aliases
         self._clock = clock
         self._policies = policies
@@ -191,7 +193,7 @@ class Aliases:
                 raise NotFound(f"alias {alias} does not exist", {"alias": alias})
             if current is not None and after == current.state:
                 return Outcome(None, current, current)
-            policy, pinned = self._check_policy(alias, actor, after)
+            policy, pinned = self._check_policy(alias, actor, after, current if action != "rollback" else None)
             revision = (current.revision if current else self._last_revision(alias)) + 1
             named = "create" if current is None and action == "update" else action
             change = AliasChange(alias=alias, revision=revision, action=named,
@@ -206,11 +208,13 @@ class Aliases:
                     raise self._stale(alias, self._aliases.get(alias), expected_revision) from None
         raise TransientError(f"alias {alias} is changing too often to update; try again", {"alias": alias})
 
-    def _check_policy(self, alias: str, actor: str | None, after: AliasState | None
-                      ) -> tuple[PolicyRecord | None, dict[tuple[str, int], int]]:
+    def _check_policy(self, alias: str, actor: str | None, after: AliasState | None,
+                      current: AliasRecord | None = None) -> tuple[PolicyRecord | None, dict[tuple[str, int], int]]:
         """The alias's policy, once it is checked for this move (DESIGN: every path that moves an alias goes
         through this check), and the metadata revision of each target it was checked on: the write holds only
-        while the policy and those revisions are still the ones read."""
+        while the policy and those revisions are still the ones read. The shadow gate compares the new targets
+        with `current`; a rollback passes none (back to where the alias was: it must not be refused for
+        disagreeing with the version it leaves)."""
         if self._policies is None:
             return None, {}
         policy = self._policies.get(alias)
@@ -220,6 +224,12 @@ class Aliases:
         found = [self._store.get_version(t.model, t.version) for t in (after.targets if after else [])]
         targets = [version for version in found if version is not None]
         policies.check(alias, policy, actor, targets)
+        if "shadow" in policy.policy.require:
+            if self._shadow is None:
+                raise PolicyUnmet(f"alias {alias} requires 'shadow', and no shadow comparison can run here",
+                                  {"alias": alias, "requirement": "shadow"})
+            self._shadow.gate(alias, policy.policy.shadow, current.targets if current else [],
+                              after.targets if after else [], actor)
         return policy, {(v.name, v.version): v.metadata_revision for v in targets}
 
     def _check_expected(self, alias: str, current: AliasRecord | None, expected: int | None) -> None:

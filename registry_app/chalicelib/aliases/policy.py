@@ -12,12 +12,13 @@ from functools import lru_cache
 from typing import Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..dynamo import get_item, is_condition_failure, to_item, to_value
 from ..errors import NotFound, PolicyMover, PolicyUnmet, RevisionConflict
 from ..outbox import changes, items as outbox
 from ..records import VersionRecord
+from ..validation.samples import MAX_SAMPLES
 from .alias_store import history_pk
 
 POLICY_SK = "POLICY"
@@ -25,13 +26,64 @@ POLICY_HISTORY_PREFIX = "P#"
 MAX_PATTERNS = 10
 MAX_PATTERN = 2048  # an IAM ARN's length
 PATTERN = r"^[\x21-\x7e]{1,2048}$"  # printable ASCII, as ARNs are; `*` matches any run of characters
-Requirement = Literal["approved", "warmed"]
+Requirement = Literal["approved", "warmed", "shadow"]
+THRESHOLDS = ("min_top1_agreement", "min_topk_overlap", "max_abs_diff", "max_latency_ratio")
+MAX_K = 100
+MAX_DIFF = 1e100  # DynamoDB holds numbers up to 9.9e125
+RATIO = (0.01, 1000.0)
+
+
+class ShadowThresholds(BaseModel):
+    """What a candidate's answers must come to beside the incumbent's on the reference samples (aliases/shadow.py).
+
+    Each threshold is optional; those given must all hold. Ranges are stated in the schema and checked by it;
+    shares are kept to 6 decimals and differences to 12, so that a number such as 5e-324 (valid JSON, below what
+    DynamoDB stores) is 0 rather than a failed write.
+    """
+
+    min_top1_agreement: float | None = Field(None, ge=0, le=1, description="share of samples whose best class agrees")
+    min_topk_overlap: float | None = Field(None, ge=0, le=1, description="mean share of the k best classes in common")
+    k: int = Field(5, ge=1, le=MAX_K, description="the k of min_topk_overlap")
+    max_abs_diff: float | None = Field(None, ge=0, le=MAX_DIFF, description="largest absolute difference of any "
+                                                                             "output number")
+    max_latency_ratio: float | None = Field(None, ge=RATIO[0], le=RATIO[1], description="candidate's median latency "
+                                                                                        "/ incumbent's")
+    samples: int = Field(50, ge=1, le=MAX_SAMPLES, description="at most this many samples are sent to each")
+
+    @field_validator("min_top1_agreement", "min_topk_overlap")
+    @classmethod
+    def _share(cls, value: float | None) -> float | None:
+        return None if value is None else round(value, 6)
+
+    @field_validator("max_abs_diff")
+    @classmethod
+    def _difference(cls, value: float | None) -> float | None:
+        return None if value is None else round(value, 12)
+
+    def given(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in THRESHOLDS if getattr(self, name) is not None}
 
 
 class AliasPolicy(BaseModel):
     movers: list[str] = Field(default_factory=list, description="who may move the alias or change its policy")
     approvers: list[str] = Field(default_factory=list, description="whose approval counts (empty: anyone's)")
     require: list[Requirement] = Field(default_factory=list)
+    shadow: ShadowThresholds | None = Field(None, description="with require shadow: the thresholds (at least one)")
+
+    @model_validator(mode="after")
+    def shadow_has_a_threshold(self) -> "AliasPolicy":
+        problem = shadow_problem(self.require, self.shadow)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def shadow_problem(require: list[str], shadow: ShadowThresholds | None) -> str | None:
+    """Rule policy.shadow_thresholds: requiring a shadow comparison means saying what it must come to."""
+    if "shadow" in require and (shadow is None or not shadow.given()):
+        return (f"rule policy.shadow_thresholds: require 'shadow' needs at least one of shadow."
+                f"{', shadow.'.join(THRESHOLDS)}")
+    return None
 
 
 class PolicyRecord(BaseModel):

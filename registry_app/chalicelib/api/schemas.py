@@ -4,6 +4,7 @@ Requests forbid unknown fields (a typo like `expected_revison` must not silently
 compare-and-set into an unconditional write); responses are built from domain records by
 the `of` constructors, so storage fields never leak by accident.
 """
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,7 +14,9 @@ from .. import names
 from .fields import AliasName, ExistingRevision, ModelName, PageToken, Revision, Rule, Version, integer
 from ..aliases.alias_metrics import DEFAULT_MINUTES, MAX_MINUTES, MIN_MINUTES, AliasMetrics
 from ..aliases.alias_store import MAX_TARGETS, AliasChange, AliasRecord, AliasReference, AliasState, AliasTarget
-from ..aliases.policy import MAX_PATTERNS, PATTERN, AliasPolicy, PolicyRecord, Requirement
+from ..aliases.comparisons import Comparison
+from ..aliases.policy import (MAX_DIFF, MAX_K, MAX_PATTERNS, PATTERN, RATIO, THRESHOLDS, AliasPolicy, PolicyRecord,
+                              Requirement, ShadowThresholds, shadow_problem)
 from ..aliases.routes import Route
 from ..errors import InvalidInput
 from ..rollouts import rules as rollout_rules
@@ -23,6 +26,7 @@ from ..records import (MAX_METADATA_BYTES, MAX_REQUESTED_ALIASES, Approval, Appr
 from ..versions import metadata_rules as rules
 from ..versions.metadata_rules import said_metadata
 from ..versions.search import check_search_tag
+from ..validation.samples import MAX_SAMPLE_BYTES, MAX_SAMPLES
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -212,20 +216,77 @@ class PutApproval(Request):
 Pattern = Annotated[str, Field(pattern=PATTERN, description="an IAM ARN; `*` matches any run of characters")]
 
 
+class ShadowBody(Request):
+    """The shadow gate's thresholds as a request states them (numbers only, no true/false); each optional."""
+
+    min_top1_agreement: Annotated[float, Field(strict=True, ge=0, le=1)] | None = Field(
+        None, description="share of samples whose best class agrees (kept to 6 decimals)")
+    min_topk_overlap: Annotated[float, Field(strict=True, ge=0, le=1)] | None = Field(
+        None, description="mean share of the k best classes in common (kept to 6 decimals)")
+    k: integer(ge=1, le=MAX_K, description="the k of min_topk_overlap") = 5
+    max_abs_diff: Annotated[float, Field(strict=True, ge=0, le=MAX_DIFF)] | None = Field(
+        None, description="largest absolute difference of any output number (kept to 12 decimals)")
+    max_latency_ratio: Annotated[float, Field(strict=True, ge=RATIO[0], le=RATIO[1])] | None = Field(
+        None, description="candidate's median latency / incumbent's")
+    samples: integer(ge=1, le=MAX_SAMPLES, description="at most this many samples are sent to each") = 50
+
+
+# require "shadow" needs a `shadow` with at least one threshold (rule policy.shadow_thresholds), said in the schema
+_SHADOW_NEEDS_A_THRESHOLD = {
+    "if": {"required": ["require"], "properties": {"require": {"contains": {"const": "shadow"}}}},
+    "then": {"required": ["shadow"], "properties": {"shadow": {"type": "object", "anyOf": [
+        {"required": [name], "properties": {name: {"type": "number"}}} for name in THRESHOLDS]}}},
+}
+
+
 class PutPolicy(Request):
     """Who may move the alias (and change its policy), and what a target version must have."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [_SHADOW_NEEDS_A_THRESHOLD]})
 
     movers: Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)] = Field(
         [], description="empty: anyone who may call the API")
     approvers: Annotated[list[Pattern], Field(max_length=MAX_PATTERNS)] = Field(
         [], description="with `approved`: whose approval counts (empty: anyone's)")
     require: list[Requirement] = Field([], description="approved: every target Approved; warmed: every target "
-                                                       "has a successful warm-up recorded")
+                                                       "has a successful warm-up recorded; shadow: a new target "
+                                                       "meets `shadow` beside the current ones")
+    shadow: ShadowBody | None = Field(None, description="the shadow gate's thresholds (at least one with "
+                                                        "require shadow)")
     expected_revision: integer(ge=0, le=names.MAX_NUMBER, description="the policy's revision the caller read; "
                                                                       "0: the alias has no policy yet") | None = None
 
+    @model_validator(mode="after")
+    def shadow_has_a_threshold(self) -> "PutPolicy":
+        problem = shadow_problem(self.require, ShadowThresholds(**self.shadow.model_dump()) if self.shadow else None)
+        if problem:
+            raise ValueError(problem)
+        return self
+
     def policy(self) -> AliasPolicy:
-        return AliasPolicy(movers=self.movers, approvers=self.approvers, require=list(dict.fromkeys(self.require)))
+        shadow = ShadowThresholds(**self.shadow.model_dump()) if self.shadow else None
+        return AliasPolicy(movers=self.movers, approvers=self.approvers, require=list(dict.fromkeys(self.require)),
+                           shadow=shadow)
+
+
+class PutSamples(Request):
+    """A model's reference samples, replacing those it had: each a JSON request body as a caller sends it."""
+
+    samples: Annotated[list[Any], Field(min_length=1, max_length=MAX_SAMPLES)] = Field(
+        description=f"1 to {MAX_SAMPLES} JSON request bodies of at most {MAX_SAMPLE_BYTES // 1024} KiB each "
+                    "(rule samples.size), the whole body within the API's 256 KiB")
+
+    def bodies(self) -> list[bytes]:
+        return [json.dumps(sample, separators=(",", ":")).encode() for sample in self.samples]
+
+
+class RunShadow(Request):
+    """A candidate to compare with the alias's current target(s) on the reference samples, without moving."""
+
+    model: ModelName
+    version: Version
+    fresh: Annotated[bool, Field(strict=True)] = Field(False, description="run it again even when a recent "
+                                                                          "comparison is recorded")
 
 
 class PolicyQuery(Request):
@@ -319,6 +380,25 @@ class RoutedTargetView(TargetView):
     @classmethod
     def routed(cls, target: AliasTarget, route: Route) -> "RoutedTargetView":
         return cls(**TargetView.of(target).model_dump(), framework=route.framework, endpoint=route.endpoint)
+
+
+class SamplesView(BaseModel):
+    model: str
+    samples: int
+    samples_key: str = Field(description="the S3 prefix the samples were written under")
+
+
+class ShadowRun(BaseModel):
+    alias: str
+    model: str
+    version: int
+    thresholds: ShadowThresholds | None = Field(description="the alias policy's (null: none, numbers unjudged)")
+    comparisons: list[Comparison]
+
+
+class ComparisonList(BaseModel):
+    items: list[Comparison]
+    next_token: str | None = None
 
 
 class PolicyView(BaseModel):

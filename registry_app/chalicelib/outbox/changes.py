@@ -11,7 +11,8 @@ from typing import Any
 SCHEMA_VERSION = "1"
 SOURCE = "mme-registry"
 TYPES = ("ModelVersionRegistered", "UploadRejected", "UploadUnchanged", "AliasMoved", "VersionRetired",
-         "WarmupFailed", "VersionMetadataChanged", "VersionApprovalChanged", "AliasPolicyChanged", "RolloutChanged")
+         "WarmupFailed", "VersionMetadataChanged", "VersionApprovalChanged", "AliasPolicyChanged", "RolloutChanged",
+         "ShadowCompared")
 
 Event = dict[str, Any]
 
@@ -109,6 +110,19 @@ def rollout_changed(rollout, action: str, at: datetime, actor: str | None) -> Ev
                   status=rollout.status, percent=rollout.percent, alias_revision=rollout.alias_revision,
                   reason=last.reason if last else None, candidate=rollout.candidate.model_dump(),
                   incumbent=rollout.incumbent.model_dump(), numbers=last.numbers() if last else None)
+def shadow_compared(comparison: dict) -> Event:
+    """`comparison` is a recorded Comparison (aliases/comparisons.py) as JSON: a candidate beside an alias's target."""
+    numbers = ("samples", "samples_source", "k", "top1_agreement", "topk_overlap", "max_abs_diff", "latency_ratio",
+               "candidate_median_ms", "incumbent_median_ms", "not_comparable", "error", "thresholds", "verdict",
+               "failures")
+    identity = (comparison["model"], comparison["version"], comparison["alias"], comparison["incumbent_model"],
+                comparison["incumbent_version"], comparison["at"])
+    kind = "ShadowCompared"
+    return {"schema_version": SCHEMA_VERSION, "type": kind, "event_id": event_id(kind, *identity),
+            "time": comparison["at"], "actor": comparison["actor"],
+            "model": comparison["model"], "version": comparison["version"], "alias": comparison["alias"],
+            "incumbent": {"model": comparison["incumbent_model"], "version": comparison["incumbent_version"]},
+            **{name: comparison[name] for name in numbers}}
 
 
 def for_upload(upload, actor: str | None) -> Event | None:

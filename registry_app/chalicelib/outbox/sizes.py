@@ -63,6 +63,8 @@ def full_record(event: Event) -> str:
     if kind == "RolloutChanged":
         return f"/aliases/{quote(event['alias'], safe='')}/rollouts"
     model = quote(event["model"], safe="")
+    if kind == "ShadowCompared":
+        return f"/models/{model}/versions/{event['version']}/shadow"
     if kind in ("ModelVersionRegistered", "VersionRetired"):
         return f"/models/{model}/versions/{event['version']}"
     if kind in ("VersionMetadataChanged", "VersionApprovalChanged"):

@@ -14,4 +14,5 @@ class LayoutResult:
     input_shapes: list[dict] | None = None
     outputs: list[dict] | None = None  # TensorFlow: the serving signature's outputs
     labels_count: int | None = None
+    samples: list = field(default_factory=list)  # samples.Sample: the reference requests under samples/
     failures: list[Failure] = field(default_factory=list)

@@ -13,7 +13,8 @@ Rule id families: `format.*` (not a gzip'd tar at all), `gzip.*` (CRC, length,
 truncation), `tar.*` (headers, end marker), `safety.*` (member types and names,
 member_names.py), `limits.*` (members, size, ratio, pax headers), `archive.empty`,
 `layout.unknown`, `mxnet.*` and `tensorflow.*` (mxnet.py, shapes.py, tensorflow.py:
-layout and the serving_default signature); `archive.unreadable` is the catch-all for a
+layout and the serving_default signature), `samples.*` (samples.py: the reference requests);
+`archive.unreadable` is the catch-all for a
 fault no other rule names. tests/hostile_tarballs.py has an archive for each.
 
 The layout rules run under a guard too: an exception in one is the failure
@@ -29,7 +30,7 @@ report beside a rejected upload and `validate --json` only) is bounded by the me
 from __future__ import annotations
 
 import traceback
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ from .gzip_stream import GzipInflater, StreamProblem
 from .limits import Limits
 from .messages import MAX_MESSAGE_BYTES, capped, listed
 from .read_ahead import ReadAhead
+from .samples import Sample
 from .tar_headers import looks_like_tar_header
 from .tar_walk import TarWalker
 
@@ -83,10 +85,14 @@ class ValidationReport:
     outputs: list[dict] | None = None  # TensorFlow: serving_default's outputs
     labels_count: int | None = None
     prefix: str | None = None
+    samples: list[Sample] = field(default_factory=list)  # the reference requests under samples/ (samples.py)
 
     def as_json(self) -> dict[str, Any]:
-        """The report as JSON-ready data (the rejection report beside a rejected upload, `validate --json`)."""
-        return asdict(self)
+        """The report as JSON-ready data (the rejection report beside a rejected upload, `validate --json`);
+        samples by name only, their bodies stay out of it."""
+        document = asdict(replace(self, samples=[]))
+        document["samples"] = [sample.name for sample in self.samples]
+        return document
 
     def with_failure(self, failure: RuleFailure) -> ValidationReport:
         """This report with one more broken rule (one the pass itself does not check, such as the model name)."""
@@ -243,6 +249,7 @@ def validate_stream(stream: Any, limits: Limits | None = None) -> ValidationRepo
         labels_count=result.labels_count,
         prefix=result.prefix,
         outputs=result.outputs,
+        samples=result.samples,
     )
 
 

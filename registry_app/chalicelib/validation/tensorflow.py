@@ -108,9 +108,10 @@ def _layout_failures(files: dict[str, Entry]) -> list[Failure]:
             failures.append(("tensorflow.version_incomplete", f"version folder {shown(top + '/')} has no "
                              "saved_model.pb"))
             versions.add(top)  # one failure per folder
-        elif top not in versions and not name.startswith("code/"):
+        elif top not in versions and not name.startswith(("code/", "samples/")):
             failures.append(("tensorflow.unexpected_file", f"{shown(name)} is outside the version folders: TF "
-                             "Serving reads only <version>/… (and code/ for inference scripts)"))
+                             "Serving reads only <version>/… (and code/ for inference scripts; samples/ holds "
+                             "the registry's reference requests)"))
     return failures
 
 

@@ -157,6 +157,13 @@ class Artifacts:
         body = json.dumps(document, indent=2, default=str).encode()
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
 
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def read(self, key: str) -> bytes:
+        """A small object of the registry's own (a reference sample), whole."""
+        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
     def delete_if_unchanged(self, key: str, etag: str, bucket: str | None = None) -> None:
         """Deletes an upload only while it holds the bytes we processed; a newer upload to the same key stays."""
         try:

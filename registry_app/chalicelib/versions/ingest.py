@@ -18,6 +18,7 @@ from ..events import S3Upload
 from ..frameworks import Endpoints
 from ..records import BUDGETS, MAX_REQUESTED_ALIASES, ModelCard, UploadRecord, VersionRecord, utcnow
 from ..settings import Settings
+from .reference_samples import SampleStore
 from .store import UNREAD, IdenticalToLatest, RegistryStore, version_item_size
 from ..validation import Limits, RuleFailure, ValidationReport, human_size, validate_stream
 from .metadata_rules import (CARD_METADATA, DESCRIPTION_METADATA, TAGS_METADATA, check_card, check_description,
@@ -84,6 +85,8 @@ class Ingestor:
         self._runtime = runtime
         self._clock = clock
         self._limits = Limits.from_settings(settings)
+        # Ingest only writes a version's samples (S3); the model-level set is the API's (no table needed here).
+        self._samples = SampleStore(artifacts, None, settings.table, settings.samples_prefix)
 
     # entry points -----------------------------------------------------------
     def ingest(self, upload: S3Upload) -> UploadRecord | None:
@@ -218,6 +221,8 @@ class Ingestor:
         self._artifacts.copy_once(info, record.target_key, upload.event_id,
                                   {"model": source.name, "version": str(version), "sha256": report.sha256},
                                   source_bucket=upload.bucket)
+        if report.samples:  # before the record that counts them: a version never names samples not yet in S3
+            self._samples.put_version(source.name, version, [sample.body for sample in report.samples])
         message = f"registered as v{version}" + (f" ({note})" if note else "")
         if source.version_hint is not None and source.version_hint != version:
             message += f" (the file name suggested v{source.version_hint}; the registry numbers versions itself)"
@@ -257,7 +262,7 @@ class Ingestor:
             outputs=report.outputs, labels_count=report.labels_count, source_key=upload.key, source_etag=upload.etag,
             event_id=upload.event_id, created_at=claim.started_at, uploader=source.uploader,
             claimed_uploader=source.claimed_uploader, requested_aliases=source.aliases, metadata=source.metadata,
-            description=source.description, tags=source.tags, card=source.card,
+            description=source.description, tags=source.tags, card=source.card, samples=len(report.samples),
         )
 
     def _unrecordable(self, source: Source, claim: Claim, report: ValidationReport) -> RuleFailure | None:

@@ -65,22 +65,32 @@ def _retryable(exc: Exception) -> bool:
     return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code", "") in RETRYABLE
 
 
-def warm(runtime_client, endpoint: str, target_model: str, input_shapes: list[dict], *, framework: str = "mxnet",
-         budget_seconds: float = 120.0, sleep=time.sleep, clock=time.monotonic) -> WarmResult:
-    """Invokes `target_model` with a zero input of its framework's form (sample_inputs.py) until it answers,
-    a non-retryable error, or the budget; never raises."""
+class InvokeFailed(Exception):
+    """An invoke that failed for good: `error` in words, the container's `status_code` for a ModelError."""
+
+    def __init__(self, error: str, status_code: int | None, seconds: float):
+        super().__init__(error)
+        self.error, self.status_code, self.seconds = error, status_code, seconds
+
+
+def invoke(runtime_client, endpoint: str, target_model: str, build, *, budget_seconds: float = 120.0,
+           sleep=time.sleep, clock=time.monotonic) -> tuple[bytes, float]:
+    """Invokes `target_model` with the body `build()` gives ((bytes, content type)), retrying a model still
+    loading (ModelNotReadyException) and throttling with backoff within the budget; answers the response body
+    and the seconds of the call that answered. Whatever else goes wrong raises InvokeFailed, never another error
+    (see the module docstring)."""
     started = clock()
     delay, attempts = FIRST_DELAY_SECONDS, 0
     while True:
         attempts += 1
         try:
-            body, content_type = payload_for(framework, input_shapes)
+            body, content_type = build()
+            begun = clock()
             response = runtime_client.invoke_endpoint(
                 EndpointName=endpoint, TargetModel=target_model, Body=body, ContentType=content_type, Accept=JSON,
                 CustomAttributes=WARMUP_MARK,  # not an application's call: per-model metrics leave it out
             )
-            response["Body"].read()
-            return WarmResult(True, target_model, clock() - started)
+            return response["Body"].read(), clock() - begun
         except Exception as exc:  # noqa: BLE001 - see the module docstring: a warm-up fails, it never crashes
             if _retryable(exc) and clock() - started + delay <= budget_seconds:
                 sleep(delay)
@@ -89,4 +99,17 @@ def warm(runtime_client, endpoint: str, target_model: str, input_shapes: list[di
             error, status = _describe(exc)
             if attempts > 1:
                 error += f" (after {attempts} attempts in {clock() - started:.0f} s)"
-            return WarmResult(False, target_model, clock() - started, error, status)
+            raise InvokeFailed(error, status, clock() - started) from None
+
+
+def warm(runtime_client, endpoint: str, target_model: str, input_shapes: list[dict], *, framework: str = "mxnet",
+         budget_seconds: float = 120.0, sleep=time.sleep, clock=time.monotonic) -> WarmResult:
+    """Invokes `target_model` with a zero input of its framework's form (sample_inputs.py) until it answers,
+    a non-retryable error, or the budget; never raises."""
+    started = clock()
+    try:
+        invoke(runtime_client, endpoint, target_model, lambda: payload_for(framework, input_shapes),
+               budget_seconds=budget_seconds, sleep=sleep, clock=clock)
+    except InvokeFailed as failed:
+        return WarmResult(False, target_model, clock() - started, failed.error, failed.status_code)
+    return WarmResult(True, target_model, clock() - started)
