@@ -164,7 +164,7 @@ def test_the_generated_template_runs_python_313_bound_to_the_resources_stack(bui
         "APIHandlerLogGroup", "IngestUploadsLogGroup", "SweepIncomingLogGroup", "PublishEventsLogGroup",
         "AdvanceRolloutsLogGroup"}
     roles = {f["Role"]["Fn::GetAtt"][0] for f in functions.values()}
-    assert len(roles) == len(functions) == 4, "one role per function"
+    assert len(roles) == len(functions) == 5, "one role per function"
     # reserved only when asked (ReservePublisherConcurrency): a low-quota account cannot reserve any
     assert functions["PublishEvents"]["ReservedConcurrentExecutions"] == {
         "Fn::If": ["ReservePublisher", 1, {"Ref": "AWS::NoValue"}]}

@@ -28,6 +28,11 @@ NOT_REACHED = {
                       "s3:DeleteObject", "s3:PutObject", "s3:GetObjectVersion", "s3:ListBucketVersions")},
     ("advance_rollouts", "sqs:GetQueueUrl"): "app.py's get_event_publisher looks up the events dead-letter "
                                              "queue; the advancer never builds the publisher",
+    **{("advance_rollouts", action): "the shadow gate (reference samples in S3, invokes) runs only for a target "
+                                     "not yet on the alias; the advancer re-weights the targets a rollout's start "
+                                     "put there (the API's move, which the gate checked)"
+       for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions", "s3:PutObject",
+                      "s3:DeleteObject", "s3:AbortMultipartUpload", "sagemaker:InvokeEndpoint")},
     ("publish_events", "dynamodb:GetItem"): "the outbox imports dynamo's codec; get_item serves the stores",
     ("publish_events", "dynamodb:PutItem"): "outbox.items.put builds an element of the stores' transactions; "
                                             "the publisher only reads, updates and deletes outbox items",

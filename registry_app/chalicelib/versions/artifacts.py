@@ -160,7 +160,7 @@ class Artifacts:
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 
-    def read(self, key: str) -> bytes:
+    def read_whole(self, key: str) -> bytes:
         """A small object of the registry's own (a reference sample), whole."""
         return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 

@@ -76,7 +76,7 @@ class SampleStore:
     def read(self, prefix: str, count: int) -> list[bytes]:
         """The first `count` samples under `prefix`; Conflict naming the rule when one is gone from S3."""
         try:
-            return [self._artifacts.read(_key(prefix, index)) for index in range(count)]
+            return [self._artifacts.read_whole(_key(prefix, index)) for index in range(count)]
         except ClientError as error:
             if not is_missing(error):
                 raise
