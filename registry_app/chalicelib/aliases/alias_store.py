@@ -167,6 +167,13 @@ class AliasStore:
                                 {"expected_revision": current.revision if current else 0}) from error
         return record
 
+    def puts(self, change: AliasChange, current: AliasRecord | None) -> list[dict]:
+        """The items `write` puts for `change` (the alias, its history entry, event marker and reverse index), as
+        they are written: what local_stack/aws/seed.py writes in bulk, so seeded aliases cannot drift from real ones."""
+        elements = [self._current_item(change, after_change(change, current), current), self._history_item(change),
+                    *self._event_items(change), *self._reference_items(change, current)]
+        return [element["Put"]["Item"] for element in elements if "Put" in element]
+
     def _current_item(self, change: AliasChange, record: AliasRecord | None, current: AliasRecord | None) -> dict:
         key = to_item({"pk": ALIASES_PK, "sk": change.alias})
         if current is None:
