@@ -216,3 +216,22 @@ def test_a_failed_head_holds_its_alias_back_across_the_batches_of_a_run(emulator
     # THEN the other alias went out whole, and nothing of the held one, however many batches were read
     assert sorted(done.published) == sorted(e["event_id"] for e in other)
     assert done.failed == [held[0]["event_id"]] and waiting(emulator) == 7
+
+
+def test_a_run_stops_at_its_time_budget_and_the_next_run_goes_on_in_order(emulator):
+    # GIVEN 6 moves of one alias waiting, and a publisher whose clock passes a second per reading, 3 s allowed
+    dynamodb = emulator.session.client("dynamodb")
+    for event in moves_of("a-prod", range(1, 7)):
+        dynamodb.transact_write_items(TransactItems=[items.put(emulator.settings.table, event)])
+    ticks = iter(range(10_000))
+    settings = emulator.settings
+    dlq = emulator.sqs.get_queue_url(QueueName=settings.events_dead_letter_queue)["QueueUrl"]
+    slow = OutboxPublisher(Outbox(dynamodb, settings.table), emulator.session.client("events"), settings.event_bus,
+                           emulator.sqs, dlq, 8, seconds=3, timer=lambda: next(ticks))
+    # WHEN it runs, then runs again
+    first, second = slow.run(), slow.run()
+    # THEN the first run stopped early, the second went on, and the alias's revisions left in order, once each
+    assert 0 < len(first.published) < 6 and len(first.published) + len(second.published) <= 6
+    while slow.run().published:
+        pass
+    assert [e["detail"]["revision"] for e in received(emulator, tail_queue_name(settings))] == [1, 2, 3, 4, 5, 6]

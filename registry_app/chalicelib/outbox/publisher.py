@@ -58,14 +58,14 @@ class OutboxPublisher:
             for pending in waiting:
                 if pending.stream not in held:
                     streams.setdefault(pending.stream, []).append(pending)
-            self._publish(streams, done, held)
-            if len(waiting) < self._batch:
+            self._publish(streams, done, held, stop)
+            if len(waiting) < self._batch or streams:  # the end of the outbox, or of the time
                 break
             after = waiting[-1].sk
         return done
 
-    def _publish(self, streams: dict[str, list[Pending]], done: Drained, held: set[str]) -> None:
-        while streams:
+    def _publish(self, streams: dict[str, list[Pending]], done: Drained, held: set[str], stop: float) -> None:
+        while streams and self._timer() < stop:
             heads, entries = self._next_call(streams)
             for pending, error in zip(heads, self._put(entries)):
                 queue = streams[pending.stream]
