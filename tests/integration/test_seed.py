@@ -99,3 +99,19 @@ def test_search_finds_the_seeded_tags_as_it_finds_a_registered_version(seeded, c
 
     assert [m["name"] for m in needle["items"]] == [seed.model_name(m) for m in range(seed.NEEDLE_MODELS)]
     assert {m["name"] for m in team["items"]} == {"digits", seed.model_name(0)}
+
+
+def test_a_model_with_150_aliases_shows_100_and_pages_the_rest_by_name(client, registry_app):
+    # GIVEN one model that 150 aliases point at
+    seed.seed(registry_app.get_session(), registry_app.settings.table, 1, 2, 150, threads=2, progress=lambda _: None)
+    name = seed.model_name(0)
+    # WHEN its overview is read, then the rest of its aliases 30 at a time
+    overview = get(client, f"/models/{name}")
+    seen, token = [a["alias"] for a in overview["aliases"]], overview["aliases_next_token"]
+    while token:
+        page = get(client, f"/models/{name}/aliases?limit=30&next_token={token}")
+        seen, token = seen + [a["alias"] for a in page["items"]], page["next_token"]
+    # THEN the overview holds the first 100, and the pages every other one once, in name order
+    assert len(overview["aliases"]) == 100
+    assert seen == [seed.alias_name(a) for a in range(150)]
+    assert client.get("/models/no-such-model/aliases").status_code == 404

@@ -129,6 +129,11 @@ class AliasStore:
 
         return [AliasReference(**item) for item in every_item(page, page_size=1000)]
 
+    def references_page(self, model: str, limit: int, token: str | None) -> tuple[list[AliasReference], str | None]:
+        """One page of the aliases pointing at `model`, by alias name: what a page showing the model reads."""
+        items, next_token = self._query(model_pk(model), REFERENCE_PREFIX, limit, token, newest_first=False)
+        return [AliasReference(**item) for item in items], next_token
+
     # the one write ----------------------------------------------------------
     def write(self, change: AliasChange, current: AliasRecord | None, guards: list[dict] = (),
               pinned: dict[tuple[str, int], int] | None = None) -> AliasRecord | None:
