@@ -376,10 +376,10 @@ def report(small: dict, large: dict, goals: GoalLines) -> int:
     header = (f"{'operation':<46} {'p50 ms':>15} {'ratio':>6} {'own ms':>15} {'ratio':>6} "
               f"{'DynamoDB calls (both sizes)':<34} {'items':>11}")
     print("\n" + header)
-    flat = True
+    grew = []
     for a, b in zip(small["results"], large["results"]):
         same = a.calls == b.calls and a.items == b.items and a.api_requests == b.api_requests
-        flat &= same
+        grew += [] if same else [a.name]
         calls = ", ".join(f"{n} {c}" for n, c in a.calls.items()) + ("" if same else f" -> {b.calls}")
         requests_note = f"; {a.api_requests} API requests" if a.api_requests > 1 else ""
         print(f"{a.name:<46} {a.p50_ms:7.1f} {b.p50_ms:7.1f} {b.p50_ms / a.p50_ms:6.2f} {a.own_ms:7.1f} "
@@ -387,8 +387,8 @@ def report(small: dict, large: dict, goals: GoalLines) -> int:
         goals.ratio("scale", f"{a.name}: {l // 1000}k / {s // 1000}k versions, without the emulator's wait (p50)",
                     b.own_ms / a.own_ms, f"{b.own_ms:.1f} / {a.own_ms:.1f} ms (whole: {b.p50_ms:.1f} / "
                     f"{a.p50_ms:.1f} ms)", at_most=1.5)
-    goals.ratio("scale", "DynamoDB round trips and items read per operation: the same at both sizes",
-                1.0 if flat else 0.0, "all equal" if flat else "some differ (see the log)", at_least=1.0)
+    goals.ratio("scale", "operations whose DynamoDB round trips or items read grew with the registry",
+                len(grew), "; ".join(grew) or "none", at_most=0)
     for size in (small, large):
         o = size["outbox"]
         rate = o["published"] / o["seconds"]
@@ -403,7 +403,7 @@ def report(small: dict, large: dict, goals: GoalLines) -> int:
                 f"{b['published'] / b['seconds']:.0f} / {need:.0f} a second", at_least=1.0)
     goals.ratio("scale", f"  publisher runs to drain {b['moves']} moves: {l // 1000}k / {s // 1000}k versions",
                 b["runs"] / max(1, a["runs"]), f"{b['runs']} / {a['runs']} runs", at_most=1.0)
-    return 0 if flat else 1
+    return 0
 
 
 def main() -> int:
