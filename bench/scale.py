@@ -372,7 +372,8 @@ def report(small: dict, large: dict, goals: GoalLines) -> int:
     print(f"\nseeding: {small['items']:,} items in {small['seed_seconds']:.0f} s; {large['items']:,} items in "
           f"{large['seed_seconds']:.0f} s")
     print(f"the emulator's own cost of a one-item Query: {small['probe']:.1f} ms at {s:,} versions, "
-          f"{large['probe']:.1f} ms at {l:,} (moto alone walks the whole table per Query; the emulator reads the partition, as DynamoDB does)")
+          f"{large['probe']:.1f} ms at {l:,} (moto alone walks the whole table per Query; the emulator reads the "
+          "partition, as DynamoDB does)")
     header = (f"{'operation':<46} {'p50 ms':>15} {'ratio':>6} {'own ms':>15} {'ratio':>6} "
               f"{'DynamoDB calls (both sizes)':<34} {'items':>11}")
     print("\n" + header)

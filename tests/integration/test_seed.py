@@ -22,7 +22,8 @@ def get(client, path: str) -> dict:
 
 
 def send(client, method: str, path: str, body: dict) -> dict:
-    response = client.request(method, path, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    response = client.request(method, path, body=json.dumps(body).encode(),
+                              headers={"Content-Type": "application/json"})
     assert response.status_code in (200, 201), response.body
     return json.loads(response.body)
 
