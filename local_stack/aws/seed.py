@@ -1,4 +1,4 @@
-"""Seeds the emulator with a registry of a given size, in seconds rather than hours: models, versions, aliases.
+"""Seeds the emulator with a registry of a given size in minutes, not hours of uploads: models, versions, aliases.
 
     python -m local_stack.aws.seed --models 10000 --versions-per-model 10 --aliases 10000
 
@@ -155,11 +155,10 @@ def seed(session, table: str, models: int, versions: int, aliases: int, threads:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m local_stack.aws.seed", description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--versions-per-model", type=int, default=10)
-    parser.add_argument("--aliases", type=int, default=10_000, help="at most one per model... or more: alias a is "
-                        "on model a mod --models")
+    parser.add_argument("--aliases", type=int, default=10_000, help="alias a points at model a mod --models")
     parser.add_argument("--threads", type=int, default=4, help="BatchWriteItem calls in flight")
     parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
                         help="the emulator (default: AWS_ENDPOINT_URL, else make up's http://127.0.0.1:4566)")
