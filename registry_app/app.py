@@ -288,7 +288,15 @@ def get_model(name: str):
     found = get_catalog().model(name)
     return s.ModelDetail(**s.ModelSummary.of(found.model).model_dump(),
                          latest=s.VersionView.of(found.latest) if found.latest else None,
-                         aliases=[s.AliasPointer.of(a) for a in found.aliases])
+                         aliases=[s.AliasPointer.of(a) for a in found.aliases],
+                         aliases_next_token=found.aliases_next_token)
+
+
+@api.route("/models/{name}/aliases", "GET", summary="Aliases pointing at versions of a model, by name",
+           answer=s.AliasPointerList, query=s.PageQuery, errors=(400, 404, 422))
+def list_model_aliases(name: str, query: s.PageQuery):
+    aliases, token = get_catalog().aliases_of(name, query.limit, query.next_token)
+    return s.AliasPointerList(items=[s.AliasPointer.of(a) for a in aliases], next_token=token)
 
 
 @api.route("/models/{name}/versions", "GET", summary="Versions of a model, newest first; narrowed by tag, approval",

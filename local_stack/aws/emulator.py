@@ -29,17 +29,17 @@ first; `s3_copy_gaps` makes the copy refuse as S3's does.
 And one of its S3 copies: moto ignores `x-amz-copy-source-if-match` on CopyObject and UploadPartCopy,
 where S3 refuses the copy (412) when the source changed; `s3_copy_gaps` checks it, as S3 does.
 
-And one of its DynamoDB: moto backs a TransactWriteItems up by deep-copying every table it names,
-so each transaction costs time in proportion to the tables' size (a bulk import slowed from 3.2
-versions a second over its first 100 to 0.8 over its sixth; 9 to 11 throughout with the gap filled);
-`dynamodb_transaction_gaps` backs up only the items named, and puts them back when the transaction
-is cancelled, as moto's own rollback does with whole tables.
-
 And two of its EventBridge PutEvents: moto accepts a call of any size, where EventBridge refuses
 a call whose entries add up to more than 256 KB (ValidationException, nothing published); and
 moto never fails one entry of an accepted call, where EventBridge answers 200 with an ErrorCode
 on the entries it did not take (InternalFailure, ThrottlingException). `events_gaps` enforces the
 limit and lets a test choose entries to fail that way.
+
+And two of its DynamoDB (dynamodb_gaps.py, beside this module), costs rather than answers: moto walks and sorts every
+item of the table for each Query, where DynamoDB reads the partition asked for, and deep-copies
+every table a transaction touches (kept, so memory grew with each alias move). A Query walks its
+partition and a transaction keeps only its items to undo, so a seeded registry of 100,000 versions
+(local_stack/aws/seed.py) answers in milliseconds as DynamoDB would.
 
 Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
 (tests/e2e/test_deploy_rehearsal.py, `--sam-translator`, `--iam-resources`):
@@ -71,12 +71,11 @@ Two gaps of its CloudFormation and IAM, filled only for the deploy rehearsal
   signing name (monitoring:GetMetricData) where IAM uses the service's prefix (cloudwatch:GetMetricData).
 
 This is the one place moto is patched; tests apply `sagemaker_gaps()`, `s3_event_gaps()`, `events_gaps()`,
-`dynamodb_transaction_gaps()` and `cloudwatch_gaps()` with monkeypatch, and `s3_copy_gaps()` to every test's emulator.
+`dynamodb_gaps()` and `cloudwatch_gaps()` with monkeypatch, and `s3_copy_gaps()` to every test's emulator.
 
 Run alone with `python -m local_stack.aws.emulator --port 4566` (the gaps filled).
 """
 import argparse
-import copy
 import json
 import os
 import signal
@@ -89,6 +88,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from local_stack.aws.cloudwatch_gaps import cloudwatch_gaps
+from local_stack.aws.dynamodb_gaps import dynamodb_gaps
 
 
 EMPTY_WHEN_UNSET = ("VpcConfig", "DataCaptureConfig")
@@ -202,60 +202,6 @@ def s3_copy_gaps() -> list[tuple[type, str, object]]:
     return [(S3Response, "copy_object",
              _copy_refusing_an_existing_target(_copy_source_if_match(S3Response.copy_object))),
             (S3Response, "upload_part_copy", _copy_source_if_match(S3Response.upload_part_copy))]
-
-
-class _TablesByReference:
-    """`copy` as moto's DynamoDB models see it during a transaction: a Table "deep-copied" is the table itself."""
-
-    @staticmethod
-    def deepcopy(value, memo=None):
-        from moto.dynamodb.models.table import Table
-
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    def __getattr__(self, name: str):
-        return getattr(copy, name)
-
-
-def _backing_up_items(transact):
-    def patched(self, transact_items):
-        from moto.dynamodb import models
-
-        backups = []
-        for entry in transact_items:
-            op = next(iter(entry.values()), None) if isinstance(entry, dict) else None
-            table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
-            try:
-                key = op["Key"] if "Key" in op else {a: op["Item"][a] for a in (table.hash_key_attr,
-                                                                               table.range_key_attr) if a}
-                hash_key, range_key = self.get_keys_value(table, key)
-            except Exception:  # noqa: BLE001 - no table, a malformed entry: moto's own checks answer it
-                continue
-            backups.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
-        models.copy = _TablesByReference()
-        try:
-            return transact(self, transact_items)
-        except BaseException:
-            for table, hash_key, range_key, before in reversed(backups):  # the items as they were
-                if before is None:
-                    table.delete_item(hash_key, range_key)
-                elif range_key is not None:
-                    table.items[hash_key][range_key] = before
-                else:
-                    table.items[hash_key] = before
-            raise
-        finally:
-            models.copy = copy
-
-    return patched
-
-
-def dynamodb_transaction_gaps() -> list[tuple[type, str, object]]:
-    """(class, attribute, replacement), as sagemaker_gaps: TransactWriteItems backs up the items it names, where
-    moto deep-copies every table the transaction touches (its cost grows with the table: DynamoDB's does not)."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    return [(DynamoDBBackend, "transact_write_items", _backing_up_items(DynamoDBBackend.transact_write_items))]
 
 
 PUT_EVENTS_CALL_LIMIT = 256 * 1024
@@ -543,10 +489,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iam-resources", action="store_true",
                         help="authorise DynamoDB, EventBridge and SageMaker runtime calls against their resource")
     args = parser.parse_args(argv)
-    gaps = sagemaker_gaps() + s3_event_gaps() + s3_copy_gaps() + events_gaps() + cloudwatch_gaps()
+    gaps = sagemaker_gaps() + s3_event_gaps() + s3_copy_gaps() + events_gaps() + cloudwatch_gaps() + dynamodb_gaps()
     gaps += cloudformation_gaps(args.sam_translator) if args.sam_translator else []
     gaps += iam_resource_gaps() if args.iam_resources else []
-    gaps += dynamodb_transaction_gaps()
     for owner, name, replacement in gaps:
         setattr(owner, name, replacement)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the stack stops us with SIGTERM: exit cleanly

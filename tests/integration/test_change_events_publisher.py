@@ -18,12 +18,12 @@ pytestmark = pytest.mark.xdist_group("moto-server")
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def publisher(emulator, bus: str | None = None, budget: int = 8, events=None) -> OutboxPublisher:
+def publisher(emulator, bus: str | None = None, budget: int = 8, events=None, batch: int = 500) -> OutboxPublisher:
     settings = emulator.settings
     dlq = emulator.sqs.get_queue_url(QueueName=settings.events_dead_letter_queue)["QueueUrl"]
     outbox = Outbox(emulator.session.client("dynamodb"), settings.table)
     return OutboxPublisher(outbox, events or emulator.session.client("events"), bus or settings.event_bus,
-                           emulator.sqs, dlq, budget)
+                           emulator.sqs, dlq, budget, batch=batch)
 
 
 def received(emulator, queue: str) -> list[dict]:
@@ -180,3 +180,58 @@ def test_a_failed_head_event_holds_back_the_rest_of_its_alias_until_it_is_publis
     publisher(emulator).run()
     # THEN all three went out, in revision order
     assert [e["detail"]["revision"] for e in received(emulator, tail_queue_name(emulator.settings))] == [1, 2, 3]
+
+
+def moves_of(alias: str, revisions) -> list[dict]:
+    return [changes.alias_moved(AliasChange(alias=alias, revision=n, action="update", at=AT, by="ada",
+                                            after=AliasState(targets=[AliasTarget(model="digits", version=n)])))
+            for n in revisions]
+
+
+def test_one_run_drains_more_events_than_one_batch_holds_each_alias_in_revision_order(emulator):
+    # GIVEN 3 aliases with 4 moves each waiting: 12 events, more than two batches of 5
+    dynamodb = emulator.session.client("dynamodb")
+    for alias in ("a-prod", "b-prod", "c-prod"):
+        for event in moves_of(alias, range(1, 5)):
+            dynamodb.transact_write_items(TransactItems=[items.put(emulator.settings.table, event)])
+    # WHEN one run reads the outbox 5 events at a time
+    done = publisher(emulator, batch=5).run()
+    # THEN every event went out once, in that run, and each alias's in revision order
+    assert len(done.published) == len(set(done.published)) == 12 and waiting(emulator) == 0
+    seen = [e["detail"] for e in received(emulator, tail_queue_name(emulator.settings))]
+    assert sorted(e["event_id"] for e in seen) == sorted(done.published)
+    for alias in ("a-prod", "b-prod", "c-prod"):
+        assert [e["revision"] for e in seen if e["alias"] == alias] == [1, 2, 3, 4]
+
+
+def test_a_failed_head_holds_its_alias_back_across_the_batches_of_a_run(emulator, failing_entries):
+    # GIVEN an alias whose revision 1 fails, with 6 revisions behind it, and another alias's 3 moves
+    dynamodb = emulator.session.client("dynamodb")
+    held, other = moves_of("a-prod", range(1, 8)), moves_of("b-prod", range(1, 4))
+    for event in held + other:
+        dynamodb.transact_write_items(TransactItems=[items.put(emulator.settings.table, event)])
+    failing_entries.add(held[0]["event_id"])
+    # WHEN one run reads 3 events at a time
+    done = publisher(emulator, batch=3).run()
+    # THEN the other alias went out whole, and nothing of the held one, however many batches were read
+    assert sorted(done.published) == sorted(e["event_id"] for e in other)
+    assert done.failed == [held[0]["event_id"]] and waiting(emulator) == 7
+
+
+def test_a_run_stops_at_its_time_budget_and_the_next_run_goes_on_in_order(emulator):
+    # GIVEN 6 moves of one alias waiting, and a publisher whose clock passes a second per reading, 3 s allowed
+    dynamodb = emulator.session.client("dynamodb")
+    for event in moves_of("a-prod", range(1, 7)):
+        dynamodb.transact_write_items(TransactItems=[items.put(emulator.settings.table, event)])
+    ticks = iter(range(10_000))
+    settings = emulator.settings
+    dlq = emulator.sqs.get_queue_url(QueueName=settings.events_dead_letter_queue)["QueueUrl"]
+    slow = OutboxPublisher(Outbox(dynamodb, settings.table), emulator.session.client("events"), settings.event_bus,
+                           emulator.sqs, dlq, 8, seconds=3, timer=lambda: next(ticks))
+    # WHEN it runs, then runs again
+    first, second = slow.run(), slow.run()
+    # THEN the first run stopped early, the second went on, and the alias's revisions left in order, once each
+    assert 0 < len(first.published) < 6 and len(first.published) + len(second.published) <= 6
+    while slow.run().published:
+        pass
+    assert [e["detail"]["revision"] for e in received(emulator, tail_queue_name(settings))] == [1, 2, 3, 4, 5, 6]

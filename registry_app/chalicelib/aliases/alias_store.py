@@ -131,6 +131,11 @@ class AliasStore:
 
         return [AliasReference(**item) for item in every_item(page, page_size=1000)]
 
+    def references_page(self, model: str, limit: int, token: str | None) -> tuple[list[AliasReference], str | None]:
+        """One page of the aliases pointing at `model`, by alias name: what a page showing the model reads."""
+        items, next_token = self._query(model_pk(model), REFERENCE_PREFIX, limit, token, newest_first=False)
+        return [AliasReference(**item) for item in items], next_token
+
     # the one write ----------------------------------------------------------
     def write(self, change: AliasChange, current: AliasRecord | None, guards: list[dict] = (),
               pinned: dict[tuple[str, int], int] | None = None) -> AliasRecord | None:
@@ -168,6 +173,13 @@ class AliasStore:
             raise StaleRevision(f"alias {change.alias} changed meanwhile",
                                 {"expected_revision": current.revision if current else 0}) from error
         return record
+
+    def puts(self, change: AliasChange, current: AliasRecord | None) -> list[dict]:
+        """The items `write` puts for `change` (the alias, its history entry, event marker and reverse index), as
+        they are written: what local_stack/aws/seed.py writes in bulk, so seeded aliases cannot drift from real ones."""
+        elements = [self._current_item(change, after_change(change, current), current), self._history_item(change),
+                    *self._event_items(change), *self._reference_items(change, current)]
+        return [element["Put"]["Item"] for element in elements if "Put" in element]
 
     def _current_item(self, change: AliasChange, record: AliasRecord | None, current: AliasRecord | None) -> dict:
         key = to_item({"pk": ALIASES_PK, "sk": change.alias})

@@ -18,11 +18,15 @@ from ..versions.store import RegistryStore
 EVENT_ID = re.compile(r"[0-9a-f]{32}")  # events.S3Upload.event_id
 
 
+ALIASES_SHOWN = 100  # a model's aliases on its overview; the rest are paged (aliases_of)
+
+
 @dataclass(frozen=True)
 class ModelOverview:
     model: ModelRecord
     latest: VersionRecord | None
     aliases: list[AliasReference]
+    aliases_next_token: str | None = None
 
 
 class Catalog:
@@ -32,10 +36,17 @@ class Catalog:
         self._claims = claims
 
     def model(self, name: str) -> ModelOverview:
-        """The model, its latest version and every alias pointing at one of its versions."""
+        """The model, its latest version and the first ALIASES_SHOWN aliases pointing at its versions (a model
+        may have thousands: the rest are a token away, so the overview costs the same whatever their number)."""
         model = self._model(name)
         latest = self._store.get_version(name, model.latest_version) if model.latest_version else None
-        return ModelOverview(model, latest, self._aliases.references(name))
+        aliases, token = self._aliases.references_page(name, ALIASES_SHOWN, None)
+        return ModelOverview(model, latest, aliases, token)
+
+    def aliases_of(self, name: str, limit: int, token: str | None) -> tuple[list[AliasReference], str | None]:
+        """The aliases pointing at versions of the model, by alias name, a page at a time."""
+        self._model(name)
+        return self._aliases.references_page(name, limit, token)
 
     def version(self, name: str, version: int) -> VersionRecord:
         record = self._store.get_version(names.validate_model_name(name), version)

@@ -567,7 +567,13 @@ class AliasPointer(BaseModel):
 
 class ModelDetail(ModelSummary):
     latest: VersionView | None
-    aliases: list[AliasPointer] = Field(description="aliases pointing at versions of this model")
+    aliases: list[AliasPointer] = Field(description="aliases pointing at versions of this model (the first 100)")
+    aliases_next_token: str | None = Field(None, description="more aliases: GET /models/{name}/aliases?next_token=")
+
+
+class AliasPointerList(BaseModel):
+    items: list[AliasPointer]
+    next_token: str | None
 
 
 class UploadView(BaseModel):

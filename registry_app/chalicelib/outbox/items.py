@@ -64,11 +64,14 @@ class Outbox:
         self._db = client
         self._table = table
 
-    def pending(self, limit: int) -> list[Pending]:
-        """Up to `limit` waiting events, in stream order (each alias's by revision)."""
+    def pending(self, limit: int, after: str | None = None) -> list[Pending]:
+        """Up to `limit` waiting events, in stream order (each alias's by revision); those after the sort key
+        `after` (the last of the batch before) when given."""
         items: list[Pending] = []
         kwargs = {"TableName": self._table, "KeyConditionExpression": "pk = :pk",
                   "ExpressionAttributeValues": {":pk": to_value(OUTBOX_PK)}, "ConsistentRead": True}
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = to_item({"pk": OUTBOX_PK, "sk": after})
         while len(items) < limit:
             answer = self._db.query(**kwargs, Limit=limit - len(items))
             for raw in answer.get("Items", []):

@@ -7,10 +7,13 @@ the others of its call. A published event leaves the outbox after PutEvents acce
 crash in between publishes it again with the same event_id (consumers de-duplicate). A
 failed event stays, its stream waits for the next run; past `budget` failures it goes to
 the dead-letter queue (an alarm watches it) and its stream moves on, the revision gap
-telling consumers what is missing until someone re-drives it.
+telling consumers what is missing until someone re-drives it. A run reads the whole outbox,
+a batch at a time, within its time budget: one batch a run (500) fell behind 1,000 alias moves
+a minute with a run a minute (bench/scale.py measures the drain).
 """
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,7 +35,7 @@ class Drained:
 
 class OutboxPublisher:
     def __init__(self, outbox: Outbox, events_client, bus: str, sqs_client, dead_letter_queue_url: str,
-                 budget: int, batch: int = 500):
+                 budget: int, batch: int = 500, seconds: float = 40.0, timer=time.monotonic):
         self._outbox = outbox
         self._events = events_client
         self._bus = bus
@@ -40,14 +43,29 @@ class OutboxPublisher:
         self._dead_letters = dead_letter_queue_url
         self._budget = budget
         self._batch = batch
+        self._seconds = seconds  # within the scheduled function's timeout (50 s, .chalice/config.json)
+        self._timer = timer
 
     def run(self) -> Drained:
-        """Publishes what is waiting now; a stream whose head failed waits for the next run."""
-        done = Drained()
-        streams: dict[str, list[Pending]] = {}
-        for pending in self._outbox.pending(self._batch):
-            streams.setdefault(pending.stream, []).append(pending)
-        while streams:
+        """Publishes what is waiting, reading the outbox `batch` events at a time from its start to its end, or
+        until `seconds` have passed (the next run starts again from the start). A stream whose head failed waits
+        for the next run, and so do the events behind it, in this batch and the ones after."""
+        done, held, after = Drained(), set(), None
+        stop = self._timer() + self._seconds
+        while self._timer() < stop:
+            waiting = self._outbox.pending(self._batch, after)
+            streams: dict[str, list[Pending]] = {}
+            for pending in waiting:
+                if pending.stream not in held:
+                    streams.setdefault(pending.stream, []).append(pending)
+            self._publish(streams, done, held, stop)
+            if len(waiting) < self._batch or streams:  # the end of the outbox, or of the time
+                break
+            after = waiting[-1].sk
+        return done
+
+    def _publish(self, streams: dict[str, list[Pending]], done: Drained, held: set[str], stop: float) -> None:
+        while streams and self._timer() < stop:
             heads, entries = self._next_call(streams)
             for pending, error in zip(heads, self._put(entries)):
                 queue = streams[pending.stream]
@@ -59,12 +77,12 @@ class OutboxPublisher:
                     done.dead_lettered.append(pending.event["event_id"])
                 else:
                     done.failed.append(pending.event["event_id"])
+                    held.add(pending.stream)
                     del streams[pending.stream]  # keep the order: nothing after it goes before it
                     continue
                 queue.pop(0)
                 if not queue:
                     del streams[pending.stream]
-        return done
 
     def _next_call(self, streams: dict[str, list[Pending]]) -> tuple[list[Pending], list[dict]]:
         """The heads of the first streams, in order, as many as one PutEvents takes (at least one)."""

@@ -47,6 +47,17 @@ def version_item(record: VersionRecord) -> dict:
     return to_item({"pk": model_pk(record.name), "sk": version_sk(record.version), **record.model_dump(mode="json")})
 
 
+def model_item(record: ModelRecord) -> dict:
+    """A model record as its DynamoDB item (what reserve_version and mark_latest leave behind, field by field)."""
+    return to_item({"pk": MODELS_PK, "sk": record.name, **record.model_dump(mode="json")})
+
+
+def upload_item(record: UploadRecord) -> dict:
+    """An upload outcome as its DynamoDB item (what put_upload writes)."""
+    return to_item({"pk": model_pk(record.name), "sk": upload_sk(record.started_at, record.event_id),
+                    **record.model_dump(mode="json")})
+
+
 def version_item_size(record: VersionRecord) -> int:
     """The bytes `record` comes to take with the stamps written after it (last referenced, retired): what the
     ingest holds to the version budget, for the record built with the longest number, before reserving one."""
