@@ -146,6 +146,7 @@ class Registry:
         self.workdir = workdir
         self.port = free_port()
         self.emulator_url = f"http://{HOST}:{self.port}"
+        self.console: ChildProcess | None = None
 
     def start(self) -> "Registry":
         env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -185,7 +186,22 @@ class Registry:
         return seed.seed(self.session, self.settings.table, self.models, VERSIONS_PER_MODEL, self.aliases,
                          progress=lambda line: print(line, flush=True))
 
+    def console_browser(self) -> tuple[requests.Session, str]:
+        """A browser logged in to the console, and the console's address, as users run it: `python -m console`, its own process on the API
+        served here (nothing outside the console imports it)."""
+        port = free_port()
+        log = self.workdir / "console.log"
+        self.console = ChildProcess("the console", [sys.executable, "-m", "console", "--registry-url", self.url,
+                                                    "--port", str(port)], log).start()
+        self.console.wait_for_http(f"http://{HOST}:{port}/", 60)
+        link = next(line.rsplit(" ", 1)[1] for line in log.read_text().splitlines() if "/login?token=" in line)
+        browser = requests.Session()
+        browser.get(link, timeout=30).raise_for_status()
+        return browser, f"http://{HOST}:{port}"
+
     def stop(self) -> None:
+        if self.console is not None:
+            self.console.stop()
         self.emulator.stop()
 
 
@@ -194,9 +210,6 @@ def operations(registry: Registry, meter: Meter) -> dict[str, Callable[[], objec
     from chalicelib.dynamo import encode_token, to_item
     from chalicelib.versions.store import MODELS_PK, model_pk, version_sk
     from client import AliasClient
-    from console.app import ConsoleApp
-    from console.backends import Backends
-    from werkzeug.test import Client
 
     http = requests.Session()
     http.hooks["response"].append(meter.count_request)
@@ -212,16 +225,12 @@ def operations(registry: Registry, meter: Meter) -> dict[str, Callable[[], objec
         alias_client.cache.invalidate(middle_alias)
         alias_client.resolve(middle_alias)
 
-    backends = Backends.build(url, session=registry.session)
-    backends.api.http.hooks["response"].append(meter.count_request)
-    console = ConsoleApp(backends)
-    browser = Client(console)
-    browser.get(f"/login?token={console.sessions.issue_login()}")
+    browser, console = registry.console_browser()
 
     def page(path: str):
         def get():
-            answer = browser.get(path)
-            assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+            answer = browser.get(f"{console}{path}", timeout=60)
+            assert answer.status_code == 200, answer.text[:500]
         return get
 
     def api(path: str, **params):

@@ -44,6 +44,23 @@ class ScriptedRuntime:
         return {"Body": io.BytesIO(b'{"predictions": [[1.0]]}'), "ContentType": "application/json"}
 
 
+class RecordingRuntime:
+    """A sagemaker-runtime client that records each InvokeEndpoint's parameters, raises the scripted errors first,
+    then answers one prediction, as botocore returns it."""
+
+    def __init__(self, errors=(), answer=b'{"predictions": [[0.1, 0.9]]}'):
+        self.errors = list(errors)
+        self.answer = answer
+        self.calls = []
+
+    def invoke_endpoint(self, **params):
+        self.calls.append(params)
+        if self.errors:
+            raise self.errors.pop(0)
+        return {"Body": io.BytesIO(self.answer), "ContentType": "application/json",
+                "InvokedProductionVariant": "AllTraffic"}
+
+
 class BeforeFirstTransaction:
     """A DynamoDB client that lets another writer run just before its first TransactWriteItems (or, with `skip`,
     the one after the first `skip`).

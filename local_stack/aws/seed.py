@@ -66,6 +66,7 @@ def _version(m: int, number: int, latest: int, referenced_at: datetime | None) -
     return VersionRecord(
         name=name, version=number, target_key=names.target_key(name, number),
         target_model=names.target_model(name, number), sha256=_hex(name, number), size=4096 + number,
+        unpacked_size=3 * (4096 + number),
         framework=framework, input_shapes=INPUTS[framework], outputs=OUTPUTS.get(framework),
         labels_count=10 if framework == "mxnet" else None, source_key=f"incoming/{name}.tar.gz",
         source_etag=_hex("etag", name, number, length=32), event_id=_hex("event", name, number, length=32),

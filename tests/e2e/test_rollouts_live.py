@@ -19,6 +19,7 @@ import requests
 from e2e.stack_fixtures import local_stack, stack_env  # noqa: F401
 from local_stack.demo.sample_models import FLAKY_FROM, cached_tarball
 from test_stack_recovery import current_pids
+from waiting import wait_until  # every 0.5 s here: the stack shares two cores with the advancer waited for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
@@ -84,17 +85,6 @@ def calling(stack_env, monkeypatch):
     return stack_env["MME_REGISTRY_URL"]
 
 
-def wait_until(condition, timeout: float, what: str):
-    """Polls twice a second: the stack shares two cores with the advancer being waited for."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout} s")
-
-
 def verdicts(rollout: dict) -> str:
     return ", ".join(f"{d['verdict']} at {d['percent']} % ({d['at'][11:19]})" for d in rollout["decisions"])
 
@@ -134,11 +124,12 @@ def test_a_rollout_to_a_failing_version_rolls_back_by_itself_within_one_bake(ver
     # GIVEN the alias on v1, called by an application
     assert requests.put(f"{calling}/aliases/{ALIAS}", json={"model": MODEL, "version": 1}, timeout=10).ok
     with Traffic() as traffic:
-        wait_until(lambda: traffic.served.get(1, 0) >= 20, 60, "v1 did not answer 20 calls")
+        wait_until(lambda: traffic.served.get(1, 0) >= 20, 60, "v1 did not answer 20 calls", every=0.5)
         # WHEN a rollout sends half the calls to v2, whose model fails on about 30 % of its inputs
         began = time.monotonic()
         rollout = start(calling, 2, [50, 100])
-        done = wait_until(lambda: ended(calling, rollout["number"]), 4 * BAKE + 30, "the rollout did not end")
+        done = wait_until(lambda: ended(calling, rollout["number"]), 4 * BAKE + 30, "the rollout did not end",
+                          every=0.5)
         took = time.monotonic() - began
     # THEN it rolled back at its first judgement, the end of its first bake: v1 alone again, the failures named
     print(f"rolled back {took:.1f} s after the start (bake {BAKE} s): {verdicts(done)}; calls: {traffic.served}, "
@@ -159,11 +150,13 @@ def test_a_rollout_to_a_good_version_reaches_100_even_when_the_pump_is_killed_mi
         began = time.monotonic()
         rollout = start(calling, 3, [25, 50, 100])
         # WHEN the first step has passed, the pump (which runs the advancer) is killed
-        wait_until(lambda: weights(calling) == {1: 50, 3: 50}, 4 * BAKE + 30, "the rollout did not reach 50 %")
+        wait_until(lambda: weights(calling) == {1: 50, 3: 50}, 4 * BAKE + 30, "the rollout did not reach 50 %",
+                   every=0.5)
         os.kill(current_pids(versions)["pump"], signal.SIGKILL)
         killed = time.monotonic()
         # THEN the restarted pump continues the rollout from its record to the promotion
-        done = wait_until(lambda: ended(calling, rollout["number"]), 6 * BAKE + 90, "the rollout did not end")
+        done = wait_until(lambda: ended(calling, rollout["number"]), 6 * BAKE + 90, "the rollout did not end",
+                          every=0.5)
         took = time.monotonic() - began
     print(f"promoted {took:.1f} s after the start, {time.monotonic() - killed:.1f} s after the pump was killed; "
           f"{verdicts(done)}; calls: {traffic.served}")

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from e2e.stack_fixtures import local_stack, stack_env  # noqa: F401
 from local_stack.demo.sample_models import cached_tarball
+from waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 
@@ -30,16 +31,6 @@ ONE_DIGIT = json.dumps({"instances": [[0.5] * 64]})
 def current_pids(stack) -> dict[str, int]:
     """The stack rewrites its description after every restart: these are the live processes."""
     return json.loads(stack.env_file.with_name(stack.env_file.name + ".json").read_text())["pids"]
-
-
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} within {timeout} s")
 
 
 class Load:

@@ -13,15 +13,9 @@ import requests
 
 from local_stack.processes.children import ChildProcess, free_port
 from local_stack.processes.supervisor import Supervisor, Watched
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(condition, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def http_server(tmp_path, port: int) -> ChildProcess:

@@ -1,5 +1,4 @@
 """AliasClient without a network: a fake registry function, a fake runtime, a fake clock."""
-import io
 import json
 import random
 from collections import Counter
@@ -7,6 +6,7 @@ from collections import Counter
 import pytest
 from botocore.exceptions import ClientError
 
+from aws_fakes import RecordingRuntime
 from client import AliasClient, ModelInvocationError, ModelNotReady, RegistryUnavailable, UnknownAlias
 
 
@@ -38,22 +38,6 @@ class FakeRegistry:
         return self.documents[alias]
 
 
-class FakeRuntime:
-    """Records InvokeEndpoint calls; raises the scripted errors first, then answers."""
-
-    def __init__(self, errors=(), answer=b'{"predictions": [[0.1, 0.9]]}'):
-        self.errors = list(errors)
-        self.answer = answer
-        self.calls = []
-
-    def invoke_endpoint(self, **params):
-        self.calls.append(params)
-        if self.errors:
-            raise self.errors.pop(0)
-        return {"Body": io.BytesIO(self.answer), "ContentType": "application/json",
-                "InvokedProductionVariant": "AllTraffic"}
-
-
 def alias_document(alias, version, model="digits", endpoint="mme-registry-local"):
     return {"alias": alias, "model": model, "version": version, "target_model": f"{model}_v{version}.tar.gz",
             "endpoint": endpoint, "revision": version, "targets": None}
@@ -72,14 +56,14 @@ def client_error(code, status=400, **extra):
 
 def make_client(registry, runtime=None, clock=None, sleeps=None, **options):
     options.setdefault("metrics", False)  # no CloudWatch from a unit test: the metrics tests pass a recorder
-    return AliasClient(registry_url="http://registry.invalid", runtime_client=runtime or FakeRuntime(),
+    return AliasClient(registry_url="http://registry.invalid", runtime_client=runtime or RecordingRuntime(),
                        fetch_alias=registry, clock=clock or FakeClock(),
                        sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
                        rng=random.Random(7), **options)
 
 
 def test_invoke_calls_the_endpoint_with_the_aliased_target_model():
-    runtime = FakeRuntime()
+    runtime = RecordingRuntime()
     client = make_client(FakeRegistry({"digits": alias_document("digits", 2)}), runtime)
 
     result = client.invoke("digits", b"{}", content_type="application/json", accept="application/json")
@@ -91,14 +75,14 @@ def test_invoke_calls_the_endpoint_with_the_aliased_target_model():
 
 
 def test_an_endpoint_given_to_the_client_overrides_the_registrys():
-    runtime = FakeRuntime()
+    runtime = RecordingRuntime()
     client = make_client(FakeRegistry({"digits": alias_document("digits", 1)}), runtime, endpoint="other")
     client.invoke("digits", b"{}")
     assert runtime.calls[0]["EndpointName"] == "other"
 
 
 def test_predict_sends_instances_and_returns_the_predictions():
-    runtime = FakeRuntime()
+    runtime = RecordingRuntime()
     client = make_client(FakeRegistry({"digits": alias_document("digits", 1)}), runtime)
 
     predictions = client.predict("digits", [[0.0] * 4])
@@ -161,7 +145,7 @@ def test_a_down_registry_with_nothing_cached_raises_registry_unavailable():
 
 
 def test_an_unknown_alias_raises_unknown_alias_and_nothing_is_invoked():
-    runtime = FakeRuntime()
+    runtime = RecordingRuntime()
     client = make_client(FakeRegistry({}), runtime)
     with pytest.raises(UnknownAlias) as raised:
         client.invoke("nope", b"{}")
@@ -183,7 +167,7 @@ def test_a_deleted_alias_is_forgotten_once_the_registry_says_so():
 
 
 def test_a_weighted_alias_splits_calls_by_weight():
-    runtime = FakeRuntime()
+    runtime = RecordingRuntime()
     client = make_client(FakeRegistry({"canary": weighted_document("canary", {2: 90, 3: 10})}), runtime)
 
     versions = Counter(client.invoke("canary", b"{}").version for _ in range(10_000))
@@ -219,7 +203,7 @@ def test_keys_spread_across_targets_by_weight():
 
 def test_a_model_that_is_not_ready_is_retried_with_growing_pauses():
     sleeps = []
-    runtime = FakeRuntime(errors=[client_error("ModelNotReadyException", 429)] * 3)
+    runtime = RecordingRuntime(errors=[client_error("ModelNotReadyException", 429)] * 3)
     client = make_client(FakeRegistry({"digits": alias_document("digits", 1)}), runtime, sleeps=sleeps,
                          backoff=0.1, max_backoff=10)
 
@@ -230,7 +214,7 @@ def test_a_model_that_is_not_ready_is_retried_with_growing_pauses():
     assert all(0.05 <= pause <= 0.4 for pause in sleeps)
 
 
-class RestartingRuntime(FakeRuntime):
+class RestartingRuntime(RecordingRuntime):
     """Answers ModelNotReadyException until `down_for` seconds of the caller's pauses have passed."""
 
     def __init__(self, sleeps: list, down_for: float):
@@ -259,7 +243,7 @@ def test_the_default_retries_outlast_a_model_server_restart(seed):
 
 
 def test_a_model_that_never_gets_ready_raises_model_not_ready():
-    runtime = FakeRuntime(errors=[client_error("ModelNotReadyException", 429)] * 10)
+    runtime = RecordingRuntime(errors=[client_error("ModelNotReadyException", 429)] * 10)
     client = make_client(FakeRegistry({"digits": alias_document("digits", 1)}), runtime, max_attempts=3)
     with pytest.raises(ModelNotReady):
         client.invoke("digits", b"{}")
@@ -269,7 +253,7 @@ def test_a_model_that_never_gets_ready_raises_model_not_ready():
 def test_a_model_error_carries_the_containers_status_and_message():
     error = client_error("ModelError", 424, OriginalStatusCode=400,
                          OriginalMessage='{"error": {"code": "invalid_shape", "message": "expected (n, 64)"}}')
-    client = make_client(FakeRegistry({"digits": alias_document("digits", 4)}), FakeRuntime(errors=[error]))
+    client = make_client(FakeRegistry({"digits": alias_document("digits", 4)}), RecordingRuntime(errors=[error]))
 
     with pytest.raises(ModelInvocationError) as raised:
         client.invoke("digits", b"{}")
@@ -290,7 +274,7 @@ def split_across_frameworks():
 
 
 def test_each_target_of_a_split_is_invoked_on_the_endpoint_of_its_framework():
-    runtime = FakeRuntime()
+    runtime = RecordingRuntime()
     client = AliasClient(fetch_alias=FakeRegistry({"vision": split_across_frameworks()}), runtime_client=runtime,
                          rng=random.Random(7), metrics=False)
 
@@ -305,7 +289,7 @@ def test_each_target_of_a_split_is_invoked_on_the_endpoint_of_its_framework():
 def test_a_target_no_endpoint_serves_is_an_error_that_says_so_before_any_invoke():
     document = split_across_frameworks()
     document["targets"][1]["endpoint"] = None  # a listing's view of a framework with no endpoint
-    runtime = FakeRuntime()
+    runtime = RecordingRuntime()
     client = AliasClient(fetch_alias=FakeRegistry({"vision": document}), runtime_client=runtime, metrics=False)
 
     with pytest.raises(Exception, match="no endpoint serves cifar_v2.tar.gz \\(tensorflow\\)"):

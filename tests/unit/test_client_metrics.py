@@ -10,6 +10,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
+from aws_fakes import RecordingRuntime
 from chalicelib.metrics import names
 from client import AliasClient
 from client.alias_client import MARK, marked
@@ -171,21 +172,6 @@ class RecordedCalls:
         self.closed = True
 
 
-class ScriptedRuntime:
-    """sagemaker-runtime as botocore answers: the scripted errors first, then the answer."""
-
-    def __init__(self, errors=(), answer=b'{"predictions": [[0.1, 0.9]]}'):
-        self.errors = list(errors)
-        self.answer = answer
-        self.calls = []
-
-    def invoke_endpoint(self, **params):
-        self.calls.append(params)
-        if self.errors:
-            raise self.errors.pop(0)
-        return {"Body": io.BytesIO(self.answer), "ContentType": "application/json"}
-
-
 def document(alias, model, version):
     return {"alias": alias, "model": model, "version": version, "target_model": f"{model}_v{version}.tar.gz",
             "endpoint": "mme-registry-local", "revision": 1, "targets": None}
@@ -199,7 +185,7 @@ def client_for(runtime, recorder):
 def test_an_alias_client_records_each_call_with_its_alias_model_version_and_outcome():
     recorder = RecordedCalls()
     not_ready = runtime_error(429, {"message": "loading"}, "ModelNotReadyException")
-    client = client_for(ScriptedRuntime([not_ready]), recorder)
+    client = client_for(RecordingRuntime([not_ready]), recorder)
     client.invoke("fraud-prod", b"{}")
     with pytest.raises(Exception):
         client._runtime.errors.append(runtime_error(424, {"message": "x", "OriginalStatusCode": 503}, "ModelError"))
@@ -213,7 +199,7 @@ def test_an_alias_client_records_each_call_with_its_alias_model_version_and_outc
 
 
 def test_an_alias_client_marks_its_calls_for_the_gateway_after_the_callers_own_attributes():
-    runtime = ScriptedRuntime()
+    runtime = RecordingRuntime()
     client = client_for(runtime, RecordedCalls())
     client.invoke("fraud-prod", b"{}")
     client.invoke("fraud-prod", b"{}", custom_attributes="trace=1")
@@ -222,7 +208,7 @@ def test_an_alias_client_marks_its_calls_for_the_gateway_after_the_callers_own_a
 
 
 def test_with_metrics_off_nothing_is_recorded_and_the_callers_attributes_go_unchanged():
-    runtime = ScriptedRuntime()
+    runtime = RecordingRuntime()
     client = AliasClient(fetch_alias=lambda alias: document(alias, "fraud", 7), runtime_client=runtime, metrics=False)
     client.invoke("fraud-prod", b"{}", custom_attributes="trace=1")
     assert client.recorder is None and runtime.calls[0]["CustomAttributes"] == "trace=1"
