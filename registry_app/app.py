@@ -15,9 +15,14 @@ from chalice import IAMAuthorizer, Rate, Response
 from chalicelib.aliases.alias_metrics import AliasMetricsReport
 from chalicelib.aliases.alias_store import AliasStore, AliasTarget
 from chalicelib.aliases.aliases import Aliases
+from chalicelib.aliases.catalog import Catalog
+from chalicelib.aliases.comparisons import ComparisonStore
 from chalicelib.aliases.policy import Policies, PolicyStore
+from chalicelib.aliases.rewarm import Rewarmer
 from chalicelib.aliases.routes import Routes
+from chalicelib.aliases.shadow import Shadow
 from chalicelib.api import openapi
+from chalicelib.api import promotion as p
 from chalicelib.api import schemas as s
 from chalicelib.api.http import Api, RegistryChalice
 from chalicelib.frameworks import Endpoints
@@ -25,30 +30,25 @@ from chalicelib.metrics.reader import MetricsReader
 from chalicelib.outbox.items import Outbox
 from chalicelib.outbox.publisher import OutboxPublisher
 from chalicelib.records import utcnow
+from chalicelib.rollouts.rollouts import Rollouts
+from chalicelib.rollouts.state import RolloutStore
 from chalicelib.settings import get_settings
+from chalicelib.versions.approval import Approvals
 from chalicelib.versions.artifacts import Artifacts
-from chalicelib.aliases.catalog import Catalog
 from chalicelib.versions.claims import ClaimStore
 from chalicelib.versions.deadletters import FailureLog
 from chalicelib.versions.deferred import DeferredRegistrations
 from chalicelib.versions.deliveries import Deliveries, receive_count
 from chalicelib.versions.ingest import Ingestor
 from chalicelib.versions.ingest_queue import IngestQueue
-from chalicelib.versions.approval import Approvals
 from chalicelib.versions.members import VersionMembers
 from chalicelib.versions.metadata import VersionMetadata
+from chalicelib.versions.reference_samples import SampleStore
 from chalicelib.versions.registration import Registrar, source_pattern
-from chalicelib.aliases.rewarm import Rewarmer
 from chalicelib.versions.search import Criteria, Search, parse_tag
 from chalicelib.versions.store import RegistryStore
 from chalicelib.versions.sweep import Sweeper
 from chalicelib.versions.uploads import UploadLinks
-from chalicelib.metrics.reader import MetricsReader
-from chalicelib.rollouts.rollouts import Rollouts
-from chalicelib.rollouts.state import RolloutStore
-from chalicelib.aliases.comparisons import ComparisonStore
-from chalicelib.aliases.shadow import Shadow
-from chalicelib.versions.reference_samples import SampleStore
 
 app = RegistryChalice(app_name="mme-registry")
 settings = get_settings()
@@ -369,18 +369,18 @@ def warm_version(name: str, n: int, actor: str):
 
 @api.route("/models/{name}/versions/{n}/shadow", "GET",
            summary="The shadow comparisons recorded for a version (one per alias and incumbent, the latest)",
-           answer=s.ComparisonList, query=s.PageQuery, errors=(400, 404, 422))
+           answer=p.ComparisonList, query=s.PageQuery, errors=(400, 404, 422))
 def version_comparisons(name: str, n: int, query: s.PageQuery):
     version = get_catalog().version(name, n)
     items, token = get_comparisons().of_version(version.name, version.version, query.limit, query.next_token)
-    return s.ComparisonList(items=items, next_token=token)
+    return p.ComparisonList(items=items, next_token=token)
 
 
 @api.route("/models/{name}/samples", "POST", summary="Set a model's reference samples (for versions without their "
-           "own)", answer=s.SamplesView, body=s.PutSamples, status=201, errors=(404, 413))
-def put_samples(name: str, body: s.PutSamples, actor: str):
+           "own)", answer=p.SamplesView, body=p.PutSamples, status=201, errors=(404, 413))
+def put_samples(name: str, body: p.PutSamples, actor: str):
     key, count = get_sample_store().put_model(name, body.bodies(), utcnow())
-    return s.SamplesView(model=name, samples=count, samples_key=key)
+    return p.SamplesView(model=name, samples=count, samples_key=key)
 
 
 @api.route("/models/{name}/uploads", "GET", summary="What became of each drop-folder upload, newest first",
@@ -455,13 +455,13 @@ def delete_policy(alias: str, query: s.PolicyQuery, actor: str):
 
 
 @api.route("/aliases/{alias}/shadow", "POST", summary="Compare a candidate with the alias's target(s) on the "
-           "reference samples, without moving it", answer=s.ShadowRun, body=s.RunShadow, errors=(404, 409, 503))
-def run_shadow(alias: str, body: s.RunShadow, actor: str):
+           "reference samples, without moving it", answer=p.ShadowRun, body=p.RunShadow, errors=(404, 409, 503))
+def run_shadow(alias: str, body: p.RunShadow, actor: str):
     record, policy = get_aliases().get(alias), get_policy_store().get(alias)
     thresholds = policy.policy.shadow if policy else None
     candidate = get_catalog().version(body.model, body.version)
     comparisons = get_shadow().preview(alias, record.targets, thresholds, candidate, actor, body.fresh)
-    return s.ShadowRun(alias=alias, model=body.model, version=body.version, thresholds=thresholds,
+    return p.ShadowRun(alias=alias, model=body.model, version=body.version, thresholds=thresholds,
                        comparisons=comparisons)
 
 
@@ -477,32 +477,32 @@ def get_alias_metrics() -> AliasMetricsReport:
 
 
 @api.route("/aliases/{alias}/metrics", "GET", summary="Requests, errors and latency of each version the alias served",
-           answer=s.AliasMetricsView, query=s.MetricsQuery, errors=(404,))
-def alias_metrics(alias: str, query: s.MetricsQuery):
-    return s.AliasMetricsView.of(get_alias_metrics().report(alias, query.minutes))
+           answer=p.AliasMetricsView, query=p.MetricsQuery, errors=(404,))
+def alias_metrics(alias: str, query: p.MetricsQuery):
+    return p.AliasMetricsView.of(get_alias_metrics().report(alias, query.minutes))
 # rollouts ----------------------------------------------------------------------
 @api.route("/aliases/{alias}/rollouts", "POST", summary="Start a canary rollout: the alias's traffic moves to a "
-           "candidate step by step, and back by itself on a breach", answer=s.RolloutView, status=201,
-           body=s.StartRollout, errors=(403, 404, 409, 503))
-def start_rollout(alias: str, body: s.StartRollout, actor: str):
+           "candidate step by step, and back by itself on a breach", answer=p.RolloutView, status=201,
+           body=p.StartRollout, errors=(403, 404, 409, 503))
+def start_rollout(alias: str, body: p.StartRollout, actor: str):
     candidate = AliasTarget(model=body.model, version=body.version)
-    return s.RolloutView.of(get_rollouts().start(alias, candidate, body.plan(), actor))
+    return p.RolloutView.of(get_rollouts().start(alias, candidate, body.plan(), actor))
 
 
 @api.route("/aliases/{alias}/rollouts", "GET", summary="The alias's running rollout and every rollout, newest first",
-           answer=s.RolloutList, query=s.PageQuery, errors=(400, 404, 422))
+           answer=p.RolloutList, query=s.PageQuery, errors=(400, 404, 422))
 def list_rollouts(alias: str, query: s.PageQuery):
     rollouts = get_rollouts()
     current = rollouts.current(alias)
     items, token = rollouts.history(alias, query.limit, query.next_token)
-    return s.RolloutList(alias=alias, current=s.RolloutView.of(current) if current else None,
-                         items=[s.RolloutView.of(r) for r in items], next_token=token)
+    return p.RolloutList(alias=alias, current=p.RolloutView.of(current) if current else None,
+                         items=[p.RolloutView.of(r) for r in items], next_token=token)
 
 
 @api.route("/aliases/{alias}/rollouts/current", "DELETE", summary="Cancel the running rollout: the incumbent "
-           "gets all the traffic back (a recorded change)", answer=s.RolloutView, errors=(403, 404, 409, 503))
+           "gets all the traffic back (a recorded change)", answer=p.RolloutView, errors=(403, 404, 409, 503))
 def cancel_rollout(alias: str, actor: str):
-    return s.RolloutView.of(get_rollouts().cancel(alias, actor))
+    return p.RolloutView.of(get_rollouts().cancel(alias, actor))
 
 
 api.install_fallbacks()

@@ -61,11 +61,9 @@ def advancer(registry, clock):
 
 
 @pytest.fixture
-def fraud(registry, client):
+def fraud(registry, client, make_seeder):
     """fraud v1 (the incumbent, alias fraud-prod at revision 1) and v2 (the candidate)."""
-    from conftest import seeder_for
-
-    seed = seeder_for(registry)
+    seed = make_seeder(registry)
     seed.version("fraud"), seed.version("fraud")
     assert call(client, "PUT", "/aliases/fraud-prod", {"model": "fraud", "version": 1})[0] == 200
     return registry
@@ -253,11 +251,9 @@ def test_a_second_rollout_an_unknown_alias_and_a_split_alias_are_refused(fraud, 
     assert alias(client) == before
 
 
-def test_a_candidate_whose_framework_has_no_endpoint_is_refused(registry, reconfigure):
+def test_a_candidate_whose_framework_has_no_endpoint_is_refused(registry, reconfigure, make_seeder):
     app = reconfigure(REGISTRY_TENSORFLOW_ENDPOINT="")
-    from conftest import seeder_for
-
-    seed = seeder_for(app)
+    seed = make_seeder(app)
     seed.version("fraud"), seed.version("fraud", framework="tensorflow")
     with Client(app.app, stage_name="local", project_dir=str(Path(app.__file__).parent)) as test_client:
         http = test_client.http
@@ -267,9 +263,8 @@ def test_a_candidate_whose_framework_has_no_endpoint_is_refused(registry, reconf
         assert weights(http) == {1: 100}
 
 
-def test_the_largest_rollout_stays_within_its_record_budget(registry, advancer, clock):
+def test_the_largest_rollout_stays_within_its_record_budget(registry, advancer, clock, make_seeder):
     # GIVEN the longest model and alias names, ten steps, and a starter with IAM's longest ARN
-    from conftest import seeder_for
     from chalicelib.aliases.alias_store import AliasTarget, history_pk
     from chalicelib.dynamo import item_size, to_item
     from chalicelib.records import BUDGETS
@@ -278,7 +273,7 @@ def test_the_largest_rollout_stays_within_its_record_budget(registry, advancer, 
 
     model, name = "/".join(["m" * 64, "n" * 64, "o" * 64, "p" * 5]), "a" * 128
     arn = "arn:aws:sts::123456789012:assumed-role/" + "r" * 1990 + "/s"
-    seed = seeder_for(registry)
+    seed = make_seeder(registry)
     seed.version(model), seed.version(model)
     registry.get_aliases().point(name, [AliasTarget(model=model, version=1)], False, None, arn)
     steps = (1, 2, 3, 5, 8, 13, 21, 34, 55, 100)
