@@ -21,13 +21,11 @@ bucket, where S3 always puts it. Without it the ingest must find the version by 
 key's versions (deliveries.identified), and moto answers ListObjectVersions by deep-copying
 every version of every key in the bucket, bytes included: seconds per event once the bucket
 holds a few large models. The events carry it, as S3's do.
-And one of its CopyObject: moto ignores `If-None-Match: *` and overwrites the target, where S3
-refuses with 412 PreconditionFailed when the key exists (it honours it on PutObject and
-CompleteMultipartUpload). The ingest copies to models/ on that condition alone, with no HEAD
-first; `s3_copy_gaps` makes the copy refuse as S3's does.
-
-And one of its S3 copies: moto ignores `x-amz-copy-source-if-match` on CopyObject and UploadPartCopy,
-where S3 refuses the copy (412) when the source changed; `s3_copy_gaps` checks it, as S3 does.
+And two of its S3 copies (`s3_copy_gaps`), where S3 refuses with 412 PreconditionFailed and moto
+copies: CopyObject with `If-None-Match: *` onto a key that exists (moto honours it on PutObject and
+CompleteMultipartUpload only; the ingest copies to models/ on that condition alone, with no HEAD
+first), and CopyObject or UploadPartCopy with `x-amz-copy-source-if-match` on a source that changed
+(the import copies what it listed, or nothing).
 
 And two of its EventBridge PutEvents: moto accepts a call of any size, where EventBridge refuses
 a call whose entries add up to more than 256 KB (ValidationException, nothing published); and

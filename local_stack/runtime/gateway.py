@@ -45,7 +45,7 @@ from urllib3.exceptions import NewConnectionError, ProtocolError
 from local_stack.runtime.call_metrics import GatewayCalls, direct_call
 from local_stack.runtime.endpoints import MMS, TF_SERVING, EndpointDirectory
 from local_stack.runtime.mms.backend import MmeApi
-from local_stack.runtime.model_cache import (Budget, ModelCache, RuntimeApiError, mms_name, model_error,
+from local_stack.runtime.model_cache import (Budget, ModelCache, RuntimeApiError, model_error,
                                              model_not_ready, target_key, validation_error)
 
 log = logging.getLogger(__name__)
@@ -141,10 +141,11 @@ class Gateway:
             if headers.get(name):
                 forward[name] = headers[name]
         for _ in range(2):  # a second time only if the backend lost the model under us
-            if loads is not None and mms_name(endpoint.bucket, key) not in backend.cache.loaded_names():
-                loads.append(key)  # this call loads the model
             try:
-                with backend.cache.use(endpoint.bucket, key) as model:
+                with backend.cache.use(endpoint.bucket, key) as acquired:
+                    if acquired.loaded and loads is not None:
+                        loads.append(key)  # this call loaded the model
+                    model = acquired.name
                     response = self.http.request("POST", f"{backend.url}/models/{model}/invoke", body=body,
                                                  headers=forward, timeout=INVOKE_TIMEOUT, retries=False)
             except (NewConnectionError, ProtocolError, requests.ConnectionError,

@@ -84,6 +84,14 @@ class Loaded:
         return memory_cost(self.size)
 
 
+@dataclass(frozen=True)
+class Acquired:
+    """A model in use: its MMS name, and whether this use loaded it (a cold load, decided under the model's lock)."""
+
+    name: str
+    loaded: bool
+
+
 def mms_name(bucket: str, key: str) -> str:
     """An opaque, MMS-safe name for one S3 object (never the caller's text)."""
     return "m" + hashlib.sha256(f"s3://{bucket}/{key}".encode()).hexdigest()[:32]
@@ -232,11 +240,12 @@ class ModelCache:
             return list(self._loaded)
 
     @contextmanager
-    def use(self, bucket: str, key: str) -> Iterator[str]:
-        """Yields the MMS name of the loaded model; it is not evicted while in use."""
-        name = self._acquire(bucket, key)
+    def use(self, bucket: str, key: str) -> Iterator[Acquired]:
+        """Yields the MMS name of the loaded model, and whether this use loaded it; it is not evicted while in use."""
+        acquired = self._acquire(bucket, key)
+        name = acquired.name
         try:
-            yield name
+            yield acquired
         finally:
             with self._state:
                 if name in self._loaded:
@@ -259,7 +268,7 @@ class ModelCache:
         with self._state:
             return self._model_locks.setdefault(name, threading.Lock())
 
-    def _acquire(self, bucket: str, key: str) -> str:
+    def _acquire(self, bucket: str, key: str) -> Acquired:
         name = mms_name(bucket, key)
         with self._lock_for(name):  # concurrent first invokes of one model load it once
             with self._state:
@@ -267,7 +276,7 @@ class ModelCache:
                     self._loaded.move_to_end(name)
                     self._loaded[name].in_use += 1
                     self.counts["hits"] += 1
-                    return name
+                    return Acquired(name, loaded=False)
                 self.counts["misses"] += 1
             path, size = self._fetch(bucket, key, name)
             try:
@@ -278,7 +287,7 @@ class ModelCache:
                 raise
             with self._state:
                 self._loaded[name] = Loaded(name, path, size, in_use=1, key=key)
-            return name
+            return Acquired(name, loaded=True)
 
     def _fetch(self, bucket: str, key: str, name: str) -> tuple[Path, int]:
         """Streams the object once into <cache>/<name>/model and returns it and its size.

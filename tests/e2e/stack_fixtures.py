@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 
@@ -37,3 +38,8 @@ def stack_environment(stack: BackgroundStack):
 def stack_env(local_stack):
     with stack_environment(local_stack) as env:
         yield env
+
+
+def current_pids(stack) -> dict[str, int]:
+    """The stack rewrites its description after every restart: these are the live processes."""
+    return json.loads(stack.env_file.with_name(stack.env_file.name + ".json").read_text())["pids"]

@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 import requests
 
-from e2e.stack_fixtures import local_stack, stack_env  # noqa: F401
+from e2e.stack_fixtures import current_pids, local_stack, stack_env  # noqa: F401
 from local_stack.demo.sample_models import FLAKY_FROM, cached_tarball
-from test_stack_recovery import current_pids
 from waiting import wait_until  # every 0.5 s here: the stack shares two cores with the advancer waited for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]

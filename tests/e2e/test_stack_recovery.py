@@ -17,7 +17,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from e2e.stack_fixtures import local_stack, stack_env  # noqa: F401
+from e2e.stack_fixtures import current_pids, local_stack, stack_env  # noqa: F401
 from local_stack.demo.sample_models import cached_tarball
 from waiting import wait_until
 
@@ -26,11 +26,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("stack")]
 BUCKET = ENDPOINT = "mme-registry-local"
 RECOVERY_BOUND = 90  # seconds; MMS takes 5-20 s to start on a busy 2-core machine, then reloads the model
 ONE_DIGIT = json.dumps({"instances": [[0.5] * 64]})
-
-
-def current_pids(stack) -> dict[str, int]:
-    """The stack rewrites its description after every restart: these are the live processes."""
-    return json.loads(stack.env_file.with_name(stack.env_file.name + ".json").read_text())["pids"]
 
 
 class Load:

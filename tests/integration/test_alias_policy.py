@@ -10,7 +10,7 @@ from chalicelib.aliases.policy import AliasPolicy
 from chalicelib.records import utcnow
 from local_stack.demo.sample_models import cached_tarball
 from test_version_metadata import call, outbox_events
-from test_warmup_rerun import ingest
+from registry_in_process import ingest
 
 pytestmark = pytest.mark.xdist_group("alias_policy")
 

@@ -98,7 +98,7 @@ def test_retiring_a_version_announces_version_retired_once(registry_app, seed):
 
 def test_a_failed_warm_up_announces_warmup_failed_and_no_alias_move(app_module):
     from aws_fakes import ScriptedRuntime, client_error
-    from test_warmup_rerun import ingest
+    from registry_in_process import ingest
 
     ingest(app_module, "incoming/digits.tar.gz", ScriptedRuntime(client_error("ModelError", "no GPU")),
            {"alias": "prod"})

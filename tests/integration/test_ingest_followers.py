@@ -1,6 +1,8 @@
 """An upload moves the aliases that follow its model's latest version, though it looks for them only when the model
 has (or may have) one: ModelRecord.followed, set by the alias write that makes one follow, and held by the record
 transaction of an upload that skipped looking."""
+import json
+
 import pytest
 from aws_fakes import BeforeFirstTransaction
 from hostile_tarballs import valid_mxnet
@@ -67,3 +69,33 @@ def test_a_model_recorded_before_followers_were_marked_has_its_followers_looked_
     # THEN prod follows it
     assert record.aliases == {"prod": "moved to v2"}
     assert prod_version(emulated_app) == 2
+
+
+def test_only_the_move_that_starts_following_a_model_writes_its_mark(emulated_app, emulator):
+    # GIVEN digits followed by prod
+    ingest(emulated_app, emulator, valid_mxnet())
+    follow_digits(emulated_app)
+    written = []
+
+    def record(params, **_):  # each transaction: (operation, pk) of its items
+        for entry in json.loads(params["body"])["TransactItems"]:
+            [(operation, item)] = entry.items()
+            written.append((operation, (item.get("Key") or item["Item"])["pk"]["S"]))
+        written.append(None)
+
+    events = emulated_app.get_session().events
+    events.register("before-call.dynamodb.TransactWriteItems", record)
+    for getter in (emulated_app.get_alias_store, emulated_app.get_aliases, emulated_app.get_store):
+        getter.cache_clear()  # clients made after the hook, so it sees their calls
+    # WHEN a new version moves prod along
+    try:
+        ingest(emulated_app, emulator, valid_mxnet(prefix="other"))
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", record)
+    # THEN prod is at v2, and the move's transaction (the one writing the alias) left the model's item alone
+    assert prod_version(emulated_app) == 2
+    transactions, current = [], []
+    for entry in written:
+        transactions, current = (transactions + [current], []) if entry is None else (transactions, current + [entry])
+    [move] = [t for t in transactions if ("Put", "ALIASES") in t or ("Update", "ALIASES") in t]
+    assert ("Update", MODELS_PK) not in move, move

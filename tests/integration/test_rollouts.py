@@ -141,6 +141,22 @@ def test_a_failing_candidate_is_rolled_back_within_one_bake(fraud, client, advan
     assert [e["action"] for e in outbox_events(fraud, "RolloutChanged")] == ["started", "rolled_back"]
 
 
+def test_a_breach_rolls_back_even_after_the_policy_stopped_naming_the_starter(fraud, client, advancer, clock):
+    # GIVEN a running rollout, then a policy that names other movers and requires approval the incumbent lacks
+    call(client, "POST", "/aliases/fraud-prod/rollouts", START)
+    assert call(client, "PUT", "/aliases/fraud-prod/policy", {"movers": ["arn:aws:iam::1:role/someone-else"],
+                                                              "require": ["approved"], "expected_revision": 0})[0] == 200
+    # WHEN the candidate fails during its first step and the bake is over
+    traffic(fraud, 2, clock.after(5), 200, failures=6)
+    traffic(fraud, 1, clock(), 1800)
+    clock.after(60)
+    # THEN it is rolled back all the same: nothing keeps a failing candidate in the traffic
+    assert advancer.advance_all() == {"fraud-prod": "rolled_back"}
+    assert weights(client) == {1: 100}
+    # while a step forward is still the policy's to allow
+    assert call(client, "POST", "/aliases/fraud-prod/rollouts", START)[0] == 403
+
+
 def test_a_candidate_slower_than_the_ratio_allows_is_rolled_back(fraud, client, advancer, clock):
     call(client, "POST", "/aliases/fraud-prod/rollouts", START)
     traffic(fraud, 2, clock.after(5), 200, latency_ms=80.0)

@@ -12,7 +12,7 @@ from change_events import check
 from chalicelib.aliases.policy import AliasPolicy
 from local_stack.demo.sample_models import cached_tarball
 from test_version_metadata import call, outbox_events
-from test_warmup_rerun import ingest
+from registry_in_process import ingest
 
 pytestmark = pytest.mark.xdist_group("shadow_gate")
 
@@ -101,6 +101,23 @@ def test_a_faithful_candidate_passes_and_a_recent_comparison_is_reused_by_the_mo
     assert moved[0] == 200 and moved[1]["targets"][0]["version"] == 2
     assert len(runtime.calls) == invokes
     assert len(outbox_events(registry_app, "ShadowCompared")) == 1
+
+
+def one_more_score(request):
+    """The same best class with one more score in each row: top-1 comparable, the differences not."""
+    return {"predictions": [[*row, 0.0] for row in request["instances"]]}
+
+
+def test_a_sample_whose_outputs_cannot_all_be_compared_counts_in_no_number(client, seed, registry_app, runtime):
+    # GIVEN v2 answering with one more score per row than v1: the same best class, no element-wise difference
+    fraud_at_v1_with_samples(client, seed, runtime, one_more_score)
+    protect(registry_app, "fraud-prod", min_top1_agreement=0.98)
+    # WHEN the comparison runs
+    status, preview = call(client, "POST", "/aliases/fraud-prod/shadow", {"model": "fraud", "version": 2})
+    # THEN every sample is not comparable, and none of them adds to the agreement either
+    (comparison,) = preview["comparisons"]
+    assert status == 200 and comparison["not_comparable"] == len(SAMPLES)
+    assert (comparison["top1_agreement"], comparison["topk_overlap"], comparison["max_abs_diff"]) == (0.0, 0.0, None)
 
 
 def test_a_slower_candidate_is_refused_by_the_latency_ratio(client, seed, registry_app, runtime):

@@ -7,7 +7,7 @@ from aws_fakes import ScriptedRuntime
 from local_stack.demo.sample_models import cached_tarball
 from test_api_routes import put_object
 from test_version_metadata import call
-from test_warmup_rerun import ingest
+from registry_in_process import ingest
 
 pytestmark = pytest.mark.xdist_group("upload_metadata")
 

@@ -7,6 +7,7 @@ import pytest
 from client.errors import AliasClientError
 from client.mirror import Mirrors, MirrorSpec, agrees
 from client.routing import Target
+from waiting import wait_until
 
 CANDIDATE = Target("fraud", 8, "fraud_v8.tar.gz", 100.0, "mme-registry-local", "mxnet")
 SPEC = {"alias": "fraud-prod", "to": "fraud:8", "fraction": 0.1}
@@ -82,8 +83,7 @@ def test_a_full_queue_skips_the_mirror_and_counts_it_without_blocking():
     sent.release.clear()
     mirrors = Mirrors({"fraud-prod": (MirrorSpec.parse({**SPEC, "fraction": 1}), CANDIDATE)}, sent, queue_size=2)
     mirrors.offer("fraud-prod", {}, b"{}")
-    while mirrors._queue.qsize():  # the worker took the first copy and waits in send
-        threading.Event().wait(0.01)
+    wait_until(lambda: mirrors._queue.qsize() == 0, 10, "the worker taking the first copy")  # it waits in send
     # WHEN three more calls are sampled
     taken = [mirrors.offer("fraud-prod", {}, b"{}") for _ in range(3)]
     # THEN two are queued, the third is skipped and counted

@@ -221,8 +221,8 @@ class AliasStore:
             )
             item = {"pk": model_pk(model), "sk": reference_sk(change.alias), **reference.model_dump(mode="json")}
             items.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
-            if reference.tracks_latest:
-                items.append(self._followed_item(model))
+            if reference.tracks_latest and not (current and current.state.tracks_latest and model in before):
+                items.append(self._followed_item(model))  # when it starts following: the mark stays once set
         return items
 
     def _followed_item(self, model: str) -> dict:

@@ -147,15 +147,19 @@ class Aliases:
         return outcome
 
     def move_for_rollout(self, alias: str, targets: list[AliasTarget], expected_revision: int, actor: str | None,
-                         reason: str, extra: Callable[[AliasChange], list[dict]]) -> Outcome:
+                         reason: str, extra: Callable[[AliasChange], list[dict]], restoring: bool = False) -> Outcome:
         """A rollout's step: compare-and-set on the revision the rollout last wrote, through the alias policy,
         recorded as action "rollout" with its reason; `extra(change)` adds the rollout's own items to the
-        write's transaction, so the alias and the rollout move together or not at all."""
+        write's transaction, so the alias and the rollout move together or not at all.
+
+        `restoring`: the rollout rolls back on a breach, to the incumbent it started from, which the policy let
+        the alias hold then. No policy change since (a starter no longer among the movers, an incumbent no longer
+        approved) may keep a failing candidate in the traffic: that move is not checked."""
         for target in targets:
             self._require_servable(target.model, target.version)
         state = AliasState(targets=targets, tracks_latest=False)
         return self._change(alias, lambda current: state, "rollout", expected_revision, actor, reason=reason,
-                            extra=extra)
+                            extra=extra, checked=not restoring)
 
     def require_servable(self, model: str, version: int) -> VersionRecord:
         """The version exists, is active and an endpoint serves its framework (else NotFound, Conflict,
@@ -183,8 +187,9 @@ class Aliases:
 
     def _change(self, alias: str, decide: Decide, action: str, expected_revision: int | None,
                 actor: str | None, event_id: str | None = None, reason: str | None = None,
-                extra: Callable[[AliasChange], list[dict]] | None = None) -> Outcome:
-        """Reads, decides, writes compare-and-set; only writes that named no revision re-read and retry."""
+                extra: Callable[[AliasChange], list[dict]] | None = None, checked: bool = True) -> Outcome:
+        """Reads, decides, writes compare-and-set; only writes that named no revision re-read and retry.
+        `checked=False` (a rollout's rollback only) writes without the policy's check."""
         for _ in range(UNCONDITIONAL_ATTEMPTS if expected_revision is None else 1):
             current = self._aliases.get(alias)
             self._check_expected(alias, current, expected_revision)
@@ -193,7 +198,10 @@ class Aliases:
                 raise NotFound(f"alias {alias} does not exist", {"alias": alias})
             if current is not None and after == current.state:
                 return Outcome(None, current, current)
-            policy, pinned = self._check_policy(alias, actor, after, current if action != "rollback" else None)
+            if checked:
+                policy, pinned = self._check_policy(alias, actor, after, current if action != "rollback" else None)
+            else:
+                policy, pinned = (self._policies.get(alias) if self._policies is not None else None), {}
             revision = (current.revision if current else self._last_revision(alias)) + 1
             named = "create" if current is None and action == "update" else action
             change = AliasChange(alias=alias, revision=revision, action=named,

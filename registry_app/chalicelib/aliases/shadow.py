@@ -125,12 +125,13 @@ class Shadow:
         agreed = overlap = 0.0
         differences, not_comparable = [], 0
         for a, b in zip(old, new):
-            try:
-                agreed += top1_agreement(a, b)
-                overlap += topk_overlap(a, b, k)
-                differences.append(max_abs_diff(a, b))
+            try:  # all three or none: a sample one of them cannot compare counts as not comparable only
+                scores = top1_agreement(a, b), topk_overlap(a, b, k), max_abs_diff(a, b)
             except NotComparable:
                 not_comparable += 1
+                continue
+            agreed, overlap = agreed + scores[0], overlap + scores[1]
+            differences.append(scores[2])
         n = len(bodies)
         old_median, new_median = statistics.median(old_seconds), statistics.median(new_seconds)
         largest = max(differences) if differences and not not_comparable else None

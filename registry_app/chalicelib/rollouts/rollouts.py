@@ -154,7 +154,7 @@ class Rollouts:
                                                "last_error": None})
         try:
             return self._move(after, rollout, rollout.targets(percent), rollout.alias_revision, rollout.started_by,
-                              reason, action, now)
+                              reason, action, now, restoring=judgement.verdict == "breach")
         except (PolicyMover, PolicyUnmet) as error:  # the policy changed since the start: say so, try again later
             self._store.write(rollout.model_copy(update={"last_error": shortened(error.message, MAX_RECORDED_BYTES),
                                                          "revision": rollout.revision + 1}),
@@ -162,14 +162,14 @@ class Rollouts:
             return rollout
 
     def _move(self, after: Rollout, before: Rollout | None, targets: list[AliasTarget], alias_revision: int,
-              actor: str | None, reason: str, action: str, now: datetime) -> Rollout:
+              actor: str | None, reason: str, action: str, now: datetime, restoring: bool = False) -> Rollout:
         written: list[Rollout] = []
 
         def extra(change: AliasChange) -> list[dict]:
             written[:] = [after.model_copy(update={"alias_revision": change.revision})]
             return self._store.items(written[0], before, action, now, actor)
 
-        self._aliases.move_for_rollout(after.alias, targets, alias_revision, actor, reason, extra)
+        self._aliases.move_for_rollout(after.alias, targets, alias_revision, actor, reason, extra, restoring)
         return written[0]
 
     @staticmethod
