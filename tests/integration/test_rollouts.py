@@ -35,6 +35,16 @@ class Clock:
         return self.now
 
 
+def start(client, clock: Clock, body: dict = START) -> tuple[int, dict]:
+    """Starts a rollout through the API, whose clock is the real one, and sets the test's clock to the moment the
+    rollout's first step started: the calls a test puts then fall in that step's window, however long the set-up
+    took (a step's window starts at its own minute)."""
+    status, rollout = call(client, "POST", "/aliases/fraud-prod/rollouts", body)
+    if status == 201:
+        clock.now = max(clock.now, datetime.fromisoformat(rollout["step_started_at"]))
+    return status, rollout
+
+
 @pytest.fixture
 def registry(emulated_app, monkeypatch):
     for owner, name, replacement in cloudwatch_gaps():
@@ -90,7 +100,7 @@ def weights(client) -> dict[int, int]:
 
 def test_a_healthy_candidate_moves_step_by_step_and_is_promoted(fraud, client, advancer, clock):
     # GIVEN a rollout of fraud-prod to v2 in steps of 10, 50 and 100 %
-    status, started = call(client, "POST", "/aliases/fraud-prod/rollouts", START)
+    status, started = start(client, clock)
     assert (status, started["status"], started["percent"]) == (201, "running", 10)
     assert weights(client) == {1: 90, 2: 10}
     # WHEN each bake passes with healthy calls on both versions
@@ -124,7 +134,7 @@ def test_a_healthy_candidate_moves_step_by_step_and_is_promoted(fraud, client, a
 
 
 def test_a_failing_candidate_is_rolled_back_within_one_bake(fraud, client, advancer, clock):
-    call(client, "POST", "/aliases/fraud-prod/rollouts", START)
+    start(client, clock)
     # GIVEN 3 % of the candidate's calls failing during the first step
     traffic(fraud, 2, clock.after(5), 200, failures=6)
     traffic(fraud, 1, clock(), 1800)
@@ -143,7 +153,7 @@ def test_a_failing_candidate_is_rolled_back_within_one_bake(fraud, client, advan
 
 def test_a_breach_rolls_back_even_after_the_policy_stopped_naming_the_starter(fraud, client, advancer, clock):
     # GIVEN a running rollout, then a policy that names other movers and requires approval the incumbent lacks
-    call(client, "POST", "/aliases/fraud-prod/rollouts", START)
+    start(client, clock)
     assert call(client, "PUT", "/aliases/fraud-prod/policy", {"movers": ["arn:aws:iam::1:role/someone-else"],
                                                               "require": ["approved"], "expected_revision": 0})[0] == 200
     # WHEN the candidate fails during its first step and the bake is over
@@ -158,7 +168,7 @@ def test_a_breach_rolls_back_even_after_the_policy_stopped_naming_the_starter(fr
 
 
 def test_a_candidate_slower_than_the_ratio_allows_is_rolled_back(fraud, client, advancer, clock):
-    call(client, "POST", "/aliases/fraud-prod/rollouts", START)
+    start(client, clock)
     traffic(fraud, 2, clock.after(5), 200, latency_ms=80.0)
     traffic(fraud, 1, clock(), 1800, latency_ms=20.0)
     clock.after(60)
@@ -174,7 +184,7 @@ def alias_reason(client) -> str:
 
 
 def test_a_step_with_too_few_candidate_calls_keeps_baking_and_moves_nothing(fraud, client, advancer, clock):
-    call(client, "POST", "/aliases/fraud-prod/rollouts", START)
+    start(client, clock)
     revision = alias(client)["revision"]
     traffic(fraud, 2, clock.after(5), 40)
     clock.after(60)
@@ -187,7 +197,7 @@ def test_a_step_with_too_few_candidate_calls_keeps_baking_and_moves_nothing(frau
 
 
 def test_a_rollout_stops_as_superseded_when_an_operator_moves_the_alias(fraud, client, advancer, clock):
-    call(client, "POST", "/aliases/fraud-prod/rollouts", START)
+    start(client, clock)
     # GIVEN an operator rolls the alias back by hand during the first step
     assert call(client, "POST", "/aliases/fraud-prod/rollback")[0] == 200
     revision = alias(client)["revision"]
@@ -203,7 +213,7 @@ def test_a_rollout_stops_as_superseded_when_an_operator_moves_the_alias(fraud, c
 
 
 def test_two_advancers_at_once_move_the_alias_once(fraud, client, advancer, clock, serialized_dynamodb):
-    call(client, "POST", "/aliases/fraud-prod/rollouts", START)
+    start(client, clock)
     revision = alias(client)["revision"]
     traffic(fraud, 2, clock.after(5), 200)
     traffic(fraud, 1, clock(), 1800)
